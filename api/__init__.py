@@ -1,0 +1,1 @@
+"""HTTP service (FastAPI). Routes stay thin; all logic lives in engine/."""

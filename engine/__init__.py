@@ -1,0 +1,1 @@
+"""omnistock engine: domain model, planner, explanations, CLI."""

@@ -1,0 +1,244 @@
+"""The snapshot as arrays: integer codes for SKUs, shops and warehouses, dense stock
+buckets, and the cells (SKU, shop pairs of one brand) that rules and solvers work on.
+
+Built once per plan; every rule reads masks from it instead of looping over rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.model import Snapshot
+from rules.scope import Scope
+
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+Mask = NDArray[np.bool_]
+
+BUCKETS = (
+    "on_hand",
+    "locked",
+    "reserved",
+    "defective",
+    "in_transit",
+    "pending_review",
+    "unpaid",
+    "purchase_in_transit",
+    "transfer_in_transit",
+)
+
+
+def _codes(values: list[str]) -> tuple[I64, list[str]]:
+    names = sorted(set(values))
+    lookup = {name: k for k, name in enumerate(names)}
+    return np.array([lookup[v] for v in values], dtype=np.int64), names
+
+
+@dataclass
+class SnapshotIndex:
+    snapshot: Snapshot
+    sku_ids: list[str]
+    shop_ids: list[str]
+    wh_ids: list[str]
+    sku_pos: dict[str, int]
+    shop_pos: dict[str, int]
+    wh_pos: dict[str, int]
+    sku_brand: I64
+    sku_category: I64
+    categories: list[str]
+    sku_tags: dict[str, Mask]
+    price_cents: I64
+    shop_brand: I64
+    shop_platform: list[str]
+    shop_rank: I64
+    brands: list[str]
+    wh_kind: list[str]
+    shop_wh: Mask  # [shop, warehouse]: the shop may be supplied by the warehouse
+    stock: dict[str, I64]  # bucket -> [sku, warehouse]
+    cell_sku: I64
+    cell_shop: I64
+    cell_key: I64  # sku * n_shops + shop, sorted, with cell_order mapping back
+    cell_order: I64
+    velocity: F64  # per cell, units per day
+    listed: I64  # per cell
+    bundle_rows: tuple[I64, I64, I64]  # (bundle, component, qty)
+
+    @property
+    def n_skus(self) -> int:
+        return len(self.sku_ids)
+
+    @property
+    def n_shops(self) -> int:
+        return len(self.shop_ids)
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.cell_sku.size)
+
+    @classmethod
+    def build(cls, snap: Snapshot) -> SnapshotIndex:
+        sku_ids = [s.id for s in snap.skus]
+        shop_ids = [s.id for s in snap.shops]
+        wh_ids = [w.id for w in snap.warehouses]
+        sku_pos = {k: i for i, k in enumerate(sku_ids)}
+        shop_pos = {k: i for i, k in enumerate(shop_ids)}
+        wh_pos = {k: i for i, k in enumerate(wh_ids)}
+        brand_ids = [b.id for b in snap.brands]
+        brand_pos = {b: i for i, b in enumerate(brand_ids)}
+        n_s, n_h, n_w = len(sku_ids), len(shop_ids), len(wh_ids)
+
+        sku_brand = np.array([brand_pos[s.brand] for s in snap.skus], dtype=np.int64)
+        shop_brand = np.array([brand_pos[s.brand] for s in snap.shops], dtype=np.int64)
+        sku_category, categories = _codes([s.category for s in snap.skus])
+        tags: dict[str, Mask] = {}
+        for i, s in enumerate(snap.skus):
+            for tag in s.tags:
+                tags.setdefault(tag, np.zeros(n_s, dtype=bool))[i] = True
+        price_cents = np.array([int(s.price * 100) for s in snap.skus], dtype=np.int64)
+
+        order = sorted(range(n_h), key=lambda j: (snap.shops[j].priority, shop_ids[j]))
+        shop_rank = np.empty(n_h, dtype=np.int64)
+        shop_rank[order] = np.arange(n_h)
+
+        shop_wh = np.ones((n_h, n_w), dtype=bool)
+        for j, shop in enumerate(snap.shops):
+            if shop.warehouses is not None:
+                shop_wh[j] = False
+                shop_wh[j, [wh_pos[w] for w in shop.warehouses]] = True
+
+        stock = {b: np.zeros((n_s, n_w), dtype=np.int64) for b in BUCKETS}
+        if snap.stock:
+            rows = np.array([sku_pos[r.sku] for r in snap.stock], dtype=np.int64)
+            cols = np.array([wh_pos[r.warehouse] for r in snap.stock], dtype=np.int64)
+            for b in BUCKETS:
+                stock[b][rows, cols] = [getattr(r, b) for r in snap.stock]
+
+        # Cells: every SKU with every shop of its brand, ordered by SKU then shop rank.
+        by_rank = np.array(order, dtype=np.int64)
+        parts_s, parts_h = [], []
+        for b in range(len(brand_ids)):
+            skus_b = np.flatnonzero(sku_brand == b)
+            shops_b = by_rank[shop_brand[by_rank] == b]
+            parts_s.append(np.repeat(skus_b, shops_b.size))
+            parts_h.append(np.tile(shops_b, skus_b.size))
+        cell_sku = np.concatenate(parts_s) if parts_s else np.zeros(0, dtype=np.int64)
+        cell_shop = np.concatenate(parts_h) if parts_h else np.zeros(0, dtype=np.int64)
+        sort = np.lexsort((shop_rank[cell_shop], cell_sku))
+        cell_sku, cell_shop = cell_sku[sort], cell_shop[sort]
+        key = cell_sku * max(n_h, 1) + cell_shop
+        cell_order = np.argsort(key, kind="stable")
+
+        index = cls(
+            snapshot=snap,
+            sku_ids=sku_ids,
+            shop_ids=shop_ids,
+            wh_ids=wh_ids,
+            sku_pos=sku_pos,
+            shop_pos=shop_pos,
+            wh_pos=wh_pos,
+            sku_brand=sku_brand,
+            sku_category=sku_category,
+            categories=categories,
+            sku_tags=tags,
+            price_cents=price_cents,
+            shop_brand=shop_brand,
+            shop_platform=[s.platform for s in snap.shops],
+            shop_rank=shop_rank,
+            brands=brand_ids,
+            wh_kind=[w.kind for w in snap.warehouses],
+            shop_wh=shop_wh,
+            stock=stock,
+            cell_sku=cell_sku,
+            cell_shop=cell_shop,
+            cell_key=key[cell_order],
+            cell_order=cell_order,
+            velocity=np.zeros(cell_sku.size),
+            listed=np.zeros(cell_sku.size, dtype=np.int64),
+            bundle_rows=_bundle_rows(snap, sku_pos),
+        )
+        index.velocity = index.cell_values(
+            [(r.sku, r.shop) for r in snap.velocity],
+            np.array([r.units_per_day for r in snap.velocity], dtype=np.float64),
+        )
+        index.listed = index.cell_values(
+            [(r.sku, r.shop) for r in snap.listed],
+            np.array([r.quantity for r in snap.listed], dtype=np.int64),
+        ).astype(np.int64)
+        return index
+
+    def cells_of(self, sku: I64, shop: I64) -> I64:
+        """Cell index of each (sku, shop) pair, -1 where the pair is not a cell."""
+        if self.cell_key.size == 0:
+            return np.full(np.shape(sku), -1, dtype=np.int64)
+        key = sku * max(self.n_shops, 1) + shop
+        at = np.clip(np.searchsorted(self.cell_key, key), 0, self.cell_key.size - 1)
+        found = self.cell_key[at] == key
+        return np.where(found, self.cell_order[at], -1)
+
+    def cell_values(self, pairs: list[tuple[str, str]], values: NDArray[np.generic]) -> F64:
+        out = np.zeros(self.n_cells, dtype=np.float64)
+        if pairs:
+            sku = np.array([self.sku_pos[s] for s, _ in pairs], dtype=np.int64)
+            shop = np.array([self.shop_pos[h] for _, h in pairs], dtype=np.int64)
+            cells = self.cells_of(sku, shop)
+            ok = cells >= 0
+            out[cells[ok]] = values[ok]
+        return out
+
+    # --- scope masks -----------------------------------------------------------------
+
+    def sku_mask(self, scope: Scope) -> Mask:
+        mask = np.ones(self.n_skus, dtype=bool)
+        if scope.brand is not None:
+            mask &= np.isin(self.sku_brand, self._brand_codes(scope.brand))
+        if scope.category is not None:
+            wanted = [k for k, c in enumerate(self.categories) if c in scope.category]
+            mask &= np.isin(self.sku_category, wanted)
+        if scope.tags is not None:
+            any_tag = np.zeros(self.n_skus, dtype=bool)
+            for tag in scope.tags:
+                any_tag |= self.sku_tags.get(tag, False)
+            mask &= any_tag
+        if scope.skus is not None:
+            picked = np.zeros(self.n_skus, dtype=bool)
+            picked[[self.sku_pos[s] for s in scope.skus if s in self.sku_pos]] = True
+            mask &= picked
+        return mask
+
+    def shop_mask(self, scope: Scope) -> Mask:
+        mask = np.ones(self.n_shops, dtype=bool)
+        if scope.brand is not None:
+            mask &= np.isin(self.shop_brand, self._brand_codes(scope.brand))
+        if scope.platform is not None:
+            mask &= np.array([p in scope.platform for p in self.shop_platform], dtype=bool)
+        if scope.shop is not None:
+            mask &= self.shops_named(scope.shop)
+        return mask
+
+    def wh_mask(self, scope: Scope) -> Mask:
+        if scope.warehouse is None:
+            return np.ones(len(self.wh_ids), dtype=bool)
+        return np.array([w in scope.warehouse for w in self.wh_ids], dtype=bool)
+
+    def cell_mask(self, scope: Scope) -> Mask:
+        return self.sku_mask(scope)[self.cell_sku] & self.shop_mask(scope)[self.cell_shop]
+
+    def shops_named(self, names: list[str] | None) -> Mask:
+        mask = np.zeros(self.n_shops, dtype=bool)
+        if names is None:
+            mask[:] = True
+        else:
+            mask[[self.shop_pos[n] for n in names if n in self.shop_pos]] = True
+        return mask
+
+    def _brand_codes(self, names: list[str]) -> list[int]:
+        return [k for k, b in enumerate(self.brands) if b in names]
+
+
+def _bundle_rows(snap: Snapshot, sku_pos: dict[str, int]) -> tuple[I64, I64, I64]:
+    rows = [(sku_pos[s.id], sku_pos[c.sku], c.qty) for s in snap.skus for c in s.components]
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()

@@ -1,0 +1,72 @@
+"""Pipeline step 5: pack-size rounding, min-or-delist, sync thresholds.
+
+These are not convex, so they run after the solve: cells they change are fixed and the
+problem is solved once more, so the units they free go to the other shops instead of
+idling. What a second pass would change again is rounded in place and left idle, with
+the rule named as the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from rules.compile import PostRules
+from solvers.problem import I64, Problem
+
+NONE = -1
+
+
+@dataclass
+class PostResult:
+    x: I64
+    freed: I64  # per cell: units the post rules took away (and left idle)
+    freed_rule: I64  # per cell: the rule that took them
+    delisted: np.ndarray  # per cell: bool
+
+
+def round_cells(x: I64, lb: I64, post: PostRules) -> tuple[I64, I64, np.ndarray]:
+    """Pack rounding and delisting of a whole-unit plan; returns (x, rule, delisted)."""
+    rule = np.full(x.size, NONE, dtype=np.int64)
+    packed = x - x % post.pack
+    can_pack = (post.pack > 1) & (packed != x) & (packed >= lb)
+    out = np.where(can_pack, packed, x)
+    rule = np.where(can_pack, post.pack_rule, rule)
+    delist = (post.delist > 0) & (out > 0) & (out < post.delist) & (lb == 0)
+    rule = np.where(delist, post.delist_rule, rule)
+    out = np.where(delist, 0, out)
+    return out, rule, delist
+
+
+def fixed_problem(problem: Problem, x: I64, post: PostRules) -> Problem | None:
+    """The problem with every cell a post rule touches fixed at its rounded value, or
+    None when the plan already satisfies the post rules."""
+    rounded, _, delisted = round_cells(x, problem.lb, post)
+    touched = (post.pack > 1) | delisted | (rounded != x)
+    if np.array_equal(rounded, x):
+        return None
+    lb = np.where(touched, rounded, problem.lb)
+    ub = np.where(touched, rounded, problem.ub)
+    return replace(problem, lb=lb, ub=ub)
+
+
+def finish(problem: Problem, x: I64, post: PostRules, listed: I64) -> PostResult:
+    """Round what still needs it and apply sync thresholds, freeing units to idle."""
+    rounded, rule, delisted = round_cells(x, problem.lb, post)
+    synced, sync_rule = _sync(rounded, problem.lb, post, listed, problem.in_shared)
+    rule = np.where(sync_rule >= 0, sync_rule, rule)
+    return PostResult(x=synced, freed=x - synced, freed_rule=rule, delisted=delisted)
+
+
+def _sync(x: I64, lb: I64, post: PostRules, listed: I64, in_shared: np.ndarray) -> tuple[I64, I64]:
+    """Keep the listed quantity where a rise is below the threshold and crosses no band.
+    Falls are always published: a lower number can never oversell."""
+    rise = x - listed
+    small = (post.sync > 0) & (rise > 0) & (rise < post.sync) & (listed > 0)
+    small &= ~in_shared & (listed >= lb)
+    for k, bands in post.bands.items():
+        mine = small & (post.sync_rule == k)
+        for level in bands:
+            small &= ~(mine & (listed < level) & (x >= level))
+    return np.where(small, listed, x), np.where(small, post.sync_rule, NONE)

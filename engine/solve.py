@@ -1,0 +1,92 @@
+"""Runs a compiled problem through the backends: the separable SKUs in one closed-form
+pass, the coupled SKUs on the fastest exact backend for their structure, with fallback
+to the next backend when one fails (numerical trouble, a time limit, a missing library).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.errors import SolverError
+from solvers.base import Backend, BackendName, available_backends, from_name
+from solvers.problem import Problem, Solution, violations
+from solvers.split import coupled_skus, restrict
+
+
+@dataclass
+class Part:
+    backend: str
+    skus: int
+    cells: int
+    objective: int
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Solved:
+    x: np.ndarray
+    shared: np.ndarray
+    parts: list[Part]
+
+
+def candidates(problem: Problem) -> list[Backend]:
+    """Backends able to solve the problem exactly, fastest first; PuLP last."""
+    fits = [b() for b in available_backends() if b.supports(problem)]
+    return sorted(fits, key=lambda b: (b.name is BackendName.PULP, b.speed_rank))
+
+
+def solve_part(problem: Problem, chain: list[Backend], time_limit_s: float) -> tuple[Solution, list[str]]:
+    errors: list[str] = []
+    for backend in chain:
+        try:
+            solution = backend.solve(problem, time_limit_s)
+        except SolverError as err:
+            if err.status == "infeasible":
+                raise
+            errors.append(str(err))
+            continue
+        broken = violations(problem, solution.x, solution.shared)
+        if broken:
+            errors.append(f"{backend.name}: plan breaks {broken[0]}")
+            continue
+        return solution, errors
+    raise SolverError("planner", "failed", "; ".join(errors) or "no backend fits")
+
+
+def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.0) -> Solved:
+    """Solve the whole problem; `solver` forces one backend for every part."""
+    x = np.zeros(problem.n_cells, dtype=np.int64)
+    shared = np.zeros(problem.n_skus, dtype=np.int64)
+    parts: list[Part] = []
+    coupled = coupled_skus(problem) if solver is None else np.ones(problem.n_skus, dtype=bool)
+    for skus in (~coupled, coupled):
+        if not np.any(skus):
+            continue
+        sub, sku_idx, cell_idx = restrict(problem, skus)
+        if solver is not None:
+            forced = from_name(solver)
+            if not forced.supports(sub):
+                missing = ", ".join(sorted(f.value for f in sub.features - forced.features))
+                raise SolverError(solver, "unsupported", f"the problem has {missing}")
+            chain = [forced]
+        else:
+            chain = candidates(sub)
+        started = time.perf_counter()
+        solution, errors = solve_part(sub, chain, time_limit_s)
+        x[cell_idx] = solution.x
+        shared[sku_idx] = solution.shared
+        parts.append(
+            Part(
+                backend=solution.backend,
+                skus=sub.n_skus,
+                cells=sub.n_cells,
+                objective=solution.objective,
+                seconds=time.perf_counter() - started,
+                notes=[*errors, *solution.notes],
+            )
+        )
+    return Solved(x=x, shared=shared, parts=parts)

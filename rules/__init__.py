@@ -1,0 +1,1 @@
+"""The allocation rule catalog and its compile step into one array problem."""

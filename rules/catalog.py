@@ -1,0 +1,526 @@
+"""The rule catalog of RULES.md: one pydantic model per rule `type`, and the ruleset.
+
+A rule is validated when it is loaded, not when it first runs: unknown fields, values
+out of range and contradictory fields are refused with the rule's id and the field.
+Dumped with `exclude_unset=True`, a ruleset file round-trips unchanged.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+
+from rules.scope import Scope
+
+Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Weight = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Units = Annotated[int, Field(ge=0, strict=True)]
+Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+
+
+class Kind(enum.StrEnum):
+    """Rules of one kind compete by precedence; rules of different kinds combine."""
+
+    COMPOSITION = "composition"
+    EXCLUDE = "exclude"
+    WAREHOUSE_SCOPE = "warehouse_scope"
+    VIRTUAL = "virtual"
+    BUNDLE = "bundle"
+    SAFETY = "safety"
+    ZERO_BELOW = "zero_below"
+    EXCLUSIVE_WHEN_LOW = "exclusive_when_low"
+    HOLD = "hold"
+    LOCK = "lock"
+    PREORDER = "preorder"
+    SHARE = "share"
+    FIXED = "fixed"
+    CAP = "cap"
+    FLOOR = "floor"
+    DELIST = "delist"
+    PACK = "pack"
+    CAPACITY = "capacity"
+    BUDGET = "budget"
+    UPLIFT = "uplift"
+    WINDOW = "window"
+    PEAK = "peak"
+    SYNC = "sync"
+
+
+class RuleBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str | None = None
+    scope: Scope = Scope()
+    priority: int = 0
+    active_from: AwareDatetime | None = None
+    active_to: AwareDatetime | None = None
+
+    kind: ClassVar[Kind]  # set by every rule class
+
+    @model_validator(mode="after")
+    def _window_order(self) -> RuleBase:
+        if self.active_from and self.active_to and self.active_to <= self.active_from:
+            raise ValueError("active_to must be after active_from")
+        return self
+
+    def active_at(self, moment: datetime) -> bool:
+        if self.active_from is not None and moment < self.active_from:
+            return False
+        return not (self.active_to is not None and moment >= self.active_to)
+
+
+def _one_of(model: BaseModel, *names: str) -> None:
+    given = [n for n in names if getattr(model, n) is not None]
+    if len(given) != 1:
+        raise ValueError(f"give exactly one of {', '.join(names)}")
+
+
+# --- Pool and supply ---------------------------------------------------------------
+
+
+class StockComposition(RuleBase):
+    """Which stock buckets count. True = the bucket is applied (subtracted or added)."""
+
+    type: Literal["stock_composition"]
+    kind: ClassVar[Kind] = Kind.COMPOSITION
+    locked: bool = True
+    reserved: bool = True
+    pending_review: bool = False
+    unpaid: bool = False
+    defective: bool = True
+    in_transit: bool = False
+    purchase_in_transit: bool = False
+    transfer_in_transit: bool = False
+
+
+class ExcludeWarehouse(RuleBase):
+    type: Literal["exclude_warehouse"]
+    kind: ClassVar[Kind] = Kind.EXCLUDE
+    warehouses: list[str] = Field(min_length=1)
+
+
+class WarehouseScope(RuleBase):
+    """Shops (`shops`, or the scope's shops) are supplied only by `warehouses`."""
+
+    type: Literal["warehouse_scope"]
+    kind: ClassVar[Kind] = Kind.WAREHOUSE_SCOPE
+    warehouses: list[str] = Field(min_length=1)
+    shops: list[str] | None = None
+
+
+class VirtualStock(RuleBase):
+    """Add `quantity` units (dropship, presale) to each SKU's pool, for `shops` only."""
+
+    type: Literal["virtual_stock"]
+    kind: ClassVar[Kind] = Kind.VIRTUAL
+    quantity: PositiveInt
+    shops: list[str] | None = None
+
+
+class Component(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sku: str
+    qty: PositiveInt
+
+
+class Bundle(RuleBase):
+    """`sku` is a combo made of `components`; it overrides the snapshot's components."""
+
+    type: Literal["bundle"]
+    kind: ClassVar[Kind] = Kind.BUNDLE
+    sku: str
+    components: list[Component] = Field(min_length=1)
+
+
+# --- Reserves ----------------------------------------------------------------------
+
+
+class SafetyStock(RuleBase):
+    """Hold back `quantity` units of each SKU; with `shop`, that shop never lists the
+    last `quantity` units (the incumbents' per-shop "minus safety stock")."""
+
+    type: Literal["safety_stock"]
+    kind: ClassVar[Kind] = Kind.SAFETY
+    quantity: Units
+    shop: str | None = None
+
+
+class SafetyStockPct(RuleBase):
+    type: Literal["safety_stock_pct"]
+    kind: ClassVar[Kind] = Kind.SAFETY
+    percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+
+
+class SafetyStockDays(RuleBase):
+    type: Literal["safety_stock_days"]
+    kind: ClassVar[Kind] = Kind.SAFETY
+    days: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class ZeroBelow(RuleBase):
+    type: Literal["zero_below"]
+    kind: ClassVar[Kind] = Kind.ZERO_BELOW
+    threshold: Units
+
+
+class ExclusiveWhenLow(RuleBase):
+    type: Literal["exclusive_when_low"]
+    kind: ClassVar[Kind] = Kind.EXCLUSIVE_WHEN_LOW
+    threshold: Units
+    shop: str
+
+
+class PromotionHold(RuleBase):
+    """Hold `quantity` units or `percent` of the pool for `shop` while the rule is active."""
+
+    type: Literal["promotion_hold"]
+    kind: ClassVar[Kind] = Kind.HOLD
+    shop: str
+    quantity: Units | None = None
+    percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _amount(self) -> PromotionHold:
+        _one_of(self, "quantity", "percent")
+        return self
+
+
+class ShopLock(RuleBase):
+    """Locked units go to `shop` only; `quantity` defaults to the SKU's locked stock."""
+
+    type: Literal["shop_lock"]
+    kind: ClassVar[Kind] = Kind.LOCK
+    shop: str
+    quantity: Units | None = None
+
+
+class PreorderCap(RuleBase):
+    """`shop` lists up to `quantity` presale units per SKU beyond stock; `total` caps the
+    presale units over all SKUs in scope (given to the fastest sellers first)."""
+
+    type: Literal["preorder_cap"]
+    kind: ClassVar[Kind] = Kind.PREORDER
+    shop: str
+    quantity: PositiveInt
+    total: PositiveInt | None = None
+
+
+# --- Shares ------------------------------------------------------------------------
+
+Rounding = Literal["largest_remainder", "floor"]
+
+
+class Percentage(RuleBase):
+    type: Literal["percentage"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    shares: dict[str, Share] = Field(min_length=1)
+    rounding: Rounding = "largest_remainder"
+
+
+class PercentageOffset(RuleBase):
+    """Wangdiantong's formula per shop: floor(pool x share + offset)."""
+
+    type: Literal["percentage_offset"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    shares: dict[str, Share] = Field(min_length=1)
+    offsets: dict[str, int] = {}
+
+    @model_validator(mode="after")
+    def _offsets_known(self) -> PercentageOffset:
+        extra = sorted(set(self.offsets) - set(self.shares))
+        if extra:
+            raise ValueError(f"offsets for shops without a share: {', '.join(extra)}")
+        return self
+
+
+class Tier(BaseModel):
+    """Applies while the pool is below `threshold`; the last tier may omit it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    threshold: PositiveInt | None = None
+    shares: dict[str, Share] = Field(min_length=1)
+
+
+class TieredPercentage(RuleBase):
+    type: Literal["tiered_percentage"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    tiers: list[Tier] = Field(min_length=1)
+    rounding: Rounding = "largest_remainder"
+
+    @field_validator("tiers")
+    @classmethod
+    def _ordered(cls, tiers: list[Tier]) -> list[Tier]:
+        levels = [t.threshold for t in tiers]
+        if any(level is None for level in levels[:-1]):
+            raise ValueError("only the last tier may omit its threshold")
+        bounded = [level for level in levels if level is not None]
+        if bounded != sorted(set(bounded)):
+            raise ValueError("tier thresholds must increase")
+        return tiers
+
+
+class Fixed(RuleBase):
+    """Exactly `quantities[shop]` units; hard unless `best_effort`."""
+
+    type: Literal["fixed"]
+    kind: ClassVar[Kind] = Kind.FIXED
+    quantities: dict[str, Units] = Field(min_length=1)
+    best_effort: bool = False
+
+
+class EqualSplit(RuleBase):
+    type: Literal["equal_split"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    shops: list[str] | None = None
+
+
+class Weighted(RuleBase):
+    type: Literal["weighted"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    weights: dict[str, Weight] = Field(min_length=1)
+
+    @field_validator("weights")
+    @classmethod
+    def _some_weight(cls, weights: dict[str, float]) -> dict[str, float]:
+        if not any(w > 0 for w in weights.values()):
+            raise ValueError("at least one weight must be above 0")
+        return weights
+
+
+class PriorityFill(RuleBase):
+    """Fill `shops` (default: all, by shop priority) in order, each up to its cap."""
+
+    type: Literal["priority_fill"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    shops: list[str] | None = None
+    quantities: dict[str, Units] = {}
+
+
+class SharedPool(RuleBase):
+    type: Literal["shared_pool"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    shops: list[str] | None = None
+
+
+# --- Caps and floors ---------------------------------------------------------------
+
+
+class _PerShopAmount(RuleBase):
+    """`quantities` per shop, or one `quantity` for every shop in scope."""
+
+    quantities: dict[str, Units] | None = None
+    quantity: Units | None = None
+
+    @model_validator(mode="after")
+    def _amount(self) -> _PerShopAmount:
+        _one_of(self, "quantities", "quantity")
+        return self
+
+
+class MaxCap(_PerShopAmount):
+    type: Literal["max_cap"]
+    kind: ClassVar[Kind] = Kind.CAP
+
+
+class MinFloor(_PerShopAmount):
+    type: Literal["min_floor"]
+    kind: ClassVar[Kind] = Kind.FLOOR
+
+
+class MinOrDelist(RuleBase):
+    type: Literal["min_or_delist"]
+    kind: ClassVar[Kind] = Kind.DELIST
+    threshold: PositiveInt
+
+
+class PackSize(RuleBase):
+    type: Literal["pack_size"]
+    kind: ClassVar[Kind] = Kind.PACK
+    quantity: PositiveInt
+
+
+class ShopCapacity(_PerShopAmount):
+    """At most N units in total over all SKUs on a shop."""
+
+    type: Literal["shop_capacity"]
+    kind: ClassVar[Kind] = Kind.CAPACITY
+
+
+class ValueBudget(RuleBase):
+    """At most `budgets[shop]` (money, a decimal string) of stock value on the shop."""
+
+    type: Literal["value_budget"]
+    kind: ClassVar[Kind] = Kind.BUDGET
+    budgets: dict[str, Money] = Field(min_length=1)
+
+
+# --- Velocity ----------------------------------------------------------------------
+
+
+class VelocityProportional(RuleBase):
+    type: Literal["velocity_proportional"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    shops: list[str] | None = None
+
+
+class DaysOfCoverBalance(RuleBase):
+    type: Literal["days_of_cover_balance"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    shops: list[str] | None = None
+
+
+class CoverTarget(RuleBase):
+    type: Literal["cover_target"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    days: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    shops: list[str] | None = None
+
+
+Policy = Literal["shared", "velocity", "equal", "concentrate"]
+
+
+class VelocityClass(RuleBase):
+    """ABC classes by each SKU's share of the scope's velocity (cumulative, fastest
+    first): up to `classes.A` is A, up to `classes.B` is B, the rest C."""
+
+    type: Literal["velocity_class"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    classes: dict[Literal["A", "B"], Share] = {"A": 0.8, "B": 0.95}
+    policies: dict[Literal["A", "B", "C"], Policy] = {
+        "A": "shared",
+        "B": "velocity",
+        "C": "concentrate",
+    }
+
+    @model_validator(mode="after")
+    def _classes(self) -> VelocityClass:
+        a, b = self.classes.get("A", 0.8), self.classes.get("B", 0.95)
+        if not a <= b:
+            raise ValueError("classes.A must not exceed classes.B")
+        return self
+
+
+class NewProduct(RuleBase):
+    """SKUs without sales history: `shares` (launch shares) or, if omitted, the
+    category's average velocity per shop."""
+
+    type: Literal["new_product"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    shares: dict[str, Share] | None = None
+
+
+# --- Promotion and modes -----------------------------------------------------------
+
+
+class PromotionUplift(RuleBase):
+    type: Literal["promotion_uplift"]
+    kind: ClassVar[Kind] = Kind.UPLIFT
+    factor: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    shops: list[str] | None = None
+
+
+class CampaignWindow(RuleBase):
+    """Makes the rules named in `rules` active only within this window."""
+
+    type: Literal["campaign_window"]
+    kind: ClassVar[Kind] = Kind.WINDOW
+    rules: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _has_window(self) -> CampaignWindow:
+        if self.active_from is None and self.active_to is None:
+            raise ValueError("a campaign window needs active_from and/or active_to")
+        return self
+
+
+class PeakMode(RuleBase):
+    """Switches the plan to peak mode while active (Double-11)."""
+
+    type: Literal["peak_mode"]
+    kind: ClassVar[Kind] = Kind.PEAK
+
+
+class SyncThreshold(RuleBase):
+    """Publish a change only when it moves by >= `threshold` units or crosses a band
+    (zero, or any level in `bands`). Decreases are always published: safety first."""
+
+    type: Literal["sync_threshold"]
+    kind: ClassVar[Kind] = Kind.SYNC
+    threshold: PositiveInt
+    bands: list[PositiveInt] = []
+
+
+Rule = Annotated[
+    StockComposition
+    | ExcludeWarehouse
+    | WarehouseScope
+    | VirtualStock
+    | Bundle
+    | SafetyStock
+    | SafetyStockPct
+    | SafetyStockDays
+    | ZeroBelow
+    | ExclusiveWhenLow
+    | PromotionHold
+    | ShopLock
+    | PreorderCap
+    | Percentage
+    | PercentageOffset
+    | TieredPercentage
+    | Fixed
+    | EqualSplit
+    | Weighted
+    | PriorityFill
+    | SharedPool
+    | MaxCap
+    | MinFloor
+    | MinOrDelist
+    | PackSize
+    | ShopCapacity
+    | ValueBudget
+    | VelocityProportional
+    | DaysOfCoverBalance
+    | CoverTarget
+    | VelocityClass
+    | NewProduct
+    | PromotionUplift
+    | CampaignWindow
+    | PeakMode
+    | SyncThreshold,
+    Field(discriminator="type"),
+]
+
+RULE_TYPES: dict[str, type[RuleBase]] = {
+    cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
+    for cls in RuleBase.__subclasses__() + _PerShopAmount.__subclasses__()
+    if "type" in cls.model_fields
+}
+
+
+class Ruleset(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rules: list[Rule] = []
+
+    def label(self, index: int) -> str:
+        """How errors and plans name a rule: its id, or its position."""
+        rule = self.rules[index]
+        return rule.id if rule.id is not None else f"rules[{index}]"
+
+
+def percent_of(pool: int, percent: float) -> int:
+    """p% of a pool in whole units, rounded up (reserves err on the safe side)."""
+    return math.ceil(pool * percent / 100 - 1e-9)

@@ -1,0 +1,276 @@
+"""The compile step: snapshot index + ruleset + mode -> one array Problem.
+
+Runs the pipeline of RULES.md in order (pool, reserves, bounds, targets, couplings),
+checks that the hard rules can all hold (a typed ConflictError names the rules and SKUs
+if not), and keeps what the post step and the explanations need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.errors import ConflictError
+from engine.index import SnapshotIndex
+from rules.bounds import (
+    apply_caps_and_floors,
+    apply_exclusive_when_low,
+    apply_fixed,
+    apply_shop_safety,
+    apply_uplift,
+)
+from rules.catalog import (
+    Bundle,
+    CampaignWindow,
+    Kind,
+    MinOrDelist,
+    PackSize,
+    Ruleset,
+    ShopCapacity,
+    SyncThreshold,
+    ValueBudget,
+)
+from rules.draft import Draft, I64
+from rules.groups import supply_groups
+from rules.references import check_references
+from rules.supply import apply_pins, apply_safety, apply_zero_below, build_pool
+from rules.targets import apply_shares
+from solvers.problem import Budgets, Bundles, Feature, Problem
+
+
+@dataclass(frozen=True)
+class PostRules:
+    """Per-cell parameters of pipeline step 5 (applied after the solve)."""
+
+    pack: I64  # pack size, 1 = none
+    pack_rule: I64
+    delist: I64  # min_or_delist threshold, 0 = none
+    delist_rule: I64
+    sync: I64  # sync threshold, 0 = none
+    sync_rule: I64
+    bands: dict[int, list[int]]  # sync rule -> band levels
+
+
+@dataclass(frozen=True)
+class Compiled:
+    index: SnapshotIndex
+    ruleset: Ruleset
+    draft: Draft
+    problem: Problem
+    post: PostRules
+    peak: bool
+
+
+def active_rules(ruleset: Ruleset, index: SnapshotIndex) -> list[int]:
+    """Rules in force at the snapshot's `as_of`, campaign windows applied."""
+    moment = index.snapshot.as_of
+    windows: dict[str, list[CampaignWindow]] = {}
+    for rule in ruleset.rules:
+        if isinstance(rule, CampaignWindow):
+            for name in rule.rules:
+                windows.setdefault(name, []).append(rule)
+    return [
+        k
+        for k, rule in enumerate(ruleset.rules)
+        if rule.kind is not Kind.WINDOW
+        and rule.active_at(moment)
+        and all(w.active_at(moment) for w in windows.get(rule.id or "", []))
+    ]
+
+
+def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: str) -> Compiled:
+    check_references(ruleset, index)
+    active = active_rules(ruleset, index)
+    peak = np.full(index.n_skus, mode == "peak")
+    for k in active:
+        if ruleset.rules[k].kind is Kind.PEAK:
+            peak |= index.sku_mask(ruleset.rules[k].scope)
+    d = Draft(index, ruleset, active, peak)
+
+    apply_uplift(d)
+    by_wh, reach = build_pool(d)
+    apply_zero_below(d)
+    apply_safety(d)
+    apply_pins(d)
+    apply_fixed(d)
+    apply_caps_and_floors(d)
+    apply_shop_safety(d)
+    low = apply_exclusive_when_low(d)
+    bundles = _bundles(d)
+    apply_shares(d, low)
+    groups = supply_groups(d, by_wh, reach)
+    _check_hard_rules(d, bundles)
+    capacity, budgets = _couplings(d)
+    if d.conflicts:
+        raise ConflictError(d.conflicts)
+
+    features = set()
+    if np.any(capacity >= 0):
+        features.add(Feature.CAPACITY)
+        limited = capacity[index.cell_shop] >= 0
+        if np.any(d.in_shared & limited):
+            features.add(Feature.SHARED_CAPACITY)
+    if groups is not None:
+        features.add(Feature.GROUPS)
+    if bundles is not None:
+        features.add(Feature.BUNDLES)
+    if budgets is not None:
+        features.add(Feature.BUDGETS)
+    pool_cap = d.pool[index.cell_sku] + _bundle_virtual(d, bundles)[index.cell_sku]
+    problem = Problem(
+        sku_ids=index.sku_ids,
+        shop_ids=index.shop_ids,
+        cell_sku=index.cell_sku,
+        cell_shop=index.cell_shop,
+        lb=d.lb,
+        ub=np.minimum(d.ub, np.maximum(pool_cap, d.lb)),
+        floor=d.floor,
+        target=d.target,
+        pool=d.pool,
+        free_idle=d.free_idle,
+        shop_rank=index.shop_rank,
+        shared=d.shared,
+        in_shared=d.in_shared,
+        shop_capacity=capacity,
+        price_cents=index.price_cents,
+        groups=groups,
+        bundles=bundles,
+        budgets=budgets,
+        features=frozenset(features),
+    )
+    return Compiled(index, ruleset, d, problem, _post_rules(d), bool(np.all(peak)))
+
+
+def _bundles(d: Draft) -> Bundles | None:
+    """Bundle rows from the snapshot's components, overridden by `bundle` rules."""
+    ix = d.ix
+    bundle, component, qty = ix.bundle_rows
+    rows = {(int(b), int(c)): int(q) for b, c, q in zip(bundle, component, qty, strict=True)}
+    for k in d.of_kind(Kind.BUNDLE):
+        rule = d.rule(k)
+        assert isinstance(rule, Bundle)
+        b = ix.sku_pos[rule.sku]
+        rows = {key: q for key, q in rows.items() if key[0] != b}
+        rows.update({(b, ix.sku_pos[c.sku]): c.qty for c in rule.components})
+    if not rows:
+        return None
+    keys = sorted(rows)
+    out = Bundles(
+        bundle=np.array([b for b, _ in keys], dtype=np.int64),
+        component=np.array([c for _, c in keys], dtype=np.int64),
+        qty=np.array([rows[key] for key in keys], dtype=np.int64),
+    )
+    d.share_base_extra = _bundle_virtual(d, out)
+    return out
+
+
+def _bundle_virtual(d: Draft, bundles: Bundles | None) -> I64:
+    """Per SKU: bundles the components' pools could make (RULES.md rule 5)."""
+    made = np.zeros(d.ix.n_skus, dtype=np.int64)
+    if bundles is None:
+        return made
+    cap = np.full(d.ix.n_skus, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(cap, bundles.bundle, d.pool[bundles.component] // bundles.qty)
+    made[bundles.bundle] = cap[bundles.bundle]
+    return made
+
+
+def _check_hard_rules(d: Draft, bundles: Bundles | None) -> None:
+    ix = d.ix
+    crossed = d.lb > d.ub
+    if np.any(crossed):
+        for lb_rule, ub_rule in sorted({(int(a), int(b)) for a, b in zip(d.lb_rule[crossed], d.ub_rule[crossed], strict=True)}):
+            cells = crossed & (d.lb_rule == lb_rule) & (d.ub_rule == ub_rule)
+            d.conflict(
+                [lb_rule, ub_rule],
+                np.unique(ix.cell_sku[cells]),
+                "a floor the rules require is above a cap they set",
+            )
+    supply = d.pool + _bundle_virtual(d, bundles)
+    short = np.flatnonzero(d.per_sku(d.lb) > supply)
+    if short.size:
+        rules = d.lb_rule[np.isin(ix.cell_sku, short) & (d.lb > 0)]
+        need = d.per_sku(d.lb)[short]
+        d.conflict(
+            list(np.unique(rules)),
+            short,
+            f"they require {need[0]} units where the pool has {supply[short[0]]}",
+        )
+
+
+def _couplings(d: Draft) -> tuple[I64, Budgets | None]:
+    """Per-shop capacities and value budgets (most specific rule per shop)."""
+    ix = d.ix
+    capacity = np.full(ix.n_shops, -1, dtype=np.int64)
+    rules = d.of_kind(Kind.CAPACITY)
+    amounts: dict[int, I64] = {}
+    masks = {}
+    for k in rules:
+        rule = d.rule(k)
+        assert isinstance(rule, ShopCapacity)
+        by_shop = np.full(ix.n_shops, rule.quantity if rule.quantity is not None else 0, dtype=np.int64)
+        names = list(rule.quantities) if rule.quantities is not None else None
+        for shop, units in (rule.quantities or {}).items():
+            by_shop[ix.shop_pos[shop]] = units
+        amounts[k] = by_shop
+        masks[k] = ix.shop_mask(rule.scope) & ix.shops_named(names)
+    won = d.win(rules, ix.n_shops, masks.__getitem__)
+    for k in rules:
+        capacity = np.where(won == k, amounts[k], capacity)
+    load = np.bincount(ix.cell_shop, weights=d.lb, minlength=ix.n_shops)
+    for j in np.flatnonzero((capacity >= 0) & (load > capacity)):
+        cells = (ix.cell_shop == j) & (d.lb > 0)
+        d.conflict(
+            [int(won[j])] + list(np.unique(d.lb_rule[cells])),
+            np.unique(ix.cell_sku[cells]),
+            f"shop {ix.shop_ids[j]} must take {int(load[j])} units, capacity {capacity[j]}",
+        )
+    budgets = None
+    b_rules = d.of_kind(Kind.BUDGET)
+    if b_rules:
+        limit = np.full(ix.n_shops, -1, dtype=np.int64)
+        b_masks = {}
+        for k in b_rules:
+            rule = d.rule(k)
+            assert isinstance(rule, ValueBudget)
+            b_masks[k] = ix.shop_mask(rule.scope) & ix.shops_named(list(rule.budgets))
+        b_won = d.win(b_rules, ix.n_shops, b_masks.__getitem__)
+        for k in b_rules:
+            rule = d.rule(k)
+            assert isinstance(rule, ValueBudget)
+            for shop, money in rule.budgets.items():
+                j = ix.shop_pos[shop]
+                if b_won[j] == k:
+                    limit[j] = int(money * 100)
+        shops = np.flatnonzero(limit >= 0)
+        budgets = Budgets(shop=shops, limit=limit[shops])
+    return capacity, budgets
+
+
+def _post_rules(d: Draft) -> PostRules:
+    ix = d.ix
+    out: dict[str, I64] = {}
+    for kind, attr, default in (
+        (Kind.PACK, "pack", 1),
+        (Kind.DELIST, "delist", 0),
+        (Kind.SYNC, "sync", 0),
+    ):
+        rules = d.of_kind(kind)
+        won = d.win(rules, ix.n_cells, d.cell_rule_mask)
+        value = np.full(ix.n_cells, default, dtype=np.int64)
+        for k in rules:
+            rule = d.rule(k)
+            assert isinstance(rule, PackSize | MinOrDelist | SyncThreshold)
+            amount = rule.quantity if isinstance(rule, PackSize) else rule.threshold
+            value = np.where(won == k, amount, value)
+        out[attr] = value
+        out[attr + "_rule"] = won
+    bands = {
+        k: list(rule.bands)
+        for k in d.of_kind(Kind.SYNC)
+        for rule in [d.rule(k)]
+        if isinstance(rule, SyncThreshold)
+    }
+    return PostRules(bands=bands, **out)
+

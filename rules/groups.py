@@ -1,0 +1,77 @@
+"""Supply groups: when some shops of a SKU reach only part of its warehouses
+(`warehouse_scope`, or a shop's own warehouse list), a pool row is not enough.
+
+By Hall's theorem a split is feasible exactly when every set of shop classes (shops
+that reach the same warehouses) gets at most what those warehouses hold, so we emit one
+row per set of classes whose warehouses hold less than the pool. The loop runs over
+SKUs with split supply and their few classes, never over cells.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+
+from engine.errors import InputError, Issue
+from rules.draft import Draft, I64, Mask
+from solvers.problem import Groups
+
+MAX_CLASSES = 8  # 2^8 rows per SKU at most
+
+
+def supply_groups(d: Draft, by_wh: I64, reach: Mask) -> Groups | None:
+    ix = d.ix
+    n_w = len(ix.wh_ids)
+    if n_w > 62:
+        raise InputError([Issue("warehouses", "at most 62 warehouses can be scoped per shop")])
+    bits = (reach.astype(np.int64) << np.arange(n_w, dtype=np.int64)).sum(axis=1)
+    live = d.ub > 0
+    big = np.iinfo(np.int64).max
+    lo = np.full(ix.n_skus, big)
+    hi = np.full(ix.n_skus, -1)
+    np.minimum.at(lo, ix.cell_sku[live], bits[live])
+    np.maximum.at(hi, ix.cell_sku[live], bits[live])
+    split = np.flatnonzero((hi >= 0) & (lo != hi))
+    if split.size == 0:
+        return None
+    rows_sku, rows_cap, rows_shared, members = [], [], [], []
+    extra = d.virtual + d.locked_taken
+    starts = np.searchsorted(ix.cell_sku, split, side="left")
+    ends = np.searchsorted(ix.cell_sku, split, side="right")
+    for i, start, end in zip(split, starts, ends, strict=True):
+        cells = start + np.flatnonzero(live[start:end])
+        classes = sorted(set(bits[cells].tolist()))
+        shared_bits = _shared_bits(d, np.arange(start, end), bits)
+        if len(classes) > MAX_CLASSES:
+            raise InputError(
+                [Issue(f"skus.{ix.sku_ids[i]}", "shops reach more than 8 warehouse sets")]
+            )
+        for size in range(1, len(classes) + 1):
+            for subset in combinations(classes, size):
+                union = int(np.bitwise_or.reduce(np.array(subset, dtype=np.int64)))
+                cap = int(by_wh[i][(union >> np.arange(n_w)) & 1 == 1].sum()) + int(extra[i])
+                if cap >= d.pool[i] + d.share_base_extra[i]:
+                    continue  # the pool row already says as much
+                rows_sku.append(i)
+                rows_cap.append(cap)
+                rows_shared.append(shared_bits is not None and shared_bits & ~union == 0)
+                members.append(cells[np.isin(bits[cells], subset)])
+    if not rows_sku:
+        return None
+    indptr = np.zeros(len(members) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum([m.size for m in members])
+    return Groups(
+        sku=np.array(rows_sku, dtype=np.int64),
+        cap=np.array(rows_cap, dtype=np.int64),
+        indptr=indptr,
+        cells=np.concatenate(members).astype(np.int64),
+        with_shared=np.array(rows_shared, dtype=bool),
+    )
+
+
+def _shared_bits(d: Draft, sku_cells: I64, bits: I64) -> int | None:
+    """A shared part is listed on every shared shop, so it must come from warehouses
+    that all of them reach."""
+    cells = sku_cells[d.in_shared[sku_cells]]
+    return int(np.bitwise_and.reduce(bits[cells])) if cells.size else None

@@ -1,0 +1,232 @@
+"""Pipeline steps 1-2: the pool of each SKU and the reserves that come off it.
+
+Sellable per (SKU, warehouse) follows the stock composition; warehouses that are not of
+kind `sellable`, or that an `exclude_warehouse` rule names, never supply; shops reach
+only their warehouses. Reserves (safety stock, holds, locks) and virtual units then
+turn the sellable stock into the pool the solver places.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rules.arith import EPS, split_whole
+from rules.catalog import (
+    ExcludeWarehouse,
+    Kind,
+    PreorderCap,
+    PromotionHold,
+    SafetyStock,
+    SafetyStockDays,
+    SafetyStockPct,
+    ShopLock,
+    StockComposition,
+    VirtualStock,
+    WarehouseScope,
+    ZeroBelow,
+)
+from rules.draft import Draft, I64, Mask
+
+MINUS = ("locked", "reserved", "pending_review", "unpaid", "defective")
+PLUS = ("in_transit", "purchase_in_transit", "transfer_in_transit")
+DEFAULT_FLAGS = {"locked": True, "reserved": True, "defective": True}
+
+
+def sellable_by_warehouse(d: Draft) -> tuple[I64, I64]:
+    """Sellable units per [SKU, warehouse] and the locked units the composition took."""
+    ix = d.ix
+    n_s, n_w = ix.n_skus, len(ix.wh_ids)
+    rules = d.of_kind(Kind.COMPOSITION)
+    won = d.win(
+        rules,
+        n_s * n_w,
+        lambda k: np.outer(ix.sku_mask(d.rule(k).scope), ix.wh_mask(d.rule(k).scope)).ravel(),
+    ).reshape(n_s, n_w)
+    sellable = ix.stock["on_hand"].copy()
+    locked_taken = np.zeros((n_s, n_w), dtype=np.int64)
+    for bucket in MINUS + PLUS:
+        table = np.array(
+            [DEFAULT_FLAGS.get(bucket, False)]
+            + [bool(getattr(d.rule(k), bucket)) for k in range(len(d.ruleset.rules))]
+            if rules
+            else [DEFAULT_FLAGS.get(bucket, False)],
+            dtype=bool,
+        )
+        applies = table[won + 1] if rules else np.full((n_s, n_w), table[0])
+        amount = np.where(applies, ix.stock[bucket], 0)
+        sellable = sellable - amount if bucket in MINUS else sellable + amount
+        if bucket == "locked":
+            locked_taken = amount
+    return np.maximum(sellable, 0), locked_taken
+
+
+def supplying(d: Draft) -> Mask:
+    """[SKU, warehouse]: the warehouse may supply the SKU at all."""
+    ix = d.ix
+    ok = np.array([kind == "sellable" for kind in ix.wh_kind], dtype=bool)
+    mask = np.repeat(ok[None, :], ix.n_skus, axis=0)
+    for k in d.of_kind(Kind.EXCLUDE):
+        rule = d.rule(k)
+        assert isinstance(rule, ExcludeWarehouse)
+        named = np.array([w in rule.warehouses for w in ix.wh_ids], dtype=bool)
+        mask &= ~np.outer(ix.sku_mask(rule.scope), named & ix.wh_mask(rule.scope))
+    return mask
+
+
+def cell_reach(d: Draft) -> Mask:
+    """[cell, warehouse]: the cell's shop may be supplied from the warehouse."""
+    ix = d.ix
+    reach = ix.shop_wh[ix.cell_shop].copy()
+    rules = d.of_kind(Kind.WAREHOUSE_SCOPE)
+    masks = {}
+    for k in rules:
+        rule = d.rule(k)
+        assert isinstance(rule, WarehouseScope)
+        masks[k] = d.cell_rule_mask(k, rule.shops)
+    won = d.win(rules, ix.n_cells, masks.__getitem__)
+    for k in rules:
+        rule = d.rule(k)
+        assert isinstance(rule, WarehouseScope)
+        named = np.array([w in rule.warehouses for w in ix.wh_ids], dtype=bool)
+        reach[won == k] = named
+    return reach
+
+
+def build_pool(d: Draft) -> tuple[I64, Mask]:
+    """Fill d.sellable / d.unreachable / d.pool; return sellable [SKU, warehouse] and the
+    cells' effective reach (for supply groups)."""
+    ix = d.ix
+    by_wh, locked_taken = sellable_by_warehouse(d)
+    by_wh = np.where(supplying(d), by_wh, 0)
+    reach = cell_reach(d) & (by_wh[ix.cell_sku] > 0)
+    reached = np.zeros_like(by_wh, dtype=bool)
+    np.logical_or.at(reached, ix.cell_sku, reach)
+    d.sellable = np.where(reached, by_wh, 0).sum(axis=1)
+    d.unreachable = by_wh.sum(axis=1) - d.sellable
+    d.pool = d.sellable.copy()
+    d.locked_taken = np.where(reached, locked_taken, 0).sum(axis=1)
+    return by_wh, reach
+
+
+def apply_zero_below(d: Draft) -> Mask:
+    """`zero_below`: a pool at or below the threshold publishes nothing."""
+    rules = d.of_kind(Kind.ZERO_BELOW)
+    won = d.win(rules, d.ix.n_skus, lambda k: d.ix.sku_mask(d.rule(k).scope))
+    zeroed = np.zeros(d.ix.n_skus, dtype=bool)
+    for k in rules:
+        rule = d.rule(k)
+        assert isinstance(rule, ZeroBelow)
+        hit = (won == k) & (d.sellable <= rule.threshold) & (d.sellable > 0)
+        _reserve(d, k, np.where(hit, d.pool, 0))
+        zeroed |= (won == k) & (d.sellable <= rule.threshold)
+    return zeroed
+
+
+def apply_safety(d: Draft) -> None:
+    """Pool-wide safety stock (the shop-level variant is a bound, see bounds.py).
+    Off in peak mode."""
+    ix = d.ix
+    rules = [
+        k
+        for k in d.of_kind(Kind.SAFETY)
+        if not (isinstance(d.rule(k), SafetyStock) and d.rule(k).shop is not None)  # type: ignore[attr-defined]
+    ]
+    won = d.win(rules, ix.n_skus, lambda k: ix.sku_mask(d.rule(k).scope))
+    daily = d.per_sku(d.velocity)
+    for k in rules:
+        rule = d.rule(k)
+        mine = (won == k) & ~d.peak
+        if isinstance(rule, SafetyStock):
+            amount = np.full(ix.n_skus, rule.quantity, dtype=np.int64)
+        elif isinstance(rule, SafetyStockPct):
+            amount = np.ceil(d.pool * rule.percent / 100 - EPS).astype(np.int64)
+        else:
+            assert isinstance(rule, SafetyStockDays)
+            amount = np.ceil(daily * rule.days - EPS).astype(np.int64)
+        _reserve(d, k, np.where(mine, np.minimum(amount, d.pool), 0))
+
+
+def _reserve(d: Draft, k: int, units: I64) -> None:
+    if np.any(units > 0):
+        d.reserved[k] = d.reserved.get(k, 0) + units
+        d.pool = d.pool - units
+
+
+def apply_pins(d: Draft) -> None:
+    """Units that go to one shop only: locks, promotion holds, presale, virtual stock
+    named for shops. Each raises the cell's hard floor and its target."""
+    ix = d.ix
+    for k in d.of_kind(Kind.LOCK):
+        rule = d.rule(k)
+        assert isinstance(rule, ShopLock)
+        cells = d.cell_rule_mask(k, [rule.shop])
+        skus = ix.cell_sku[cells]
+        if rule.quantity is None:
+            # The composition took locked units out of the pool; they come back for S.
+            amount = d.locked_taken[skus]
+            d.pool[skus] += amount
+        else:
+            amount = np.minimum(rule.quantity, d.pool[skus] - d.per_sku(d.lb)[skus])
+        d.raise_lb(cells, _scatter(cells, np.maximum(amount, 0)), k)
+    for k in d.of_kind(Kind.HOLD):
+        rule = d.rule(k)
+        assert isinstance(rule, PromotionHold)
+        cells = d.cell_rule_mask(k, [rule.shop])
+        skus = ix.cell_sku[cells]
+        free = d.pool[skus] - d.per_sku(d.lb)[skus]
+        if rule.quantity is not None:
+            want = np.full(skus.size, rule.quantity, dtype=np.int64)
+        else:
+            assert rule.percent is not None
+            want = np.ceil(d.pool[skus] * rule.percent / 100 - EPS).astype(np.int64)
+        d.raise_lb(cells, _scatter(cells, np.clip(want, 0, np.maximum(free, 0))), k)
+    for k in d.of_kind(Kind.PREORDER):
+        rule = d.rule(k)
+        assert isinstance(rule, PreorderCap)
+        cells = np.flatnonzero(d.cell_rule_mask(k, [rule.shop]))
+        amount = np.full(cells.size, rule.quantity, dtype=np.int64)
+        if rule.total is not None:
+            # The global cap goes to the fastest sellers on the shop first.
+            order = np.lexsort((ix.cell_sku[cells], -d.velocity[cells]))
+            before = np.cumsum(amount[order]) - amount[order]
+            amount[order] = np.clip(rule.total - before, 0, rule.quantity)
+        d.virtual[ix.cell_sku[cells]] += amount
+        d.pool[ix.cell_sku[cells]] += amount
+        mask = np.zeros(ix.n_cells, dtype=bool)
+        mask[cells] = True
+        d.raise_lb(mask, _scatter(mask, amount), k)
+    _virtual_stock(d)
+
+
+def _virtual_stock(d: Draft) -> None:
+    ix = d.ix
+    rules = d.of_kind(Kind.VIRTUAL)
+    won = d.win(rules, ix.n_skus, lambda k: ix.sku_mask(d.rule(k).scope))
+    for k in rules:
+        rule = d.rule(k)
+        assert isinstance(rule, VirtualStock)
+        skus = won == k
+        if rule.shops is None:
+            d.virtual[skus] += rule.quantity
+            d.pool[skus] += rule.quantity
+            continue
+        cells = np.flatnonzero(skus[ix.cell_sku] & d.cell_rule_mask(k, rule.shops))
+        if cells.size == 0:
+            continue
+        group = ix.cell_sku[cells]
+        amount = np.zeros(ix.n_skus, dtype=np.int64)
+        amount[np.unique(group)] = rule.quantity
+        units = split_whole(group, d.velocity[cells], amount, ix.shop_rank[ix.cell_shop[cells]], ix.n_skus)
+        d.virtual += amount
+        d.pool += amount
+        mask = np.zeros(ix.n_cells, dtype=bool)
+        mask[cells] = True
+        full = np.zeros(ix.n_cells, dtype=np.int64)
+        full[cells] = units
+        d.raise_lb(mask, full, k)
+
+
+def _scatter(mask: Mask, values: I64) -> I64:
+    out = np.zeros(mask.size, dtype=np.int64)
+    out[mask] = values
+    return out

@@ -1,0 +1,334 @@
+"""The array-based allocation problem every backend solves, and its one objective.
+
+Rules compile into this (rules/compile.py); backends never see rules. A *cell* is one
+(SKU, shop) pair that may receive stock. Every unit of a SKU's pool ends in exactly one
+place: a cell (exclusive), the SKU's shared part, or idle. Each cell's cost is convex
+and piecewise linear in whole units, in three segments:
+
+    [0, floor)            soft floor units   (rewarded most: keep listings alive)
+    [floor, max(f, t))    target units       (rewarded: meet the rules' targets)
+    [max(f, t), ub)       units over target  (small cost: better than idling)
+
+and idle units are free up to `free_idle` (stock the rules mean to keep back, such as
+the part of the pool shares below 100% do not cover), costly beyond. All costs are
+integers, so min cost flow applies and every backend optimises the same number.
+Shop rank (priority, then id) enters every cell cost as a tie-break.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+I64 = NDArray[np.int64]
+Bool = NDArray[np.bool_]
+
+
+class Feature(enum.Enum):
+    """Structures beyond one pool row per SKU; a backend declares what it supports."""
+
+    CAPACITY = "shop_capacity"  # per-shop totals across SKUs
+    SHARED_CAPACITY = "shared_capacity"  # a shared part counts on a capacity shop
+    GROUPS = "supply_groups"  # some shops reach only part of a SKU's pool
+    BUNDLES = "bundles"  # combo SKUs consume component stock
+    BUDGETS = "value_budgets"  # per-shop stock value limits
+
+
+class SegmentKind(enum.IntEnum):
+    FLOOR = 0
+    TARGET = 1
+    OVER = 2
+    SHARED = 3
+    IDLE_FREE = 4
+    IDLE_PENALISED = 5
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Supply-group rows: sum of x over `cells[indptr[g]:indptr[g+1]]` (plus the SKU's
+    shared part where `with_shared[g]`) is at most `cap[g]`."""
+
+    sku: I64
+    cap: I64
+    indptr: I64
+    cells: I64
+    with_shared: Bool
+
+
+@dataclass(frozen=True)
+class Bundles:
+    """One row per (bundle, component): a bundle unit beyond the bundle's own stock
+    consumes `qty` units of the component."""
+
+    bundle: I64
+    component: I64
+    qty: I64
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Per-shop value limit: sum over the shop's cells of price * x <= limit (cents)."""
+
+    shop: I64
+    limit: I64
+
+
+@dataclass(frozen=True)
+class Problem:
+    """All arrays are numpy; cells are sorted by (sku, shop rank)."""
+
+    sku_ids: list[str]
+    shop_ids: list[str]
+    cell_sku: I64
+    cell_shop: I64
+    lb: I64
+    ub: I64
+    floor: I64
+    target: I64
+    pool: I64  # per SKU: units to place (cells + shared + idle)
+    free_idle: I64  # per SKU: idle units that cost nothing
+    shop_rank: I64  # per shop: 0 = first in priority order
+    shared: Bool  # per SKU: has a shared part
+    in_shared: Bool  # per cell: the cell's shop lists the SKU's shared part
+    shop_capacity: I64  # per shop; -1 = no limit
+    price_cents: I64  # per SKU, for value budgets
+    groups: Groups | None = None
+    bundles: Bundles | None = None
+    budgets: Budgets | None = None
+    features: frozenset[Feature] = field(default_factory=frozenset)
+
+    @property
+    def n_skus(self) -> int:
+        return len(self.sku_ids)
+
+    @property
+    def n_shops(self) -> int:
+        return len(self.shop_ids)
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.cell_sku.size)
+
+    @property
+    def scale(self) -> int:
+        """Cost unit: a power of two above every shop rank, so ranks only break ties."""
+        return 1 << max(1, int(self.n_shops).bit_length())
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Integer cost per unit of each segment kind (rank added on cell segments)."""
+
+    floor: int
+    target: int
+    over: int
+    shared: int
+    idle_free: int
+    idle_penalised: int
+
+    @classmethod
+    def for_problem(cls, problem: Problem) -> Costs:
+        s = problem.scale
+        return cls(
+            floor=-4 * s,
+            target=-2 * s,
+            over=s,
+            shared=-s - 1,
+            idle_free=0,
+            idle_penalised=3 * s,
+        )
+
+
+def bundle_unit_cost(problem: Problem, costs: Costs) -> I64:
+    """Cost of one bundle made from components, per bundle SKU (indexed like
+    `problem.bundles` rows' distinct bundles). It exceeds the idle penalty its
+    components save, so bundles are made from components only when listed."""
+    assert problem.bundles is not None
+    per_row = costs.idle_penalised * problem.bundles.qty
+    total = np.zeros(problem.n_skus, dtype=np.int64)
+    np.add.at(total, problem.bundles.bundle, per_row)
+    return total + 1
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Cell segments after the hard lower bounds were taken from them.
+
+    `cap[k]` is the room left in segment k; `cost[k]` its unit cost. Segments of one
+    cell are listed floor, target, over (increasing cost: the cost is convex)."""
+
+    cell: I64
+    kind: I64
+    cap: I64
+    cost: I64
+
+
+def cell_segment_bounds(problem: Problem) -> tuple[I64, I64, I64]:
+    """Lengths of the floor, target and over segments of each cell, truncated at ub."""
+    ub = problem.ub
+    s1 = np.minimum(problem.floor, ub)
+    s2 = np.minimum(np.maximum(problem.floor, problem.target), ub) - s1
+    s3 = ub - s1 - s2
+    return s1, s2, s3
+
+
+def cell_segments(problem: Problem) -> Segments:
+    """Room and cost of every cell segment once `lb` units were placed (cheapest first)."""
+    costs = Costs.for_problem(problem)
+    rank = problem.shop_rank[problem.cell_shop]
+    s1, s2, s3 = cell_segment_bounds(problem)
+    lb = problem.lb
+    take1 = np.minimum(lb, s1)
+    take2 = np.minimum(lb - take1, s2)
+    take3 = lb - take1 - take2
+    n = problem.n_cells
+    cells = np.arange(n, dtype=np.int64)
+    return Segments(
+        cell=np.concatenate([cells, cells, cells]),
+        kind=np.repeat(
+            np.array([SegmentKind.FLOOR, SegmentKind.TARGET, SegmentKind.OVER], dtype=np.int64),
+            n,
+        ),
+        cap=np.concatenate([s1 - take1, s2 - take2, s3 - take3]),
+        cost=np.concatenate(
+            [costs.floor + rank, costs.target + rank, costs.over + rank]
+        ).astype(np.int64),
+    )
+
+
+def remaining_pool(problem: Problem) -> I64:
+    """Per SKU: pool minus the units forced onto cells by lower bounds."""
+    forced = np.bincount(problem.cell_sku, weights=problem.lb, minlength=problem.n_skus)
+    return problem.pool - forced.astype(np.int64)
+
+
+def per_sku(problem: Problem, x: I64) -> I64:
+    """Sum of a per-cell array over each SKU's cells."""
+    return np.bincount(problem.cell_sku, weights=x, minlength=problem.n_skus).astype(np.int64)
+
+
+def per_shop(problem: Problem, x: I64) -> I64:
+    """Sum of a per-cell array over each shop's cells."""
+    return np.bincount(problem.cell_shop, weights=x, minlength=problem.n_shops).astype(np.int64)
+
+
+def bundles_made(problem: Problem, x: I64, shared: I64) -> I64:
+    """Per SKU: bundle units made from components (own stock is used first)."""
+    made = np.zeros(problem.n_skus, dtype=np.int64)
+    if problem.bundles is not None and problem.bundles.bundle.size:
+        listed = per_sku(problem, x) + shared
+        is_bundle = np.zeros(problem.n_skus, dtype=bool)
+        is_bundle[problem.bundles.bundle] = True
+        made[is_bundle] = np.maximum(0, listed - problem.pool)[is_bundle]
+    return made
+
+
+def idle_units(problem: Problem, x: I64, shared: I64) -> I64:
+    """Per SKU: pool units neither allocated nor shared (component use included)."""
+    made = bundles_made(problem, x, shared)
+    used = per_sku(problem, x) + shared - made
+    if problem.bundles is not None and problem.bundles.bundle.size:
+        consumed = np.zeros(problem.n_skus, dtype=np.int64)
+        np.add.at(
+            consumed,
+            problem.bundles.component,
+            problem.bundles.qty * made[problem.bundles.bundle],
+        )
+        used = used + consumed
+    return problem.pool - used
+
+
+def objective(problem: Problem, x: I64, shared: I64) -> int:
+    """The one objective every backend minimises, evaluated on a whole-unit plan."""
+    costs = Costs.for_problem(problem)
+    rank = problem.shop_rank[problem.cell_shop]
+    s1, s2, s3 = cell_segment_bounds(problem)
+    u1 = np.minimum(x, s1)
+    u2 = np.clip(x - s1, 0, s2)
+    u3 = np.maximum(x - s1 - s2, 0)
+    total = int(np.sum(u1 * (costs.floor + rank)))
+    total += int(np.sum(u2 * (costs.target + rank)))
+    total += int(np.sum(u3 * (costs.over + rank)))
+    total += int(np.sum(shared)) * costs.shared
+    idle = idle_units(problem, x, shared)
+    free = np.minimum(idle, problem.free_idle)
+    total += int(np.sum(free)) * costs.idle_free
+    total += int(np.sum(idle - free)) * costs.idle_penalised
+    if problem.bundles is not None and problem.bundles.bundle.size:
+        made = bundles_made(problem, x, shared)
+        total += int(np.sum(made * bundle_unit_cost(problem, costs)))
+    return total
+
+
+def violations(problem: Problem, x: I64, shared: I64) -> list[str]:
+    """Every hard constraint the plan breaks (empty for a feasible plan)."""
+    out: list[str] = []
+    sku = problem.sku_ids
+    if x.shape != (problem.n_cells,) or shared.shape != (problem.n_skus,):
+        return [f"plan shape {x.shape}/{shared.shape} does not match the problem"]
+    bad = np.flatnonzero((x < problem.lb) | (x > problem.ub))
+    for c in bad[:10]:
+        out.append(
+            f"cell {sku[problem.cell_sku[c]]}@{problem.shop_ids[problem.cell_shop[c]]}: "
+            f"{x[c]} outside [{problem.lb[c]}, {problem.ub[c]}]"
+        )
+    if np.any(shared < 0) or np.any(shared[~problem.shared] != 0):
+        out.append("shared part negative or on a SKU without one")
+    idle = idle_units(problem, x, shared)
+    for i in np.flatnonzero(idle < 0)[:10]:
+        out.append(f"SKU {sku[i]}: allocates {-idle[i]} units beyond its pool")
+    if np.any(problem.shop_capacity >= 0):
+        load = per_shop(problem, x) + shared_load(problem, shared)
+        limited = problem.shop_capacity >= 0
+        for j in np.flatnonzero(limited & (load > problem.shop_capacity))[:10]:
+            out.append(
+                f"shop {problem.shop_ids[j]}: {load[j]} units above capacity "
+                f"{problem.shop_capacity[j]}"
+            )
+    if problem.groups is not None:
+        out.extend(_group_violations(problem, x, shared))
+    if problem.budgets is not None:
+        value = per_shop(problem, x * problem.price_cents[problem.cell_sku])
+        for j, limit in zip(problem.budgets.shop, problem.budgets.limit, strict=True):
+            if value[j] > limit:
+                out.append(f"shop {problem.shop_ids[j]}: value {value[j]} above {limit} cents")
+    return out
+
+
+def shared_load(problem: Problem, shared: I64) -> I64:
+    """Per shop: shared units it lists (each shared shop lists the whole shared part)."""
+    cells = np.flatnonzero(problem.in_shared)
+    return np.bincount(
+        problem.cell_shop[cells],
+        weights=shared[problem.cell_sku[cells]],
+        minlength=problem.n_shops,
+    ).astype(np.int64)
+
+
+def _group_violations(problem: Problem, x: I64, shared: I64) -> list[str]:
+    g = problem.groups
+    assert g is not None
+    # Summed by row id, not reduceat: reduceat fails on empty rows at the end.
+    sizes = np.diff(g.indptr)
+    row = np.repeat(np.arange(sizes.size), sizes)
+    sums = np.bincount(row, weights=x[g.cells], minlength=sizes.size).astype(np.int64)
+    sums = sums + np.where(g.with_shared, shared[g.sku], 0)
+    return [
+        f"SKU {problem.sku_ids[g.sku[k]]}: {sums[k]} units on shops that reach only "
+        f"{g.cap[k]}"
+        for k in np.flatnonzero(sums > g.cap)[:10]
+    ]
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A backend's answer: whole units per cell and per SKU's shared part."""
+
+    x: I64
+    shared: I64
+    backend: str
+    objective: int
+    notes: tuple[str, ...] = ()
