@@ -139,9 +139,7 @@ def _quota_for_rule(d: Draft, k: int, skus: Mask, cells: Mask, base: I64, q: Quo
             _proportional(d, cells, _category_velocity(d), base, q)
     elif isinstance(rule, DaysOfCoverBalance):
         cap = np.minimum(d.ub - d.lb, base[group]).astype(np.float64)
-        filled = water_fill(
-            group[cells], d.velocity[cells], cap[cells], base[group[cells]].astype(float), n_s
-        )
+        filled = water_fill(group[cells], d.velocity[cells], cap[cells], base.astype(float), n_s)
         q.quota[cells] = filled
         no_velocity = group_sum(group[cells], d.velocity[cells], n_s) <= 0
         _proportional(d, cells & no_velocity[group], np.ones(ix.n_cells), base, q)
