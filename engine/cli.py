@@ -63,9 +63,15 @@ def _stages(enabled: bool) -> Iterator[Callable[[str], None]]:
 def plan(
     snapshot: Annotated[Path, typer.Argument(help="snapshot file (.json/.yaml)")],
     rules: Annotated[Path, typer.Argument(help="ruleset file (.json/.yaml)")],
-    mode: Annotated[str | None, typer.Option(help="normal or peak (default: the snapshot's)")] = None,
-    solver: Annotated[str | None, typer.Option(help="force a backend: closed, flow, glop, mip, pulp")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="write the plan JSON here")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="normal or peak (default: the snapshot's)")
+    ] = None,
+    solver: Annotated[
+        str | None, typer.Option(help="force a backend: closed, flow, glop, mip, pulp")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="write the plan JSON here")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
     time_limit: Annotated[float, typer.Option(help="wall-clock limit per solve, seconds")] = 60.0,
 ) -> None:
@@ -76,7 +82,9 @@ def plan(
         snap = load_snapshot(snapshot)
         ruleset = load_ruleset(rules)
         with _stages(not as_json and sys.stderr.isatty()) as say:
-            result = make_plan(snap, ruleset, mode=mode, solver=solver, time_limit_s=time_limit, progress=say)
+            result = make_plan(
+                snap, ruleset, mode=mode, solver=solver, time_limit_s=time_limit, progress=say
+            )
     except OmnistockError as error:
         _fail(error)
         return
@@ -104,7 +112,13 @@ def _print_plan(p: Plan, output: Path | None) -> None:
     for col in ("backend", "SKUs", "cells", "objective", "notes"):
         parts.add_column(col)
     for part in p.solver_parts:
-        parts.add_row(part.backend, f"{part.skus:,}", f"{part.cells:,}", str(part.objective), "; ".join(part.notes))
+        parts.add_row(
+            part.backend,
+            f"{part.skus:,}",
+            f"{part.cells:,}",
+            str(part.objective),
+            "; ".join(part.notes),
+        )
     out.print(parts)
     by_shop: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for a in p.allocations:
@@ -135,7 +149,9 @@ def _print_plan(p: Plan, output: Path | None) -> None:
 
 
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="snapshot and/or ruleset files")]) -> None:
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="snapshot and/or ruleset files")],
+) -> None:
     """Check files and report every error at once; rules are checked against a snapshot
     given in the same call."""
     problems: list[str] = []
@@ -197,7 +213,11 @@ def explain(
 
 
 @app.command()
-def demo(directory: Annotated[Path, typer.Argument(help="where to write the demo data")] = Path("scenarios/demo")) -> None:
+def demo(
+    directory: Annotated[Path, typer.Argument(help="where to write the demo data")] = Path(
+        "scenarios/demo"
+    ),
+) -> None:
     """Write the demo snapshot and ruleset (deterministic)."""
     from engine.demo import write_demo
 

@@ -34,7 +34,9 @@ def _cell_reason(a: Allocation, pool: int) -> str:
     elif a.quantity < a.target:
         parts.append(f"{a.target - a.quantity} below its target {a.target}")
     else:
-        parts.append(f"{a.quantity - a.target} above its target {a.target} (stock others could not take)")
+        parts.append(
+            f"{a.quantity - a.target} above its target {a.target} (stock others could not take)"
+        )
     if a.lb > 0:
         parts.append(f"at least {a.lb} required")
     if a.quantity == a.ub and a.ub < pool:
@@ -64,5 +66,7 @@ def explain_sku(plan: Plan, sku: str) -> SkuStory:
         sku=sku,
         pool_lines=lines,
         cells=[CellStory(a.shop, a.quantity, a.shared, _cell_reason(a, pool)) for a in cells],
-        unallocated=[f"{u.quantity} unallocated: {u.reason}" for u in plan.unallocated if u.sku == sku],
+        unallocated=[
+            f"{u.quantity} unallocated: {u.reason}" for u in plan.unallocated if u.sku == sku
+        ],
     )

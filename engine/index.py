@@ -119,9 +119,9 @@ class SnapshotIndex:
         # Cells: every SKU with every shop of its brand, ordered by SKU then shop rank.
         by_rank = np.array(order, dtype=np.int64)
         parts_s, parts_h = [], []
-        for b in range(len(brand_ids)):
-            skus_b = np.flatnonzero(sku_brand == b)
-            shops_b = by_rank[shop_brand[by_rank] == b]
+        for code in range(len(brand_ids)):
+            skus_b = np.flatnonzero(sku_brand == code)
+            shops_b = by_rank[shop_brand[by_rank] == code]
             parts_s.append(np.repeat(skus_b, shops_b.size))
             parts_h.append(np.tile(shops_b, skus_b.size))
         cell_sku = np.concatenate(parts_s) if parts_s else np.zeros(0, dtype=np.int64)

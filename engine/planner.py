@@ -118,7 +118,7 @@ def _assemble(c: Compiled, solved: Solved, snapshot: Snapshot, ruleset: Ruleset,
             PlanWarning(
                 code="delisted",
                 rule=None,
-                message=f"{int(result.delisted.sum())} listing(s) below their minimum were delisted",
+                message=f"{int(result.delisted.sum())} listing(s) below their minimum delisted",
             )
         )
     digest = input_hash(snapshot, ruleset, mode)
@@ -135,7 +135,9 @@ def _assemble(c: Compiled, solved: Solved, snapshot: Snapshot, ruleset: Ruleset,
         kpis=kpis,
         skus=pools,
         solver_parts=[
-            SolverPart(backend=p.backend, skus=p.skus, cells=p.cells, objective=p.objective, notes=p.notes)
+            SolverPart(
+                backend=p.backend, skus=p.skus, cells=p.cells, objective=p.objective, notes=p.notes
+            )
             for p in solved.parts
         ],
     )
@@ -170,26 +172,30 @@ def _unallocated(
     """Every unit of every pool that is not listed, with its reason: nothing dropped."""
     ix, d, problem = c.index, c.draft, c.problem
     rows: list[tuple[int, int, str]] = []
+
+    def rule_type(k: int) -> str:
+        return str(getattr(c.ruleset.rules[k], "type", ""))
+
     for k, units in sorted(d.reserved.items()):
-        rule = c.ruleset.rules[k]
         for i in np.flatnonzero(units > 0):
-            rows.append((int(i), int(units[i]), f"{rule.type} {name(k)}"))  # type: ignore[attr-defined]
+            rows.append((int(i), int(units[i]), f"{rule_type(k)} {name(k)}"))
     for i in np.flatnonzero(d.unreachable > 0):
         rows.append((int(i), int(d.unreachable[i]), "no shop is supplied from its warehouse"))
     # Units the post rules freed are idle too; report them under their rule.
     for k in np.unique(freed_rule[freed > 0]):
         units = per_sku(problem, np.where(freed_rule == k, freed, 0))
         for i in np.flatnonzero(units > 0):
-            rule = c.ruleset.rules[int(k)]
-            rows.append((int(i), int(units[i]), f"{rule.type} {name(int(k))}"))  # type: ignore[attr-defined]
+            rows.append((int(i), int(units[i]), f"{rule_type(int(k))} {name(int(k))}"))
     idle = idle_units(problem, solved_x, shared)
     kept = np.minimum(idle, problem.free_idle)
     for i in np.flatnonzero(kept > 0):
-        rule = name(int(d.share_rule[i])) or "default split"
-        rows.append((int(i), int(kept[i]), f"kept back: shares below 100% ({rule})"))
+        share = name(int(d.share_rule[i])) or "default split"
+        rows.append((int(i), int(kept[i]), f"kept back: shares cover less than the pool ({share})"))
     rest = idle - kept
     for i in np.flatnonzero(rest > 0):
-        rows.append((int(i), int(rest[i]), "no shop may take more (caps, fixed or floor-rounded shares)"))
+        rows.append(
+            (int(i), int(rest[i]), "no shop may take more (caps, fixed or floor-rounded shares)")
+        )
     rows.sort(key=lambda r: (r[0], r[2]))
     return [Unallocated(sku=ix.sku_ids[i], quantity=q, reason=why) for i, q, why in rows]
 

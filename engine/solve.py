@@ -39,7 +39,9 @@ def candidates(problem: Problem) -> list[Backend]:
     return sorted(fits, key=lambda b: (b.name is BackendName.PULP, b.speed_rank))
 
 
-def solve_part(problem: Problem, chain: list[Backend], time_limit_s: float) -> tuple[Solution, list[str]]:
+def solve_part(
+    problem: Problem, chain: list[Backend], time_limit_s: float
+) -> tuple[Solution, list[str]]:
     errors: list[str] = []
     for backend in chain:
         try:

@@ -17,7 +17,7 @@ EPS = 1e-9
 
 
 def group_sum(groups: I64, values: NDArray[np.generic], n: int) -> F64:
-    return np.bincount(groups, weights=values, minlength=n)
+    return np.bincount(groups, weights=values, minlength=n).astype(np.float64)
 
 
 def winners(
@@ -36,9 +36,7 @@ def winners(
     return won
 
 
-def largest_remainder(
-    group: I64, quota: F64, total: I64, rank: I64, n_groups: int
-) -> I64:
+def largest_remainder(group: I64, quota: F64, total: I64, rank: I64, n_groups: int) -> I64:
     """Whole units per element summing to `total[group]` in each group, each within one
     unit of its quota; the largest fractional parts get the spare units, ties by rank.
 
@@ -56,9 +54,7 @@ def largest_remainder(
     return base + extra
 
 
-def split_whole(
-    group: I64, weight: F64, amount: I64, rank: I64, n_groups: int
-) -> I64:
+def split_whole(group: I64, weight: F64, amount: I64, rank: I64, n_groups: int) -> I64:
     """Split `amount[g]` whole units over each group's elements in proportion to weight
     (equal split where a group's weights are all zero)."""
     weight = np.asarray(weight, dtype=np.float64)

@@ -16,10 +16,12 @@ from rules.catalog import (
     PromotionUplift,
     SafetyStock,
 )
-from rules.draft import Draft, I64, Mask
+from rules.draft import I64, Draft, Mask
 
 
-def per_shop_amount(d: Draft, k: int, quantities: dict[str, int] | None, quantity: int | None) -> tuple[Mask, I64]:
+def per_shop_amount(
+    d: Draft, k: int, quantities: dict[str, int] | None, quantity: int | None
+) -> tuple[Mask, I64]:
     """Cells of rule k and the amount for each: `quantities[shop]` or one `quantity`."""
     ix = d.ix
     if quantities is None:
@@ -83,7 +85,7 @@ def apply_caps_and_floors(d: Draft) -> None:
             rule = d.rule(k)
             assert isinstance(rule, MaxCap | MinFloor)
             amounts[k] = per_shop_amount(d, k, rule.quantities, rule.quantity)
-        won = d.win(rules, d.ix.n_cells, lambda k: amounts[k][0])
+        won = d.win(rules, d.ix.n_cells, lambda k, found=amounts: found[k][0])
         for k in rules:
             cells = won == k
             units = amounts[k][1]

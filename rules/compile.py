@@ -31,7 +31,7 @@ from rules.catalog import (
     SyncThreshold,
     ValueBudget,
 )
-from rules.draft import Draft, I64
+from rules.draft import I64, Draft
 from rules.groups import supply_groups
 from rules.references import check_references
 from rules.supply import apply_pins, apply_safety, apply_zero_below, build_pool
@@ -128,7 +128,7 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: str) -> Compil
         floor=d.floor,
         target=d.target,
         pool=d.pool,
-        free_idle=d.free_idle,
+        free_idle=np.where(_is_bundle(index.n_skus, bundles), 0, d.free_idle),
         shop_rank=index.shop_rank,
         shared=d.shared,
         in_shared=d.in_shared,
@@ -161,8 +161,35 @@ def _bundles(d: Draft) -> Bundles | None:
         component=np.array([c for _, c in keys], dtype=np.int64),
         qty=np.array([rows[key] for key in keys], dtype=np.int64),
     )
-    d.share_base_extra = _bundle_virtual(d, out)
+    _split_components(d, out)
     return out
+
+
+def _split_components(d: Draft, bundles: Bundles) -> None:
+    """Component stock feeds the component's own listings and its bundles'. Their
+    targets split it by demand: velocity (1 where a SKU has none), a bundle's demand
+    counting `qty` times."""
+    ix = d.ix
+    speed = np.bincount(ix.cell_sku, weights=d.velocity, minlength=ix.n_skus)
+    weight = np.where(speed > 0, speed, 1.0)
+    draw = np.zeros(ix.n_skus)
+    np.add.at(draw, bundles.component, bundles.qty * weight[bundles.bundle])
+    total = weight + draw
+    row_share = bundles.qty * weight[bundles.bundle] / total[bundles.component]
+    for_bundles = np.floor(d.pool * draw / total + 1e-9).astype(np.int64)
+    d.share_base_less = np.where(draw > 0, for_bundles, 0)
+    per_row = np.floor(d.pool[bundles.component] * row_share / bundles.qty + 1e-9).astype(np.int64)
+    can_make = np.full(ix.n_skus, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(can_make, bundles.bundle, per_row)
+    d.share_base_extra = np.zeros(ix.n_skus, dtype=np.int64)
+    d.share_base_extra[bundles.bundle] = can_make[bundles.bundle]
+
+
+def _is_bundle(n_skus: int, bundles: Bundles | None) -> np.ndarray:
+    mask = np.zeros(n_skus, dtype=bool)
+    if bundles is not None:
+        mask[bundles.bundle] = True
+    return mask
 
 
 def _bundle_virtual(d: Draft, bundles: Bundles | None) -> I64:
@@ -180,7 +207,9 @@ def _check_hard_rules(d: Draft, bundles: Bundles | None) -> None:
     ix = d.ix
     crossed = d.lb > d.ub
     if np.any(crossed):
-        for lb_rule, ub_rule in sorted({(int(a), int(b)) for a, b in zip(d.lb_rule[crossed], d.ub_rule[crossed], strict=True)}):
+        for lb_rule, ub_rule in sorted(
+            {(int(a), int(b)) for a, b in zip(d.lb_rule[crossed], d.ub_rule[crossed], strict=True)}
+        ):
             cells = crossed & (d.lb_rule == lb_rule) & (d.ub_rule == ub_rule)
             d.conflict(
                 [lb_rule, ub_rule],
@@ -209,7 +238,9 @@ def _couplings(d: Draft) -> tuple[I64, Budgets | None]:
     for k in rules:
         rule = d.rule(k)
         assert isinstance(rule, ShopCapacity)
-        by_shop = np.full(ix.n_shops, rule.quantity if rule.quantity is not None else 0, dtype=np.int64)
+        by_shop = np.full(
+            ix.n_shops, rule.quantity if rule.quantity is not None else 0, dtype=np.int64
+        )
         names = list(rule.quantities) if rule.quantities is not None else None
         for shop, units in (rule.quantities or {}).items():
             by_shop[ix.shop_pos[shop]] = units
@@ -240,9 +271,9 @@ def _couplings(d: Draft) -> tuple[I64, Budgets | None]:
             rule = d.rule(k)
             assert isinstance(rule, ValueBudget)
             for shop, money in rule.budgets.items():
-                j = ix.shop_pos[shop]
-                if b_won[j] == k:
-                    limit[j] = int(money * 100)
+                at = ix.shop_pos[shop]
+                if b_won[at] == k:
+                    limit[at] = int(money * 100)
         shops = np.flatnonzero(limit >= 0)
         budgets = Budgets(shop=shops, limit=limit[shops])
     return capacity, budgets
@@ -273,4 +304,3 @@ def _post_rules(d: Draft) -> PostRules:
         if isinstance(rule, SyncThreshold)
     }
     return PostRules(bands=bands, **out)
-

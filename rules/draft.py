@@ -41,6 +41,7 @@ class Draft:
     virtual: I64 = field(init=False)  # units added beyond stock
     locked_taken: I64 = field(init=False)  # locked units the composition took out
     share_base_extra: I64 = field(init=False)  # bundles the components could make
+    share_base_less: I64 = field(init=False)  # component units left for bundles
     pool: I64 = field(init=False)  # units the solver places
     share_base: I64 = field(init=False)  # what shares apply to
     free_idle: I64 = field(init=False)
@@ -63,7 +64,13 @@ class Draft:
     def __post_init__(self) -> None:
         n_s, n_c = self.ix.n_skus, self.ix.n_cells
         for name in (
-            "sellable", "unreachable", "virtual", "locked_taken", "share_base_extra", "pool",
+            "sellable",
+            "unreachable",
+            "virtual",
+            "locked_taken",
+            "share_base_extra",
+            "share_base_less",
+            "pool",
             "share_base",
             "free_idle",
         ):
@@ -83,7 +90,7 @@ class Draft:
     # --- rules ----------------------------------------------------------------------
 
     def rule(self, k: int) -> RuleBase:
-        return self.ruleset.rules[k]  # type: ignore[return-value]
+        return self.ruleset.rules[k]
 
     def label(self, k: int) -> str:
         return self.ruleset.label(k)

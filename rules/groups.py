@@ -14,7 +14,7 @@ from itertools import combinations
 import numpy as np
 
 from engine.errors import InputError, Issue
-from rules.draft import Draft, I64, Mask
+from rules.draft import I64, Draft, Mask
 from solvers.problem import Groups
 
 MAX_CLASSES = 8  # 2^8 rows per SKU at most

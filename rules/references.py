@@ -33,7 +33,9 @@ def check_references(ruleset: Ruleset, index: SnapshotIndex) -> None:
         path = rule_path(ruleset, k)
         if rule.id is not None:
             if rule.id in seen:
-                issues.append(Issue(f"{path}.id", f"duplicate rule id (first at rules[{seen[rule.id]}])"))
+                issues.append(
+                    Issue(f"{path}.id", f"duplicate rule id (first at rules[{seen[rule.id]}])")
+                )
             seen.setdefault(rule.id, k)
         issues.extend(_rule_issues(rule, path, index))
     ids = set(seen)
@@ -41,7 +43,9 @@ def check_references(ruleset: Ruleset, index: SnapshotIndex) -> None:
         if isinstance(rule, CampaignWindow):
             for name in rule.rules:
                 if name not in ids:
-                    issues.append(Issue(f"{rule_path(ruleset, k)}.rules", f"unknown rule id '{name}'"))
+                    issues.append(
+                        Issue(f"{rule_path(ruleset, k)}.rules", f"unknown rule id '{name}'")
+                    )
     if issues:
         raise InputError(issues, source="ruleset")
 

@@ -20,12 +20,11 @@ from rules.catalog import (
     SafetyStockDays,
     SafetyStockPct,
     ShopLock,
-    StockComposition,
     VirtualStock,
     WarehouseScope,
     ZeroBelow,
 )
-from rules.draft import Draft, I64, Mask
+from rules.draft import I64, Draft, Mask
 
 MINUS = ("locked", "reserved", "pending_review", "unpaid", "defective")
 PLUS = ("in_transit", "purchase_in_transit", "transfer_in_transit")
@@ -44,16 +43,16 @@ def sellable_by_warehouse(d: Draft) -> tuple[I64, I64]:
     ).reshape(n_s, n_w)
     sellable = ix.stock["on_hand"].copy()
     locked_taken = np.zeros((n_s, n_w), dtype=np.int64)
+    # Row 0 is the default composition; row p + 1 is the p-th composition rule.
+    slot = np.zeros(len(d.ruleset.rules) + 1, dtype=np.int64)
+    slot[np.array(rules, dtype=np.int64) + 1] = np.arange(1, len(rules) + 1)
+    row = slot[won + 1]
     for bucket in MINUS + PLUS:
         table = np.array(
-            [DEFAULT_FLAGS.get(bucket, False)]
-            + [bool(getattr(d.rule(k), bucket)) for k in range(len(d.ruleset.rules))]
-            if rules
-            else [DEFAULT_FLAGS.get(bucket, False)],
+            [DEFAULT_FLAGS.get(bucket, False)] + [bool(getattr(d.rule(k), bucket)) for k in rules],
             dtype=bool,
         )
-        applies = table[won + 1] if rules else np.full((n_s, n_w), table[0])
-        amount = np.where(applies, ix.stock[bucket], 0)
+        amount = np.where(table[row], ix.stock[bucket], 0)
         sellable = sellable - amount if bucket in MINUS else sellable + amount
         if bucket == "locked":
             locked_taken = amount
@@ -132,7 +131,7 @@ def apply_safety(d: Draft) -> None:
         if not (isinstance(d.rule(k), SafetyStock) and d.rule(k).shop is not None)  # type: ignore[attr-defined]
     ]
     won = d.win(rules, ix.n_skus, lambda k: ix.sku_mask(d.rule(k).scope))
-    daily = d.per_sku(d.velocity)
+    daily = np.bincount(ix.cell_sku, weights=d.velocity, minlength=ix.n_skus)
     for k in rules:
         rule = d.rule(k)
         mine = (won == k) & ~d.peak
@@ -183,17 +182,17 @@ def apply_pins(d: Draft) -> None:
     for k in d.of_kind(Kind.PREORDER):
         rule = d.rule(k)
         assert isinstance(rule, PreorderCap)
-        cells = np.flatnonzero(d.cell_rule_mask(k, [rule.shop]))
-        amount = np.full(cells.size, rule.quantity, dtype=np.int64)
+        presale = np.flatnonzero(d.cell_rule_mask(k, [rule.shop]))
+        amount = np.full(presale.size, rule.quantity, dtype=np.int64)
         if rule.total is not None:
             # The global cap goes to the fastest sellers on the shop first.
-            order = np.lexsort((ix.cell_sku[cells], -d.velocity[cells]))
+            order = np.lexsort((ix.cell_sku[presale], -d.velocity[presale]))
             before = np.cumsum(amount[order]) - amount[order]
             amount[order] = np.clip(rule.total - before, 0, rule.quantity)
-        d.virtual[ix.cell_sku[cells]] += amount
-        d.pool[ix.cell_sku[cells]] += amount
+        d.virtual[ix.cell_sku[presale]] += amount
+        d.pool[ix.cell_sku[presale]] += amount
         mask = np.zeros(ix.n_cells, dtype=bool)
-        mask[cells] = True
+        mask[presale] = True
         d.raise_lb(mask, _scatter(mask, amount), k)
     _virtual_stock(d)
 
@@ -216,7 +215,9 @@ def _virtual_stock(d: Draft) -> None:
         group = ix.cell_sku[cells]
         amount = np.zeros(ix.n_skus, dtype=np.int64)
         amount[np.unique(group)] = rule.quantity
-        units = split_whole(group, d.velocity[cells], amount, ix.shop_rank[ix.cell_shop[cells]], ix.n_skus)
+        units = split_whole(
+            group, d.velocity[cells], amount, ix.shop_rank[ix.cell_shop[cells]], ix.n_skus
+        )
         d.virtual += amount
         d.pool += amount
         mask = np.zeros(ix.n_cells, dtype=bool)

@@ -27,8 +27,9 @@ from rules.catalog import (
     VelocityProportional,
     Weighted,
 )
-from rules.draft import NONE, Draft, F64, I64, Mask
+from rules.draft import F64, I64, NONE, Draft, Mask
 
+DEFAULT_POLICIES = {"A": "shared", "B": "velocity", "C": "concentrate"}
 EXCLUSIVE = -2  # share_rule marker is the exclusive_when_low rule itself
 
 
@@ -48,7 +49,8 @@ class Quotas:
 def share_base(d: Draft) -> I64:
     """Pool minus what reserves, pins and fixed quantities already took."""
     taken = np.where(d.exact, np.maximum(d.target, d.lb), d.lb)
-    return np.maximum(d.pool + d.share_base_extra - d.per_sku(taken), 0)
+    extra = d.share_base_extra - d.share_base_less
+    return np.maximum(d.pool + extra - d.per_sku(taken), 0)
 
 
 def by_shop(d: Draft, amounts: dict[str, float]) -> F64:
@@ -82,9 +84,7 @@ def apply_shares(d: Draft, exclusive_low: Mask) -> None:
     d.share_base = base
     rules = d.of_kind(Kind.SHARE)
     cells_of = {k: rule_cells(d, k) for k in rules}
-    candidate = {
-        k: np.bincount(ix.cell_sku[cells_of[k]], minlength=ix.n_skus) > 0 for k in rules
-    }
+    candidate = {k: np.bincount(ix.cell_sku[cells_of[k]], minlength=ix.n_skus) > 0 for k in rules}
     won = d.win(rules, ix.n_skus, candidate.__getitem__)
     won[exclusive_low] = EXCLUSIVE
     q = Quotas(d)
@@ -160,9 +160,7 @@ def _quota_for_rule(d: Draft, k: int, skus: Mask, cells: Mask, base: I64, q: Quo
         _velocity_class(d, k, rule, skus, cells, base, q)
 
 
-def _fractions(
-    d: Draft, k: int, skus: Mask, cells: Mask, share: F64, base: I64, q: Quotas
-) -> None:
+def _fractions(d: Draft, k: int, skus: Mask, cells: Mask, share: F64, base: I64, q: Quotas) -> None:
     group = d.ix.cell_sku
     named = group_sum(group, np.where(d.cell_rule_mask(k) & skus[group], share, 0), d.ix.n_skus)
     q.named = np.where(skus, named, q.named)
@@ -183,7 +181,9 @@ def _proportional(d: Draft, cells: Mask, weight: F64, base: I64, q: Quotas) -> N
     total = group_sum(group, w, d.ix.n_skus)
     count = group_sum(group, cells.astype(float), d.ix.n_skus)
     equal = total[group] <= 0
-    frac = np.where(equal, 1.0 / np.maximum(count[group], 1), w / np.where(equal, 1.0, total[group]))
+    frac = np.where(
+        equal, 1.0 / np.maximum(count[group], 1), w / np.where(equal, 1.0, total[group])
+    )
     q.quota = np.where(cells, frac * base[group], q.quota)
 
 
@@ -243,7 +243,7 @@ def _velocity_class(
     for cls in ("A", "B", "C"):
         in_cls = skus & (label == cls)
         cls_cells = cells & in_cls[group]
-        policy = rule.policies.get(cls, {"A": "shared", "B": "velocity", "C": "concentrate"}[cls])  # type: ignore[call-overload]
+        policy = rule.policies.get(cls, DEFAULT_POLICIES[cls])
         if policy == "shared":
             _shared(d, in_cls, cls_cells, q)
         elif policy == "velocity":
@@ -262,7 +262,9 @@ def _best_cell(d: Draft, cells: Mask) -> Mask:
     idx = np.flatnonzero(cells)
     best = np.zeros(ix.n_cells, dtype=bool)
     if idx.size:
-        order = idx[np.lexsort((ix.shop_rank[ix.cell_shop[idx]], -d.velocity[idx], ix.cell_sku[idx]))]
+        order = idx[
+            np.lexsort((ix.shop_rank[ix.cell_shop[idx]], -d.velocity[idx], ix.cell_sku[idx]))
+        ]
         first = np.r_[True, ix.cell_sku[order][1:] != ix.cell_sku[order][:-1]]
         best[order[first]] = True
     return best
@@ -294,7 +296,16 @@ def _round(d: Draft, base: I64, q: Quotas) -> None:
     # More asked than there is: scale every quota of the SKU down (shares over 100%).
     scale = np.where(total_quota > base + EPS, base / np.maximum(total_quota, EPS), 1.0)
     quota = q.quota * scale[group]
-    lr_total = np.minimum(base, np.floor(total_quota * scale + EPS)).astype(np.int64)
+    # What a cap takes from one shop's quota goes to the others in proportion to theirs.
+    spread = fractional & ~q.floor_mode[group]
+    room = np.maximum(d.ub - d.lb, 0).astype(np.float64)
+    if np.any(spread & (quota > room + EPS)):
+        idx = np.flatnonzero(spread)
+        amount = group_sum(group[idx], quota[idx], n_s)
+        quota[idx] = water_fill(group[idx], quota[idx], room[idx], amount, n_s)
+    lr_total = np.minimum(
+        base, np.floor(group_sum(group, np.where(fractional, quota, 0), n_s) + EPS)
+    ).astype(np.int64)
     lr = largest_remainder(group, np.where(fractional, quota, 0), lr_total, rank, n_s)
     floored = np.maximum(np.floor(quota + q.offset + EPS), 0).astype(np.int64)
     floor_cells = q.floor_mode[group] & fractional
@@ -303,7 +314,13 @@ def _round(d: Draft, base: I64, q: Quotas) -> None:
     if np.any(too_many):
         floored = np.where(
             too_many[group],
-            largest_remainder(group, floored * base[group] / np.maximum(floor_sum[group], 1), np.where(too_many, base, 0), rank, n_s),
+            largest_remainder(
+                group,
+                floored * base[group] / np.maximum(floor_sum[group], 1),
+                np.where(too_many, base, 0),
+                rank,
+                n_s,
+            ),
             floored,
         )
     whole = np.where(fractional, np.where(floor_cells, floored, lr), q.whole)

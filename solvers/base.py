@@ -62,9 +62,7 @@ def _load_all() -> None:
 
 def available_backends() -> list[type[Backend]]:
     _load_all()
-    return sorted(
-        (b for b in _REGISTRY.values() if b.is_available()), key=lambda b: b.speed_rank
-    )
+    return sorted((b for b in _REGISTRY.values() if b.is_available()), key=lambda b: b.speed_rank)
 
 
 def from_name(name: str) -> Backend:

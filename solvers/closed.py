@@ -47,9 +47,7 @@ class ClosedForm(Backend):
         )
 
 
-def fill_cheapest_first(
-    problem: Problem, rest: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def fill_cheapest_first(problem: Problem, rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Place `rest[i]` units of every SKU i into its cheapest segments."""
     seg = cell_segments(problem)
     costs = Costs.for_problem(problem)

@@ -143,14 +143,31 @@ class Costs:
 
 
 def bundle_unit_cost(problem: Problem, costs: Costs) -> I64:
-    """Cost of one bundle made from components, per bundle SKU (indexed like
-    `problem.bundles` rows' distinct bundles). It exceeds the idle penalty its
-    components save, so bundles are made from components only when listed."""
-    assert problem.bundles is not None
-    per_row = costs.idle_penalised * problem.bundles.qty
-    total = np.zeros(problem.n_skus, dtype=np.int64)
-    np.add.at(total, problem.bundles.bundle, per_row)
-    return total + 1
+    """Cost of one bundle made from components, per SKU. Tiny: a bundle listed from
+    components is worth its target; over-making is prevented by `idle_penalty`."""
+    return np.ones(problem.n_skus, dtype=np.int64)
+
+
+def idle_penalty(problem: Problem, costs: Costs) -> I64:
+    """Per SKU, the cost of a penalised idle unit. A bundle's own idle stock costs more
+    than the component units a made bundle would use, so the optimum makes exactly
+    max(0, listed - own stock) bundles and `objective` can evaluate it from x alone.
+    (Bundles have no free idle for the same reason: see `check_bundles`.)"""
+    penalty = np.full(problem.n_skus, costs.idle_penalised, dtype=np.int64)
+    if problem.bundles is not None and problem.bundles.bundle.size:
+        per_row = costs.idle_penalised * problem.bundles.qty
+        extra = np.zeros(problem.n_skus, dtype=np.int64)
+        np.add.at(extra, problem.bundles.bundle, per_row)
+        is_bundle = np.zeros(problem.n_skus, dtype=bool)
+        is_bundle[problem.bundles.bundle] = True
+        penalty = np.where(is_bundle, extra + 1, penalty)
+    return penalty
+
+
+def check_bundles(problem: Problem) -> None:
+    """Bundles may not have free idle units (see idle_penalty)."""
+    if problem.bundles is not None and np.any(problem.free_idle[problem.bundles.bundle] > 0):
+        raise ValueError("bundle SKUs must have free_idle = 0")
 
 
 @dataclass(frozen=True)
@@ -193,9 +210,9 @@ def cell_segments(problem: Problem) -> Segments:
             n,
         ),
         cap=np.concatenate([s1 - take1, s2 - take2, s3 - take3]),
-        cost=np.concatenate(
-            [costs.floor + rank, costs.target + rank, costs.over + rank]
-        ).astype(np.int64),
+        cost=np.concatenate([costs.floor + rank, costs.target + rank, costs.over + rank]).astype(
+            np.int64
+        ),
     )
 
 
@@ -256,7 +273,7 @@ def objective(problem: Problem, x: I64, shared: I64) -> int:
     idle = idle_units(problem, x, shared)
     free = np.minimum(idle, problem.free_idle)
     total += int(np.sum(free)) * costs.idle_free
-    total += int(np.sum(idle - free)) * costs.idle_penalised
+    total += int(np.sum((idle - free) * idle_penalty(problem, costs)))
     if problem.bundles is not None and problem.bundles.bundle.size:
         made = bundles_made(problem, x, shared)
         total += int(np.sum(made * bundle_unit_cost(problem, costs)))
@@ -317,8 +334,7 @@ def _group_violations(problem: Problem, x: I64, shared: I64) -> list[str]:
     sums = np.bincount(row, weights=x[g.cells], minlength=sizes.size).astype(np.int64)
     sums = sums + np.where(g.with_shared, shared[g.sku], 0)
     return [
-        f"SKU {problem.sku_ids[g.sku[k]]}: {sums[k]} units on shops that reach only "
-        f"{g.cap[k]}"
+        f"SKU {problem.sku_ids[g.sku[k]]}: {sums[k]} units on shops that reach only {g.cap[k]}"
         for k in np.flatnonzero(sums > g.cap)[:10]
     ]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solvers.problem import Bool, Budgets, Bundles, Feature, Groups, I64, Problem
+from solvers.problem import I64, Bool, Budgets, Bundles, Feature, Groups, Problem
 
 Mask = Bool
 

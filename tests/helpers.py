@@ -25,9 +25,14 @@ def snapshot_data(
 ) -> dict[str, Any]:
     """One brand, the given shops and SKUs; `pools` gives each SKU's on_hand in W1."""
     pools = pools if pools is not None else {"S": 10}
-    rows = stock if stock is not None else [
-        {"sku": sku, "warehouse": warehouses[0][0], "on_hand": units} for sku, units in pools.items()
-    ]
+    rows = (
+        stock
+        if stock is not None
+        else [
+            {"sku": sku, "warehouse": warehouses[0][0], "on_hand": units}
+            for sku, units in pools.items()
+        ]
+    )
     return {
         "tenant": "test",
         "as_of": AS_OF,
@@ -36,14 +41,22 @@ def snapshot_data(
         "warehouses": [{"id": w, "kind": kind} for w, kind in warehouses],
         "shops": [{"id": s, "brand": "b", "platform": "tmall", "priority": p} for s, p in shops],
         "skus": [
-            {"id": sku, "brand": "b", "price": "10.00", "components": (components or {}).get(sku, [])}
+            {
+                "id": sku,
+                "brand": "b",
+                "price": "10.00",
+                "components": (components or {}).get(sku, []),
+            }
             for sku in pools
         ],
         "stock": rows,
         "velocity": [
-            {"sku": sku, "shop": shop, "units_per_day": v} for (sku, shop), v in (velocity or {}).items()
+            {"sku": sku, "shop": shop, "units_per_day": v}
+            for (sku, shop), v in (velocity or {}).items()
         ],
-        "listed": [{"sku": sku, "shop": shop, "quantity": q} for (sku, shop), q in (listed or {}).items()],
+        "listed": [
+            {"sku": sku, "shop": shop, "quantity": q} for (sku, shop), q in (listed or {}).items()
+        ],
     }
 
 

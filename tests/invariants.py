@@ -48,7 +48,9 @@ def assert_plan_invariants(
     for sku in {s.id for s in snapshot.skus}:
         used = listed[sku] + shared.get(sku, 0)
         assert used <= sellable[sku] + virtual.get(sku, 0), f"SKU {sku} oversold"
-        assert used + unallocated[sku] == sellable[sku] + virtual.get(sku, 0), f"SKU {sku} units lost"
+        assert used + unallocated[sku] == sellable[sku] + virtual.get(sku, 0), (
+            f"SKU {sku} units lost"
+        )
     _assert_hard_rules(rules, plan, by_cell, listed, shared, sellable, peak)
 
 

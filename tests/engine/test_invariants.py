@@ -27,8 +27,18 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     }
     share_rule = draw(
         st.sampled_from(
-            ["percentage", "percentage_floor", "equal_split", "weighted", "velocity_proportional",
-             "days_of_cover_balance", "priority_fill", "shared_pool", "cover_target", "none"]
+            [
+                "percentage",
+                "percentage_floor",
+                "equal_split",
+                "weighted",
+                "velocity_proportional",
+                "days_of_cover_balance",
+                "priority_fill",
+                "shared_pool",
+                "cover_target",
+                "none",
+            ]
         )
     )
     rules: list[dict[str, Any]] = []
@@ -40,33 +50,65 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
             rule["rounding"] = "floor"
         rules.append(rule)
     elif share_rule == "weighted":
-        rules.append({"id": "share", "type": "weighted", "weights": {s: float(i + 1) for i, s in enumerate(shops)}})
+        rules.append(
+            {
+                "id": "share",
+                "type": "weighted",
+                "weights": {s: float(i + 1) for i, s in enumerate(shops)},
+            }
+        )
     elif share_rule == "priority_fill":
-        rules.append({"id": "share", "type": "priority_fill", "quantities": {shops[0]: draw(st.integers(0, 20))}})
+        rules.append(
+            {
+                "id": "share",
+                "type": "priority_fill",
+                "quantities": {shops[0]: draw(st.integers(0, 20))},
+            }
+        )
     elif share_rule == "cover_target":
-        rules.append({"id": "share", "type": "cover_target", "days": draw(st.sampled_from([1.0, 3.0, 7.0]))})
+        rules.append(
+            {"id": "share", "type": "cover_target", "days": draw(st.sampled_from([1.0, 3.0, 7.0]))}
+        )
     elif share_rule != "none":
         rules.append({"id": "share", "type": share_rule})
     if draw(st.booleans()):
         rules.append({"id": "safety", "type": "safety_stock", "quantity": draw(st.integers(0, 15))})
     if draw(st.booleans()):
-        rules.append({"id": "cap", "type": "max_cap", "quantities": {shops[-1]: draw(st.integers(0, 25))}})
+        rules.append(
+            {"id": "cap", "type": "max_cap", "quantities": {shops[-1]: draw(st.integers(0, 25))}}
+        )
     if draw(st.booleans()):
-        rules.append({"id": "floor", "type": "min_floor", "quantities": {shops[1]: draw(st.integers(0, 10))}})
+        rules.append(
+            {"id": "floor", "type": "min_floor", "quantities": {shops[1]: draw(st.integers(0, 10))}}
+        )
     if draw(st.booleans()):
-        rules.append({"id": "fixed", "type": "fixed", "quantities": {shops[0]: draw(st.integers(0, 12))}})
+        rules.append(
+            {"id": "fixed", "type": "fixed", "quantities": {shops[0]: draw(st.integers(0, 12))}}
+        )
     if draw(st.booleans()):
         rules.append({"id": "zero", "type": "zero_below", "threshold": draw(st.integers(0, 10))})
     if draw(st.booleans()):
-        rules.append({"id": "capacity", "type": "shop_capacity", "quantities": {shops[0]: draw(st.integers(0, 80))}})
+        rules.append(
+            {
+                "id": "capacity",
+                "type": "shop_capacity",
+                "quantities": {shops[0]: draw(st.integers(0, 80))},
+            }
+        )
     mode = draw(st.sampled_from(["normal", "peak"]))
-    data = {"pools": pools, "shops": tuple((s, i + 1) for i, s in enumerate(shops)), "velocity": velocity}
+    data = {
+        "pools": pools,
+        "shops": tuple((s, i + 1) for i, s in enumerate(shops)),
+        "velocity": velocity,
+    }
     return data, rules, mode
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
-def test_every_plan_keeps_the_invariants(case: tuple[dict[str, Any], list[dict[str, Any]], str]) -> None:
+def test_every_plan_keeps_the_invariants(
+    case: tuple[dict[str, Any], list[dict[str, Any]], str],
+) -> None:
     data, rules, mode = case
     snap = snapshot(**data)
     try:

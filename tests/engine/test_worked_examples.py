@@ -54,7 +54,9 @@ def test_peak_mode_drops_safety_stock() -> None:
     assert p.mode == "peak"
 
 
-@pytest.mark.parametrize(("pool", "expected"), [(5, {"A": 0, "B": 0, "C": 0}), (6, {"A": 2, "B": 2, "C": 2})])
+@pytest.mark.parametrize(
+    ("pool", "expected"), [(5, {"A": 0, "B": 0, "C": 0}), (6, {"A": 2, "B": 2, "C": 2})]
+)
 def test_zero_below(pool: int, expected: dict[str, int]) -> None:
     rules = [{"type": "zero_below", "threshold": 5}, {"type": "equal_split"}]
     assert quantities(plan(snapshot(pools={"S": pool}), rules)) == expected
@@ -62,7 +64,10 @@ def test_zero_below(pool: int, expected: dict[str, int]) -> None:
 
 def test_fixed_above_pool_is_a_conflict_naming_rule_and_sku() -> None:
     with pytest.raises(ConflictError) as caught:
-        plan(snapshot(pools={"S": 100}), [{"id": "f1", "type": "fixed", "quantities": {"A": 80, "B": 40}}])
+        plan(
+            snapshot(pools={"S": 100}),
+            [{"id": "f1", "type": "fixed", "quantities": {"A": 80, "B": 40}}],
+        )
     conflict = caught.value.conflicts[0]
     assert conflict.rules == ["f1"] and conflict.skus == ["S"]
     assert "f1" in str(caught.value) and "S" in str(caught.value)
