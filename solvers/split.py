@@ -19,7 +19,8 @@ def coupled_skus(problem: Problem) -> Mask:
     """SKUs that some row beyond their own pool row ties to other SKUs or cells."""
     n_s = problem.n_skus
     out = np.zeros(n_s, dtype=bool)
-    live = problem.ub > 0
+    # A cell takes part when it may hold units or lists the SKU's shared part.
+    live = (problem.ub > 0) | problem.in_shared
     limited = np.zeros(problem.n_shops, dtype=bool)
     limited |= problem.shop_capacity >= 0
     if problem.budgets is not None:
@@ -71,7 +72,8 @@ def restrict(problem: Problem, skus: Mask) -> tuple[Problem, I64, I64]:
         groups = None
     if bundles is None:
         features.discard(Feature.BUNDLES)
-    live_shops = problem.cell_shop[cell_idx[problem.ub[cell_idx] > 0]]
+    live = (problem.ub[cell_idx] > 0) | problem.in_shared[cell_idx]
+    live_shops = problem.cell_shop[cell_idx[live]]
     if not np.any(problem.shop_capacity[live_shops] >= 0):
         features.discard(Feature.CAPACITY)
         features.discard(Feature.SHARED_CAPACITY)

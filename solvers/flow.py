@@ -1,0 +1,119 @@
+"""Min cost flow backend: exact for problems coupled only by shop capacities.
+
+Pool rows and shop capacities form a bipartite network (SKU -> shop -> sink), whose
+integer optimum a network simplex-like solver finds far faster than any LP. A shared
+part listed on several capacity shops would need one unit to pass through several
+shops at once, which no flow can express: those problems go to the LP backends.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
+
+from engine.errors import SolverError
+from solvers.base import Backend, BackendName, register
+from solvers.problem import (
+    Costs,
+    Feature,
+    Problem,
+    Solution,
+    cell_segments,
+    objective,
+    per_shop,
+    remaining_pool,
+)
+
+
+@register
+class MinCostFlow(Backend):
+    name: ClassVar[BackendName] = BackendName.FLOW
+    features: ClassVar[frozenset[Feature]] = frozenset({Feature.CAPACITY})
+    speed_rank: ClassVar[int] = 1
+
+    def solve(self, problem: Problem, time_limit_s: float = 60.0) -> Solution:
+        # The flow solver has no time limit; it is polynomial and fast at our sizes.
+        if not self.supports(problem) or _shared_on_capacity_shop(problem):
+            raise SolverError(self.name, "unsupported", "needs the LP or MIP backend")
+        rest = remaining_pool(problem)
+        short = np.flatnonzero(rest < 0)
+        if short.size:
+            raise SolverError(
+                self.name, "infeasible", f"SKU {problem.sku_ids[short[0]]}: lower bounds above pool"
+            )
+        limited = problem.shop_capacity >= 0
+        room = problem.shop_capacity - per_shop(problem, problem.lb)
+        full = np.flatnonzero(limited & (room < 0))
+        if full.size:
+            j = full[0]
+            raise SolverError(
+                self.name,
+                "infeasible",
+                f"shop {problem.shop_ids[j]}: lower bounds need {-room[j]} units beyond "
+                f"capacity {problem.shop_capacity[j]}",
+            )
+
+        n_s, n_h = problem.n_skus, problem.n_shops
+        sink = n_s + n_h
+        total = int(rest.sum())
+        seg = cell_segments(problem)
+        costs = Costs.for_problem(problem)
+        open_ = seg.cap > 0
+        seg_cell, seg_cap, seg_cost = seg.cell[open_], seg.cap[open_], seg.cost[open_]
+        skus = np.arange(n_s, dtype=np.int64)
+        n_seg = seg_cell.size
+
+        # Arc blocks, in order: cell segments, shop -> sink, then per SKU straight to
+        # the sink for its shared part, free idle and penalised idle.
+        tails = np.concatenate([problem.cell_sku[seg_cell], n_s + np.arange(n_h), skus, skus, skus])
+        heads = np.concatenate([n_s + problem.cell_shop[seg_cell], np.full(n_h + 3 * n_s, sink)])
+        caps = np.concatenate(
+            [
+                seg_cap,
+                np.where(limited, room, total),
+                np.where(problem.shared, rest, 0),
+                np.clip(problem.free_idle, 0, rest),
+                rest,
+            ]
+        )
+        unit_costs = np.concatenate(
+            [
+                seg_cost,
+                np.zeros(n_h, dtype=np.int64),
+                np.full(n_s, costs.shared),
+                np.full(n_s, costs.idle_free),
+                np.full(n_s, costs.idle_penalised),
+            ]
+        )
+        flow = SimpleMinCostFlow()
+        arcs = flow.add_arcs_with_capacity_and_unit_cost(
+            tails.astype(np.int32),
+            heads.astype(np.int32),
+            caps.astype(np.int64),
+            unit_costs.astype(np.int64),
+        )
+        flow.set_nodes_supplies(
+            np.arange(sink + 1, dtype=np.int32),
+            np.concatenate([rest, np.zeros(n_h, dtype=np.int64), [-total]]).astype(np.int64),
+        )
+        status = flow.solve()
+        if status != SimpleMinCostFlow.OPTIMAL:
+            raise SolverError(self.name, status.name.lower())
+
+        amounts = np.asarray(flow.flows(arcs), dtype=np.int64)
+        placed = np.bincount(seg_cell, weights=amounts[:n_seg], minlength=problem.n_cells)
+        x = problem.lb + placed.astype(np.int64)
+        start = n_seg + n_h
+        shared = amounts[start : start + n_s].copy()
+        return Solution(
+            x=x, shared=shared, backend=self.name, objective=objective(problem, x, shared)
+        )
+
+
+def _shared_on_capacity_shop(problem: Problem) -> bool:
+    """Whether some shared part counts on a shop's capacity (the data, whatever the
+    declared features say: `violations()` counts it)."""
+    limited = problem.shop_capacity[problem.cell_shop] >= 0
+    return bool(np.any(problem.in_shared & problem.shared[problem.cell_sku] & limited))

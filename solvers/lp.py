@@ -1,0 +1,375 @@
+"""LP (GLOP) and MIP (SCIP) backends over one sparse matrix model of the problem.
+
+Both read the same columns and rows, built with array operations only, so a model with
+millions of cells costs no Python loop. GLOP is exact when the LP optimum is whole,
+which the network-like structures usually give; MIP is exact for every feature.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from ortools.linear_solver.python.model_builder_helper import (
+    ModelBuilderHelper,
+    ModelSolverHelper,
+    SolveStatus,
+)
+
+from engine.errors import SolverError
+from solvers.base import Backend, BackendName, register
+from solvers.problem import (
+    I64,
+    Costs,
+    Feature,
+    Problem,
+    SegmentKind,
+    Solution,
+    bundle_unit_cost,
+    cell_segments,
+    check_bundles,
+    idle_penalty,
+    objective,
+    remaining_pool,
+    violations,
+)
+
+F64 = NDArray[np.float64]
+MADE = -1  # column kind of "bundle units made from components"
+# A solver's value within this of a whole number is that number.
+WHOLE_TOL = 1e-6
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class MatrixModel:
+    """Columns (all >= 0): cell segments with room, shared parts, free idle, penalised
+    idle, bundles made. Rows: one pool equality per SKU, then inequality rows
+    (capacities, supply groups, budgets) with only non-negative coefficients."""
+
+    col_ub: F64
+    col_cost: F64
+    col_sku: I64
+    col_cell: I64  # -1 for columns that are not a cell segment
+    col_kind: I64
+    row_lb: F64
+    row_ub: F64
+    matrix: Any  # scipy.sparse.csr_matrix, pool rows first
+    n_pool_rows: int
+
+
+def build_model(problem: Problem) -> MatrixModel:
+    """The problem as sparse matrix data; rows follow the data, so they match
+    `violations()` even where the declared features are narrower."""
+    costs = Costs.for_problem(problem)
+    rest = remaining_pool(problem)
+    n_s = problem.n_skus
+    skus = np.arange(n_s, dtype=np.int64)
+    # Never binding: no column exceeds its SKU's rest plus what bundles add to it.
+    big = float(2 * np.maximum(rest, 0).sum() + 1)
+
+    seg = cell_segments(problem)
+    open_ = seg.cap > 0
+    seg_cell = seg.cell[open_]
+    shared_skus = np.flatnonzero(problem.shared)
+    made_skus = np.unique(problem.bundles.bundle) if problem.bundles is not None else skus[:0]
+    n_seg, n_sh, n_made = seg_cell.size, shared_skus.size, made_skus.size
+    col_sku = np.concatenate([problem.cell_sku[seg_cell], shared_skus, skus, skus, made_skus])
+    col_cell = np.concatenate([seg_cell, np.full(n_sh + 2 * n_s + n_made, -1)])
+    col_kind = np.concatenate(
+        [
+            seg.kind[open_],
+            np.repeat(
+                [SegmentKind.SHARED, SegmentKind.IDLE_FREE, SegmentKind.IDLE_PENALISED, MADE],
+                [n_sh, n_s, n_s, n_made],
+            ),
+        ]
+    )
+    col_ub = np.concatenate(
+        [
+            seg.cap[open_],
+            np.full(n_sh, big),
+            np.maximum(problem.free_idle, 0),
+            np.full(n_s + n_made, big),
+        ]
+    )
+    col_cost = np.concatenate(
+        [
+            seg.cost[open_],
+            np.full(n_sh, costs.shared),
+            np.full(n_s, costs.idle_free),
+            idle_penalty(problem, costs),
+            bundle_unit_cost(problem, costs)[made_skus],
+        ]
+    )
+    n_cols = n_seg + n_sh + 2 * n_s + n_made
+    cols = np.arange(n_cols)
+    is_made = col_kind == MADE
+
+    # Pool rows: every column counts for its SKU, except bundles made, which add to
+    # the bundle's row and take qty from each component's row.
+    own = ~is_made
+    pool_r, pool_c, pool_v = [col_sku[own]], [cols[own]], [np.ones(int(own.sum()))]
+    if made_skus.size:
+        assert problem.bundles is not None
+        made_col = np.full(n_s, -1)
+        made_col[made_skus] = cols[is_made]
+        pool_r += [made_skus, problem.bundles.component]
+        pool_c += [cols[is_made], made_col[problem.bundles.bundle]]
+        pool_v += [-np.ones(made_skus.size), problem.bundles.qty.astype(float)]
+    pool = sp.coo_matrix(
+        (np.concatenate(pool_v), (np.concatenate(pool_r), np.concatenate(pool_c))),
+        shape=(n_s, n_cols),
+    )
+
+    # Inequality rows are written over cells and shared parts (per_cell @ lb gives the
+    # load lower bounds already take), then mapped onto the columns.
+    per_cell, per_sku, cap = _inequality_rows(problem)
+    seg_cols = np.flatnonzero(col_cell >= 0)
+    cell_to_col = sp.csr_matrix(
+        (np.ones(seg_cols.size), (col_cell[seg_cols], seg_cols)), shape=(problem.n_cells, n_cols)
+    )
+    share_cols = np.flatnonzero(col_kind == SegmentKind.SHARED)
+    sku_to_col = sp.csr_matrix(
+        (np.ones(share_cols.size), (col_sku[share_cols], share_cols)), shape=(n_s, n_cols)
+    )
+    ineq = per_cell @ cell_to_col + per_sku @ sku_to_col
+    ineq_ub = (cap - per_cell @ problem.lb).astype(float)
+
+    return MatrixModel(
+        col_ub=col_ub.astype(float),
+        col_cost=col_cost.astype(float),
+        col_sku=col_sku.astype(np.int64),
+        col_cell=col_cell.astype(np.int64),
+        col_kind=col_kind.astype(np.int64),
+        row_lb=np.concatenate([rest, np.full(ineq_ub.size, -np.inf)]).astype(float),
+        row_ub=np.concatenate([rest.astype(float), ineq_ub]),
+        matrix=sp.vstack([pool, ineq]).tocsr().astype(float),
+        n_pool_rows=n_s,
+    )
+
+
+def _inequality_rows(problem: Problem) -> tuple[Any, Any, I64]:
+    """Capacity, group and budget rows as (cells matrix, shared-parts matrix, limit)."""
+    n_c, n_s = problem.n_cells, problem.n_skus
+    blocks: list[tuple[Any, Any, I64]] = [
+        (_incidence([], [], [], (0, n_c)), _incidence([], [], [], (0, n_s)), _EMPTY)
+    ]
+    limited = np.flatnonzero(problem.shop_capacity >= 0)
+    if limited.size:
+        k, c = _cells_at(problem, limited)
+        listed = problem.in_shared[c]
+        blocks.append(
+            (
+                _incidence(k, c, 1, (limited.size, n_c)),
+                _incidence(k[listed], problem.cell_sku[c[listed]], 1, (limited.size, n_s)),
+                problem.shop_capacity[limited],
+            )
+        )
+    g = problem.groups
+    if g is not None and g.cap.size:
+        k = np.repeat(np.arange(g.cap.size), np.diff(g.indptr))
+        rows = np.flatnonzero(g.with_shared)
+        blocks.append(
+            (
+                _incidence(k, g.cells, 1, (g.cap.size, n_c)),
+                _incidence(rows, g.sku[rows], 1, (g.cap.size, n_s)),
+                g.cap,
+            )
+        )
+    b = problem.budgets
+    if b is not None and b.shop.size:
+        k, c = _cells_at(problem, b.shop)
+        price = problem.price_cents[problem.cell_sku[c]]
+        blocks.append(
+            (
+                _incidence(k, c, price, (b.shop.size, n_c)),
+                _incidence([], [], [], (b.shop.size, n_s)),
+                b.limit,
+            )
+        )
+    return (
+        sp.vstack([blk[0] for blk in blocks]).tocsr(),
+        sp.vstack([blk[1] for blk in blocks]).tocsr(),
+        np.concatenate([blk[2] for blk in blocks]),
+    )
+
+
+def _incidence(rows: Any, cols: Any, values: Any, shape: tuple[int, int]) -> Any:
+    """Integer sparse matrix with `values` (or one broadcast value) at (rows, cols)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    data = np.broadcast_to(np.asarray(values, dtype=np.int64), rows.shape)
+    return sp.csr_matrix((data, (rows, np.asarray(cols, dtype=np.int64))), shape=shape)
+
+
+def _cells_at(problem: Problem, shops: I64) -> tuple[I64, I64]:
+    """(k, cell) for every cell at shop `shops[k]`, without a loop over shops."""
+    by_shop = np.argsort(problem.cell_shop, kind="stable")
+    count = np.bincount(problem.cell_shop, minlength=problem.n_shops)
+    first = np.cumsum(count) - count
+    n = count[shops]
+    k = np.repeat(np.arange(shops.size), n)
+    within = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    return k, by_shop[np.repeat(first[shops], n) + within]
+
+
+def to_plan(problem: Problem, model: MatrixModel, values: I64) -> tuple[I64, I64]:
+    """Column values back to (x per cell with lb, shared part per SKU)."""
+    seg = model.col_cell >= 0
+    placed = np.bincount(model.col_cell[seg], weights=values[seg], minlength=problem.n_cells)
+    share = model.col_kind == SegmentKind.SHARED
+    shared = np.bincount(model.col_sku[share], weights=values[share], minlength=problem.n_skus)
+    return problem.lb + placed.astype(np.int64), shared.astype(np.int64)
+
+
+def _solve(
+    backend: str, model: MatrixModel, solver: str, integer: bool, time_limit_s: float
+) -> F64:
+    # Typed as Any: OR-Tools' stubs declare ndarray[float64, ...], which no array matches.
+    helper: Any = ModelBuilderHelper()
+    helper.fill_model_from_sparse_data(
+        np.zeros(model.col_ub.size),
+        model.col_ub,
+        model.col_cost,
+        model.row_lb,
+        model.row_ub,
+        model.matrix,
+    )
+    if integer:
+        for j in range(model.col_ub.size):
+            helper.set_var_integrality(j, True)
+    run = ModelSolverHelper(solver)
+    run.set_time_limit_in_seconds(time_limit_s)
+    run.solve(helper)
+    status = run.status()
+    if status == SolveStatus.OPTIMAL:
+        return np.asarray(run.variable_values(), dtype=float)
+    if status == SolveStatus.FEASIBLE:
+        raise SolverError(backend, "time_limit", f"no proven optimum within {time_limit_s:g} s")
+    raise SolverError(backend, status.name.lower(), run.status_string())
+
+
+@register
+class Glop(Backend):
+    name: ClassVar[BackendName] = BackendName.GLOP
+    features: ClassVar[frozenset[Feature]] = frozenset(
+        {Feature.CAPACITY, Feature.SHARED_CAPACITY, Feature.GROUPS}
+    )
+    speed_rank: ClassVar[int] = 2
+
+    @classmethod
+    def is_available(cls) -> bool:
+        return bool(ModelSolverHelper("glop").solver_is_supported())
+
+    def solve(self, problem: Problem, time_limit_s: float = 60.0) -> Solution:
+        # Repair assumes every column only fills its own SKU's pool row.
+        if not self.supports(problem) or (
+            problem.bundles is not None and problem.bundles.bundle.size
+        ):
+            raise SolverError(self.name, "unsupported", "needs the MIP backend")
+        model = build_model(problem)
+        values = _solve(self.name, model, "glop", False, time_limit_s)
+        lp_bound = _integer_bound(float(model.col_cost @ values))
+        whole = np.clip(np.floor(values + WHOLE_TOL), 0, model.col_ub).astype(np.int64)
+        placed = repair(model, whole)
+        x, shared = to_plan(problem, model, whole)
+        broken = violations(problem, x, shared)
+        if broken:
+            raise SolverError(self.name, "repair_failed", broken[0])
+        notes: tuple[str, ...] = ()
+        if placed:
+            # Whole units can cost more than the LP optimum; only a plan that meets
+            # the LP bound is proven optimal, otherwise the MIP backend must decide.
+            cost = int(model.col_cost @ whole)
+            if cost > lp_bound:
+                raise SolverError(
+                    self.name, "not_integral", f"rounded plan costs {cost}, LP bound {lp_bound}"
+                )
+            notes = (
+                f"LP optimum was fractional: {placed} unit(s) placed by whole-unit "
+                "repair; the plan meets the LP bound",
+            )
+        return Solution(
+            x=x,
+            shared=shared,
+            backend=self.name,
+            objective=objective(problem, x, shared),
+            notes=notes,
+        )
+
+
+def _integer_bound(lp_value: float) -> int:
+    """Lowest whole cost a plan can have, given the LP optimum (costs are whole). The
+    slack only ever lowers it, so float noise makes GLOP refuse, never accept, a plan."""
+    return math.ceil(lp_value - 1e-7 * (1.0 + abs(lp_value)))
+
+
+def repair(model: MatrixModel, whole: I64) -> int:
+    """Give back each SKU's units lost to flooring, cheapest columns first, within
+    every inequality row; returns the number of units placed (0: the LP was whole)."""
+    n = model.n_pool_rows
+    deficit = np.rint(model.row_lb[:n] - model.matrix[:n] @ whole).astype(np.int64)
+    if not deficit.any():
+        return 0
+    if np.any(deficit < 0):
+        raise SolverError(BackendName.GLOP, "repair_failed", "rounded plan exceeds a pool")
+    rows = model.matrix[n:].tocsc()
+    slack = np.floor(model.row_ub[n:] - rows @ whole + WHOLE_TOL)
+    # Sorted by SKU, then cost, so each SKU's remainder goes to its cheapest columns.
+    order = np.lexsort((np.arange(whole.size), model.col_cost, model.col_sku))
+    placed = 0
+    for j in order[deficit[model.col_sku[order]] > 0]:
+        i = model.col_sku[j]
+        hit = rows.indices[rows.indptr[j] : rows.indptr[j + 1]]
+        coef = rows.data[rows.indptr[j] : rows.indptr[j + 1]]
+        take = int(max(min(deficit[i], model.col_ub[j] - whole[j], *(slack[hit] // coef)), 0))
+        whole[j] += take
+        deficit[i] -= take
+        slack[hit] -= take * coef
+        placed += take
+    if deficit.any():
+        raise SolverError(BackendName.GLOP, "repair_failed", "no room left for a SKU's units")
+    return placed
+
+
+@register
+class Mip(Backend):
+    name: ClassVar[BackendName] = BackendName.MIP
+    features: ClassVar[frozenset[Feature]] = frozenset(Feature)
+    speed_rank: ClassVar[int] = 3
+
+    @classmethod
+    def is_available(cls) -> bool:
+        return _mip_solver() is not None
+
+    def solve(self, problem: Problem, time_limit_s: float = 60.0) -> Solution:
+        solver = _mip_solver()
+        if solver is None:
+            raise SolverError(self.name, "unavailable", "OR-Tools has neither SCIP nor CP-SAT")
+        _check_bundles(self.name, problem)
+        model = build_model(problem)
+        values = _solve(self.name, model, solver, True, time_limit_s)
+        x, shared = to_plan(problem, model, np.rint(values).astype(np.int64))
+        return Solution(
+            x=x, shared=shared, backend=self.name, objective=objective(problem, x, shared)
+        )
+
+
+def _check_bundles(backend: str, problem: Problem) -> None:
+    """A bundle with free idle units would be over-made, and `objective()` could not
+    see it: refuse rather than return a plan scored by a different model."""
+    try:
+        check_bundles(problem)
+    except ValueError as err:
+        raise SolverError(backend, "invalid", str(err)) from None
+
+
+def _mip_solver() -> str | None:
+    for solver in ("scip", "sat"):
+        if ModelSolverHelper(solver).solver_is_supported():
+            return solver
+    return None
