@@ -17,12 +17,12 @@ import numpy as np
 from engine.index import SnapshotIndex
 from engine.io import canonical_json
 from engine.model import Snapshot
-from engine.plan import Allocation, Kpis, Plan, PlanWarning, SkuPool, SolverPart, Unallocated
-from engine.post import finish, fixed_problem
+from engine.plan import Allocation, Kpis, Plan, PlanWarning, SkuPool, SolverPart
+from engine.post import SecondPass, finish, second_pass
+from engine.reasons import unallocated_rows
 from engine.solve import Solved, solve
 from rules.catalog import Ruleset
 from rules.compile import Compiled, compile_problem
-from solvers.problem import idle_units, per_sku
 
 Progress = Callable[[str], None]
 
@@ -54,14 +54,16 @@ def make_plan(
     compiled_at = time.perf_counter()
     say("solve")
     solved = solve(compiled.problem, solver, time_limit_s)
-    second = fixed_problem(compiled.problem, solved.x, compiled.post)
+    second = second_pass(compiled.problem, solved.x, compiled.post)
     if second is not None:
         say("post")
-        again = solve(second, solver, time_limit_s)
+        again = solve(second.problem, solver, time_limit_s)
+        for part in again.parts:
+            part.notes.insert(0, "second pass, after pack sizes and delisting")
         solved = Solved(again.x, again.shared, solved.parts + again.parts)
     solved_at = time.perf_counter()
     say("plan")
-    plan = _assemble(compiled, solved, snapshot, ruleset, mode)
+    plan = _assemble(compiled, solved, second, snapshot, ruleset, mode)
     plan.timing = {
         "compile_s": round(compiled_at - started, 4),
         "solve_s": round(solved_at - compiled_at, 4),
@@ -70,7 +72,14 @@ def make_plan(
     return plan
 
 
-def _assemble(c: Compiled, solved: Solved, snapshot: Snapshot, ruleset: Ruleset, mode: str) -> Plan:
+def _assemble(
+    c: Compiled,
+    solved: Solved,
+    second: SecondPass | None,
+    snapshot: Snapshot,
+    ruleset: Ruleset,
+    mode: str,
+) -> Plan:
     ix, d, problem = c.index, c.draft, c.problem
     result = finish(problem, solved.x, c.post, ix.listed)
     x = result.x
@@ -98,7 +107,7 @@ def _assemble(c: Compiled, solved: Solved, snapshot: Snapshot, ruleset: Ruleset,
                 ub=int(problem.ub[cell]),
             )
         )
-    unallocated = _unallocated(c, solved.x, shared, result.freed, result.freed_rule, name)
+    unallocated = unallocated_rows(c, solved.x, shared, result, second, name)
     pools = _pools(c, name)
     allocated = int(x.sum() + shared.sum())
     units_pool = int((d.sellable + d.virtual).sum())
@@ -159,45 +168,6 @@ def _binding(c: Compiled, cell: int, q: int, name: Callable[[int], str | None]) 
         if holds and label is not None and label not in found:
             found.append(label)
     return found
-
-
-def _unallocated(
-    c: Compiled,
-    solved_x: np.ndarray,
-    shared: np.ndarray,
-    freed: np.ndarray,
-    freed_rule: np.ndarray,
-    name: Callable[[int], str | None],
-) -> list[Unallocated]:
-    """Every unit of every pool that is not listed, with its reason: nothing dropped."""
-    ix, d, problem = c.index, c.draft, c.problem
-    rows: list[tuple[int, int, str]] = []
-
-    def rule_type(k: int) -> str:
-        return str(getattr(c.ruleset.rules[k], "type", ""))
-
-    for k, units in sorted(d.reserved.items()):
-        for i in np.flatnonzero(units > 0):
-            rows.append((int(i), int(units[i]), f"{rule_type(k)} {name(k)}"))
-    for i in np.flatnonzero(d.unreachable > 0):
-        rows.append((int(i), int(d.unreachable[i]), "no shop is supplied from its warehouse"))
-    # Units the post rules freed are idle too; report them under their rule.
-    for k in np.unique(freed_rule[freed > 0]):
-        units = per_sku(problem, np.where(freed_rule == k, freed, 0))
-        for i in np.flatnonzero(units > 0):
-            rows.append((int(i), int(units[i]), f"{rule_type(int(k))} {name(int(k))}"))
-    idle = idle_units(problem, solved_x, shared)
-    kept = np.minimum(idle, problem.free_idle)
-    for i in np.flatnonzero(kept > 0):
-        share = name(int(d.share_rule[i])) or "default split"
-        rows.append((int(i), int(kept[i]), f"kept back: shares cover less than the pool ({share})"))
-    rest = idle - kept
-    for i in np.flatnonzero(rest > 0):
-        rows.append(
-            (int(i), int(rest[i]), "no shop may take more (caps, fixed or floor-rounded shares)")
-        )
-    rows.sort(key=lambda r: (r[0], r[2]))
-    return [Unallocated(sku=ix.sku_ids[i], quantity=q, reason=why) for i, q, why in rows]
 
 
 def _pools(c: Compiled, name: Callable[[int], str | None]) -> list[SkuPool]:

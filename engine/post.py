@@ -39,16 +39,24 @@ def round_cells(x: I64, lb: I64, post: PostRules) -> tuple[I64, I64, np.ndarray]
     return out, rule, delist
 
 
-def fixed_problem(problem: Problem, x: I64, post: PostRules) -> Problem | None:
-    """The problem with every cell a post rule touches fixed at its rounded value, or
-    None when the plan already satisfies the post rules."""
-    rounded, _, delisted = round_cells(x, problem.lb, post)
-    touched = (post.pack > 1) | delisted | (rounded != x)
+@dataclass
+class SecondPass:
+    problem: Problem
+    freed: I64  # per cell: units the first rounding took away
+    freed_rule: I64
+
+
+def second_pass(problem: Problem, x: I64, post: PostRules) -> SecondPass | None:
+    """The problem with delisted cells closed and packed cells floored at their rounded
+    value (they may still grow: `finish` rounds again), or None when the plan already
+    satisfies the post rules."""
+    rounded, rule, delisted = round_cells(x, problem.lb, post)
     if np.array_equal(rounded, x):
         return None
-    lb = np.where(touched, rounded, problem.lb)
-    ub = np.where(touched, rounded, problem.ub)
-    return replace(problem, lb=lb, ub=ub)
+    packed = post.pack > 1
+    lb = np.where(packed | delisted, rounded, problem.lb)
+    ub = np.where(delisted, 0, problem.ub)
+    return SecondPass(replace(problem, lb=lb, ub=ub), x - rounded, rule)
 
 
 def finish(problem: Problem, x: I64, post: PostRules, listed: I64) -> PostResult:

@@ -1,5 +1,5 @@
 """Runs a compiled problem through the backends: the separable SKUs in one closed-form
-pass, the coupled SKUs on the fastest exact backend for their structure, with fallback
+pass, the coupled parts on the fastest exact backend for their structure, with fallback
 to the next backend when one fails (numerical trouble, a time limit, a missing library).
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 from engine.errors import SolverError
 from solvers.base import Backend, BackendName, available_backends, from_name
 from solvers.problem import Problem, Solution, violations
-from solvers.split import coupled_skus, restrict
+from solvers.split import partition, restrict
 
 
 @dataclass
@@ -64,10 +64,8 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
     x = np.zeros(problem.n_cells, dtype=np.int64)
     shared = np.zeros(problem.n_skus, dtype=np.int64)
     parts: list[Part] = []
-    coupled = coupled_skus(problem) if solver is None else np.ones(problem.n_skus, dtype=bool)
-    for skus in (~coupled, coupled):
-        if not np.any(skus):
-            continue
+    whole = [np.ones(problem.n_skus, dtype=bool)]
+    for skus in partition(problem) if solver is None else whole:
         sub, sku_idx, cell_idx = restrict(problem, skus)
         if solver is not None:
             forced = from_name(solver)

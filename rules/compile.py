@@ -7,7 +7,7 @@ if not), and keeps what the post step and the explanations need.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,7 +36,8 @@ from rules.groups import supply_groups
 from rules.references import check_references
 from rules.supply import apply_pins, apply_safety, apply_zero_below, build_pool
 from rules.targets import apply_shares
-from solvers.problem import Budgets, Bundles, Feature, Problem
+from solvers.problem import Budgets, Bundles, Problem, check_bundles
+from solvers.split import detect_features
 
 
 @dataclass(frozen=True)
@@ -105,18 +106,6 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: str) -> Compil
     if d.conflicts:
         raise ConflictError(d.conflicts)
 
-    features = set()
-    if np.any(capacity >= 0):
-        features.add(Feature.CAPACITY)
-        limited = capacity[index.cell_shop] >= 0
-        if np.any(d.in_shared & limited):
-            features.add(Feature.SHARED_CAPACITY)
-    if groups is not None:
-        features.add(Feature.GROUPS)
-    if bundles is not None:
-        features.add(Feature.BUNDLES)
-    if budgets is not None:
-        features.add(Feature.BUDGETS)
     pool_cap = d.pool[index.cell_sku] + _bundle_virtual(d, bundles)[index.cell_sku]
     problem = Problem(
         sku_ids=index.sku_ids,
@@ -137,8 +126,9 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: str) -> Compil
         groups=groups,
         bundles=bundles,
         budgets=budgets,
-        features=frozenset(features),
     )
+    problem = replace(problem, features=detect_features(problem))
+    check_bundles(problem)
     return Compiled(index, ruleset, d, problem, _post_rules(d), bool(np.all(peak)))
 
 
@@ -249,6 +239,7 @@ def _couplings(d: Draft) -> tuple[I64, Budgets | None]:
     won = d.win(rules, ix.n_shops, masks.__getitem__)
     for k in rules:
         capacity = np.where(won == k, amounts[k], capacity)
+    d.limit_rule = won
     load = np.bincount(ix.cell_shop, weights=d.lb, minlength=ix.n_shops)
     for j in np.flatnonzero((capacity >= 0) & (load > capacity)):
         cells = (ix.cell_shop == j) & (d.lb > 0)
@@ -267,6 +258,7 @@ def _couplings(d: Draft) -> tuple[I64, Budgets | None]:
             assert isinstance(rule, ValueBudget)
             b_masks[k] = ix.shop_mask(rule.scope) & ix.shops_named(list(rule.budgets))
         b_won = d.win(b_rules, ix.n_shops, b_masks.__getitem__)
+        d.budget_rule = b_won
         for k in b_rules:
             rule = d.rule(k)
             assert isinstance(rule, ValueBudget)

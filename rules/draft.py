@@ -47,6 +47,8 @@ class Draft:
     free_idle: I64 = field(init=False)
     share_rule: I64 = field(init=False)
     shared: Mask = field(init=False)
+    limit_rule: I64 = field(init=False)  # per shop: the shop_capacity rule in force
+    budget_rule: I64 = field(init=False)  # per shop: the value_budget rule in force
 
     # Per cell ------------------------------------------------------------------
     lb: I64 = field(init=False)
@@ -78,6 +80,8 @@ class Draft:
         self.reserved = {}
         self.share_rule = _full(n_s, NONE)
         self.shared = np.zeros(n_s, dtype=bool)
+        self.limit_rule = _full(self.ix.n_shops, NONE)
+        self.budget_rule = _full(self.ix.n_shops, NONE)
         big = np.iinfo(np.int64).max // 4
         self.lb, self.ub = _full(n_c), _full(n_c, big)
         self.floor, self.target = _full(n_c), _full(n_c)

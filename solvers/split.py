@@ -1,37 +1,90 @@
-"""Splitting a problem into its separable part and its coupled part.
+"""Splitting a problem into independent parts, each on the fastest exact backend.
 
 Most SKUs of a real ruleset touch no shop capacity, bundle, budget or supply group;
-they go to the closed form in one vectorised pass, and only the SKUs that couplings
-tie together go to a flow or MIP backend. The optimum of the whole is the union of
-the parts' optima, because no row of the problem spans both parts.
+they go to the closed form in one vectorised pass. The others are grouped into
+connected components (SKUs tied by a shared shop limit or a bundle), and components
+with the same structure are solved together: capacity-only ones by min cost flow,
+bundles and budgets by the MIP. The optimum of the whole is the union of the parts'
+optima, because no row of the problem spans two parts.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from solvers.problem import I64, Bool, Budgets, Bundles, Feature, Groups, Problem
 
 Mask = Bool
+FEATURE_BITS = {feature: 1 << k for k, feature in enumerate(Feature)}
 
 
-def coupled_skus(problem: Problem) -> Mask:
-    """SKUs that some row beyond their own pool row ties to other SKUs or cells."""
-    n_s = problem.n_skus
-    out = np.zeros(n_s, dtype=bool)
-    # A cell takes part when it may hold units or lists the SKU's shared part.
-    live = (problem.ub > 0) | problem.in_shared
-    limited = np.zeros(problem.n_shops, dtype=bool)
-    limited |= problem.shop_capacity >= 0
+def _live(problem: Problem) -> Mask:
+    """Cells that take part: they may hold units or list the SKU's shared part."""
+    return (problem.ub > 0) | problem.in_shared
+
+
+def _limited_shops(problem: Problem) -> Mask:
+    limited = problem.shop_capacity >= 0
     if problem.budgets is not None:
+        limited = limited.copy()
         limited[problem.budgets.shop] = True
-    out[problem.cell_sku[live & limited[problem.cell_shop]]] = True
-    if problem.bundles is not None:
-        out[problem.bundles.bundle] = True
-        out[problem.bundles.component] = True
+    return limited
+
+
+def sku_feature_bits(problem: Problem) -> I64:
+    """Per SKU, the structures beyond its pool row that involve it (bit per Feature)."""
+    bits = np.zeros(problem.n_skus, dtype=np.int64)
+    live = _live(problem)
+    capacity = (problem.shop_capacity >= 0)[problem.cell_shop] & live
+    np.bitwise_or.at(bits, problem.cell_sku[capacity], FEATURE_BITS[Feature.CAPACITY])
+    shared_cap = capacity & problem.in_shared
+    np.bitwise_or.at(bits, problem.cell_sku[shared_cap], FEATURE_BITS[Feature.SHARED_CAPACITY])
+    if problem.budgets is not None:
+        budget_shop = np.zeros(problem.n_shops, dtype=bool)
+        budget_shop[problem.budgets.shop] = True
+        on_budget = budget_shop[problem.cell_shop] & live
+        np.bitwise_or.at(bits, problem.cell_sku[on_budget], FEATURE_BITS[Feature.BUDGETS])
     if problem.groups is not None:
-        out[problem.groups.sku] = True
-    return out
+        bits[problem.groups.sku] |= FEATURE_BITS[Feature.GROUPS]
+    if problem.bundles is not None:
+        bits[problem.bundles.bundle] |= FEATURE_BITS[Feature.BUNDLES]
+        bits[problem.bundles.component] |= FEATURE_BITS[Feature.BUNDLES]
+    return bits
+
+
+def features_of(bits: int) -> frozenset[Feature]:
+    return frozenset(f for f, bit in FEATURE_BITS.items() if bits & bit)
+
+
+def detect_features(problem: Problem) -> frozenset[Feature]:
+    """The features the problem's data has (never trusted from a declaration)."""
+    return features_of(int(np.bitwise_or.reduce(sku_feature_bits(problem), initial=0)))
+
+
+def partition(problem: Problem) -> list[Mask]:
+    """SKU masks of the independent parts, one per distinct structure, separable first."""
+    n_s = problem.n_skus
+    live = _live(problem)
+    on_limited = np.flatnonzero(live & _limited_shops(problem)[problem.cell_shop])
+    order = on_limited[np.lexsort((problem.cell_sku[on_limited], problem.cell_shop[on_limited]))]
+    shop, sku = problem.cell_shop[order], problem.cell_sku[order]
+    chain = shop[1:] == shop[:-1]  # consecutive SKUs on one limited shop are tied
+    rows = [sku[:-1][chain]]
+    cols = [sku[1:][chain]]
+    if problem.bundles is not None:
+        rows.append(problem.bundles.bundle)
+        cols.append(problem.bundles.component)
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(r.size), (r, c)), shape=(n_s, n_s))
+    _, label = connected_components(graph, directed=False)
+    part_bits = np.zeros(label.max() + 1 if n_s else 0, dtype=np.int64)
+    np.bitwise_or.at(part_bits, label, sku_feature_bits(problem))
+    signature = part_bits[label] if n_s else np.zeros(0, dtype=np.int64)
+    return [signature == sig for sig in np.unique(signature)]
 
 
 def restrict(problem: Problem, skus: Mask) -> tuple[Problem, I64, I64]:
@@ -45,7 +98,7 @@ def restrict(problem: Problem, skus: Mask) -> tuple[Problem, I64, I64]:
     new_cell[cell_idx] = np.arange(cell_idx.size)
 
     groups = None
-    if problem.groups is not None:
+    if problem.groups is not None and np.any(skus[problem.groups.sku]):
         g = problem.groups
         keep = skus[g.sku]
         sizes = np.diff(g.indptr)[keep]
@@ -66,19 +119,7 @@ def restrict(problem: Problem, skus: Mask) -> tuple[Problem, I64, I64]:
         if np.any(keep):
             bundles = Bundles(new_sku[b.bundle[keep]], new_sku[b.component[keep]], b.qty[keep])
     budgets: Budgets | None = problem.budgets
-    features = set(problem.features)
-    if groups is None or groups.sku.size == 0:
-        features.discard(Feature.GROUPS)
-        groups = None
-    if bundles is None:
-        features.discard(Feature.BUNDLES)
-    live = (problem.ub[cell_idx] > 0) | problem.in_shared[cell_idx]
-    live_shops = problem.cell_shop[cell_idx[live]]
-    if not np.any(problem.shop_capacity[live_shops] >= 0):
-        features.discard(Feature.CAPACITY)
-        features.discard(Feature.SHARED_CAPACITY)
-    if budgets is not None and not np.any(np.isin(live_shops, budgets.shop)):
-        features.discard(Feature.BUDGETS)
+    if budgets is not None and not np.any(np.isin(budgets.shop, problem.cell_shop[cell_idx])):
         budgets = None
     sub = Problem(
         sku_ids=[problem.sku_ids[i] for i in sku_idx],
@@ -99,6 +140,6 @@ def restrict(problem: Problem, skus: Mask) -> tuple[Problem, I64, I64]:
         groups=groups,
         bundles=bundles,
         budgets=budgets,
-        features=frozenset(features),
     )
+    sub = replace(sub, features=detect_features(sub))
     return sub, sku_idx, cell_idx

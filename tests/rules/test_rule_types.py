@@ -188,9 +188,7 @@ def test_pack_size() -> None:
     )
     assert all(q % 6 == 0 for q in quantities(p).values())
     assert sum(quantities(p).values()) == 18
-    assert [(u.quantity, u.reason) for u in p.unallocated] == [
-        (2, "no shop may take more (caps, fixed or floor-rounded shares)")
-    ]
+    assert [(u.quantity, u.reason) for u in p.unallocated] == [(2, "pack_size pk")]
 
 
 def test_shop_capacity_couples_skus() -> None:
