@@ -7,6 +7,8 @@ row, each read straight off the problem's description. Slow, but easy to audit.
 
 from __future__ import annotations
 
+import functools
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -26,6 +28,14 @@ from solvers.problem import (
 )
 
 
+def _cbc(time_limit_s: float) -> pulp.LpSolver:
+    """PuLP's bundled CBC. PuLP 3 marks it deprecated in favour of a separately
+    installed CBC; pyproject pins pulp below 4, where the bundled binary still ships."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s)
+
+
 @register
 class Reference(Backend):
     name: ClassVar[BackendName] = BackendName.PULP
@@ -33,8 +43,9 @@ class Reference(Backend):
     speed_rank: ClassVar[int] = 9
 
     @classmethod
+    @functools.cache
     def is_available(cls) -> bool:
-        return bool(pulp.PULP_CBC_CMD(msg=False).available())
+        return bool(_cbc(60.0).available())
 
     def solve(self, problem: Problem, time_limit_s: float = 60.0) -> Solution:
         try:
@@ -43,7 +54,7 @@ class Reference(Backend):
             raise SolverError(self.name, "invalid", str(err)) from None
         m, x, shared = _model(problem)
         _add_couplings(m, problem, x, shared)
-        m.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s))
+        m.solve(_cbc(time_limit_s))
         if m.status == pulp.LpStatusInfeasible:
             raise SolverError(self.name, "infeasible", "CBC proved no plan exists")
         if m.sol_status == pulp.LpSolutionIntegerFeasible:
