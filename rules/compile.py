@@ -88,6 +88,7 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: str) -> Compil
         if ruleset.rules[k].kind is Kind.PEAK:
             peak |= index.sku_mask(ruleset.rules[k].scope)
     d = Draft(index, ruleset, active, peak)
+    _warn_unmatched(d)
 
     apply_uplift(d)
     by_wh, reach = build_pool(d)
@@ -130,6 +131,16 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: str) -> Compil
     problem = replace(problem, features=detect_features(problem))
     check_bundles(problem)
     return Compiled(index, ruleset, d, problem, _post_rules(d), bool(np.all(peak)))
+
+
+def _warn_unmatched(d: Draft) -> None:
+    """A rule whose scope selects no SKU/shop pair is almost always a typo."""
+    for k in d.active:
+        rule = d.rule(k)
+        if rule.kind in (Kind.PEAK, Kind.EXCLUDE, Kind.COMPOSITION, Kind.BUNDLE):
+            continue
+        if not np.any(d.ix.cell_mask(rule.scope)):
+            d.warn("rule_matched_nothing", k, "its scope selects no SKU on any shop")
 
 
 def _bundles(d: Draft) -> Bundles | None:

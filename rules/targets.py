@@ -92,7 +92,7 @@ def apply_shares(d: Draft, exclusive_low: Mask) -> None:
     for k in rules:
         skus = won == k
         if not np.any(skus):
-            d.warn("rule_matched_nothing", k, "no SKU takes its shares from this rule")
+            d.warn("rule_never_wins", k, "a more specific share rule wins on every SKU it selects")
             continue
         cells = cells_of[k] & skus[ix.cell_sku] & open_cell
         _quota_for_rule(d, k, skus, cells, base, q)
@@ -129,7 +129,9 @@ def _quota_for_rule(d: Draft, k: int, skus: Mask, cells: Mask, base: I64, q: Quo
     elif isinstance(rule, EqualSplit):
         _proportional(d, cells, np.ones(ix.n_cells), base, q)
     elif isinstance(rule, Weighted):
-        _proportional(d, cells, by_shop(d, rule.weights)[ix.cell_shop], base, q)
+        weight = by_shop(d, rule.weights)[ix.cell_shop]
+        _proportional(d, cells, weight, base, q)
+        q.participant &= ~(cells & (weight <= 0))
     elif isinstance(rule, VelocityProportional):
         _proportional(d, cells, d.velocity, base, q)
     elif isinstance(rule, NewProduct):
@@ -165,6 +167,8 @@ def _fractions(d: Draft, k: int, skus: Mask, cells: Mask, share: F64, base: I64,
     named = group_sum(group, np.where(d.cell_rule_mask(k) & skus[group], share, 0), d.ix.n_skus)
     q.named = np.where(skus, named, q.named)
     q.quota = np.where(cells, share * base[group], q.quota)
+    # A shop named with a zero share is held at zero, not a place for leftovers.
+    q.participant &= ~(cells & (share <= 0))
     over = skus & (named > 1 + EPS)
     if np.any(over):
         d.warn(

@@ -179,3 +179,16 @@ def test_yaml_ruleset_round_trips(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     loaded = load_ruleset(path)
     assert loaded.model_dump(mode="json", exclude_unset=True) == data
+
+
+def test_rule_that_matches_nothing_is_warned() -> None:
+    rules = [
+        {"id": "typo", "type": "max_cap", "quantity": 1, "scope": {"category": "shoez"}},
+        {"id": "split", "type": "equal_split"},
+        {"id": "shadowed", "type": "equal_split", "priority": -1},
+    ]
+    p = plan(snapshot(pools={"S": 9}), rules)
+    assert [(w.code, w.rule) for w in p.warnings] == [
+        ("rule_matched_nothing", "typo"),
+        ("rule_never_wins", "shadowed"),
+    ]
