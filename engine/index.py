@@ -7,6 +7,7 @@ Built once per plan; every rule reads masks from it instead of looping over rows
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,7 +40,7 @@ def _codes(values: list[str]) -> tuple[I64, list[str]]:
 
 @dataclass
 class SnapshotIndex:
-    snapshot: Snapshot
+    as_of: datetime
     sku_ids: list[str]
     shop_ids: list[str]
     wh_ids: list[str]
@@ -67,6 +68,12 @@ class SnapshotIndex:
     bundle_rows: tuple[I64, I64, I64]  # (bundle, component, qty)
 
     @property
+    def is_bundle(self) -> Mask:
+        mask = np.zeros(self.n_skus, dtype=bool)
+        mask[self.bundle_rows[0]] = True
+        return mask
+
+    @property
     def n_skus(self) -> int:
         return len(self.sku_ids)
 
@@ -80,35 +87,22 @@ class SnapshotIndex:
 
     @classmethod
     def build(cls, snap: Snapshot) -> SnapshotIndex:
-        sku_ids = [s.id for s in snap.skus]
-        shop_ids = [s.id for s in snap.shops]
-        wh_ids = [w.id for w in snap.warehouses]
-        sku_pos = {k: i for i, k in enumerate(sku_ids)}
-        shop_pos = {k: i for i, k in enumerate(shop_ids)}
-        wh_pos = {k: i for i, k in enumerate(wh_ids)}
-        brand_ids = [b.id for b in snap.brands]
-        brand_pos = {b: i for i, b in enumerate(brand_ids)}
-        n_s, n_h, n_w = len(sku_ids), len(shop_ids), len(wh_ids)
-
-        sku_brand = np.array([brand_pos[s.brand] for s in snap.skus], dtype=np.int64)
-        shop_brand = np.array([brand_pos[s.brand] for s in snap.shops], dtype=np.int64)
+        """From a validated snapshot (ids already checked)."""
+        sku_pos = {s.id: i for i, s in enumerate(snap.skus)}
+        shop_pos = {s.id: i for i, s in enumerate(snap.shops)}
+        wh_pos = {w.id: i for i, w in enumerate(snap.warehouses)}
+        brand_pos = {b.id: i for i, b in enumerate(snap.brands)}
+        n_s, n_h, n_w = len(sku_pos), len(shop_pos), len(wh_pos)
         sku_category, categories = _codes([s.category for s in snap.skus])
         tags: dict[str, Mask] = {}
         for i, s in enumerate(snap.skus):
             for tag in s.tags:
                 tags.setdefault(tag, np.zeros(n_s, dtype=bool))[i] = True
-        price_cents = np.array([int(s.price * 100) for s in snap.skus], dtype=np.int64)
-
-        order = sorted(range(n_h), key=lambda j: (snap.shops[j].priority, shop_ids[j]))
-        shop_rank = np.empty(n_h, dtype=np.int64)
-        shop_rank[order] = np.arange(n_h)
-
         shop_wh = np.ones((n_h, n_w), dtype=bool)
         for j, shop in enumerate(snap.shops):
             if shop.warehouses is not None:
                 shop_wh[j] = False
                 shop_wh[j, [wh_pos[w] for w in shop.warehouses]] = True
-
         stock = {b: np.zeros((n_s, n_w), dtype=np.int64) for b in BUCKETS}
         if snap.stock:
             rows = np.array([sku_pos[r.sku] for r in snap.stock], dtype=np.int64)
@@ -116,12 +110,74 @@ class SnapshotIndex:
             for b in BUCKETS:
                 stock[b][rows, cols] = [getattr(r, b) for r in snap.stock]
 
+        def pairs(rows: list[tuple[str, str]]) -> tuple[I64, I64]:
+            sku = np.array([sku_pos[a] for a, _ in rows], dtype=np.int64)
+            shop = np.array([shop_pos[b] for _, b in rows], dtype=np.int64)
+            return sku, shop
+
+        v_sku, v_shop = pairs([(r.sku, r.shop) for r in snap.velocity])
+        l_sku, l_shop = pairs([(r.sku, r.shop) for r in snap.listed])
+        return cls.from_arrays(
+            as_of=snap.as_of,
+            sku_ids=list(sku_pos),
+            sku_brand=np.array([brand_pos[s.brand] for s in snap.skus], dtype=np.int64),
+            sku_category=sku_category,
+            categories=categories,
+            sku_tags=tags,
+            price_cents=np.array([int(s.price * 100) for s in snap.skus], dtype=np.int64),
+            brands=list(brand_pos),
+            shop_ids=list(shop_pos),
+            shop_brand=np.array([brand_pos[s.brand] for s in snap.shops], dtype=np.int64),
+            shop_platform=[s.platform for s in snap.shops],
+            shop_priority=np.array([s.priority for s in snap.shops], dtype=np.int64),
+            wh_ids=list(wh_pos),
+            wh_kind=[w.kind for w in snap.warehouses],
+            shop_wh=shop_wh,
+            stock=stock,
+            velocity=(
+                v_sku,
+                v_shop,
+                np.array([r.units_per_day for r in snap.velocity], dtype=float),
+            ),
+            listed=(l_sku, l_shop, np.array([r.quantity for r in snap.listed], dtype=np.int64)),
+            bundle_rows=_bundle_rows(snap, sku_pos),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        as_of: datetime,
+        sku_ids: list[str],
+        sku_brand: I64,
+        sku_category: I64,
+        categories: list[str],
+        sku_tags: dict[str, Mask],
+        price_cents: I64,
+        brands: list[str],
+        shop_ids: list[str],
+        shop_brand: I64,
+        shop_platform: list[str],
+        shop_priority: I64,
+        wh_ids: list[str],
+        wh_kind: list[str],
+        shop_wh: Mask,
+        stock: dict[str, I64],
+        velocity: tuple[I64, I64, F64],
+        listed: tuple[I64, I64, I64],
+        bundle_rows: tuple[I64, I64, I64],
+    ) -> SnapshotIndex:
+        """From arrays (the benchmark's generator builds millions of SKUs this way,
+        where per-row models would not fit in memory)."""
+        n_h = len(shop_ids)
+        order = np.lexsort((np.array(shop_ids), shop_priority))
+        shop_rank = np.empty(n_h, dtype=np.int64)
+        shop_rank[order] = np.arange(n_h)
         # Cells: every SKU with every shop of its brand, ordered by SKU then shop rank.
-        by_rank = np.array(order, dtype=np.int64)
         parts_s, parts_h = [], []
-        for code in range(len(brand_ids)):
+        for code in range(len(brands)):
             skus_b = np.flatnonzero(sku_brand == code)
-            shops_b = by_rank[shop_brand[by_rank] == code]
+            shops_b = order[shop_brand[order] == code]
             parts_s.append(np.repeat(skus_b, shops_b.size))
             parts_h.append(np.tile(shops_b, skus_b.size))
         cell_sku = np.concatenate(parts_s) if parts_s else np.zeros(0, dtype=np.int64)
@@ -130,25 +186,27 @@ class SnapshotIndex:
         cell_sku, cell_shop = cell_sku[sort], cell_shop[sort]
         key = cell_sku * max(n_h, 1) + cell_shop
         cell_order = np.argsort(key, kind="stable")
-
+        missing = [b for b in BUCKETS if b not in stock]
+        if missing:
+            raise ValueError(f"stock buckets missing: {missing}")
         index = cls(
-            snapshot=snap,
+            as_of=as_of,
             sku_ids=sku_ids,
             shop_ids=shop_ids,
             wh_ids=wh_ids,
-            sku_pos=sku_pos,
-            shop_pos=shop_pos,
-            wh_pos=wh_pos,
+            sku_pos={k: i for i, k in enumerate(sku_ids)},
+            shop_pos={k: i for i, k in enumerate(shop_ids)},
+            wh_pos={k: i for i, k in enumerate(wh_ids)},
             sku_brand=sku_brand,
             sku_category=sku_category,
             categories=categories,
-            sku_tags=tags,
+            sku_tags=sku_tags,
             price_cents=price_cents,
             shop_brand=shop_brand,
-            shop_platform=[s.platform for s in snap.shops],
+            shop_platform=shop_platform,
             shop_rank=shop_rank,
-            brands=brand_ids,
-            wh_kind=[w.kind for w in snap.warehouses],
+            brands=brands,
+            wh_kind=wh_kind,
             shop_wh=shop_wh,
             stock=stock,
             cell_sku=cell_sku,
@@ -157,16 +215,10 @@ class SnapshotIndex:
             cell_order=cell_order,
             velocity=np.zeros(cell_sku.size),
             listed=np.zeros(cell_sku.size, dtype=np.int64),
-            bundle_rows=_bundle_rows(snap, sku_pos),
+            bundle_rows=bundle_rows,
         )
-        index.velocity = index.cell_values(
-            [(r.sku, r.shop) for r in snap.velocity],
-            np.array([r.units_per_day for r in snap.velocity], dtype=np.float64),
-        )
-        index.listed = index.cell_values(
-            [(r.sku, r.shop) for r in snap.listed],
-            np.array([r.quantity for r in snap.listed], dtype=np.int64),
-        ).astype(np.int64)
+        index.velocity = index.scatter_cells(*velocity)
+        index.listed = index.scatter_cells(*listed).astype(np.int64)
         return index
 
     def cells_of(self, sku: I64, shop: I64) -> I64:
@@ -178,14 +230,13 @@ class SnapshotIndex:
         found = self.cell_key[at] == key
         return np.where(found, self.cell_order[at], -1)
 
-    def cell_values(self, pairs: list[tuple[str, str]], values: NDArray[np.generic]) -> F64:
+    def scatter_cells(self, sku: I64, shop: I64, values: NDArray[np.generic]) -> F64:
+        """A per-cell array from (sku, shop, value) rows; rows that are no cell are
+        dropped (the snapshot validation refuses them before they get here)."""
         out = np.zeros(self.n_cells, dtype=np.float64)
-        if pairs:
-            sku = np.array([self.sku_pos[s] for s, _ in pairs], dtype=np.int64)
-            shop = np.array([self.shop_pos[h] for _, h in pairs], dtype=np.int64)
-            cells = self.cells_of(sku, shop)
-            ok = cells >= 0
-            out[cells[ok]] = values[ok]
+        cells = self.cells_of(sku, shop)
+        ok = cells >= 0
+        out[cells[ok]] = values[ok]
         return out
 
     # --- scope masks -----------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,6 +37,47 @@ def input_hash(snapshot: Snapshot, ruleset: Ruleset, mode: str) -> str:
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
+@dataclass
+class Outcome:
+    """Everything a plan is made of, as arrays: what the benchmark measures."""
+
+    compiled: Compiled
+    solved: Solved  # first-pass parts, then second-pass parts if any
+    first_x: np.ndarray  # the first pass's plan: its objective is the solver's optimum
+    second: SecondPass | None
+    timing: dict[str, float]
+
+
+def run_planner(
+    index: SnapshotIndex,
+    ruleset: Ruleset,
+    mode: str,
+    solver: str | None = None,
+    time_limit_s: float = 60.0,
+    progress: Progress | None = None,
+) -> Outcome:
+    say = progress or (lambda stage: None)
+    started = time.perf_counter()
+    say("compile")
+    compiled = compile_problem(index, ruleset, mode)
+    compiled_at = time.perf_counter()
+    say("solve")
+    solved = solve(compiled.problem, solver, time_limit_s)
+    first_x = solved.x
+    second = second_pass(compiled.problem, solved.x, compiled.post)
+    if second is not None:
+        say("post")
+        again = solve(second.problem, solver, time_limit_s)
+        for part in again.parts:
+            part.notes.insert(0, "second pass, after pack sizes and delisting")
+        solved = Solved(again.x, again.shared, solved.parts + again.parts)
+    timing = {
+        "compile_s": round(compiled_at - started, 4),
+        "solve_s": round(time.perf_counter() - compiled_at, 4),
+    }
+    return Outcome(compiled, solved, first_x, second, timing)
+
+
 def make_plan(
     snapshot: Snapshot,
     ruleset: Ruleset,
@@ -49,26 +91,10 @@ def make_plan(
     started = time.perf_counter()
     say("index")
     index = SnapshotIndex.build(snapshot)
-    say("compile")
-    compiled = compile_problem(index, ruleset, mode)
-    compiled_at = time.perf_counter()
-    say("solve")
-    solved = solve(compiled.problem, solver, time_limit_s)
-    second = second_pass(compiled.problem, solved.x, compiled.post)
-    if second is not None:
-        say("post")
-        again = solve(second.problem, solver, time_limit_s)
-        for part in again.parts:
-            part.notes.insert(0, "second pass, after pack sizes and delisting")
-        solved = Solved(again.x, again.shared, solved.parts + again.parts)
-    solved_at = time.perf_counter()
+    outcome = run_planner(index, ruleset, mode, solver, time_limit_s, say)
     say("plan")
-    plan = _assemble(compiled, solved, second, snapshot, ruleset, mode)
-    plan.timing = {
-        "compile_s": round(compiled_at - started, 4),
-        "solve_s": round(solved_at - compiled_at, 4),
-        "total_s": round(time.perf_counter() - started, 4),
-    }
+    plan = _assemble(outcome.compiled, outcome.solved, outcome.second, snapshot, ruleset, mode)
+    plan.timing = {**outcome.timing, "total_s": round(time.perf_counter() - started, 4)}
     return plan
 
 

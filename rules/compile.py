@@ -65,7 +65,7 @@ class Compiled:
 
 def active_rules(ruleset: Ruleset, index: SnapshotIndex) -> list[int]:
     """Rules in force at the snapshot's `as_of`, campaign windows applied."""
-    moment = index.snapshot.as_of
+    moment = index.as_of
     windows: dict[str, list[CampaignWindow]] = {}
     for rule in ruleset.rules:
         if isinstance(rule, CampaignWindow):

@@ -85,7 +85,7 @@ def _rule_issues(rule: RuleBase, path: str, ix: SnapshotIndex) -> list[Issue]:
             out += _unknown(f"{path}.components[{c}].sku", "SKU", [comp.sku], ix.sku_ids)
             if comp.sku == rule.sku:
                 out.append(Issue(f"{path}.components[{c}].sku", "a bundle cannot contain itself"))
-            elif comp.sku in ix.sku_pos and ix.snapshot.skus[ix.sku_pos[comp.sku]].components:
+            elif comp.sku in ix.sku_pos and ix.is_bundle[ix.sku_pos[comp.sku]]:
                 out.append(Issue(f"{path}.components[{c}].sku", f"'{comp.sku}' is itself a bundle"))
     if isinstance(rule, ShopCapacity | ValueBudget):
         for field in SKU_SELECTORS:
