@@ -279,6 +279,15 @@ def _couplings(d: Draft) -> tuple[I64, Budgets | None]:
                     limit[at] = int(money * 100)
         shops = np.flatnonzero(limit >= 0)
         budgets = Budgets(shop=shops, limit=limit[shops])
+        value = np.bincount(ix.cell_shop, weights=d.lb * ix.price_cents[ix.cell_sku], minlength=ix.n_shops)
+        for j in shops[value[shops] > limit[shops]]:
+            cells = (ix.cell_shop == j) & (d.lb > 0)
+            d.conflict(
+                [int(b_won[j])] + list(np.unique(d.lb_rule[cells])),
+                np.unique(ix.cell_sku[cells]),
+                f"shop {ix.shop_ids[j]} must hold stock worth {value[j] / 100:.2f}, "
+                f"budget {limit[j] / 100:.2f}",
+            )
     return capacity, budgets
 
 

@@ -51,7 +51,10 @@ def check_references(ruleset: Ruleset, index: SnapshotIndex) -> None:
 
 
 def _unknown(path: str, what: str, names: Iterable[str], known: Iterable[str]) -> list[Issue]:
-    known_set = set(known)
+    names = list(names)
+    if not names:
+        return []
+    known_set = known if isinstance(known, dict) else set(known)
     return [Issue(path, f"unknown {what} '{n}'") for n in names if n not in known_set]
 
 
@@ -61,7 +64,7 @@ def _rule_issues(rule: RuleBase, path: str, ix: SnapshotIndex) -> list[Issue]:
     out += _unknown(f"{path}.scope.brand", "brand", refs.get("brand", []), ix.brands)
     out += _unknown(f"{path}.scope.shop", "shop", refs.get("shop", []), ix.shop_ids)
     out += _unknown(f"{path}.scope.warehouse", "warehouse", refs.get("warehouse", []), ix.wh_ids)
-    out += _unknown(f"{path}.scope.skus", "SKU", refs.get("skus", []), ix.sku_ids)
+    out += _unknown(f"{path}.scope.skus", "SKU", refs.get("skus", []), ix.sku_pos)
     for field in SHOP_MAPS:
         value = getattr(rule, field, None)
         if isinstance(value, dict):

@@ -303,8 +303,12 @@ def _round(d: Draft, base: I64, q: Quotas) -> None:
     # What a cap takes from one shop's quota goes to the others in proportion to theirs.
     spread = fractional & ~q.floor_mode[group]
     room = np.maximum(d.ub - d.lb, 0).astype(np.float64)
-    if np.any(spread & (quota > room + EPS)):
-        idx = np.flatnonzero(spread)
+    squeezed = spread & (quota > room + EPS)
+    if np.any(squeezed):
+        # Only SKUs with a squeezed cell change; water-fill just those.
+        hit = np.zeros(n_s, dtype=bool)
+        hit[group[squeezed]] = True
+        idx = np.flatnonzero(spread & hit[group])
         amount = group_sum(group[idx], quota[idx], n_s)
         quota[idx] = water_fill(group[idx], quota[idx], room[idx], amount, n_s)
     lr_total = np.minimum(

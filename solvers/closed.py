@@ -15,11 +15,10 @@ import numpy as np
 from engine.errors import SolverError
 from solvers.base import Backend, BackendName, register
 from solvers.problem import (
-    Costs,
     Feature,
     Problem,
     Solution,
-    cell_segments,
+    cell_segment_bounds,
     objective,
     remaining_pool,
 )
@@ -48,41 +47,56 @@ class ClosedForm(Backend):
 
 
 def fill_cheapest_first(problem: Problem, rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Place `rest[i]` units of every SKU i into its cheapest segments."""
-    seg = cell_segments(problem)
-    costs = Costs.for_problem(problem)
+    """Place `rest[i]` units of every SKU i into its cheapest segments.
+
+    No sort is needed: within a SKU the costs order the segment kinds as floor <
+    target < shared < free idle < over < penalised idle, and shop rank orders the cells
+    inside each kind (ranks stay below the cost unit). So each SKU's segments are laid
+    out in that order by arithmetic, and one cumulative sum fills them all."""
     n_s, n_c = problem.n_skus, problem.n_cells
-    skus = np.arange(n_s, dtype=np.int64)
-    # Bin references: cells are 0..n_c-1, then the SKU's shared part, then idle.
-    shared_ref = n_c + skus
-    idle_ref = n_c + n_s + skus
-    sku = np.concatenate([problem.cell_sku[seg.cell], skus, skus, skus])
-    cost = np.concatenate(
-        [
-            seg.cost,
-            np.full(n_s, costs.shared, dtype=np.int64),
-            np.full(n_s, costs.idle_free, dtype=np.int64),
-            np.full(n_s, costs.idle_penalised, dtype=np.int64),
-        ]
-    )
-    cap = np.concatenate(
-        [
-            seg.cap,
-            np.where(problem.shared, rest, 0),
-            np.minimum(problem.free_idle, rest),
-            rest,  # penalised idle takes whatever is left
-        ]
-    )
-    ref = np.concatenate([seg.cell, shared_ref, idle_ref, idle_ref])
-    keep = cap > 0
-    sku, cost, cap, ref = sku[keep], cost[keep], cap[keep], ref[keep]
-    order = np.lexsort((cost, sku))
-    sku, cap, ref = sku[order], cap[order], ref[order]
+    cells = _rank_order(problem)
+    sku = problem.cell_sku[cells]
+    s1, s2, s3 = (part[cells] for part in cell_segment_bounds(problem))
+    lb = problem.lb[cells]
+    # Lower-bound units were placed already, from the cheapest segments of their cell.
+    take1 = np.minimum(lb, s1)
+    take2 = np.minimum(lb - take1, s2)
+    room1, room2, room3 = s1 - take1, s2 - take2, s3 - (lb - take1 - take2)
+
+    k = np.bincount(sku, minlength=n_s)  # cells per SKU
+    block = 3 * k + 3
+    start = np.cumsum(block) - block  # where each SKU's segments begin
+    first_cell = np.cumsum(k) - k
+    t = np.arange(n_c) - first_cell[sku]  # the cell's place among its SKU's cells
+    base = start[sku]
+    pos_floor = base + t
+    pos_target = base + k[sku] + t
+    pos_over = base + 2 * k[sku] + 2 + t
+    pos_shared = start + 2 * k
+    pos_free = pos_shared + 1
+    pos_idle = start + 3 * k + 2
+
+    cap = np.zeros(int(block.sum()), dtype=np.int64)
+    cap[pos_floor], cap[pos_target], cap[pos_over] = room1, room2, room3
+    cap[pos_shared] = np.where(problem.shared, rest, 0)
+    cap[pos_free] = np.minimum(problem.free_idle, rest)
+    cap[pos_idle] = rest  # penalised idle takes whatever is left
+    # Units still to place before each segment: the SKU's rest minus the room of its
+    # earlier segments (one running sum over all SKUs, offset per SKU).
     before = np.cumsum(cap) - cap
-    if sku.size:
-        first = np.r_[True, sku[1:] != sku[:-1]]
-        group_start = np.maximum.accumulate(np.where(first, np.arange(sku.size), 0))
-        before = before - before[group_start]
-    take = np.clip(rest[sku] - before, 0, cap)
-    placed = np.bincount(ref, weights=take, minlength=n_c + 2 * n_s).astype(np.int64)
-    return problem.lb + placed[:n_c], placed[n_c : n_c + n_s]
+    offset = np.repeat(rest + before[start], block)
+    take = np.clip(offset - before, 0, cap)
+
+    x = np.empty(n_c, dtype=np.int64)
+    x[cells] = lb + take[pos_floor] + take[pos_target] + take[pos_over]
+    return x, take[pos_shared]
+
+
+def _rank_order(problem: Problem) -> np.ndarray:
+    """Cell indices in (SKU, shop rank) order; the identity for compiled problems."""
+    rank = problem.shop_rank[problem.cell_shop]
+    sku = problem.cell_sku
+    ordered = np.all((sku[1:] > sku[:-1]) | ((sku[1:] == sku[:-1]) & (rank[1:] > rank[:-1])))
+    if ordered:
+        return np.arange(problem.n_cells)
+    return np.lexsort((rank, sku))

@@ -1,0 +1,1 @@
+"""`omnistock bench`: omnistock's planner against general solvers on seeded instances."""
