@@ -21,6 +21,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from engine import cli_shelf
+from engine.cli_bench import bench
 from engine.errors import ConflictError, InputError, Issue, OmnistockError, SolverError
 from engine.explain import explain_sku
 from engine.index import SnapshotIndex
@@ -223,6 +225,14 @@ def demo(
 
     for path in write_demo(directory):
         out.print(f"wrote {path}")
+
+
+app.command()(bench)
+
+
+app.command()(cli_shelf.rank)
+app.command()(cli_shelf.select)
+app.command()(cli_shelf.check)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -279,7 +279,9 @@ def _couplings(d: Draft) -> tuple[I64, Budgets | None]:
                     limit[at] = int(money * 100)
         shops = np.flatnonzero(limit >= 0)
         budgets = Budgets(shop=shops, limit=limit[shops])
-        value = np.bincount(ix.cell_shop, weights=d.lb * ix.price_cents[ix.cell_sku], minlength=ix.n_shops)
+        value = np.bincount(
+            ix.cell_shop, weights=d.lb * ix.price_cents[ix.cell_sku], minlength=ix.n_shops
+        )
         for j in shops[value[shops] > limit[shops]]:
             cells = (ix.cell_shop == j) & (d.lb > 0)
             d.conflict(

@@ -16,6 +16,7 @@ import pulp
 
 from engine.errors import SolverError
 from solvers.base import Backend, BackendName, register
+from solvers.lp import MIP_GAP
 from solvers.problem import (
     Costs,
     Feature,
@@ -33,7 +34,7 @@ def _cbc(time_limit_s: float) -> pulp.LpSolver:
     installed CBC; pyproject pins pulp below 4, where the bundled binary still ships."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s)
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, gapRel=MIP_GAP)
 
 
 @register

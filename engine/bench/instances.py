@@ -48,7 +48,12 @@ def rules_for(family: str, shops: int, expected_load: float) -> list[dict[str, A
     rules: list[dict[str, Any]] = [
         {"id": "r-composition", "type": "stock_composition", "in_transit": True},
         {"id": "r-safety", "type": "safety_stock_pct", "percent": 5},
-        {"id": "r-safety-beauty", "type": "safety_stock_days", "days": 2, "scope": {"category": "beauty"}},
+        {
+            "id": "r-safety-beauty",
+            "type": "safety_stock_days",
+            "days": 2,
+            "scope": {"category": "beauty"},
+        },
         {"id": "r-zero", "type": "zero_below", "threshold": 2},
         {"id": "r-velocity", "type": "velocity_proportional"},
         {
@@ -66,10 +71,18 @@ def rules_for(family: str, shops: int, expected_load: float) -> list[dict[str, A
     ]
     if family in ("capacity", "side"):
         room = int(expected_load * 0.6)
-        rules.append({"id": "r-capacity", "type": "shop_capacity", "quantities": dict.fromkeys(ids, room)})
+        rules.append(
+            {"id": "r-capacity", "type": "shop_capacity", "quantities": dict.fromkeys(ids, room)}
+        )
     if family == "side":
         budget = f"{expected_load * 0.3 * 150:.2f}"
-        rules.append({"id": "r-budget", "type": "value_budget", "budgets": {ids[1]: budget, ids[2 % shops]: budget}})
+        rules.append(
+            {
+                "id": "r-budget",
+                "type": "value_budget",
+                "budgets": {ids[1]: budget, ids[2 % shops]: budget},
+            }
+        )
     return rules
 
 
