@@ -148,6 +148,12 @@ def _assemble(
         cells=ix.n_cells,
     )
     warnings = list(d.warnings)
+    for part in solved.parts:
+        if not part.proven:
+            note = "; ".join(part.notes)
+            warnings.append(
+                PlanWarning(code="not_proven_optimal", message=f"{part.backend}: {note}")
+            )
     if np.any(result.delisted):
         warnings.append(
             PlanWarning(

@@ -12,6 +12,7 @@ import numpy as np
 
 from engine.errors import SolverError
 from solvers.base import Backend, BackendName, available_backends, from_name
+from solvers.lp import Mip
 from solvers.problem import Problem, Solution, violations
 from solvers.split import partition, restrict
 
@@ -24,6 +25,7 @@ class Part:
     objective: int
     seconds: float
     notes: list[str] = field(default_factory=list)
+    proven: bool = True
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Solved:
 def candidates(problem: Problem) -> list[Backend]:
     """Backends able to solve the problem exactly, fastest first; PuLP last."""
     fits = [b() for b in available_backends() if b.supports(problem)]
+    # A plan at the MIP's time limit beats no plan: it is returned with its proven gap.
+    fits = [Mip(accept_feasible=True) if isinstance(b, Mip) else b for b in fits]
     return sorted(fits, key=lambda b: (b.name is BackendName.PULP, b.speed_rank))
 
 
@@ -87,6 +91,7 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
                 objective=solution.objective,
                 seconds=time.perf_counter() - started,
                 notes=[*errors, *solution.notes],
+                proven=solution.proven,
             )
         )
     return Solved(x=x, shared=shared, parts=parts)

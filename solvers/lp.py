@@ -229,7 +229,12 @@ def to_plan(problem: Problem, model: MatrixModel, values: I64) -> tuple[I64, I64
 
 
 def _solve(
-    backend: str, model: MatrixModel, solver: str, integer: bool, time_limit_s: float
+    backend: str,
+    model: MatrixModel,
+    solver: str,
+    integer: bool,
+    time_limit_s: float,
+    accept_feasible: bool = False,
 ) -> F64:
     # Typed as Any: OR-Tools' stubs declare ndarray[float64, ...], which no array matches.
     helper: Any = ModelBuilderHelper()
@@ -254,9 +259,23 @@ def _solve(
     status = run.status()
     if status == SolveStatus.OPTIMAL:
         return np.asarray(run.variable_values(), dtype=float)
+    if status == SolveStatus.FEASIBLE and accept_feasible:
+        values = np.asarray(run.variable_values(), dtype=float)
+        bound = float(run.best_objective_bound())
+        found = float(run.objective_value())
+        raise TimeLimited(values, (found - bound) / max(abs(bound), 1.0))
     if status == SolveStatus.FEASIBLE:
         raise SolverError(backend, "time_limit", f"no proven optimum within {time_limit_s:g} s")
     raise SolverError(backend, status.name.lower(), run.status_string())
+
+
+class TimeLimited(Exception):
+    """The MIP stopped at its time limit with a feasible plan and a proven gap."""
+
+    def __init__(self, values: F64, gap: float) -> None:
+        super().__init__(f"gap {gap:.3%}")
+        self.values = values
+        self.gap = gap
 
 
 @register
@@ -348,6 +367,11 @@ class Mip(Backend):
     features: ClassVar[frozenset[Feature]] = frozenset(Feature)
     speed_rank: ClassVar[int] = 3
 
+    def __init__(self, accept_feasible: bool = False) -> None:
+        # The planner accepts a feasible plan at the time limit (flagged in the plan);
+        # cross-checks and benchmarks demand a proven optimum.
+        self.accept_feasible = accept_feasible
+
     @classmethod
     def is_available(cls) -> bool:
         return _mip_solver() is not None
@@ -358,11 +382,15 @@ class Mip(Backend):
             raise SolverError(self.name, "unavailable", "OR-Tools has neither SCIP nor CP-SAT")
         _check_bundles(self.name, problem)
         model = build_model(problem)
-        values = _solve(self.name, model, solver, True, time_limit_s)
+        notes: tuple[str, ...] = ()
+        try:
+            values = _solve(self.name, model, solver, True, time_limit_s, self.accept_feasible)
+        except TimeLimited as stopped:
+            values = stopped.values
+            notes = (f"time limit: best plan found, within {stopped.gap:.3%} of the optimum",)
         x, shared = to_plan(problem, model, np.rint(values).astype(np.int64))
-        return Solution(
-            x=x, shared=shared, backend=self.name, objective=objective(problem, x, shared)
-        )
+        value = objective(problem, x, shared)
+        return Solution(x, shared, self.name, value, notes=notes, proven=not notes)
 
 
 def _check_bundles(backend: str, problem: Problem) -> None:

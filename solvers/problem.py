@@ -348,3 +348,4 @@ class Solution:
     backend: str
     objective: int
     notes: tuple[str, ...] = ()
+    proven: bool = True  # False: a time limit stopped the search (see notes)

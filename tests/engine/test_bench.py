@@ -1,0 +1,91 @@
+"""The benchmark command on small instances: baselines agree, records are complete,
+a disagreement fails the command. (Timings are printed by `omnistock bench`, never
+asserted: this machine is shared and noisy.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.bench import run as bench_run
+from engine.bench.instances import FAMILIES, make_instance
+from engine.bench.run import bench_instance, parse_size
+from engine.cli import app
+from engine.planner import run_planner
+from solvers.problem import violations
+from tests.invariants import DEFAULT_MINUS
+
+FIELDS = {"family", "skus", "shops", "cells", "solver", "seconds", "peak_mib", "objective", "ratio"}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_baseline_agrees_with_omnistock(family: str) -> None:
+    inst = make_instance(family, 600, 10, seed=3)
+    records = list(bench_instance(inst, ["pulp", "glop", "highs"], repeat=1, timeout_s=120))
+    by_solver = {r.solver: r for r in records}
+    omni = by_solver["omnistock"]
+    assert omni.status == "ok" and omni.objective is not None
+    for name in ("pulp", "highs"):
+        assert by_solver[name].status == "ok", by_solver[name].note
+        assert by_solver[name].objective == omni.objective
+    glop = by_solver["glop"]
+    assert glop.status == ("n/a" if family == "side" else "ok")
+    assert set(vars(omni)) >= FIELDS
+
+
+def test_instances_are_seeded_and_plannable() -> None:
+    a = make_instance("capacity", 2_000, 10, seed=5)
+    b = make_instance("capacity", 2_000, 10, seed=5)
+    assert (a.index.velocity == b.index.velocity).all()
+    assert a.cells == 2_000 and a.index.stock[DEFAULT_MINUS[1]].shape == (200, 3)
+    out = run_planner(a.index, a.ruleset, "normal")
+    assert {p.backend for p in out.solved.parts} >= {"flow"}
+
+
+def test_a_disagreement_fails_the_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(bench_run, "run_baseline", lambda name, problem, timeout_s: 12345)
+    out = tmp_path / "records.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "--sizes",
+            "300",
+            "--families",
+            "separable",
+            "--baselines",
+            "glop",
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 1
+    records = json.loads(out.read_text(encoding="utf-8"))
+    assert [r["status"] for r in records if r["solver"] == "glop"] == ["MISMATCH"]
+    assert all(set(r) >= FIELDS for r in records)
+
+
+def test_bad_options_exit_2() -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["bench", "--sizes", "ten"]).exit_code == 2
+    assert runner.invoke(app, ["bench", "--families", "nope"]).exit_code == 2
+    assert runner.invoke(app, ["bench", "--baselines", "gurobi"]).exit_code == 2
+
+
+def test_parse_size() -> None:
+    assert [parse_size(s) for s in ("10k", "1M", "2500", "0.5k")] == [10_000, 1_000_000, 2_500, 500]
+    with pytest.raises(ValueError):
+        parse_size("0")
+
+
+def test_a_time_limited_mip_still_gives_a_flagged_feasible_plan() -> None:
+    # Capacity + budgets + bundles on 6 shops: SCIP cannot close the last gap quickly.
+    inst = make_instance("side", 600, 6, seed=3)
+    out = run_planner(inst.index, inst.ruleset, "normal", time_limit_s=2)
+    mip = [p for p in out.solved.parts if p.backend == "mip"]
+    assert mip and not mip[0].proven
+    assert "time limit: best plan found" in mip[0].notes[-1]
+    assert violations(out.compiled.problem, out.solved.x, out.solved.shared) == []
