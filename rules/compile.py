@@ -31,7 +31,7 @@ from rules.catalog import (
     SyncThreshold,
     ValueBudget,
 )
-from rules.draft import I64, Draft
+from rules.draft import I64, NONE, Draft
 from rules.groups import supply_groups
 from rules.references import check_references
 from rules.supply import apply_pins, apply_safety, apply_zero_below, build_pool
@@ -100,6 +100,10 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: str) -> Compil
     apply_shop_safety(d)
     low = apply_exclusive_when_low(d)
     bundles = _bundles(d)
+    if bundles is not None:
+        own = by_wh.sum(axis=1)  # the bundle's own stock (groups cover where it sits)
+        made_here = np.isin(index.cell_sku, bundles.bundle) & d.restricted
+        d.set_ub(made_here, own[index.cell_sku] + d.pinned_extra, NONE)
     apply_shares(d, low)
     groups = supply_groups(d, by_wh, reach)
     _check_hard_rules(d, bundles)

@@ -40,6 +40,7 @@ class Draft:
     reserved: dict[int, I64] = field(init=False)  # rule index -> units held back
     virtual: I64 = field(init=False)  # units added beyond stock
     locked_taken: I64 = field(init=False)  # locked units the composition took out
+    pool_extra: I64 = field(init=False)  # units beyond stock that any shop may take
     share_base_extra: I64 = field(init=False)  # bundles the components could make
     share_base_less: I64 = field(init=False)  # component units left for bundles
     pool: I64 = field(init=False)  # units the solver places
@@ -61,6 +62,8 @@ class Draft:
     target_rule: I64 = field(init=False)
     exact: Mask = field(init=False)  # fixed cells: shares skip them
     in_shared: Mask = field(init=False)
+    pinned_extra: I64 = field(init=False)  # units beyond warehouse stock pinned here
+    restricted: Mask = field(init=False)  # the cell's shop misses a supplying warehouse
     velocity: F64 = field(init=False)
 
     def __post_init__(self) -> None:
@@ -70,6 +73,7 @@ class Draft:
             "unreachable",
             "virtual",
             "locked_taken",
+            "pool_extra",
             "share_base_extra",
             "share_base_less",
             "pool",
@@ -89,6 +93,8 @@ class Draft:
             setattr(self, name, _full(n_c, NONE))
         self.exact = np.zeros(n_c, dtype=bool)
         self.in_shared = np.zeros(n_c, dtype=bool)
+        self.pinned_extra = _full(n_c)
+        self.restricted = np.zeros(n_c, dtype=bool)
         self.velocity = self.ix.velocity.copy()
 
     # --- rules ----------------------------------------------------------------------

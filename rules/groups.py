@@ -36,7 +36,6 @@ def supply_groups(d: Draft, by_wh: I64, reach: Mask) -> Groups | None:
     if split.size == 0:
         return None
     rows_sku, rows_cap, rows_shared, members = [], [], [], []
-    extra = d.virtual + d.locked_taken
     starts = np.searchsorted(ix.cell_sku, split, side="left")
     ends = np.searchsorted(ix.cell_sku, split, side="right")
     for i, start, end in zip(split, starts, ends, strict=True):
@@ -50,13 +49,16 @@ def supply_groups(d: Draft, by_wh: I64, reach: Mask) -> Groups | None:
         for size in range(1, len(classes) + 1):
             for subset in combinations(classes, size):
                 union = int(np.bitwise_or.reduce(np.array(subset, dtype=np.int64)))
-                cap = int(by_wh[i][(union >> np.arange(n_w)) & 1 == 1].sum()) + int(extra[i])
+                members_u = cells[np.isin(bits[cells], subset)]
+                # Units beyond warehouse stock: pool-wide ones, and those pinned here.
+                extra = int(d.pool_extra[i]) + int(d.pinned_extra[members_u].sum())
+                cap = int(by_wh[i][(union >> np.arange(n_w)) & 1 == 1].sum()) + extra
                 if cap >= d.pool[i] + d.share_base_extra[i]:
                     continue  # the pool row already says as much
                 rows_sku.append(i)
                 rows_cap.append(cap)
                 rows_shared.append(shared_bits is not None and shared_bits & ~union == 0)
-                members.append(cells[np.isin(bits[cells], subset)])
+                members.append(members_u)
     if not rows_sku:
         return None
     indptr = np.zeros(len(members) + 1, dtype=np.int64)

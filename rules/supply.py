@@ -97,7 +97,12 @@ def build_pool(d: Draft) -> tuple[I64, Mask]:
     ix = d.ix
     by_wh, locked_taken = sellable_by_warehouse(d)
     by_wh = np.where(supplying(d), by_wh, 0)
-    reach = cell_reach(d) & (by_wh[ix.cell_sku] > 0)
+    full_reach = cell_reach(d)
+    # A shop that some supplying warehouse cannot serve: bundles made from components
+    # (whose stock may sit anywhere) are not listed there beyond the bundle's own stock.
+    serving = np.array([kind == "sellable" for kind in ix.wh_kind], dtype=bool)
+    d.restricted = np.any(serving[None, :] & ~full_reach, axis=1)
+    reach = full_reach & (by_wh[ix.cell_sku] > 0)
     reached = np.zeros_like(by_wh, dtype=bool)
     np.logical_or.at(reached, ix.cell_sku, reach)
     d.sellable = np.where(reached, by_wh, 0).sum(axis=1)
@@ -164,6 +169,8 @@ def apply_pins(d: Draft) -> None:
             # The composition took locked units out of the pool; they come back for S.
             amount = d.locked_taken[skus]
             d.pool[skus] += amount
+            d.sellable[skus] += amount
+            d.pinned_extra[cells] += amount
         else:
             amount = np.minimum(rule.quantity, d.pool[skus] - d.per_sku(d.lb)[skus])
         d.raise_lb(cells, _scatter(cells, np.maximum(amount, 0)), k)
@@ -191,6 +198,7 @@ def apply_pins(d: Draft) -> None:
             amount[order] = np.clip(rule.total - before, 0, rule.quantity)
         d.virtual[ix.cell_sku[presale]] += amount
         d.pool[ix.cell_sku[presale]] += amount
+        d.pinned_extra[presale] += amount
         mask = np.zeros(ix.n_cells, dtype=bool)
         mask[presale] = True
         d.raise_lb(mask, _scatter(mask, amount), k)
@@ -208,6 +216,7 @@ def _virtual_stock(d: Draft) -> None:
         if rule.shops is None:
             d.virtual[skus] += rule.quantity
             d.pool[skus] += rule.quantity
+            d.pool_extra[skus] += rule.quantity
             continue
         cells = np.flatnonzero(skus[ix.cell_sku] & d.cell_rule_mask(k, rule.shops))
         if cells.size == 0:
@@ -219,6 +228,7 @@ def _virtual_stock(d: Draft) -> None:
             group, d.velocity[cells], amount, ix.shop_rank[ix.cell_shop[cells]], ix.n_skus
         )
         d.virtual += amount
+        d.pinned_extra[cells] += units
         d.pool += amount
         mask = np.zeros(ix.n_cells, dtype=bool)
         mask[cells] = True

@@ -295,3 +295,37 @@ def test_every_rule_type_is_covered() -> None:
         "exclude_warehouse",
     }  # worked examples
     assert set(RULE_TYPES) - covered == set()
+
+
+def test_warehouse_scope_counts_no_locked_units_of_other_warehouses() -> None:
+    # Regression: locked units in W1 once widened the supply of a shop scoped to W2.
+    stock = [
+        {"sku": "S", "warehouse": "W1", "on_hand": 10, "locked": 3},
+        {"sku": "S", "warehouse": "W2", "on_hand": 0},
+    ]
+    rules = [
+        {"type": "warehouse_scope", "shops": ["A"], "warehouses": ["W2"]},
+        {"type": "equal_split"},
+    ]
+    p = run(rules, stock=stock, warehouses=(("W1", "sellable"), ("W2", "sellable")))
+    assert quantities(p)["A"] == 0 and sum(quantities(p).values()) == 7
+
+
+def test_bundles_from_components_stay_off_shops_that_miss_a_warehouse() -> None:
+    stock = [
+        {"sku": "S", "warehouse": "W1", "on_hand": 10},
+        {"sku": "K", "warehouse": "W1", "on_hand": 0},
+    ]
+    rules = [
+        {"type": "warehouse_scope", "shops": ["A"], "warehouses": ["W2"]},
+        {"type": "equal_split"},
+    ]
+    p = run(
+        rules,
+        check=False,
+        pools={"S": 10, "K": 0},
+        stock=stock,
+        components={"K": [{"sku": "S", "qty": 1}]},
+        warehouses=(("W1", "sellable"), ("W2", "sellable")),
+    )
+    assert quantities(p, "K")["A"] == 0 and quantities(p, "S")["A"] == 0

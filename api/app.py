@@ -1,0 +1,26 @@
+"""The FastAPI application factory: settings, error mapping and routers.
+
+Run it with `uvicorn api.app:create_app --factory`. Later areas (plans, publish,
+auth) add a router in api/routes/ and one `include_router` line here.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import errors
+from api.config import Settings
+from api.routes import shelf
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title=settings.title,
+        summary="Inventory allocation, shelf ranking and stock checks for many shops.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(shelf.router, prefix="/v1")
+    return app

@@ -1,0 +1,13 @@
+"""Service settings, read once from the environment (OMNISTOCK_*)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMNISTOCK_", extra="ignore")
+
+    title: str = "omnistock"
+    # A request's solve never holds a worker longer than this.
+    solver_time_limit_s: float = 30.0

@@ -1,0 +1,1 @@
+"""One router per area; each stays thin and calls engine/."""

@@ -1,0 +1,123 @@
+"""POST /v1/rank, /v1/select and /v1/check: on the demo data, and every client error a
+422 (or 409) naming the field - never a 500."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from api.schemas import EXAMPLE_SHELF, EXAMPLE_SNAPSHOT
+from tests.shelf.demo import SNAPSHOT, demo_plan
+from tests.shelf.test_ranking import seed_shelf
+
+
+@lru_cache(maxsize=1)
+def demo_documents() -> tuple[dict[str, Any], dict[str, Any]]:
+    snapshot = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    return snapshot, json.loads(demo_plan().read_text(encoding="utf-8"))
+
+
+def test_rank_a_shelf_document(client: TestClient) -> None:
+    response = client.post("/v1/rank", json={"shelf": seed_shelf()})
+    assert response.status_code == 200, response.text
+    moves = {m["product"]: m for m in response.json()["moves"]}
+    assert moves["BEST"]["slot"] == 1 and moves["TOP"]["move"] == "down"
+    assert moves["TOP"]["reason"].startswith("3 days of cover, no restock: down")
+    forced = client.post("/v1/rank", json={"shelf": seed_shelf(), "solver": "mip"})
+    assert forced.json()["solver"] == "mip"
+    assert forced.json()["objective"] == response.json()["objective"]
+
+
+def test_rank_select_and_check_on_the_demo(client: TestClient) -> None:
+    snapshot, plan = demo_documents()
+    source = {"snapshot": snapshot, "plan": plan, "shop": "tm-b1"}
+    rules = {"category_limits": [{"max": 3, "top": 10}]}
+    ranked = client.post("/v1/rank", json={"from_plan": {**source, "slots": 15, "rules": rules}})
+    assert ranked.status_code == 200, ranked.text
+    body = ranked.json()
+    assert body["solver"] == "mip" and body["slots"] == 15
+    selected = client.post("/v1/select", json={"from_plan": {**source, "max_per_category": 2}})
+    assert selected.status_code == 200, selected.text
+    assert len(selected.json()["picks"]) == 10
+    checked = client.post("/v1/check", json={"snapshot": snapshot, "plan": plan})
+    assert checked.status_code == 200, checked.text
+    counts = checked.json()["counts"]
+    assert set(counts) == {"oversell_risk", "stranded_stock", "drift", "dead_listing"}
+    assert sum(counts.values()) == len(checked.json()["warnings"])
+
+
+def test_select_a_selection_document(client: TestClient) -> None:
+    document = {
+        "shop": "jd",
+        "listing_limit": 1,
+        "candidates": [
+            {"id": "A", "price": "10.00", "stock": 100, "velocity_elsewhere": {"tm": 2.0}},
+            {"id": "B", "price": "10.00", "stock": 100, "velocity_elsewhere": {"tm": 3.0}},
+        ],
+    }
+    response = client.post("/v1/select", json={"selection": document})
+    assert response.status_code == 200, response.text
+    assert [p["product"] for p in response.json()["picks"]] == ["B"]
+
+
+def _paths(response: Any) -> list[str]:
+    assert response.status_code == 422, response.text
+    return [d["path"] for d in response.json()["detail"]]
+
+
+def test_client_errors_name_the_field(client: TestClient) -> None:
+    shelf = seed_shelf()
+    shelf["products"][2]["velocity"] = "fast"
+    assert _paths(client.post("/v1/rank", json={"shelf": shelf})) == [
+        "body.shelf.products[2].velocity"
+    ]
+    assert _paths(client.post("/v1/rank", json={"shelf": seed_shelf(pins={"X": 1})})) == [
+        "body.shelf.rules.pins.X"
+    ]
+    assert _paths(client.post("/v1/rank", json={"shelf": seed_shelf(), "colour": 1})) == [
+        "body.colour"
+    ]
+    assert _paths(client.post("/v1/rank", json={})) == ["body"]
+    assert _paths(client.post("/v1/rank", json={"shelf": seed_shelf(), "solver": "magic"})) == [
+        "body.solver"
+    ]
+    broken = client.post(
+        "/v1/check", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 422
+    snapshot = {**_snapshot(), "listed": [{"sku": "B1-0001", "shop": "nope", "quantity": 1}]}
+    assert _paths(client.post("/v1/check", json={"snapshot": snapshot})) == [
+        "body.snapshot.listed[0].shop"
+    ]
+    plan = client.post("/v1/check", json={"snapshot": _snapshot(), "plan": {"plan_id": 1}})
+    assert "body.plan.plan_id" in _paths(plan)
+
+
+def test_conflicting_rules_are_409(client: TestClient) -> None:
+    response = client.post(
+        "/v1/rank", json={"shelf": seed_shelf(min_cover={"days": 999, "top": 1})}
+    )
+    assert response.status_code == 409
+    assert response.json()["detail"][0]["rules"] == ["min_cover"]
+
+
+def test_openapi_has_readable_ids_and_examples(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    ids = {path: spec["paths"][path]["post"]["operationId"] for path in spec["paths"]}
+    assert ids == {
+        "/v1/rank": "rank-shelf",
+        "/v1/select": "select-products",
+        "/v1/check": "check-stock",
+    }
+    schemas = spec["components"]["schemas"]
+    assert schemas["RankRequest"]["examples"] == [{"shelf": EXAMPLE_SHELF}]
+    assert "examples" in schemas["SelectRequest"] and "examples" in schemas["CheckRequest"]
+    example = client.post("/v1/check", json=schemas["CheckRequest"]["examples"][0])
+    assert example.status_code == 200 and example.json()["warnings"] == []
+
+
+def _snapshot() -> dict[str, Any]:
+    return json.loads(json.dumps(EXAMPLE_SNAPSHOT))
