@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -73,8 +74,11 @@ def bench(
 
     def show(r: Record) -> None:
         seconds = "-" if r.seconds is None else f"{r.seconds:.3f}"
-        peak = "-" if r.peak_mib is None else f"{r.peak_mib:,.0f}"
-        ratio = "-" if r.ratio is None else f"{r.ratio:,.1f}x"
+        known = r.peak_mib is not None and math.isfinite(r.peak_mib)
+        peak = f"{r.peak_mib:,.0f}" if known else "-"
+        ratio = (
+            "-" if r.ratio is None else f"{r.ratio:,.1f}x" if r.ratio >= 0.1 else f"{r.ratio:.4f}x"
+        )
         row = (
             r.family,
             f"{r.cells:,}",

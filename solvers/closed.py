@@ -22,6 +22,7 @@ from solvers.problem import (
     objective,
     remaining_pool,
 )
+from solvers.split import restrict
 
 
 @register
@@ -40,10 +41,28 @@ class ClosedForm(Backend):
             raise SolverError(
                 self.name, "infeasible", f"SKU {problem.sku_ids[short[0]]}: floors above pool"
             )
-        x, shared = fill_cheapest_first(problem, rest)
+        x, shared = _fill_in_chunks(problem, rest)
         return Solution(
             x=x, shared=shared, backend=self.name, objective=objective(problem, x, shared)
         )
+
+
+CHUNK_CELLS = 2_000_000
+
+
+def _fill_in_chunks(problem: Problem, rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SKUs are independent here, so large problems are filled a slice of SKUs at a
+    time: the segment layout is ~3.3 entries per cell, and slicing caps its memory."""
+    if problem.n_cells <= CHUNK_CELLS:
+        return fill_cheapest_first(problem, rest)
+    x = np.zeros(problem.n_cells, dtype=np.int64)
+    shared = np.zeros(problem.n_skus, dtype=np.int64)
+    cells_before = np.cumsum(np.bincount(problem.cell_sku, minlength=problem.n_skus))
+    chunk_of = cells_before // CHUNK_CELLS
+    for chunk in np.unique(chunk_of):
+        sub, sku_idx, cell_idx = restrict(problem, chunk_of == chunk)
+        x[cell_idx], shared[sku_idx] = fill_cheapest_first(sub, rest[sku_idx])
+    return x, shared
 
 
 def fill_cheapest_first(problem: Problem, rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -90,6 +90,14 @@ def partition(problem: Problem) -> list[Mask]:
 def restrict(problem: Problem, skus: Mask) -> tuple[Problem, I64, I64]:
     """The sub-problem on a set of SKUs (and all their cells), with the original SKU
     and cell indices of its rows, to merge the answer back."""
+    if np.all(skus):
+        # The whole problem: no copy (at 10M cells a copy costs half a gigabyte).
+        all_skus = np.arange(problem.n_skus)
+        return (
+            replace(problem, features=detect_features(problem)),
+            all_skus,
+            np.arange(problem.n_cells),
+        )
     sku_idx = np.flatnonzero(skus)
     new_sku = np.full(problem.n_skus, -1, dtype=np.int64)
     new_sku[sku_idx] = np.arange(sku_idx.size)
