@@ -13,20 +13,20 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from engine import cli_shelf
 from engine.cli_bench import bench
-from engine.errors import ConflictError, InputError, Issue, OmnistockError, SolverError
+from engine.cli_common import EXIT_INPUT, err, fail
+from engine.errors import InputError, Issue, OmnistockError
 from engine.explain import explain_sku
 from engine.index import SnapshotIndex
-from engine.io import dump_json, load_snapshot, pydantic_issues, read_document
+from engine.io import dump_json, load_plan, load_snapshot, read_document
 from engine.plan import Plan
 from engine.planner import make_plan
 from rules.load import load_ruleset, parse_ruleset
@@ -34,19 +34,6 @@ from rules.references import check_references
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 out = Console()
-err = Console(stderr=True)
-
-EXIT_INPUT, EXIT_CONFLICT, EXIT_SOLVER = 2, 3, 4
-
-
-def _fail(error: OmnistockError) -> None:
-    err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
-    code = EXIT_INPUT
-    if isinstance(error, ConflictError):
-        code = EXIT_CONFLICT
-    elif isinstance(error, SolverError):
-        code = EXIT_SOLVER
-    raise typer.Exit(code)
 
 
 @contextmanager
@@ -79,7 +66,7 @@ def plan(
 ) -> None:
     """Compute one plan for every shop of every SKU."""
     if mode not in (None, "normal", "peak"):
-        _fail(InputError([Issue("--mode", f"must be normal or peak, got {mode!r}")]))
+        fail(InputError([Issue("--mode", f"must be normal or peak, got {mode!r}")]))
     try:
         snap = load_snapshot(snapshot)
         ruleset = load_ruleset(rules)
@@ -88,7 +75,7 @@ def plan(
                 snap, ruleset, mode=mode, solver=solver, time_limit_s=time_limit, progress=say
             )
     except OmnistockError as error:
-        _fail(error)
+        fail(error)
         return
     if output is not None:
         dump_json(result, output)
@@ -189,14 +176,10 @@ def explain(
 ) -> None:
     """Why each number of a plan is what it is, for one SKU."""
     try:
-        data: Any = read_document(plan_file)
-        try:
-            the_plan = Plan.model_validate(data)
-        except ValidationError as error:  # a file that is no plan
-            raise InputError(pydantic_issues(error), str(plan_file)) from None
+        the_plan = load_plan(plan_file)
         story = explain_sku(the_plan, sku)
     except OmnistockError as error:
-        _fail(error)
+        fail(error)
         return
     if as_json:
         sys.stdout.write(json.dumps(dataclasses.asdict(story), indent=2, ensure_ascii=False) + "\n")

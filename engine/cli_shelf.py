@@ -20,10 +20,10 @@ from rich.table import Table
 
 from engine.checks.model import CheckThresholds, Severity, StockWarning, at_least
 from engine.checks.two_way import check_stock
-from engine.errors import ConflictError, InputError, Issue, OmnistockError, SolverError
-from engine.io import dump_json, load_snapshot, pydantic_issues, read_document
-from engine.plan import Plan
-from engine.shelf.from_plan import parse_plan, selection_from_plan, shelf_from_plan
+from engine.cli_common import fail
+from engine.errors import InputError, Issue, OmnistockError
+from engine.io import dump_json, load_plan, load_snapshot, pydantic_issues, read_document
+from engine.shelf.from_plan import selection_from_plan, shelf_from_plan
 from engine.shelf.model import ShelfRules, parse_shelf_input, with_rules
 from engine.shelf.rank import Ranking
 from engine.shelf.rank import rank as rank_shelf
@@ -32,9 +32,8 @@ from engine.shelf.selection import select as select_products
 from engine.shelf.solvers import ShelfSolver
 
 out = Console()
-err = Console(stderr=True)
 
-EXIT_WARNED, EXIT_INPUT, EXIT_CONFLICT, EXIT_SOLVER = 1, 2, 3, 4
+EXIT_WARNED = 1  # check --fail-on: warnings at or above the level
 
 FileArg = Annotated[
     Path | None, typer.Argument(help="an input file (.json/.yaml); or use --snapshot/--plan")
@@ -43,20 +42,6 @@ SnapshotOpt = Annotated[Path | None, typer.Option("--snapshot", help="snapshot f
 PlanOpt = Annotated[Path | None, typer.Option("--plan", help="plan file (omnistock plan -o)")]
 ShopOpt = Annotated[str | None, typer.Option("--shop", help="the shop, with --snapshot")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
-
-
-def _fail(error: OmnistockError) -> None:
-    err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-    code = EXIT_INPUT
-    if isinstance(error, ConflictError):
-        code = EXIT_CONFLICT
-    elif isinstance(error, SolverError):
-        code = EXIT_SOLVER
-    raise typer.Exit(code)
-
-
-def load_plan(path: Path) -> Plan:
-    return parse_plan(read_document(path), str(path))
 
 
 def _pair(text: str, option: str, what: str) -> tuple[float, int]:
@@ -144,7 +129,7 @@ def rank(
             _write(shelf, write_input)
         result = rank_shelf(shelf, solver, time_limit)
     except OmnistockError as error:
-        _fail(error)
+        fail(error)
         return
     if as_json:
         sys.stdout.write(dump_json(result))
@@ -207,7 +192,7 @@ def select(
             )
         result = select_products(selection_input)
     except OmnistockError as error:
-        _fail(error)
+        fail(error)
         return
     if as_json:
         sys.stdout.write(dump_json(result))
@@ -259,7 +244,7 @@ def check(
         snap = load_snapshot(snapshot)
         warnings = check_stock(snap, load_plan(plan) if plan is not None else None, limits)
     except OmnistockError as error:
-        _fail(error)
+        fail(error)
         return
     if as_json:
         sys.stdout.write(dump_json(warnings))

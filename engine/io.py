@@ -10,14 +10,15 @@ import json
 from collections.abc import Callable, Hashable, Iterable
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
 from engine.errors import InputError, Issue
 from engine.model import Snapshot
+from engine.plan import Plan
 
 _YamlBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -155,14 +156,30 @@ def pydantic_issues(err: ValidationError, prefix: str = "") -> list[Issue]:
     return issues
 
 
-def parse_snapshot(data: Any, source: str = "") -> Snapshot:
-    """A Snapshot from plain data, or an InputError listing every issue."""
+Doc = TypeVar("Doc", bound=BaseModel)
+
+
+def parse_document(model: type[Doc], data: Any, source: str = "") -> Doc:
+    """A document (snapshot, plan, shelf input, ...) from plain data, or an InputError
+    listing every issue under `source` (a file name, or a request field)."""
     try:
-        return Snapshot.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         raise InputError(pydantic_issues(err), source) from None
     except InputError as err:  # cross-reference issues, raised without a source
         raise InputError(err.issues, source) from None
+
+
+def parse_snapshot(data: Any, source: str = "") -> Snapshot:
+    return parse_document(Snapshot, data, source)
+
+
+def parse_plan(data: Any, source: str = "") -> Plan:
+    return parse_document(Plan, data, source)
+
+
+def load_plan(path: str | PathLike[str]) -> Plan:
+    return parse_plan(read_document(path), source=str(path))
 
 
 def load_snapshot(path: str | PathLike[str]) -> Snapshot:

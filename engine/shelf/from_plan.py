@@ -13,21 +13,15 @@ What the snapshot does not hold is derived, and said so in the README:
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from engine.errors import InputError, Issue
 from engine.model import Snapshot
 from engine.plan import Plan
-from engine.shelf.model import ShelfInput, ShelfRules, parse_document
+from engine.shelf.model import ShelfInput, ShelfRules
 from engine.shelf.selection import SelectionInput
 
 NO_RESTOCK_TAG = "clearance"
 NEW_TAG = "new"
-
-
-def parse_plan(data: Any, source: str = "") -> Plan:
-    """A Plan from plain data (a plan file's or a request's), or an InputError."""
-    return parse_document(Plan, data, source)
 
 
 class ShopView:

@@ -8,19 +8,16 @@ product or rule at fault, as the snapshot's are.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.errors import InputError, Issue
-from engine.io import pydantic_issues
+from engine.io import parse_document
 from engine.model import Id, Money
 
 Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Slot = Annotated[int, Field(ge=1, le=100_000)]
-
-
-Doc = TypeVar("Doc", bound=BaseModel)
 
 
 class Strict(BaseModel):
@@ -152,17 +149,6 @@ def shelf_issues(shelf: ShelfInput) -> list[Issue]:
         if other != product:
             issues.append(Issue(path, f"slot {slot} is also pinned to {other!r}"))
     return issues
-
-
-def parse_document(model: type[Doc], data: Any, source: str = "") -> Doc:
-    """A document (shelf, selection, plan) from plain data, or an InputError listing
-    every issue under `source` (a file name, or a request field such as body.shelf)."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise InputError(pydantic_issues(err), source) from None
-    except InputError as err:  # cross-field issues, raised without a source
-        raise InputError(err.issues, source) from None
 
 
 def parse_shelf_input(data: Any, source: str = "") -> ShelfInput:

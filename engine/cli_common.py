@@ -1,0 +1,24 @@
+"""What every omnistock command shares: exit codes and how an error is shown."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from engine.errors import ConflictError, OmnistockError, SolverError
+
+EXIT_INPUT, EXIT_CONFLICT, EXIT_SOLVER = 2, 3, 4
+err = Console(stderr=True)
+
+
+def fail(error: OmnistockError) -> NoReturn:
+    """Print the error (never a traceback) and exit with its code."""
+    err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    code = EXIT_INPUT
+    if isinstance(error, ConflictError):
+        code = EXIT_CONFLICT
+    elif isinstance(error, SolverError):
+        code = EXIT_SOLVER
+    raise typer.Exit(code)
