@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rules.compile import PostRules
-from solvers.problem import I64, Problem
+from solvers.problem import I64, Problem, per_sku
+from solvers.split import sku_feature_bits
 
 NONE = -1
 
@@ -62,9 +63,34 @@ def second_pass(problem: Problem, x: I64, post: PostRules) -> SecondPass | None:
 def finish(problem: Problem, x: I64, post: PostRules, listed: I64) -> PostResult:
     """Round what still needs it and apply sync thresholds, freeing units to idle."""
     rounded, rule, delisted = round_cells(x, problem.lb, post)
+    rounded = _top_up_packs(problem, x, rounded, post)
     synced, sync_rule = _sync(rounded, problem.lb, post, listed, problem.in_shared)
     rule = np.where(sync_rule >= 0, sync_rule, rule)
     return PostResult(x=synced, freed=x - synced, freed_rule=rule, delisted=delisted)
+
+
+def _top_up_packs(problem: Problem, x: I64, rounded: I64, post: PostRules) -> I64:
+    """Units that pack rounding freed go back in whole packs to the SKU's pack cells
+    with room, in shop priority order. Only for SKUs no capacity, budget, bundle or
+    supply group ties to others: there, adding units needs no further check."""
+    freed = np.where(post.pack > 1, x - rounded, 0)
+    left = per_sku(problem, freed)
+    left[sku_feature_bits(problem) != 0] = 0
+    if not np.any(left > 0):
+        return rounded
+    out = rounded.copy()
+    order = np.lexsort((problem.shop_rank[problem.cell_shop], problem.cell_sku))
+    sku = problem.cell_sku[order]
+    first = np.searchsorted(sku, sku, side="left")
+    position = np.arange(order.size) - first
+    for k in range(int(position.max()) + 1):  # a loop over shop positions, not cells
+        cells = order[(position == k) & (post.pack[order] > 1)]
+        owner = problem.cell_sku[cells]
+        room = (problem.ub[cells] - out[cells]) // post.pack[cells]
+        packs = np.minimum(room, left[owner] // post.pack[cells])
+        out[cells] += packs * post.pack[cells]
+        np.subtract.at(left, owner, packs * post.pack[cells])
+    return out
 
 
 def _sync(x: I64, lb: I64, post: PostRules, listed: I64, in_shared: np.ndarray) -> tuple[I64, I64]:

@@ -329,3 +329,11 @@ def test_bundles_from_components_stay_off_shops_that_miss_a_warehouse() -> None:
         warehouses=(("W1", "sellable"), ("W2", "sellable")),
     )
     assert quantities(p, "K")["A"] == 0 and quantities(p, "S")["A"] == 0
+
+
+def test_pack_rounding_gives_whole_packs_back_by_priority() -> None:
+    p = run(
+        [{"type": "equal_split"}, {"id": "pk", "type": "pack_size", "quantity": 5}], pools={"S": 23}
+    )
+    assert quantities(p) == {"A": 10, "B": 5, "C": 5}
+    assert [(u.quantity, u.reason) for u in p.unallocated] == [(3, "pack_size pk")]
