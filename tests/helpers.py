@@ -21,6 +21,7 @@ def snapshot_data(
     stock: list[dict[str, Any]] | None = None,
     listed: dict[tuple[str, str], int] | None = None,
     components: dict[str, list[dict[str, Any]]] | None = None,
+    restricted: dict[str, list[str]] | None = None,
     mode: str = "normal",
 ) -> dict[str, Any]:
     """One brand, the given shops and SKUs; `pools` gives each SKU's on_hand in W1."""
@@ -39,7 +40,11 @@ def snapshot_data(
         "mode": mode,
         "brands": [{"id": "b", "name": "Brand"}],
         "warehouses": [{"id": w, "kind": kind} for w, kind in warehouses],
-        "shops": [{"id": s, "brand": "b", "platform": "tmall", "priority": p} for s, p in shops],
+        "shops": [
+            {"id": s, "brand": "b", "platform": "tmall", "priority": p}
+            | ({"warehouses": restricted[s]} if restricted and s in restricted else {})
+            for s, p in shops
+        ],
         "skus": [
             {
                 "id": sku,

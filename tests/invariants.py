@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from itertools import combinations
 from typing import Any
 
 from engine.model import Snapshot
@@ -52,6 +53,31 @@ def assert_plan_invariants(
             f"SKU {sku} units lost"
         )
     _assert_hard_rules(rules, plan, by_cell, listed, shared, sellable, peak)
+    _assert_supply_reaches(snapshot, plan)
+
+
+def _assert_supply_reaches(snapshot: Snapshot, plan: Plan) -> None:
+    """Every set of shops lists no more of a SKU than the warehouses they may draw
+    from hold (Hall's condition; a shared part counts with each set of its shops)."""
+    kind = {w.id: w.kind for w in snapshot.warehouses}
+    sellable = [w for w, k in kind.items() if k == "sellable"]
+    reach = {
+        s.id: set(s.warehouses if s.warehouses is not None else sellable) for s in snapshot.shops
+    }
+    stock: dict[tuple[str, str], int] = defaultdict(int)
+    for row in snapshot.stock:
+        if kind[row.warehouse] == "sellable":
+            free = row.on_hand - sum(getattr(row, b) for b in DEFAULT_MINUS)
+            stock[(row.sku, row.warehouse)] += max(free, 0)
+    shops = [s.id for s in snapshot.shops]
+    for sku in {s.id for s in snapshot.skus}:
+        cells = {a.shop: a for a in plan.allocations if a.sku == sku}
+        for size in range(1, len(shops) + 1):
+            for group in combinations(shops, size):
+                used = sum(cells[h].quantity for h in group if h in cells)
+                used += max((cells[h].shared for h in group if h in cells), default=0)
+                can = sum(stock[(sku, w)] for w in set().union(*(reach[h] for h in group)))
+                assert used <= can, f"SKU {sku}: shops {group} list {used}, reach {can}"
 
 
 def _assert_hard_rules(

@@ -96,11 +96,25 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
             }
         )
     mode = draw(st.sampled_from(["normal", "peak"]))
-    data = {
+    data: dict[str, Any] = {
         "pools": pools,
         "shops": tuple((s, i + 1) for i, s in enumerate(shops)),
         "velocity": velocity,
     }
+    if draw(st.booleans()):
+        # Two warehouses; the last shop may draw only from W2 (a supply group).
+        data["warehouses"] = (("W1", "sellable"), ("W2", "sellable"))
+        data["stock"] = [
+            {
+                "sku": sku,
+                "warehouse": w,
+                "on_hand": draw(st.integers(0, 30)),
+                "locked": draw(st.integers(0, 2)),
+            }
+            for sku in pools
+            for w in ("W1", "W2")
+        ]
+        data["restricted"] = {shops[-1]: ["W2"]}
     return data, rules, mode
 
 
