@@ -10,10 +10,12 @@ from fastapi import FastAPI
 
 from api import errors
 from api.config import Settings
-from api.routes import shelf
+from api.routes import access, shelf
+from engine.access.repository import KeyRepository, key_repository_from_env
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, keys: KeyRepository | None = None) -> FastAPI:
+    """The app; `keys` defaults to the key file (OMNISTOCK_KEYS_FILE)."""
     settings = settings or Settings()
     app = FastAPI(
         title=settings.title,
@@ -21,6 +23,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
     )
     app.state.settings = settings
+    app.state.keys = keys if keys is not None else key_repository_from_env()
     errors.install(app)
     app.include_router(shelf.router, prefix="/v1")
+    app.include_router(access.router, prefix="/v1")
     return app

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.config import Settings
+from engine.access.errors import Unauthenticated
+from engine.access.repository import KeyRepository
+from engine.access.roles import Principal
 
 
 def get_settings(request: Request) -> Settings:
@@ -15,3 +19,28 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_key_repository(request: Request) -> KeyRepository:
+    keys: KeyRepository = request.app.state.keys
+    return keys
+
+
+KeyRepositoryDep = Annotated[KeyRepository, Depends(get_key_repository)]
+
+# auto_error off: a missing or non-Bearer header is our 401 with our body, not FastAPI's.
+_bearer = HTTPBearer(auto_error=False, description="an omnistock API key (`omnistock keys create`)")
+
+
+def get_principal(
+    keys: KeyRepositoryDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The holder of the request's key; Unauthenticated (401) without a valid one.
+    Routes then call `authorize(principal, action, tenant, brand)` (403 if refused)."""
+    if credentials is None:
+        raise Unauthenticated("send the header Authorization: Bearer <key>")
+    return keys.authenticate(credentials.credentials)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

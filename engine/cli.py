@@ -23,6 +23,7 @@ from rich.table import Table
 from engine import cli_shelf
 from engine.cli_bench import bench
 from engine.cli_common import EXIT_INPUT, err, fail
+from engine.cli_keys import keys
 from engine.errors import InputError, Issue, OmnistockError
 from engine.explain import explain_sku
 from engine.index import SnapshotIndex
@@ -216,6 +217,8 @@ app.command()(bench)
 app.command()(cli_shelf.rank)
 app.command()(cli_shelf.select)
 app.command()(cli_shelf.check)
+
+app.add_typer(keys, name="keys")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,0 +1,41 @@
+"""Typed errors of access control; the API maps them to 401, 403 and 404."""
+
+from __future__ import annotations
+
+from engine.errors import OmnistockError
+
+
+class AccessError(OmnistockError):
+    """Base of the access errors."""
+
+
+class Unauthenticated(AccessError):
+    """No key, a malformed key, an unknown or wrong key, or a revoked one."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"not authenticated: {reason}")
+
+
+class Forbidden(AccessError):
+    """A valid key whose role, tenant or brand does not allow the action."""
+
+    def __init__(
+        self, key_id: str, role: str, action: str, tenant: str, brand: str | None, reason: str
+    ) -> None:
+        self.key_id = key_id
+        self.role = role
+        self.action = action
+        self.tenant = tenant
+        self.brand = brand
+        self.reason = reason
+        target = f"tenant {tenant!r}" + (f", brand {brand!r}" if brand is not None else "")
+        super().__init__(f"key {key_id} ({role}) may not {action} {target}: {reason}")
+
+
+class UnknownKey(AccessError):
+    """A key id that no stored key has."""
+
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+        super().__init__(f"no key with id {key_id!r}")

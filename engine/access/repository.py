@@ -1,0 +1,165 @@
+"""Where key records live: one small interface, in memory or in a JSON file.
+
+A store implements three methods (`get`, `save`, `all_records`); creating, checking,
+listing and revoking keys are written once here on top of them, so every store
+behaves the same. The JSON file is the CLI's and the embedded service's store; its
+path is OMNISTOCK_KEYS_FILE (default .omnistock/keys.json in the current directory).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from abc import ABC, abstractmethod
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from engine.access.errors import Unauthenticated, UnknownKey
+from engine.access.keys import KeyRecord, key_id_of, new_key
+from engine.access.roles import Principal
+from engine.errors import InputError, Issue
+from engine.io import parse_document
+
+KEYS_FILE_ENV = "OMNISTOCK_KEYS_FILE"
+DEFAULT_KEYS_FILE = Path(".omnistock") / "keys.json"
+
+
+class KeyRepository(ABC):
+    """Key records by key id. Records are only added or replaced, never deleted, so a
+    revoked key stays listed with the time it was revoked."""
+
+    @abstractmethod
+    def get(self, key_id: str) -> KeyRecord | None:
+        """The record with this id, or None."""
+
+    @abstractmethod
+    def save(self, record: KeyRecord) -> None:
+        """Store the record, replacing one with the same key id."""
+
+    @abstractmethod
+    def all_records(self) -> list[KeyRecord]:
+        """Every record, in the order they were first saved."""
+
+    def create(self, tenant: str, role: str, brand: str | None = None) -> tuple[str, KeyRecord]:
+        """Make, store and return a new key (the only time it is ever seen) and its record."""
+        key, record = new_key(tenant, role, brand)
+        while self.get(record.key_id) is not None:  # 48-bit ids: a clash is a freak event
+            key, record = new_key(tenant, role, brand)
+        self.save(record)
+        return key, record
+
+    def authenticate(self, key: str) -> Principal:
+        """The holder of `key`, or Unauthenticated saying why not."""
+        key_id = key_id_of(key)
+        record = self.get(key_id)
+        if record is None or not record.matches(key):
+            raise Unauthenticated("invalid key")
+        if record.revoked_at is not None:
+            raise Unauthenticated(f"key {key_id} was revoked at {record.revoked_at.isoformat()}")
+        return record.principal
+
+    def revoke(self, key_id: str) -> KeyRecord:
+        """Revoke a key from now on (again is a no-op); UnknownKey if there is none."""
+        record = self.get(key_id)
+        if record is None:
+            raise UnknownKey(key_id)
+        if record.revoked_at is None:
+            record = record.model_copy(update={"revoked_at": datetime.now(UTC)})
+            self.save(record)
+        return record
+
+    def list_keys(self, tenant: str | None = None) -> list[KeyRecord]:
+        """Every record, or those of one tenant."""
+        return [r for r in self.all_records() if tenant is None or r.tenant == tenant]
+
+
+class InMemoryKeyRepository(KeyRepository):
+    """Records in a dict: for tests and a throwaway embedded service."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, KeyRecord] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_id: str) -> KeyRecord | None:
+        return self._records.get(key_id)
+
+    def save(self, record: KeyRecord) -> None:
+        with self._lock:
+            self._records[record.key_id] = record
+
+    def all_records(self) -> list[KeyRecord]:
+        return list(self._records.values())
+
+
+class _KeyFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[KeyRecord]
+
+
+class JsonFileKeyRepository(KeyRepository):
+    """Records in one JSON file, read on every call so that a key revoked from the CLI
+    is refused at once by a running service; written whole to a temporary file in the
+    same directory and moved into place, so a reader never sees half a file.
+
+    Writers in one process are serialised; two processes writing at the same moment
+    may lose one update (the CLI is the only writer today)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[str, KeyRecord]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except OSError as err:
+            issue = Issue("", f"cannot read: {err.strerror or err}")
+            raise InputError([issue], str(self.path)) from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            issue = Issue(f"line {err.lineno}", f"not JSON: {err.msg}")
+            raise InputError([issue], str(self.path)) from None
+        return {r.key_id: r for r in parse_document(_KeyFile, data, str(self.path)).keys}
+
+    def _write(self, records: dict[str, KeyRecord]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = _KeyFile(keys=list(records.values())).model_dump_json(indent=2) + "\n"
+        # mkstemp makes the file readable by its owner only: no secrets, but who holds which key.
+        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".keys-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temp, self.path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+    def get(self, key_id: str) -> KeyRecord | None:
+        return self._read().get(key_id)
+
+    def save(self, record: KeyRecord) -> None:
+        with self._lock:
+            records = self._read()
+            records[record.key_id] = record
+            self._write(records)
+
+    def all_records(self) -> list[KeyRecord]:
+        return list(self._read().values())
+
+
+def keys_file() -> Path:
+    """The key file's path: OMNISTOCK_KEYS_FILE, or .omnistock/keys.json here."""
+    return Path(os.environ.get(KEYS_FILE_ENV) or DEFAULT_KEYS_FILE)
+
+
+def key_repository_from_env() -> KeyRepository:
+    return JsonFileKeyRepository(keys_file())

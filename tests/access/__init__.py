@@ -1,0 +1,1 @@
+"""Tenancy and access: keys, roles, the keys CLI and the API key dependency."""
