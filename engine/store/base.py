@@ -1,0 +1,248 @@
+"""The state store interface: everything the allocation service keeps for one tenant.
+
+A store holds the tenant's snapshot and its stock version, versioned rulesets, computed
+plans, the quantities published per (shop, SKU) and what orders have consumed of them,
+and the planning mode. Two implementations follow this interface: `MemoryStore` (the
+embedded default, optionally saved to a local file) and `RedisStore` (production, shared
+by every API worker). The same contract tests run against both (tests/store/).
+
+Guarantees every implementation keeps:
+
+- a stock patch, a publish and an order are atomic: concurrent writers never lose an
+  update, and a write based on another stock version than the current one is refused
+  with `StaleVersion` naming the current version;
+- publishing is idempotent: the same key with the same body returns the stored result,
+  the same key with another body raises `IdempotencyConflict`;
+- published quantities are never stored negative: an order past zero raises
+  `InsufficientStock` with the quantity available.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol, cast
+
+from engine.errors import InputError, Issue
+
+JsonObject = dict[str, Any]
+Cell = tuple[str, str]  # (shop, sku)
+ModeName = Literal["normal", "peak"]
+
+
+@dataclass(frozen=True)
+class Mode:
+    """The planning mode: normal, or peak (Double-11) optionally limited to a window."""
+
+    mode: ModeName = "normal"
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def __post_init__(self) -> None:
+        issues = []
+        if self.mode not in ("normal", "peak"):
+            issues.append(Issue("mode", f"must be 'normal' or 'peak', not {self.mode!r}"))
+        for name in ("start", "end"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                issues.append(Issue(name, "must carry a time zone"))
+        if not issues and self.start and self.end and self.start >= self.end:
+            issues.append(Issue("end", f"must be after start ({self.start.isoformat()})"))
+        if issues:
+            raise InputError(issues, "mode")
+
+    def to_json(self) -> JsonObject:
+        return {
+            "mode": self.mode,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> Mode:
+        def moment(name: str) -> datetime | None:
+            text = data.get(name)
+            return datetime.fromisoformat(text) if text else None
+
+        return cls(mode=data.get("mode", "normal"), start=moment("start"), end=moment("end"))
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A stored document and its version (the stock version of a snapshot, or a
+    ruleset's version)."""
+
+    version: int
+    body: JsonObject
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a publish returns, stored under its idempotency key and returned unchanged
+    when the same request is repeated."""
+
+    plan_id: str
+    idempotency_key: str
+    stock_version: int
+    cells: int
+    units: int
+
+    def to_json(self) -> JsonObject:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> PublishResult:
+        return cls(**data)
+
+
+class Subscription(Protocol):
+    """A live subscription to mode changes; `close()` ends it."""
+
+    def close(self) -> None: ...
+
+
+ModeCallback = Callable[[Mode], None]
+
+
+class Store(abc.ABC):
+    """The state of one tenant. Every method is safe to call from several threads."""
+
+    tenant: str
+
+    # --- snapshot and stock version -------------------------------------------------
+
+    @abc.abstractmethod
+    def put_snapshot(self, snapshot: JsonObject) -> int:
+        """Replace the snapshot; returns the new stock version (the previous one + 1)."""
+
+    @abc.abstractmethod
+    def get_snapshot(self) -> Versioned:
+        """The snapshot and its stock version; `NotFound` before the first put."""
+
+    @abc.abstractmethod
+    def stock_version(self) -> int:
+        """The current stock version, 0 before the first snapshot."""
+
+    @abc.abstractmethod
+    def patch_stock(self, rows: list[JsonObject], version: int) -> int:
+        """Replace or add stock rows (keyed by SKU and warehouse) of the snapshot at stock
+        version `version`; returns the new stock version. `StaleVersion` if `version` is
+        not the current one, `NotFound` without a snapshot."""
+
+    # --- rulesets and plans ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_ruleset(self, ruleset: JsonObject) -> int:
+        """Store a new ruleset version; returns its version (1, 2, ...)."""
+
+    @abc.abstractmethod
+    def get_ruleset(self, version: int | None = None) -> Versioned:
+        """The latest ruleset, or the given version; `NotFound` if there is none."""
+
+    @abc.abstractmethod
+    def put_plan(self, plan_id: str, plan: JsonObject) -> None:
+        """Store a computed plan under its id."""
+
+    @abc.abstractmethod
+    def get_plan(self, plan_id: str) -> JsonObject:
+        """The plan stored under `plan_id`; `NotFound` if there is none."""
+
+    # --- publishing and orders ------------------------------------------------------
+
+    @abc.abstractmethod
+    def publish(
+        self, plan_id: str, idempotency_key: str, body_hash: str, stock_version: int
+    ) -> PublishResult:
+        """Make the plan's quantities the published ones, replacing the previous plan's.
+
+        `stock_version` is the version the plan was computed on; anything but the current
+        one raises `StaleVersion`. A repeated key returns the stored result if
+        `body_hash` matches, else raises `IdempotencyConflict`."""
+
+    @abc.abstractmethod
+    def published(self) -> dict[Cell, int]:
+        """The published quantities left, per (shop, SKU)."""
+
+    @abc.abstractmethod
+    def consume(self, shop: str, sku: str, quantity: int) -> int:
+        """Take `quantity` units of the published quantity for an order; returns what is
+        left. `InsufficientStock` (nothing taken) if fewer are available, `NotFound` if
+        the SKU is not published on the shop."""
+
+    # --- mode -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_mode(self) -> Mode:
+        """The current mode; normal until one is put."""
+
+    @abc.abstractmethod
+    def put_mode(self, mode: Mode) -> Mode:
+        """Set the mode and broadcast it to every subscriber of this tenant."""
+
+    @abc.abstractmethod
+    def subscribe(self, callback: ModeCallback) -> Subscription:
+        """Call `callback` with every mode put from now on (from any worker sharing the
+        store); the callback may run on another thread and must not block."""
+
+    @abc.abstractmethod
+    def ping(self) -> bool:
+        """Whether the store answers (for readiness checks)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release connections and subscriptions."""
+
+
+def check_tenant(tenant: str) -> str:
+    """A tenant id that is safe inside keys and file names."""
+    if not tenant or any(c in tenant for c in ":*?[]{}/\\ \t\n"):
+        raise InputError([Issue("tenant", f"invalid tenant id {tenant!r}")], "store")
+    return tenant
+
+
+def check_quantity(quantity: int) -> int:
+    """An order quantity: a whole number of units, at least 1."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise InputError([Issue("quantity", f"must be a whole number >= 1, not {quantity!r}")])
+    return quantity
+
+
+def merge_stock(snapshot: JsonObject, rows: list[JsonObject]) -> JsonObject:
+    """The snapshot with `rows` replacing its stock rows of the same (SKU, warehouse) and
+    the others appended, in order. The input is left unchanged."""
+    issues = [
+        Issue(f"rows[{i}].{name}", "required, a non-empty string")
+        for i, row in enumerate(rows)
+        for name in ("sku", "warehouse")
+        if not isinstance(row.get(name), str) or not row[name]
+    ]
+    if issues:
+        raise InputError(issues, "stock patch")
+    stock = list(snapshot.get("stock", []))
+    where = {(row.get("sku"), row.get("warehouse")): i for i, row in enumerate(stock)}
+    for row in rows:
+        key = (row["sku"], row["warehouse"])
+        if key in where:
+            stock[where[key]] = dict(row)
+        else:
+            where[key] = len(stock)
+            stock.append(dict(row))
+    return {**snapshot, "stock": stock}
+
+
+def plan_quantities(plan: JsonObject) -> dict[Cell, int]:
+    """The quantities a plan publishes per (shop, SKU): each allocation's exclusive
+    `quantity`. Shared parts are listed by several shops, so an order could not tell
+    whose units it took; they are not published for orders to consume."""
+    quantities: dict[Cell, int] = {}
+    for allocation in cast(list[JsonObject], plan.get("allocations", [])):
+        cell = (str(allocation["shop"]), str(allocation["sku"]))
+        quantities[cell] = quantities.get(cell, 0) + int(allocation["quantity"])
+    return quantities
+
+
+def dumps(data: Any) -> str:
+    """The one JSON encoding of stored documents."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)

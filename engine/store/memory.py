@@ -1,0 +1,269 @@
+"""The in-process state store: the embedded default of `omnistock serve`.
+
+One lock makes every operation atomic. With a `path`, the whole state is written after
+every change to a temporary file in the same directory and moved over the old one with
+`os.replace`, so a crash leaves either the old file or the new one, never half of one; a
+new store on the same path starts from it, so a restart loses nothing. The file belongs
+to one store instance: two processes must not share it (use Redis for that).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from engine.store.base import (
+    Cell,
+    JsonObject,
+    Mode,
+    ModeCallback,
+    PublishResult,
+    Store,
+    Versioned,
+    check_quantity,
+    check_tenant,
+    dumps,
+    merge_stock,
+    plan_quantities,
+)
+from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
+
+FORMAT = "omnistock-state/1"
+
+
+class _Subscription:
+    def __init__(self, store: MemoryStore, callback: ModeCallback) -> None:
+        self._store = store
+        self._callback = callback
+
+    def close(self) -> None:
+        self._store._unsubscribe(self._callback)
+
+
+class MemoryStore(Store):
+    """State of one tenant in this process, optionally saved to `path` (JSON)."""
+
+    def __init__(self, tenant: str, path: str | Path | None = None) -> None:
+        self.tenant = check_tenant(tenant)
+        self.path = Path(path) if path is not None else None
+        self._lock = threading.Lock()
+        self._subscribers: list[ModeCallback] = []
+        self._reset()
+        if self.path is not None and self.path.exists():
+            self._load()
+
+    def _reset(self) -> None:
+        # Documents are kept as JSON text: a reader always gets its own copy.
+        self._snapshot: str | None = None
+        self._stock_version = 0
+        self._rulesets: dict[int, str] = {}
+        self._plans: dict[str, str] = {}
+        self._published: dict[Cell, int] = {}
+        self._idempotency: dict[str, tuple[str, JsonObject]] = {}
+        self._mode = Mode()
+
+    # --- persistence ------------------------------------------------------------------
+
+    def _state(self) -> JsonObject:
+        return {
+            "format": FORMAT,
+            "tenant": self.tenant,
+            "snapshot": self._snapshot,
+            "stock_version": self._stock_version,
+            "rulesets": {str(v): text for v, text in self._rulesets.items()},
+            "plans": self._plans,
+            "published": [[shop, sku, q] for (shop, sku), q in self._published.items()],
+            "idempotency": {
+                key: {"body_hash": body_hash, "result": result}
+                for key, (body_hash, result) in self._idempotency.items()
+            },
+            "mode": self._mode.to_json(),
+        }
+
+    def _load(self) -> None:
+        assert self.path is not None
+        state = json.loads(self.path.read_text(encoding="utf-8"))
+        if state.get("format") != FORMAT or state.get("tenant") != self.tenant:
+            raise ValueError(f"{self.path} is not the state file of tenant {self.tenant!r}")
+        self._snapshot = state["snapshot"]
+        self._stock_version = state["stock_version"]
+        self._rulesets = {int(v): text for v, text in state["rulesets"].items()}
+        self._plans = dict(state["plans"])
+        self._published = {(shop, sku): q for shop, sku, q in state["published"]}
+        self._idempotency = {
+            key: (entry["body_hash"], entry["result"])
+            for key, entry in state["idempotency"].items()
+        }
+        self._mode = Mode.from_json(state["mode"])
+
+    def _save(self) -> None:
+        """Write the state atomically; called with the lock held, after each change.
+
+        If the write fails, the state in memory goes back to what the file holds, so
+        memory and disk never disagree about a change the caller saw fail."""
+        if self.path is None:
+            return
+        try:
+            self._write(dumps(self._state()))
+        except BaseException:
+            self._reset()
+            if self.path.exists():
+                self._load()
+            raise
+
+    def _write(self, text: str) -> None:
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    # --- snapshot and stock version -----------------------------------------------------
+
+    def put_snapshot(self, snapshot: JsonObject) -> int:
+        text = dumps(snapshot)
+        with self._lock:
+            self._snapshot = text
+            self._stock_version += 1
+            self._save()
+            return self._stock_version
+
+    def get_snapshot(self) -> Versioned:
+        with self._lock:
+            text, version = self._snapshot, self._stock_version
+        if text is None:
+            raise NotFound("snapshot", self.tenant)
+        return Versioned(version, json.loads(text))
+
+    def stock_version(self) -> int:
+        with self._lock:
+            return self._stock_version
+
+    def patch_stock(self, rows: list[JsonObject], version: int) -> int:
+        with self._lock:
+            if self._snapshot is None:
+                raise NotFound("snapshot", self.tenant)
+            if version != self._stock_version:
+                raise StaleVersion("stock patch", version, self._stock_version)
+            self._snapshot = dumps(merge_stock(json.loads(self._snapshot), rows))
+            self._stock_version += 1
+            self._save()
+            return self._stock_version
+
+    # --- rulesets and plans -------------------------------------------------------------
+
+    def put_ruleset(self, ruleset: JsonObject) -> int:
+        text = dumps(ruleset)
+        with self._lock:
+            version = max(self._rulesets, default=0) + 1
+            self._rulesets[version] = text
+            self._save()
+            return version
+
+    def get_ruleset(self, version: int | None = None) -> Versioned:
+        with self._lock:
+            found = max(self._rulesets, default=0) if version is None else version
+            text = self._rulesets.get(found)
+        if text is None:
+            raise NotFound("ruleset version", "latest" if version is None else str(version))
+        return Versioned(found, json.loads(text))
+
+    def put_plan(self, plan_id: str, plan: JsonObject) -> None:
+        text = dumps(plan)
+        with self._lock:
+            self._plans[plan_id] = text
+            self._save()
+
+    def get_plan(self, plan_id: str) -> JsonObject:
+        with self._lock:
+            text = self._plans.get(plan_id)
+        if text is None:
+            raise NotFound("plan", plan_id)
+        result: JsonObject = json.loads(text)
+        return result
+
+    # --- publishing and orders ----------------------------------------------------------
+
+    def publish(
+        self, plan_id: str, idempotency_key: str, body_hash: str, stock_version: int
+    ) -> PublishResult:
+        with self._lock:
+            stored = self._idempotency.get(idempotency_key)
+            if stored is not None:
+                stored_hash, result = stored
+                if stored_hash != body_hash:
+                    raise IdempotencyConflict(idempotency_key, plan_id, body_hash, stored_hash)
+                return PublishResult.from_json(result)
+            text = self._plans.get(plan_id)
+            if text is None:
+                raise NotFound("plan", plan_id)
+            if stock_version != self._stock_version:
+                current = self._stock_version
+                raise StaleVersion(f"publish of plan {plan_id!r}", stock_version, current)
+            quantities = plan_quantities(json.loads(text))
+            published = PublishResult(
+                plan_id=plan_id,
+                idempotency_key=idempotency_key,
+                stock_version=stock_version,
+                cells=len(quantities),
+                units=sum(quantities.values()),
+            )
+            self._published = quantities
+            self._idempotency[idempotency_key] = (body_hash, published.to_json())
+            self._save()
+            return published
+
+    def published(self) -> dict[Cell, int]:
+        with self._lock:
+            return dict(self._published)
+
+    def consume(self, shop: str, sku: str, quantity: int) -> int:
+        check_quantity(quantity)
+        with self._lock:
+            available = self._published.get((shop, sku))
+            if available is None:
+                raise NotFound("published SKU", f"{shop}/{sku}")
+            if quantity > available:
+                raise InsufficientStock(shop, sku, quantity, available)
+            self._published[(shop, sku)] = available - quantity
+            self._save()
+            return available - quantity
+
+    # --- mode -----------------------------------------------------------------------------
+
+    def get_mode(self) -> Mode:
+        with self._lock:
+            return self._mode
+
+    def put_mode(self, mode: Mode) -> Mode:
+        with self._lock:
+            self._mode = mode
+            self._save()
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            callback(mode)
+        return mode
+
+    def subscribe(self, callback: ModeCallback) -> _Subscription:
+        with self._lock:
+            self._subscribers.append(callback)
+        return _Subscription(self, callback)
+
+    def _unsubscribe(self, callback: ModeCallback) -> None:
+        with self._lock, contextlib.suppress(ValueError):
+            self._subscribers.remove(callback)
+
+    def ping(self) -> bool:
+        return True

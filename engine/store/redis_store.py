@@ -1,0 +1,283 @@
+"""The Redis state store: what every API worker and job of a deployment shares.
+
+Keys are `omnistock:{tenant}:...`; mode changes go out on the channel
+`omnistock:{tenant}:mode`. Every check-then-write runs inside one Lua script, which Redis
+executes without interleaving anything else: stock patches (compare-and-set on the stock
+version), publishing (idempotency key, stock version and the new quantities at once) and
+orders (check and decrement). The connection comes from `OMNISTOCK_REDIS_URL`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+import redis
+
+from engine.store.base import (
+    Cell,
+    JsonObject,
+    Mode,
+    ModeCallback,
+    PublishResult,
+    Store,
+    Versioned,
+    check_quantity,
+    check_tenant,
+    dumps,
+    merge_stock,
+    plan_quantities,
+)
+from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
+
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+log = logging.getLogger(__name__)
+
+# KEYS: snapshot, stock version. ARGV: snapshot JSON.
+_PUT_SNAPSHOT = """
+redis.call('SET', KEYS[1], ARGV[1])
+return redis.call('INCR', KEYS[2])
+"""
+
+# KEYS: snapshot, stock version. ARGV: the version the new snapshot was made from, JSON.
+# Returns {1, new version}, or {0, current version} if another write came first.
+_CAS_SNAPSHOT = """
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+if current ~= tonumber(ARGV[1]) then return {0, current} end
+redis.call('SET', KEYS[1], ARGV[2])
+return {1, redis.call('INCR', KEYS[2])}
+"""
+
+# KEYS: rulesets hash, latest version. ARGV: ruleset JSON.
+_PUT_RULESET = """
+local version = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], version, ARGV[1])
+return version
+"""
+
+# KEYS: idempotency record, stock version, published hash.
+# ARGV: body hash, plan's stock version, plan found (1/0), result JSON, then field and
+# quantity pairs. Returns {status, detail}.
+_PUBLISH = """
+local stored = redis.call('HGET', KEYS[1], 'body_hash')
+if stored then
+  if stored == ARGV[1] then return {'replay', redis.call('HGET', KEYS[1], 'result')} end
+  return {'conflict', stored}
+end
+if ARGV[3] ~= '1' then return {'missing', ''} end
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+if current ~= tonumber(ARGV[2]) then return {'stale', tostring(current)} end
+redis.call('DEL', KEYS[3])
+for i = 5, #ARGV, 2 do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+end
+redis.call('HSET', KEYS[1], 'body_hash', ARGV[1], 'result', ARGV[4])
+return {'ok', ARGV[4]}
+"""
+
+# KEYS: published hash. ARGV: field, quantity. Returns {status, units left or available}.
+_CONSUME = """
+local available = redis.call('HGET', KEYS[1], ARGV[1])
+if not available then return {'missing', 0} end
+available = tonumber(available)
+local quantity = tonumber(ARGV[2])
+if quantity > available then return {'short', available} end
+return {'ok', redis.call('HINCRBY', KEYS[1], ARGV[1], -quantity)}
+"""
+
+
+def redis_url() -> str:
+    """The Redis URL of this deployment: `OMNISTOCK_REDIS_URL`, else the local default."""
+    return os.environ.get("OMNISTOCK_REDIS_URL") or DEFAULT_URL
+
+
+def _cell_field(shop: str, sku: str) -> str:
+    # JSON keeps any shop or SKU id unambiguous inside one hash field.
+    return dumps([shop, sku])
+
+
+class _Subscription:
+    def __init__(self, pubsub: Any, thread: Any) -> None:
+        self._pubsub = pubsub
+        self._thread = thread
+
+    def close(self) -> None:
+        self._thread.stop()
+        self._thread.join(timeout=2)
+        self._pubsub.close()
+
+
+class RedisStore(Store):
+    """State of one tenant in Redis. `client` must decode responses (str, not bytes) and
+    stays open on `close()`; without one, a client for `url` (default: `redis_url()`) is
+    made and closed with the store."""
+
+    def __init__(self, tenant: str, client: Any = None, url: str | None = None) -> None:
+        self.tenant = check_tenant(tenant)
+        self.prefix = f"omnistock:{tenant}:"
+        self.channel = self.prefix + "mode"
+        self._owns_client = client is None
+        self._client: Any = client or redis.Redis.from_url(
+            url or redis_url(), decode_responses=True
+        )
+        self._subscriptions: list[_Subscription] = []
+        self._put_snapshot = self._client.register_script(_PUT_SNAPSHOT)
+        self._cas_snapshot = self._client.register_script(_CAS_SNAPSHOT)
+        self._put_ruleset_script = self._client.register_script(_PUT_RULESET)
+        self._publish = self._client.register_script(_PUBLISH)
+        self._consume = self._client.register_script(_CONSUME)
+
+    def _key(self, name: str) -> str:
+        return self.prefix + name
+
+    # --- snapshot and stock version -----------------------------------------------------
+
+    def put_snapshot(self, snapshot: JsonObject) -> int:
+        keys = [self._key("snapshot"), self._key("stock_version")]
+        return int(self._put_snapshot(keys=keys, args=[dumps(snapshot)]))
+
+    def get_snapshot(self) -> Versioned:
+        text, version = self._client.mget(self._key("snapshot"), self._key("stock_version"))
+        if text is None:
+            raise NotFound("snapshot", self.tenant)
+        return Versioned(int(version), json.loads(text))
+
+    def stock_version(self) -> int:
+        return int(self._client.get(self._key("stock_version")) or 0)
+
+    def patch_stock(self, rows: list[JsonObject], version: int) -> int:
+        current = self.get_snapshot()
+        if current.version != version:
+            raise StaleVersion("stock patch", version, current.version)
+        patched = dumps(merge_stock(current.body, rows))
+        keys = [self._key("snapshot"), self._key("stock_version")]
+        applied, new_version = self._cas_snapshot(keys=keys, args=[version, patched])
+        if not applied:
+            raise StaleVersion("stock patch", version, int(new_version))
+        return int(new_version)
+
+    # --- rulesets and plans -------------------------------------------------------------
+
+    def put_ruleset(self, ruleset: JsonObject) -> int:
+        keys = [self._key("rulesets"), self._key("ruleset_version")]
+        return int(self._put_ruleset_script(keys=keys, args=[dumps(ruleset)]))
+
+    def get_ruleset(self, version: int | None = None) -> Versioned:
+        # Versions are only ever added, each in one script with its number.
+        found = (
+            int(self._client.get(self._key("ruleset_version")) or 0) if version is None else version
+        )
+        text = self._client.hget(self._key("rulesets"), str(found))
+        if text is None:
+            raise NotFound("ruleset version", "latest" if version is None else str(version))
+        return Versioned(found, json.loads(text))
+
+    def put_plan(self, plan_id: str, plan: JsonObject) -> None:
+        self._client.set(self._key(f"plan:{plan_id}"), dumps(plan))
+
+    def get_plan(self, plan_id: str) -> JsonObject:
+        text = self._client.get(self._key(f"plan:{plan_id}"))
+        if text is None:
+            raise NotFound("plan", plan_id)
+        plan: JsonObject = json.loads(text)
+        return plan
+
+    # --- publishing and orders ----------------------------------------------------------
+
+    def publish(
+        self, plan_id: str, idempotency_key: str, body_hash: str, stock_version: int
+    ) -> PublishResult:
+        text = self._client.get(self._key(f"plan:{plan_id}"))
+        quantities = plan_quantities(json.loads(text)) if text is not None else {}
+        result = PublishResult(
+            plan_id=plan_id,
+            idempotency_key=idempotency_key,
+            stock_version=stock_version,
+            cells=len(quantities),
+            units=sum(quantities.values()),
+        )
+        args: list[Any] = [body_hash, stock_version, int(text is not None), dumps(result.to_json())]
+        for (shop, sku), quantity in quantities.items():
+            args += [_cell_field(shop, sku), quantity]
+        keys = [
+            self._key(f"idempotency:{idempotency_key}"),
+            self._key("stock_version"),
+            self._key("published"),
+        ]
+        status, detail = self._publish(keys=keys, args=args)
+        if status == "conflict":
+            raise IdempotencyConflict(idempotency_key, plan_id, body_hash, detail)
+        if status == "missing":
+            raise NotFound("plan", plan_id)
+        if status == "stale":
+            raise StaleVersion(f"publish of plan {plan_id!r}", stock_version, int(detail))
+        return PublishResult.from_json(json.loads(detail))
+
+    def published(self) -> dict[Cell, int]:
+        stored = self._client.hgetall(self._key("published"))
+        cells: dict[Cell, int] = {}
+        for field, quantity in stored.items():
+            shop, sku = json.loads(field)
+            cells[(shop, sku)] = int(quantity)
+        return cells
+
+    def consume(self, shop: str, sku: str, quantity: int) -> int:
+        check_quantity(quantity)
+        keys = [self._key("published")]
+        status, units = self._consume(keys=keys, args=[_cell_field(shop, sku), quantity])
+        if status == "missing":
+            raise NotFound("published SKU", f"{shop}/{sku}")
+        if status == "short":
+            raise InsufficientStock(shop, sku, quantity, int(units))
+        return int(units)
+
+    # --- mode -----------------------------------------------------------------------------
+
+    def get_mode(self) -> Mode:
+        text = self._client.get(self._key("mode"))
+        return Mode.from_json(json.loads(text)) if text else Mode()
+
+    def put_mode(self, mode: Mode) -> Mode:
+        text = dumps(mode.to_json())
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.set(self._key("mode"), text)
+            pipe.publish(self.channel, text)
+            pipe.execute()
+        return mode
+
+    def subscribe(self, callback: ModeCallback) -> _Subscription:
+        def on_message(message: dict[str, Any]) -> None:
+            try:
+                callback(Mode.from_json(json.loads(message["data"])))
+            except Exception:
+                log.exception("mode subscriber of tenant %s failed", self.tenant)
+
+        pubsub = self._client.pubsub()
+        pubsub.subscribe(**{self.channel: on_message})
+        # Wait for Redis to confirm, so no change put after this returns is missed.
+        for _ in range(50):
+            message = pubsub.get_message(timeout=0.1)
+            if message is not None and message["type"] == "subscribe":
+                break
+        else:
+            pubsub.close()
+            raise redis.ConnectionError(f"no confirmation of subscribing to {self.channel}")
+        thread = pubsub.run_in_thread(sleep_time=0.05, daemon=True)
+        subscription = _Subscription(pubsub, thread)
+        self._subscriptions.append(subscription)
+        return subscription
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._client.ping())
+        except redis.RedisError:
+            return False
+
+    def close(self) -> None:
+        for subscription in self._subscriptions:
+            subscription.close()
+        self._subscriptions.clear()
+        if self._owns_client:
+            self._client.close()

@@ -1,0 +1,370 @@
+"""The store contract: every operation and error of `engine.store.base.Store`, run on
+the in-memory store (without and with its file) and on Redis."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from engine.errors import InputError
+from engine.store.base import Mode, PublishResult, Store
+from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
+from engine.store.redis_store import RedisStore
+from tests.store.conftest import StoreFactory
+
+SNAPSHOT: dict[str, Any] = {
+    "tenant": "acme",
+    "as_of": "2024-11-01T00:00:00+08:00",
+    "stock": [
+        {"sku": "S1", "warehouse": "W1", "on_hand": 10},
+        {"sku": "S2", "warehouse": "W1", "on_hand": 5},
+    ],
+}
+
+
+def make_plan(plan_id: str, quantities: dict[tuple[str, str], int]) -> dict[str, Any]:
+    allocations = [
+        {"sku": sku, "shop": shop, "quantity": q, "shared": 0, "binding": [], "listed": True}
+        for (shop, sku), q in quantities.items()
+    ]
+    return {"plan_id": plan_id, "mode": "normal", "allocations": allocations}
+
+
+def published_plan(store: Store, quantities: dict[tuple[str, str], int]) -> PublishResult:
+    version = store.put_snapshot(SNAPSHOT)
+    store.put_plan("p1", make_plan("p1", quantities))
+    return store.publish("p1", "key-1", "hash-1", version)
+
+
+def run_together(count: int, work: Any) -> list[Any]:
+    """`work(i)` on `count` threads released at the same moment; results in order."""
+    barrier = threading.Barrier(count)
+
+    def start(i: int) -> Any:
+        barrier.wait()
+        return work(i)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(start, range(count)))
+
+
+# --- snapshot and stock -----------------------------------------------------------------
+
+
+def test_snapshot_put_get_and_versions(store: Store) -> None:
+    with pytest.raises(NotFound) as missing:
+        store.get_snapshot()
+    assert missing.value.what == "snapshot"
+    assert store.stock_version() == 0
+    assert store.put_snapshot(SNAPSHOT) == 1
+    assert store.put_snapshot({**SNAPSHOT, "as_of": "2024-11-02T00:00:00+08:00"}) == 2
+    got = store.get_snapshot()
+    assert got.version == 2 == store.stock_version()
+    assert got.body["as_of"] == "2024-11-02T00:00:00+08:00"
+    got.body["stock"].clear()
+    assert len(store.get_snapshot().body["stock"]) == 2, "readers get their own copy"
+
+
+def test_patch_stock_replaces_and_adds_rows(store: Store) -> None:
+    version = store.put_snapshot(SNAPSHOT)
+    rows = [
+        {"sku": "S2", "warehouse": "W1", "on_hand": 0},
+        {"sku": "S3", "warehouse": "W2", "on_hand": 7},
+    ]
+    assert store.patch_stock(rows, version) == version + 1
+    got = store.get_snapshot()
+    assert got.version == version + 1
+    assert got.body["stock"] == [SNAPSHOT["stock"][0], *rows]
+    assert got.body["tenant"] == "acme"
+
+
+@pytest.mark.parametrize("given", [1, 3])
+def test_patch_stock_on_another_version_is_stale(store: Store, given: int) -> None:
+    store.put_snapshot(SNAPSHOT)
+    store.put_snapshot(SNAPSHOT)
+    with pytest.raises(StaleVersion) as stale:
+        store.patch_stock([{"sku": "S1", "warehouse": "W1", "on_hand": 1}], given)
+    assert (stale.value.given, stale.value.current) == (given, 2)
+    assert "current version is 2" in str(stale.value)
+    assert store.get_snapshot().body["stock"] == SNAPSHOT["stock"]
+
+
+def test_patch_stock_errors(store: Store) -> None:
+    with pytest.raises(NotFound):
+        store.patch_stock([{"sku": "S1", "warehouse": "W1", "on_hand": 1}], 0)
+    version = store.put_snapshot(SNAPSHOT)
+    with pytest.raises(InputError) as bad:
+        store.patch_stock([{"sku": "S1", "on_hand": 1}], version)
+    assert [issue.path for issue in bad.value.issues] == ["rows[0].warehouse"]
+    assert store.stock_version() == version
+
+
+# --- rulesets and plans -------------------------------------------------------------------
+
+
+def test_rulesets_are_versioned(store: Store) -> None:
+    with pytest.raises(NotFound):
+        store.get_ruleset()
+    assert store.put_ruleset({"rules": [{"id": "r1"}]}) == 1
+    assert store.put_ruleset({"rules": [{"id": "r2"}]}) == 2
+    latest = store.get_ruleset()
+    assert (latest.version, latest.body) == (2, {"rules": [{"id": "r2"}]})
+    first = store.get_ruleset(1)
+    assert (first.version, first.body) == (1, {"rules": [{"id": "r1"}]})
+    with pytest.raises(NotFound) as missing:
+        store.get_ruleset(9)
+    assert missing.value.key == "9"
+
+
+def test_plans_by_id(store: Store) -> None:
+    plan = make_plan("p1", {("A", "S1"): 3})
+    store.put_plan("p1", plan)
+    assert store.get_plan("p1") == plan
+    with pytest.raises(NotFound) as missing:
+        store.get_plan("nope")
+    assert (missing.value.what, missing.value.key) == ("plan", "nope")
+
+
+# --- publishing ---------------------------------------------------------------------------
+
+
+def test_publish_sets_the_published_quantities(store: Store) -> None:
+    result = published_plan(store, {("A", "S1"): 4, ("B", "S1"): 6, ("A", "S2"): 0})
+    assert result == PublishResult("p1", "key-1", 1, cells=3, units=10)
+    assert store.published() == {("A", "S1"): 4, ("B", "S1"): 6, ("A", "S2"): 0}
+
+    store.put_plan("p2", make_plan("p2", {("B", "S2"): 2}))
+    second = store.publish("p2", "key-2", "hash-2", 1)
+    assert (second.plan_id, second.units) == ("p2", 2)
+    assert store.published() == {("B", "S2"): 2}, "a new plan replaces the old quantities"
+
+
+def test_publish_is_idempotent(store: Store) -> None:
+    first = published_plan(store, {("A", "S1"): 4})
+    store.consume("A", "S1", 3)
+    store.put_snapshot(SNAPSHOT)  # the replay is answered even though stock moved on
+    assert store.publish("p1", "key-1", "hash-1", 1) == first
+    assert store.published() == {("A", "S1"): 1}, "a replay publishes nothing again"
+
+
+def test_publish_same_key_other_body_conflicts(store: Store) -> None:
+    published_plan(store, {("A", "S1"): 4})
+    with pytest.raises(IdempotencyConflict) as conflict:
+        store.publish("p1", "key-1", "hash-other", 1)
+    error = conflict.value
+    assert (error.key, error.plan_id, error.body_hash, error.stored_hash) == (
+        "key-1",
+        "p1",
+        "hash-other",
+        "hash-1",
+    )
+
+
+def test_publish_on_older_stock_version_is_stale(store: Store) -> None:
+    store.put_snapshot(SNAPSHOT)
+    store.put_plan("p1", make_plan("p1", {("A", "S1"): 4}))
+    store.patch_stock([{"sku": "S1", "warehouse": "W1", "on_hand": 2}], 1)
+    with pytest.raises(StaleVersion) as stale:
+        store.publish("p1", "key-1", "hash-1", 1)
+    assert (stale.value.given, stale.value.current) == (1, 2)
+    assert "plan 'p1'" in str(stale.value)
+    assert store.published() == {}
+    # A refused publish does not keep its key: the same key works on a fresh plan.
+    assert store.publish("p1", "key-1", "hash-1", 2).stock_version == 2
+
+
+def test_publish_unknown_plan(store: Store) -> None:
+    store.put_snapshot(SNAPSHOT)
+    with pytest.raises(NotFound) as missing:
+        store.publish("nope", "key-1", "hash-1", 1)
+    assert missing.value.key == "nope"
+
+
+def test_concurrent_replays_return_one_result(store: Store) -> None:
+    version = store.put_snapshot(SNAPSHOT)
+    store.put_plan("p1", make_plan("p1", {("A", "S1"): 4}))
+
+    def publish(i: int) -> Any:
+        try:
+            return store.publish("p1", "key-1", "hash-1" if i % 2 else "hash-2", version)
+        except IdempotencyConflict as error:
+            return error.stored_hash
+
+    outcomes = run_together(20, publish)
+    results = {o for o in outcomes if isinstance(o, PublishResult)}
+    conflicts = {o for o in outcomes if isinstance(o, str)}
+    assert len(results) == 1, "every winner of the key sees one stored result"
+    # Whichever body came first owns the key; the other body always conflicts with it.
+    owner = "hash-1" if sum(isinstance(o, PublishResult) for o in outcomes[1::2]) else "hash-2"
+    assert conflicts == {owner}
+    assert len([o for o in outcomes if isinstance(o, PublishResult)]) == 10
+
+
+# --- orders -------------------------------------------------------------------------------
+
+
+def test_consume_decrements_and_refuses_past_zero(store: Store) -> None:
+    published_plan(store, {("A", "S1"): 5})
+    assert store.consume("A", "S1", 2) == 3
+    with pytest.raises(InsufficientStock) as short:
+        store.consume("A", "S1", 4)
+    error = short.value
+    assert (error.shop, error.sku, error.requested, error.available) == ("A", "S1", 4, 3)
+    assert store.published() == {("A", "S1"): 3}, "a refused order takes nothing"
+    assert store.consume("A", "S1", 3) == 0
+    with pytest.raises(InsufficientStock) as empty:
+        store.consume("A", "S1", 1)
+    assert empty.value.available == 0
+    assert store.published() == {("A", "S1"): 0}
+
+
+def test_consume_errors(store: Store) -> None:
+    published_plan(store, {("A", "S1"): 5})
+    with pytest.raises(NotFound) as missing:
+        store.consume("B", "S1", 1)
+    assert missing.value.key == "B/S1"
+    for quantity in (0, -1, 1.5, True):
+        with pytest.raises(InputError):
+            store.consume("A", "S1", quantity)  # type: ignore[arg-type]
+    assert store.published() == {("A", "S1"): 5}
+
+
+def test_50_concurrent_orders_take_exactly_the_published_quantity(store: Store) -> None:
+    published = 120
+    published_plan(store, {("A", "S1"): published})
+
+    def order(_: int) -> tuple[int, int]:
+        accepted = refused = 0
+        for _attempt in range(5):
+            try:
+                left = store.consume("A", "S1", 1)
+            except InsufficientStock as error:
+                assert error.available >= 0
+                refused += 1
+            else:
+                assert left >= 0
+                accepted += 1
+        return accepted, refused
+
+    outcomes = run_together(50, order)
+    assert sum(a for a, _ in outcomes) == published
+    assert sum(r for _, r in outcomes) == 50 * 5 - published
+    assert store.published() == {("A", "S1"): 0}
+
+
+# --- concurrent writers -------------------------------------------------------------------
+
+
+def test_concurrent_patches_on_one_version_have_one_winner(store: Store) -> None:
+    version = store.put_snapshot(SNAPSHOT)
+
+    def patch(i: int) -> int | StaleVersion:
+        try:
+            return store.patch_stock([{"sku": "S1", "warehouse": "W1", "on_hand": i}], version)
+        except StaleVersion as error:
+            return error
+
+    outcomes = run_together(20, patch)
+    wins = [o for o in outcomes if isinstance(o, int)]
+    assert wins == [version + 1]
+    assert all(o.current == version + 1 for o in outcomes if isinstance(o, StaleVersion))
+    winner = outcomes.index(version + 1)
+    assert store.get_snapshot().body["stock"][0]["on_hand"] == winner
+
+
+def test_concurrent_patches_with_retries_lose_no_update(store: Store) -> None:
+    start = store.put_snapshot(SNAPSHOT)
+
+    def patch(i: int) -> int:
+        while True:
+            try:
+                row = {"sku": f"N{i}", "warehouse": "W1", "on_hand": i}
+                return store.patch_stock([row], store.stock_version())
+            except StaleVersion:
+                continue
+
+    versions = run_together(20, patch)
+    assert sorted(versions) == list(range(start + 1, start + 21))
+    got = store.get_snapshot()
+    assert got.version == start + 20
+    assert {row["sku"] for row in got.body["stock"]} >= {f"N{i}" for i in range(20)}
+
+
+# --- restart ------------------------------------------------------------------------------
+
+
+def test_a_new_instance_sees_the_same_state(make_store: StoreFactory) -> None:
+    store = make_store()
+    published_plan(store, {("A", "S1"): 5})
+    store.consume("A", "S1", 2)
+    store.put_ruleset({"rules": []})
+    peak = Mode("peak", datetime(2024, 11, 10, 20, tzinfo=UTC), datetime(2024, 11, 12, tzinfo=UTC))
+    store.put_mode(peak)
+
+    again = make_store()
+    assert again.get_snapshot().version == 1
+    assert again.get_ruleset().version == 1
+    assert again.get_plan("p1")["plan_id"] == "p1"
+    assert again.published() == {("A", "S1"): 3}
+    assert again.get_mode() == peak
+    with pytest.raises(IdempotencyConflict):
+        again.publish("p1", "key-1", "hash-2", 1)
+
+
+# --- mode -----------------------------------------------------------------------------------
+
+
+def test_mode_defaults_to_normal_and_is_stored(store: Store) -> None:
+    assert store.get_mode() == Mode()
+    peak = Mode("peak", start=datetime(2024, 11, 10, 20, tzinfo=UTC))
+    assert store.put_mode(peak) == peak
+    assert store.get_mode() == peak
+    store.put_mode(Mode("normal"))
+    assert store.get_mode() == Mode()
+
+
+def test_mode_is_validated() -> None:
+    with pytest.raises(InputError) as bad:
+        Mode("busy")  # type: ignore[arg-type]
+    assert bad.value.issues[0].path == "mode"
+    start = datetime(2024, 11, 12, tzinfo=UTC)
+    with pytest.raises(InputError) as backwards:
+        Mode("peak", start=start, end=start)
+    assert backwards.value.issues[0].path == "end"
+    with pytest.raises(InputError):
+        Mode("peak", start=datetime(2024, 11, 12))
+    assert Mode.from_json(Mode("peak", start=start).to_json()) == Mode("peak", start=start)
+
+
+def test_mode_change_reaches_a_subscriber(make_store: StoreFactory) -> None:
+    store = make_store()
+    # On Redis the subscriber is another connection, as another API worker would be.
+    listener = make_store() if isinstance(store, RedisStore) else store
+    received: list[Mode] = []
+    arrived = threading.Event()
+
+    def on_change(mode: Mode) -> None:
+        received.append(mode)
+        arrived.set()
+
+    subscription = listener.subscribe(on_change)
+    peak = Mode("peak", end=datetime(2024, 11, 12, tzinfo=UTC))
+    began = time.monotonic()
+    store.put_mode(peak)
+    assert arrived.wait(1.0), "no broadcast within a second"
+    assert time.monotonic() - began < 1.0
+    assert received == [peak]
+
+    subscription.close()
+    arrived.clear()
+    store.put_mode(Mode())
+    assert not arrived.wait(0.2), "a closed subscription receives nothing"
+
+
+def test_ping(store: Store) -> None:
+    assert store.ping()
