@@ -26,7 +26,8 @@ def supply_groups(d: Draft, by_wh: I64, reach: Mask) -> Groups | None:
     if n_w > 62:
         raise InputError([Issue("warehouses", "at most 62 warehouses can be scoped per shop")])
     bits = (reach.astype(np.int64) << np.arange(n_w, dtype=np.int64)).sum(axis=1)
-    live = d.ub > 0
+    # Cells that may hold units or list the shared part (a shared shop sells it too).
+    live = (d.ub > 0) | d.in_shared
     big = np.iinfo(np.int64).max
     lo = np.full(ix.n_skus, big)
     hi = np.full(ix.n_skus, -1)

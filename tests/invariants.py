@@ -70,13 +70,15 @@ def _assert_supply_reaches(snapshot: Snapshot, plan: Plan) -> None:
             free = row.on_hand - sum(getattr(row, b) for b in DEFAULT_MINUS)
             stock[(row.sku, row.warehouse)] += max(free, 0)
     shops = [s.id for s in snapshot.shops]
+    virtual = {p.sku: p.virtual for p in plan.skus}  # presale / dropship units
     for sku in {s.id for s in snapshot.skus}:
         cells = {a.shop: a for a in plan.allocations if a.sku == sku}
         for size in range(1, len(shops) + 1):
             for group in combinations(shops, size):
                 used = sum(cells[h].quantity for h in group if h in cells)
                 used += max((cells[h].shared for h in group if h in cells), default=0)
-                can = sum(stock[(sku, w)] for w in set().union(*(reach[h] for h in group)))
+                held = set().union(*(reach[h] for h in group))
+                can = sum(stock[(sku, w)] for w in held) + virtual.get(sku, 0)
                 assert used <= can, f"SKU {sku}: shops {group} list {used}, reach {can}"
 
 

@@ -337,3 +337,19 @@ def test_pack_rounding_gives_whole_packs_back_by_priority() -> None:
     )
     assert quantities(p) == {"A": 10, "B": 5, "C": 5}
     assert [(u.quantity, u.reason) for u in p.unallocated] == [(3, "pack_size pk")]
+
+
+def test_shared_part_only_from_warehouses_every_shared_shop_reaches() -> None:
+    # Regression (found by Hypothesis): a shared part listed on a shop that cannot
+    # draw from the only warehouse holding the stock.
+    stock = [
+        {"sku": "S", "warehouse": "W1", "on_hand": 1},
+        {"sku": "S", "warehouse": "W2", "on_hand": 0},
+    ]
+    p = run(
+        [{"type": "shared_pool"}],
+        stock=stock,
+        warehouses=(("W1", "sellable"), ("W2", "sellable")),
+        restricted={"C": ["W2"]},
+    )
+    assert {a.shop: a.shared for a in p.allocations} == {"A": 0, "B": 0, "C": 0}
