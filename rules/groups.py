@@ -33,7 +33,11 @@ def supply_groups(d: Draft, by_wh: I64, reach: Mask) -> Groups | None:
     hi = np.full(ix.n_skus, -1)
     np.minimum.at(lo, ix.cell_sku[live], bits[live])
     np.maximum.at(hi, ix.cell_sku[live], bits[live])
-    split = np.flatnonzero((hi >= 0) & (lo != hi))
+    # The pool counts every warehouse some cell reaches, even a cell that takes nothing
+    # (a fixed 0, a cap of 0): a live cell that reaches less than that needs rows too.
+    full = np.zeros(ix.n_skus, dtype=np.int64)
+    np.bitwise_or.at(full, ix.cell_sku, bits)
+    split = np.flatnonzero((hi >= 0) & ((lo != full) | (hi != full)))
     if split.size == 0:
         return None
     rows_sku, rows_cap, rows_shared, members = [], [], [], []

@@ -353,3 +353,21 @@ def test_shared_part_only_from_warehouses_every_shared_shop_reaches() -> None:
         restricted={"C": ["W2"]},
     )
     assert {a.shop: a.shared for a in p.allocations} == {"A": 0, "B": 0, "C": 0}
+
+
+def test_a_shop_that_misses_the_only_stocked_warehouse_gets_nothing() -> None:
+    # Regression (found by Hypothesis): the other shop is held at 0 by a fixed rule,
+    # and the restricted shop was the only one left taking units.
+    stock = [
+        {"sku": "S", "warehouse": "W1", "on_hand": 1},
+        {"sku": "S", "warehouse": "W2", "on_hand": 0},
+    ]
+    rules = [{"type": "equal_split"}, {"type": "fixed", "quantities": {"A": 0}}]
+    p = run(
+        rules,
+        stock=stock,
+        shops=(("A", 1), ("B", 2)),
+        warehouses=(("W1", "sellable"), ("W2", "sellable")),
+        restricted={"B": ["W2"]},
+    )
+    assert quantities(p) == {"A": 0, "B": 0}
