@@ -100,7 +100,8 @@ def bench(
     )
     out.print(table)
     if json_file is not None:
-        json_file.write_text(json.dumps(as_json(records), indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(as_json(records), indent=2, allow_nan=False)
+        json_file.write_text(text + "\n", encoding="utf-8")
         out.print(f"records written to {json_file}")
     bad = [
         r

@@ -209,13 +209,7 @@ def run_bench(
 
 
 def as_json(records: list[Record]) -> list[dict[str, Any]]:
-    return [
-        {
-            k: (round(v, 6) if isinstance(v, float) and np.isfinite(v) else v)
-            for k, v in asdict(r).items()
-        }
-        for r in records
-    ]
+    return [{k: _clean(v) for k, v in asdict(r).items()} for r in records]
 
 
 def _clean(value: Any) -> Any:

@@ -66,6 +66,7 @@ def test_a_disagreement_fails_the_command(monkeypatch: pytest.MonkeyPatch, tmp_p
     records = json.loads(out.read_text(encoding="utf-8"))
     assert [r["status"] for r in records if r["solver"] == "glop"] == ["MISMATCH"]
     assert all(set(r) >= FIELDS for r in records)
+    assert "NaN" not in out.read_text(encoding="utf-8")  # strict JSON: unknowns are null
 
 
 def test_bad_options_exit_2() -> None:
