@@ -8,7 +8,6 @@ Dumped with `exclude_unset=True`, a ruleset file round-trips unchanged.
 from __future__ import annotations
 
 import enum
-import math
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, ClassVar, Literal
@@ -518,8 +517,3 @@ class Ruleset(BaseModel):
         """How errors and plans name a rule: its id, or its position."""
         rule = self.rules[index]
         return rule.id if rule.id is not None else f"rules[{index}]"
-
-
-def percent_of(pool: int, percent: float) -> int:
-    """p% of a pool in whole units, rounded up (reserves err on the safe side)."""
-    return math.ceil(pool * percent / 100 - 1e-9)

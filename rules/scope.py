@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import numpy as np
-from numpy.typing import NDArray
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
-
-Mask = NDArray[np.bool_]
 
 
 def _as_list(value: object) -> object:
@@ -62,7 +58,3 @@ class Scope(BaseModel):
             for value in [_as_list(value)]
             if isinstance(value, list)
         }
-
-
-def isin(codes: NDArray[np.int64], wanted: list[int]) -> Mask:
-    return np.isin(codes, np.asarray(wanted, dtype=np.int64))
