@@ -10,12 +10,18 @@ from fastapi import FastAPI
 
 from api import errors
 from api.config import Settings
-from api.routes import access, shelf
+from api.routes import access, planning, shelf
 from engine.access.repository import KeyRepository, key_repository_from_env
+from engine.service import StoreRegistry, store_registry_from_env
 
 
-def create_app(settings: Settings | None = None, keys: KeyRepository | None = None) -> FastAPI:
-    """The app; `keys` defaults to the key file (OMNISTOCK_KEYS_FILE)."""
+def create_app(
+    settings: Settings | None = None,
+    keys: KeyRepository | None = None,
+    stores: StoreRegistry | None = None,
+) -> FastAPI:
+    """The app; `keys` defaults to the key file (OMNISTOCK_KEYS_FILE), `stores` to one
+    store per tenant in memory, or in Redis when OMNISTOCK_REDIS_URL is set."""
     settings = settings or Settings()
     app = FastAPI(
         title=settings.title,
@@ -24,7 +30,10 @@ def create_app(settings: Settings | None = None, keys: KeyRepository | None = No
     )
     app.state.settings = settings
     app.state.keys = keys if keys is not None else key_repository_from_env()
+    app.state.stores = stores if stores is not None else store_registry_from_env()
     errors.install(app)
+    errors.install_body_limit(app, settings.max_body_bytes)
     app.include_router(shelf.router, prefix="/v1")
     app.include_router(access.router, prefix="/v1")
+    app.include_router(planning.router, prefix="/v1")
     return app

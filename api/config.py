@@ -11,3 +11,5 @@ class Settings(BaseSettings):
     title: str = "omnistock"
     # A request's solve never holds a worker longer than this.
     solver_time_limit_s: float = 30.0
+    # A request body above this many bytes is refused with 413 before it is read whole.
+    max_body_bytes: int = 20 * 1024 * 1024

@@ -11,6 +11,8 @@ from api.config import Settings
 from engine.access.errors import Unauthenticated
 from engine.access.repository import KeyRepository
 from engine.access.roles import Principal
+from engine.service import StoreRegistry
+from engine.store.base import Store
 
 
 def get_settings(request: Request) -> Settings:
@@ -44,3 +46,12 @@ def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_store(request: Request, principal: PrincipalDep) -> Store:
+    """The state store of the key's tenant (never another tenant's)."""
+    stores: StoreRegistry = request.app.state.stores
+    return stores.get(principal.tenant)
+
+
+StoreDep = Annotated[Store, Depends(get_store)]

@@ -220,6 +220,10 @@ app.command()(cli_shelf.check)
 
 app.add_typer(keys, name="keys")
 
+from engine.cli_serve import serve  # noqa: E402
+
+app.command()(serve)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

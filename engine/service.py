@@ -1,0 +1,281 @@
+"""The allocation service behind the planning routes (api/routes/planning.py): one
+function per route, each checking the caller's key with `authorize` and working on the
+caller's tenant's store. The routes only translate HTTP to these calls.
+
+- operators read and write their tenant's data;
+- a brand viewer reads only: plans and published quantities are cut to its brand's
+  SKUs and shops, and tenant-wide documents (the ruleset) are refused;
+- an admin has no access to planning data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from engine.access.roles import Principal, authorize
+from engine.errors import InputError, Issue
+from engine.explain import explain_sku
+from engine.index import SnapshotIndex
+from engine.io import canonical_json, parse_plan, parse_snapshot
+from engine.model import Snapshot
+from engine.planner import make_plan
+from engine.store.base import JsonObject, Store, merge_stock
+from engine.store.errors import NotFound
+from engine.store.memory import MemoryStore
+from rules.catalog import Ruleset
+from rules.load import parse_ruleset
+from rules.references import check_references
+
+StoreFactory = Callable[[str], Store]
+META = "service"  # the key of what the service keeps beside a stored plan
+
+
+class StoreRegistry:
+    """One store per tenant, made on first use by `factory` and kept for the process."""
+
+    def __init__(self, factory: StoreFactory | None = None) -> None:
+        self._factory: StoreFactory = factory or MemoryStore
+        self._stores: dict[str, Store] = {}
+        self._lock = threading.Lock()
+
+    def get(self, tenant: str) -> Store:
+        with self._lock:
+            store = self._stores.get(tenant)
+            if store is None:
+                store = self._stores[tenant] = self._factory(tenant)
+            return store
+
+    def close(self) -> None:
+        with self._lock:
+            stores, self._stores = list(self._stores.values()), {}
+        for store in stores:
+            store.close()
+
+
+def store_registry_from_env() -> StoreRegistry:
+    """RedisStore per tenant when OMNISTOCK_REDIS_URL is set, else MemoryStore."""
+    url = os.environ.get("OMNISTOCK_REDIS_URL")
+    if not url:
+        return StoreRegistry()
+    from engine.store.redis_store import RedisStore
+
+    return StoreRegistry(lambda tenant: RedisStore(tenant, url=url))
+
+
+# --- access -----------------------------------------------------------------------------
+
+
+def _write(principal: Principal) -> None:
+    authorize(principal, "write", principal.tenant, None)
+
+
+def _read_scope(principal: Principal) -> str | None:
+    """The brand the caller may read (None: the whole tenant); Forbidden if none."""
+    authorize(principal, "read", principal.tenant, principal.brand)
+    return principal.brand
+
+
+# --- snapshot ---------------------------------------------------------------------------
+
+
+def _check_tenant(snapshot: Snapshot, principal: Principal, source: str) -> None:
+    if snapshot.tenant != principal.tenant:
+        message = f"must be the key's tenant {principal.tenant!r}, not {snapshot.tenant!r}"
+        raise InputError([Issue("tenant", message)], source)
+
+
+def put_snapshot(store: Store, principal: Principal, body: JsonObject) -> int:
+    _write(principal)
+    _check_tenant(parse_snapshot(body, "body"), principal, "body")
+    return store.put_snapshot(body)
+
+
+def stock_version(store: Store, principal: Principal) -> int:
+    _read_scope(principal)
+    return store.stock_version()
+
+
+def patch_stock(store: Store, principal: Principal, rows: list[JsonObject], version: int) -> int:
+    """Apply stock rows at `version`; the merged snapshot must still be valid."""
+    _write(principal)
+    current = store.get_snapshot()
+    merged = merge_stock(current.body, rows)
+    parse_snapshot(merged, "body.stock (merged into the snapshot)")
+    return store.patch_stock(rows, version)
+
+
+def _snapshot(store: Store) -> tuple[int, Snapshot]:
+    stored = store.get_snapshot()
+    return stored.version, parse_snapshot(stored.body, "stored snapshot")
+
+
+# --- ruleset ----------------------------------------------------------------------------
+
+
+def check_ruleset(store: Store, body: JsonObject) -> Ruleset:
+    """The parsed ruleset; InputError naming each rule (position and id) and field, also
+    for names the current snapshot does not have."""
+    ruleset = parse_ruleset(body, "body")
+    try:
+        _, snapshot = _snapshot(store)
+    except NotFound:
+        return ruleset
+    try:
+        check_references(ruleset, SnapshotIndex.build(snapshot))
+    except InputError as error:
+        raise InputError(error.issues, "body") from None
+    return ruleset
+
+
+def validate_ruleset(store: Store, principal: Principal, body: JsonObject) -> int:
+    """The number of rules of a valid ruleset (nothing stored)."""
+    _write(principal)
+    return len(check_ruleset(store, body).rules)
+
+
+def put_ruleset(store: Store, principal: Principal, body: JsonObject) -> int:
+    _write(principal)
+    check_ruleset(store, body)
+    return store.put_ruleset(body)
+
+
+def get_ruleset(store: Store, principal: Principal) -> tuple[int, JsonObject]:
+    authorize(principal, "read", principal.tenant, None)  # tenant-wide document
+    stored = store.get_ruleset()
+    return stored.version, stored.body
+
+
+# --- plans ------------------------------------------------------------------------------
+
+
+def _brand_map(snapshot: Snapshot) -> JsonObject:
+    return {
+        "skus": {s.id: s.brand for s in snapshot.skus},
+        "shops": {s.id: s.brand for s in snapshot.shops},
+    }
+
+
+def create_plan(
+    store: Store, principal: Principal, mode: str | None, time_limit_s: float
+) -> JsonObject:
+    """Plan the stored snapshot with the latest ruleset; store and return the plan."""
+    _write(principal)
+    version, snapshot = _snapshot(store)
+    stored_rules = store.get_ruleset()
+    ruleset = parse_ruleset(stored_rules.body, "stored ruleset")
+    plan = make_plan(snapshot, ruleset, mode=mode, time_limit_s=time_limit_s)
+    meta = {
+        "stock_version": version,
+        "ruleset_version": stored_rules.version,
+        "brands": _brand_map(snapshot),
+    }
+    document = plan.model_dump(mode="json")
+    store.put_plan(plan.plan_id, {**document, META: meta})
+    return _plan_view(plan.plan_id, document, meta, None)
+
+
+def _visible(item: Any, skus: set[str], shops: set[str]) -> bool:
+    if not isinstance(item, dict) or not ("sku" in item or "shop" in item):
+        return False
+    return ("sku" not in item or item["sku"] in skus) and (
+        "shop" not in item or item["shop"] in shops
+    )
+
+
+def _brand_names(meta: JsonObject, brand: str) -> tuple[set[str], set[str]]:
+    brands = meta["brands"]
+    skus = {sku for sku, b in brands["skus"].items() if b == brand}
+    shops = {shop for shop, b in brands["shops"].items() if b == brand}
+    return skus, shops
+
+
+def _plan_view(
+    plan_id: str, document: JsonObject, meta: JsonObject, brand: str | None
+) -> JsonObject:
+    if brand is not None:
+        skus, shops = _brand_names(meta, brand)
+        cut: JsonObject = {"plan_id": document["plan_id"], "mode": document["mode"]}
+        for name in ("allocations", "unallocated", "warnings", "skus"):
+            cut[name] = [i for i in document.get(name, []) if _visible(i, skus, shops)]
+        document = cut
+    return {
+        "plan_id": plan_id,
+        "stock_version": meta["stock_version"],
+        "ruleset_version": meta["ruleset_version"],
+        "brand": brand,
+        "plan": document,
+    }
+
+
+def _stored_plan(store: Store, plan_id: str) -> tuple[JsonObject, JsonObject]:
+    document = store.get_plan(plan_id)
+    meta = document.pop(META)
+    return document, meta
+
+
+def get_plan(store: Store, principal: Principal, plan_id: str) -> JsonObject:
+    brand = _read_scope(principal)
+    document, meta = _stored_plan(store, plan_id)
+    return _plan_view(plan_id, document, meta, brand)
+
+
+def explain(store: Store, principal: Principal, plan_id: str, sku: str) -> JsonObject:
+    brand = _read_scope(principal)
+    document, meta = _stored_plan(store, plan_id)
+    owner = meta["brands"]["skus"].get(sku)
+    if owner is None or (brand is not None and owner != brand):
+        raise NotFound(f"SKU in plan {plan_id}", sku)
+    story = explain_sku(parse_plan(document, "stored plan"), sku)
+    if brand is not None:
+        _, shops = _brand_names(meta, brand)
+        story.cells[:] = [c for c in story.cells if c.shop in shops]
+    return asdict(story)
+
+
+# --- publishing and orders --------------------------------------------------------------
+
+
+def publish(
+    store: Store, principal: Principal, plan_id: str, idempotency_key: str, body: JsonObject
+) -> JsonObject:
+    """Publish a plan computed on the current stock version (StaleVersion otherwise);
+    the same key with the same plan and body returns the first result."""
+    _write(principal)
+    request = {"plan_id": plan_id, "body": body}
+    body_hash = hashlib.sha256(canonical_json(request).encode()).hexdigest()
+    try:
+        _, meta = _stored_plan(store, plan_id)
+        version = int(meta["stock_version"])
+    except NotFound:
+        version = -1  # the store answers a repeated key, else NotFound
+    return store.publish(plan_id, idempotency_key, body_hash, version).to_json()
+
+
+def published(store: Store, principal: Principal) -> list[JsonObject]:
+    brand = _read_scope(principal)
+    cells = store.published()
+    if brand is not None:
+        try:
+            _, snapshot = _snapshot(store)
+        except NotFound:
+            return []
+        skus = {s.id for s in snapshot.skus if s.brand == brand}
+        shops = {s.id for s in snapshot.shops if s.brand == brand}
+        cells = {
+            (shop, sku): q for (shop, sku), q in cells.items() if sku in skus and shop in shops
+        }
+    return [
+        {"shop": shop, "sku": sku, "quantity": quantity}
+        for (shop, sku), quantity in sorted(cells.items())
+    ]
+
+
+def order(store: Store, principal: Principal, shop: str, sku: str, quantity: int) -> JsonObject:
+    _write(principal)
+    left = store.consume(shop, sku, quantity)
+    return {"shop": shop, "sku": sku, "quantity": quantity, "remaining": left}
