@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.access.errors import Forbidden, Unauthenticated, UnknownKey
+from engine.checks.publish import PublishRefused
 from engine.errors import ConflictError, InputError, SolverError
 from engine.io import dotted_path
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
@@ -89,6 +90,16 @@ async def _stale(request: Request, exc: Exception) -> JSONResponse:
         "given": exc.given,
         "current_version": exc.current,
         "message": str(exc),
+    }
+    return JSONResponse({"detail": detail}, status_code=409)
+
+
+async def _refused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PublishRefused)
+    detail = {
+        "plan_id": exc.plan_id,
+        "message": str(exc).splitlines()[0],
+        "warnings": [w.model_dump() for w in exc.warnings],
     }
     return JSONResponse({"detail": detail}, status_code=409)
 
@@ -171,6 +182,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(UnknownKey, _unknown_key)
     app.add_exception_handler(StaleVersion, _stale)
+    app.add_exception_handler(PublishRefused, _refused)
     app.add_exception_handler(IdempotencyConflict, _idempotency)
     app.add_exception_handler(InsufficientStock, _insufficient)
     app.add_exception_handler(NotFound, _not_found)

@@ -18,11 +18,14 @@ from dataclasses import asdict
 from typing import Any
 
 from engine.access.roles import Principal, authorize
+from engine.checks.model import at_least
+from engine.checks.publish import PublishRefused, check_after_publish, precheck_publish
 from engine.errors import InputError, Issue
 from engine.explain import explain_sku
 from engine.index import SnapshotIndex
 from engine.io import canonical_json, parse_plan, parse_snapshot
-from engine.model import Snapshot
+from engine.model import ListedRow, Snapshot
+from engine.plan import Plan
 from engine.planner import make_plan
 from engine.store.base import JsonObject, Store, merge_stock
 from engine.store.errors import NotFound
@@ -249,11 +252,52 @@ def publish(
     request = {"plan_id": plan_id, "body": body}
     body_hash = hashlib.sha256(canonical_json(request).encode()).hexdigest()
     try:
-        _, meta = _stored_plan(store, plan_id)
+        document, meta = _stored_plan(store, plan_id)
         version = int(meta["stock_version"])
     except NotFound:
-        version = -1  # the store answers a repeated key, else NotFound
-    return store.publish(plan_id, idempotency_key, body_hash, version).to_json()
+        document, version = {}, -1  # the store answers a repeated key, else NotFound
+    guard = _peak_guard(store, document, version)
+    result = store.publish(plan_id, idempotency_key, body_hash, version).to_json()
+    if guard is not None:
+        result["peak_checks"] = guard.after(store)
+    return result
+
+
+class _PeakGuard:
+    """Double-11: the plan is checked against the stock again before publishing (a
+    high warning refuses the publish), and the published quantities after it."""
+
+    def __init__(self, plan: Plan, snapshot: Snapshot) -> None:
+        self.plan = plan
+        self.snapshot = snapshot
+        self.before = precheck_publish(plan, snapshot)
+        blocking = at_least(self.before, "high")
+        if blocking:
+            raise PublishRefused(plan.plan_id, blocking)
+
+    def after(self, store: Store) -> JsonObject:
+        listed = [
+            ListedRow(sku=sku, shop=shop, quantity=units)
+            for (shop, sku), units in sorted(store.published().items())
+        ]
+        read_back = self.snapshot.model_copy(update={"listed": listed})
+        warnings = check_after_publish(self.plan, read_back)
+        return {
+            "before": [w.model_dump() for w in self.before],
+            "after": [w.model_dump() for w in warnings],
+        }
+
+
+def _peak_guard(store: Store, document: JsonObject, version: int) -> _PeakGuard | None:
+    """The guard when peak mode is on (the tenant's mode or the plan's) and the plan was
+    made on the current stock; otherwise the store decides (replay or StaleVersion)."""
+    if not document:
+        return None
+    plan = parse_plan(document, "stored plan")
+    if store.get_mode().mode != "peak" and plan.mode != "peak":
+        return None
+    current, snapshot = _snapshot(store)
+    return _PeakGuard(plan, snapshot) if current == version else None
 
 
 def published(store: Store, principal: Principal) -> list[JsonObject]:

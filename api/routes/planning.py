@@ -99,12 +99,20 @@ class PublishRequest(_Strict):
     note: str | None = None
 
 
+class PeakChecks(BaseModel):
+    """Peak mode only: the stock check before the publish and after it (read back)."""
+
+    before: list[dict[str, Any]]
+    after: list[dict[str, Any]]
+
+
 class PublishOut(BaseModel):
     plan_id: str
     idempotency_key: str
     stock_version: int
     cells: int
     units: int
+    peak_checks: PeakChecks | None = None
 
 
 class PublishedCell(BaseModel):
@@ -227,7 +235,8 @@ def publish_plan(
     body: PublishRequest | None = None,
 ) -> dict[str, Any]:
     """Publish the plan's quantities for orders; refused (409) if the stock changed since
-    it was computed. Repeating a request with the same Idempotency-Key is safe."""
+    it was computed, or in peak mode if the stock check finds a high warning. Repeating a
+    request with the same Idempotency-Key is safe."""
     request = (body or PublishRequest()).model_dump()
     return service.publish(store, principal, plan_id, idempotency_key, request)
 

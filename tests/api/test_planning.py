@@ -17,6 +17,7 @@ from api.app import create_app
 from api.config import Settings
 from engine.access.repository import InMemoryKeyRepository
 from engine.service import StoreRegistry
+from engine.store.base import Mode
 from engine.store.memory import MemoryStore
 from engine.store.redis_store import RedisStore
 from tests.helpers import snapshot_data
@@ -36,9 +37,12 @@ def _redis_up() -> bool:
 
 
 class Env:
-    def __init__(self, client: TestClient, keys: InMemoryKeyRepository, tenant: str) -> None:
+    def __init__(
+        self, client: TestClient, keys: InMemoryKeyRepository, tenant: str, stores: StoreRegistry
+    ) -> None:
         self.client = client
         self.tenant = tenant
+        self.store = stores.get(tenant)
         self.operator = self.headers(keys.create(tenant, "operator")[0])
         self.viewer = self.headers(keys.create(tenant, "brand_viewer", "b")[0])
         self.other_viewer = self.headers(keys.create(tenant, "brand_viewer", "zz")[0])
@@ -58,7 +62,7 @@ def _env(stores: StoreRegistry, tenant: str) -> Iterator[Env]:
     keys = InMemoryKeyRepository()
     app = create_app(Settings(max_body_bytes=200_000), keys=keys, stores=stores)
     with TestClient(app) as client:
-        yield Env(client, keys, tenant)
+        yield Env(client, keys, tenant, stores)
     stores.close()
 
 
@@ -272,3 +276,28 @@ def test_openapi_has_examples_and_operation_ids() -> None:
             ref = next(s["$ref"] for s in schema["anyOf"] if "$ref" in s)
             schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
         assert "examples" in schema or "example" in content, op["operationId"]
+
+
+def test_peak_mode_checks_before_and_after_publishing(env: Env) -> None:
+    c, op = env.client, env.operator
+    plan_id = _setup(env)
+    env.store.put_mode(Mode(mode="peak"))
+    first = c.post(f"/v1/plans/{plan_id}/publish", json={}, headers={"Idempotency-Key": "p1", **op})
+    assert first.status_code == 200, first.text
+    checks = first.json()["peak_checks"]
+    assert checks["before"] == [] and isinstance(checks["after"], list)
+
+    # A plan that promises more than the stock holds (stored as if made on this
+    # version) is refused in peak mode, naming the SKU.
+    document = env.store.get_plan(plan_id)
+    cell = next(a for a in document["allocations"] if a["sku"] == "T")
+    cell["quantity"] = 999
+    document["plan_id"] = "plan-forged"
+    env.store.put_plan("plan-forged", document)
+    refused = c.post(
+        "/v1/plans/plan-forged/publish", json={}, headers={"Idempotency-Key": "p2", **op}
+    )
+    assert refused.status_code == 409, refused.text
+    detail = refused.json()["detail"]
+    assert detail["plan_id"] == "plan-forged"
+    assert any(w["sku"] == "T" and w["severity"] == "high" for w in detail["warnings"])
