@@ -7,6 +7,8 @@ it the fault is; a caller never sees a parser's or pydantic's own exception.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Callable, Hashable, Iterable
 from os import PathLike
 from pathlib import Path
@@ -202,5 +204,21 @@ def dump_json(obj: Any, path: str | PathLike[str] | None = None) -> str:
     text = json.dumps(to_jsonable_python(obj), indent=2, ensure_ascii=False, allow_nan=False)
     text += "\n"
     if path is not None:
-        Path(path).write_text(text, encoding="utf-8", newline="\n")
+        write_atomically(Path(path), text)
     return text
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a temp file beside it (owner-only, as mkstemp makes
+    it), fsynced, then renamed over the target. A crash never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from engine.access.errors import Unauthenticated, UnknownKey
 from engine.access.keys import KeyRecord, key_id_of, new_key
 from engine.access.roles import Principal
 from engine.errors import InputError, Issue
-from engine.io import parse_document
+from engine.io import parse_document, write_atomically
 
 KEYS_FILE_ENV = "OMNISTOCK_KEYS_FILE"
 DEFAULT_KEYS_FILE = Path(".omnistock") / "keys.json"
@@ -129,19 +128,9 @@ class JsonFileKeyRepository(KeyRepository):
         return {r.key_id: r for r in parse_document(_KeyFile, data, str(self.path)).keys}
 
     def _write(self, records: dict[str, KeyRecord]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only (write_atomically's temp file): no secrets, but who holds which key.
         text = _KeyFile(keys=list(records.values())).model_dump_json(indent=2) + "\n"
-        # mkstemp makes the file readable by its owner only: no secrets, but who holds which key.
-        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".keys-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path, text)
 
     def get(self, key_id: str) -> KeyRecord | None:
         return self._read().get(key_id)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 
+from engine.io import write_atomically
 from engine.store.base import (
     Cell,
     JsonObject,
@@ -117,18 +116,7 @@ class MemoryStore(Store):
 
     def _write(self, text: str) -> None:
         assert self.path is not None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_atomically(self.path, text)
 
     # --- snapshot and stock version -----------------------------------------------------
 
