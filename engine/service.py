@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.access.roles import Principal, authorize
@@ -27,7 +28,7 @@ from engine.io import canonical_json, parse_plan, parse_snapshot
 from engine.model import ListedRow, Snapshot
 from engine.plan import Plan
 from engine.planner import make_plan
-from engine.store.base import JsonObject, Store, merge_stock
+from engine.store.base import JsonObject, Mode, Store, merge_stock
 from engine.store.errors import NotFound
 from engine.store.memory import MemoryStore
 from rules.catalog import Ruleset
@@ -163,11 +164,36 @@ def _brand_map(snapshot: Snapshot) -> JsonObject:
     }
 
 
+def get_mode(store: Store, principal: Principal) -> JsonObject:
+    authorize(principal, "read", principal.tenant, None)
+    mode = store.get_mode()
+    return {**mode.to_json(), "effective": mode.effective(_now())}
+
+
+def put_mode(store: Store, principal: Principal, body: JsonObject) -> JsonObject:
+    """Switch the tenant to normal or peak (optionally scheduled); the store broadcasts
+    it, so every API worker and job sharing the store sees it at once."""
+    _write(principal)
+    try:
+        mode = Mode.from_json(body)
+    except ValueError as error:  # a timestamp that is no ISO 8601 moment
+        raise InputError([Issue("body", str(error))], "mode") from None
+    stored = store.put_mode(mode)
+    return {**stored.to_json(), "effective": stored.effective(_now())}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def create_plan(
     store: Store, principal: Principal, mode: str | None, time_limit_s: float
 ) -> JsonObject:
-    """Plan the stored snapshot with the latest ruleset; store and return the plan."""
+    """Plan the stored snapshot with the latest ruleset; store and return the plan. With no
+    mode asked for, the tenant's mode in force now applies (Double-11 switch)."""
     _write(principal)
+    if mode is None:
+        mode = "peak" if store.get_mode().effective(_now()) == "peak" else None
     version, snapshot = _snapshot(store)
     stored_rules = store.get_ruleset()
     ruleset = parse_ruleset(stored_rules.body, "stored ruleset")
@@ -294,7 +320,7 @@ def _peak_guard(store: Store, document: JsonObject, version: int) -> _PeakGuard 
     if not document:
         return None
     plan = parse_plan(document, "stored plan")
-    if store.get_mode().mode != "peak" and plan.mode != "peak":
+    if store.get_mode().effective(_now()) != "peak" and plan.mode != "peak":
         return None
     current, snapshot = _snapshot(store)
     return _PeakGuard(plan, snapshot) if current == version else None

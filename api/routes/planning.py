@@ -121,6 +121,31 @@ class PublishedCell(BaseModel):
     quantity: int
 
 
+class ModeRequest(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "mode": "peak",
+                    "start": "2026-11-10T20:00:00+08:00",
+                    "end": "2026-11-12T02:00:00+08:00",
+                }
+            ]
+        },
+    )
+    mode: Literal["normal", "peak"]
+    start: str | None = None
+    end: str | None = None
+
+
+class ModeOut(BaseModel):
+    mode: str
+    start: str | None
+    end: str | None
+    effective: str
+
+
 class OrderRequest(_Strict):
     model_config = ConfigDict(
         extra="forbid",
@@ -256,3 +281,16 @@ def get_published(principal: PrincipalDep, store: StoreDep) -> list[dict[str, An
 def create_order(body: OrderRequest, principal: PrincipalDep, store: StoreDep) -> dict[str, Any]:
     """Consume published stock; 409 with the available quantity when short."""
     return service.order(store, principal, body.shop, body.sku, body.quantity)
+
+
+@router.get("/mode", operation_id="get-mode", tags=["mode"], response_model=ModeOut)
+def get_mode(principal: PrincipalDep, store: StoreDep) -> dict[str, Any]:
+    """The tenant's mode, and the one in force now (a scheduled peak only in its window)."""
+    return service.get_mode(store, principal)
+
+
+@router.put("/mode", operation_id="put-mode", tags=["mode"], response_model=ModeOut)
+def put_mode(body: ModeRequest, principal: PrincipalDep, store: StoreDep) -> dict[str, Any]:
+    """Switch to normal or peak (Double-11), optionally between `start` and `end`; every
+    worker sharing the store sees it at once."""
+    return service.put_mode(store, principal, body.model_dump())

@@ -54,6 +54,12 @@ class Mode:
         if issues:
             raise InputError(issues, "mode")
 
+    def effective(self, at: datetime) -> ModeName:
+        """The mode in force at `at`: a scheduled peak is peak only inside its window."""
+        started = self.start is None or at >= self.start
+        ended = self.end is not None and at >= self.end
+        return "peak" if self.mode == "peak" and started and not ended else "normal"
+
     def to_json(self) -> JsonObject:
         return {
             "mode": self.mode,
