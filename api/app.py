@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, observe
 from api.config import Settings
-from api.routes import access, planning, shelf
+from api.routes import access, health, planning, shelf
 from engine.access.repository import KeyRepository, key_repository_from_env
 from engine.service import StoreRegistry, store_registry_from_env
 
@@ -32,8 +32,10 @@ def create_app(
     app.state.keys = keys if keys is not None else key_repository_from_env()
     app.state.stores = stores if stores is not None else store_registry_from_env()
     errors.install(app)
+    observe.install(app)
     errors.install_body_limit(app, settings.max_body_bytes)
     app.include_router(shelf.router, prefix="/v1")
     app.include_router(access.router, prefix="/v1")
     app.include_router(planning.router, prefix="/v1")
+    app.include_router(health.router)
     return app

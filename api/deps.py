@@ -35,6 +35,7 @@ _bearer = HTTPBearer(auto_error=False, description="an omnistock API key (`omnis
 
 
 def get_principal(
+    request: Request,
     keys: KeyRepositoryDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -42,7 +43,9 @@ def get_principal(
     Routes then call `authorize(principal, action, tenant, brand)` (403 if refused)."""
     if credentials is None:
         raise Unauthenticated("send the header Authorization: Bearer <key>")
-    return keys.authenticate(credentials.credentials)
+    principal = keys.authenticate(credentials.credentials)
+    request.state.tenant = principal.tenant  # for the request's log line
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -54,6 +54,13 @@ class StoreRegistry:
                 store = self._stores[tenant] = self._factory(tenant)
             return store
 
+    def ping(self) -> bool:
+        """Whether a store made by this registry answers (readiness)."""
+        try:
+            return self.get("_readiness").ping()
+        except Exception:  # any failure to reach the store means not ready
+            return False
+
     def close(self) -> None:
         with self._lock:
             stores, self._stores = list(self._stores.values()), {}

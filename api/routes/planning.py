@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header
+from fastapi import APIRouter, Body, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PrincipalDep, SettingsDep, StoreDep
@@ -219,6 +219,7 @@ def validate_ruleset(body: RulesetBody, principal: PrincipalDep, store: StoreDep
 
 @router.post("/plans", operation_id="create-plan", tags=["planning"], response_model=PlanOut)
 def create_plan(
+    request: Request,
     principal: PrincipalDep,
     store: StoreDep,
     settings: SettingsDep,
@@ -226,7 +227,9 @@ def create_plan(
 ) -> dict[str, Any]:
     """Plan the stored snapshot with the latest ruleset (synchronous); the plan is stored."""
     mode = body.mode if body is not None else None
-    return service.create_plan(store, principal, mode, settings.solver_time_limit_s)
+    result = service.create_plan(store, principal, mode, settings.solver_time_limit_s)
+    request.app.state.metrics.record_plan(result["plan"])
+    return result
 
 
 @router.get("/plans/{plan_id}", operation_id="get-plan", tags=["planning"], response_model=PlanOut)

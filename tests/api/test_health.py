@@ -1,0 +1,53 @@
+"""Liveness, readiness, metrics and the request log line."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from engine.access.repository import InMemoryKeyRepository
+from engine.service import StoreRegistry
+from engine.store.memory import MemoryStore
+from engine.store.redis_store import RedisStore
+from tests.helpers import snapshot_data
+
+
+def test_healthz_and_readyz_on_memory() -> None:
+    client = TestClient(create_app(keys=InMemoryKeyRepository(), stores=StoreRegistry(MemoryStore)))
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["store"] is True
+
+
+def test_readyz_is_503_when_redis_does_not_answer() -> None:
+    dead = StoreRegistry(lambda t: RedisStore(t, url="redis://127.0.0.1:1/0"))
+    client = TestClient(create_app(keys=InMemoryKeyRepository(), stores=dead))
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json() == {"status": "unavailable", "store": False}
+
+
+def test_metrics_request_id_and_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    keys = InMemoryKeyRepository()
+    key = keys.create("acme", "operator")[0]
+    auth = {"Authorization": f"Bearer {key}"}
+    client = TestClient(create_app(keys=keys, stores=StoreRegistry(MemoryStore)))
+    snap = {**snapshot_data(pools={"S": 10}), "tenant": "acme"}
+    assert client.put("/v1/snapshot", json=snap, headers=auth).status_code == 200
+    assert client.put("/v1/ruleset", json={"rules": []}, headers=auth).status_code == 200
+    with caplog.at_level(logging.INFO, logger="omnistock.api"):
+        planned = client.post("/v1/plans", json={}, headers={**auth, "X-Request-ID": "req-42"})
+    assert planned.status_code == 200 and planned.headers["X-Request-ID"] == "req-42"
+    line = json.loads(caplog.records[-1].getMessage())
+    assert line["request_id"] == "req-42" and line["tenant"] == "acme"
+    assert line["route"] == "/v1/plans" and line["status"] == 200
+    assert client.get("/healthz").headers["X-Request-ID"]  # made when none is sent
+    text = client.get("/metrics").text
+    assert (
+        'omnistock_request_seconds_count{method="POST",route="/v1/plans",status="200"} 1.0' in text
+    )
+    assert 'omnistock_solve_seconds_count{backend="closed"} 1.0' in text
+    assert "omnistock_plan_cells_count 1.0" in text
