@@ -55,7 +55,14 @@ async def _conflict(request: Request, exc: Exception) -> JSONResponse:
 async def _solver(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SolverError)
     body = {"detail": {"solver": exc.backend, "status": exc.status, "message": str(exc)}}
+    if exc.status in CLIENT_SOLVER_STATUSES:
+        # The request forced a solver that does not exist or cannot take its rules.
+        body["detail"]["field"] = "solver"
+        return JSONResponse(body, status_code=422)
     return JSONResponse(body, status_code=503)
+
+
+CLIENT_SOLVER_STATUSES = ("unsupported", "unknown")
 
 
 async def _unauthenticated(request: Request, exc: Exception) -> JSONResponse:

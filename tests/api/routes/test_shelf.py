@@ -84,6 +84,12 @@ def test_client_errors_name_the_field(client: TestClient) -> None:
     assert _paths(client.post("/v1/rank", json={"shelf": seed_shelf(), "solver": "magic"})) == [
         "body.solver"
     ]
+    # Found by schemathesis: a forced solver that cannot take the rules is the client's
+    # choice (422 naming `solver`), not a server failure.
+    limited = seed_shelf()
+    limited["rules"] = {"category_limits": [{"max": 2, "top": 2}]}
+    forced = client.post("/v1/rank", json={"shelf": limited, "solver": "sort"})
+    assert forced.status_code == 422 and forced.json()["detail"]["field"] == "solver"
     broken = client.post(
         "/v1/check", content=b"{not json", headers={"content-type": "application/json"}
     )
