@@ -12,7 +12,7 @@ from api import errors, observe
 from api.config import Settings
 from api.routes import access, health, planning, shelf
 from engine.access.repository import KeyRepository, key_repository_from_env
-from engine.service import StoreRegistry, store_registry_from_env
+from engine.service import StoreRegistry, seed_demo, store_registry_from_env
 
 
 def create_app(
@@ -31,6 +31,8 @@ def create_app(
     app.state.settings = settings
     app.state.keys = keys if keys is not None else key_repository_from_env()
     app.state.stores = stores if stores is not None else store_registry_from_env()
+    if settings.demo:
+        seed_demo(app.state.stores)
     errors.install(app)
     observe.install(app)
     errors.install_body_limit(app, settings.max_body_bytes)

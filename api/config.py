@@ -13,3 +13,5 @@ class Settings(BaseSettings):
     solver_time_limit_s: float = 30.0
     # A request body above this many bytes is refused with 413 before it is read whole.
     max_body_bytes: int = 20 * 1024 * 1024
+    # `omnistock serve --demo`: the tenant "demo" starts with the demo snapshot and rules.
+    demo: bool = False

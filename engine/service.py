@@ -68,6 +68,23 @@ class StoreRegistry:
             store.close()
 
 
+DEMO_TENANT = "demo"
+
+
+def seed_demo(stores: StoreRegistry) -> bool:
+    """Give the tenant "demo" the demo snapshot and rules unless it has a snapshot
+    already (so restarts and other workers sharing Redis do not overwrite its state)."""
+    from engine.demo import build_demo
+
+    store = stores.get(DEMO_TENANT)
+    if store.stock_version() > 0:
+        return False
+    snapshot, rules = build_demo()
+    store.put_snapshot({**snapshot, "tenant": DEMO_TENANT})
+    store.put_ruleset(rules)
+    return True
+
+
 def store_registry_from_env() -> StoreRegistry:
     """RedisStore per tenant when OMNISTOCK_REDIS_URL is set, else MemoryStore."""
     url = os.environ.get("OMNISTOCK_REDIS_URL")

@@ -51,3 +51,19 @@ def test_metrics_request_id_and_log_line(caplog: pytest.LogCaptureFixture) -> No
     )
     assert 'omnistock_solve_seconds_count{backend="closed"} 1.0' in text
     assert "omnistock_plan_cells_count 1.0" in text
+
+
+def test_demo_tenant_is_seeded_once_and_plannable() -> None:
+    from api.config import Settings
+    from engine.service import seed_demo
+
+    keys = InMemoryKeyRepository()
+    key = keys.create("demo", "operator")[0]
+    stores = StoreRegistry(MemoryStore)
+    client = TestClient(create_app(Settings(demo=True), keys=keys, stores=stores))
+    auth = {"Authorization": f"Bearer {key}"}
+    assert client.get("/v1/snapshot/version", headers=auth).json() == {"stock_version": 1}
+    assert seed_demo(stores) is False  # a second worker or a restart keeps the state
+    planned = client.post("/v1/plans", json={}, headers=auth)
+    assert planned.status_code == 200, planned.text
+    assert planned.json()["plan"]["kpis"]["skus"] == 5000
