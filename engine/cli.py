@@ -24,6 +24,7 @@ from engine import cli_shelf
 from engine.cli_bench import bench
 from engine.cli_common import EXIT_INPUT, err, fail
 from engine.cli_keys import keys
+from engine.cli_load import load
 from engine.errors import InputError, Issue, OmnistockError
 from engine.explain import explain_sku
 from engine.index import SnapshotIndex
@@ -212,6 +213,7 @@ def demo(
 
 
 app.command()(bench)
+app.command()(load)
 
 
 app.command()(cli_shelf.rank)

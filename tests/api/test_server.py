@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -62,6 +63,46 @@ def test_uvicorn_serves_rank_over_http() -> None:
             assert response.status == 200
             body = json.loads(response.read())
         assert body["moves"][0]["product"] == "BEST"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def test_load_command_plumbing_against_a_real_server(tmp_path: Path) -> None:
+    """`omnistock load` end to end on a tiny run (its timings are printed, never asserted)."""
+    from engine.access.repository import JsonFileKeyRepository
+    from engine.bench.load import prepare, run_load
+
+    keys_file = tmp_path / "keys.json"
+    key = JsonFileKeyRepository(keys_file).create("load", "operator")[0]
+    port = _free_port()
+    env = {**os.environ, "OMNISTOCK_KEYS_FILE": str(keys_file)}
+    env.pop("OMNISTOCK_REDIS_URL", None)
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(f"{base}/healthz", server)
+        prepare(base, key, skus=100)
+        report = run_load(base, key, clients=2, per_client=2)
+        assert report.requests == 4 and report.errors == 0
+        assert 0 < report.p50_ms <= report.p99_ms <= report.max_ms
     finally:
         server.terminate()
         try:
