@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.shelf.test_ranking import seed_shelf
@@ -34,54 +36,10 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 2
     raise AssertionError(f"uvicorn did not answer at {url} within {seconds} s")
 
 
-def test_uvicorn_serves_rank_over_http() -> None:
+@contextmanager
+def _served(env: dict[str, str] | None = None) -> Iterator[str]:
+    """The app under uvicorn in a subprocess on a free port; yields its base URL."""
     port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_until_up(f"{base}/openapi.json", server)
-        request = urllib.request.Request(
-            f"{base}/v1/rank",
-            data=json.dumps({"shelf": seed_shelf()}).encode(),
-            headers={"content-type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200
-            body = json.loads(response.read())
-        assert body["moves"][0]["product"] == "BEST"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def test_load_command_plumbing_against_a_real_server(tmp_path: Path) -> None:
-    """`omnistock load` end to end on a tiny run (its timings are printed, never asserted)."""
-    from engine.access.repository import JsonFileKeyRepository
-    from engine.bench.load import prepare, run_load
-
-    keys_file = tmp_path / "keys.json"
-    key = JsonFileKeyRepository(keys_file).create("load", "operator")[0]
-    port = _free_port()
-    env = {**os.environ, "OMNISTOCK_KEYS_FILE": str(keys_file)}
-    env.pop("OMNISTOCK_REDIS_URL", None)
     command = [
         sys.executable,
         "-m",
@@ -99,10 +57,7 @@ def test_load_command_plumbing_against_a_real_server(tmp_path: Path) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_until_up(f"{base}/healthz", server)
-        prepare(base, key, skus=100)
-        report = run_load(base, key, clients=2, per_client=2)
-        assert report.requests == 4 and report.errors == 0
-        assert 0 < report.p50_ms <= report.p99_ms <= report.max_ms
+        yield base
     finally:
         server.terminate()
         try:
@@ -110,3 +65,33 @@ def test_load_command_plumbing_against_a_real_server(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def test_uvicorn_serves_rank_over_http() -> None:
+    with _served() as base:
+        request = urllib.request.Request(
+            f"{base}/v1/rank",
+            data=json.dumps({"shelf": seed_shelf()}).encode(),
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+            body = json.loads(response.read())
+        assert body["moves"][0]["product"] == "BEST"
+
+
+def test_load_command_plumbing_against_a_real_server(tmp_path: Path) -> None:
+    """`omnistock load` end to end on a tiny run (its timings are printed, never asserted)."""
+    from engine.access.repository import JsonFileKeyRepository
+    from engine.bench.load import prepare, run_load
+
+    keys_file = tmp_path / "keys.json"
+    key = JsonFileKeyRepository(keys_file).create("load", "operator")[0]
+    env = {**os.environ, "OMNISTOCK_KEYS_FILE": str(keys_file)}
+    env.pop("OMNISTOCK_REDIS_URL", None)
+    with _served(env) as base:
+        prepare(base, key, skus=100)
+        report = run_load(base, key, clients=2, per_client=2)
+        assert report.requests == 4 and report.errors == 0
+        assert 0 < report.p50_ms <= report.p99_ms <= report.max_ms
