@@ -6,24 +6,42 @@ auth) add a router in api/routes/ and one `include_router` line here.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from api import errors, observe
 from api.config import Settings
 from api.routes import access, health, planning, shelf
+from api.routes import jobs as job_routes
 from engine.access.repository import KeyRepository, key_repository_from_env
+from engine.jobs.model import JobQueue
+from engine.jobs.queues import job_queue_for
 from engine.service import StoreRegistry, seed_demo, store_registry_from_env
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # Shutdown: stop what the app made itself (job pool processes, store connections);
+    # what the caller passed in is the caller's to close.
+    for resource in app.state.owned:
+        resource.close()
 
 
 def create_app(
     settings: Settings | None = None,
     keys: KeyRepository | None = None,
     stores: StoreRegistry | None = None,
+    jobs: JobQueue | None = None,
 ) -> FastAPI:
     """The app; `keys` defaults to the key file (OMNISTOCK_KEYS_FILE), `stores` to one
-    store per tenant in memory, or in Redis when OMNISTOCK_REDIS_URL is set."""
+    store per tenant in memory, or in Redis when OMNISTOCK_REDIS_URL is set, and `jobs`
+    likewise to a local process pool or RQ on that Redis."""
     settings = settings or Settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title=settings.title,
         summary="Inventory allocation, shelf ranking and stock checks for many shops.",
         version="0.1.0",
@@ -31,6 +49,14 @@ def create_app(
     app.state.settings = settings
     app.state.keys = keys if keys is not None else key_repository_from_env()
     app.state.stores = stores if stores is not None else store_registry_from_env()
+    app.state.jobs = (
+        jobs
+        if jobs is not None
+        else job_queue_for(app.state.stores, settings.job_workers, settings.job_timeout_s)
+    )
+    app.state.owned = [app.state.jobs] if jobs is None else []
+    if stores is None:
+        app.state.owned.append(app.state.stores)
     if settings.demo:
         seed_demo(app.state.stores)
     errors.install(app)
@@ -39,5 +65,6 @@ def create_app(
     app.include_router(shelf.router, prefix="/v1")
     app.include_router(access.router, prefix="/v1")
     app.include_router(planning.router, prefix="/v1")
+    app.include_router(job_routes.router, prefix="/v1")
     app.include_router(health.router)
     return app

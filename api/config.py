@@ -15,3 +15,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     # `omnistock serve --demo`: the tenant "demo" starts with the demo snapshot and rules.
     demo: bool = False
+    # POST /v1/plans answers at once up to this many (SKU, shop) cells; above, it starts
+    # a job (202 with the job's URL). The demo's 16,900 cells plan in about 1.5 s.
+    sync_plan_max_cells: int = 50_000
+    # Processes of the local job pool (the embedded default; with Redis, `omnistock
+    # worker` processes run the jobs instead).
+    job_workers: int = 1
+    # A plan job's solver time limit (it holds no request open, so it may search longer).
+    job_solver_time_limit_s: float = 300.0
+    # A job running longer than this is stopped and failed.
+    job_timeout_s: int = 3600

@@ -11,6 +11,7 @@ from api.config import Settings
 from engine.access.errors import Unauthenticated
 from engine.access.repository import KeyRepository
 from engine.access.roles import Principal
+from engine.jobs.model import JobQueue
 from engine.service import StoreRegistry
 from engine.store.base import Store
 
@@ -58,3 +59,11 @@ def get_store(request: Request, principal: PrincipalDep) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def get_jobs(request: Request) -> JobQueue:
+    jobs: JobQueue = request.app.state.jobs
+    return jobs
+
+
+JobsDep = Annotated[JobQueue, Depends(get_jobs)]

@@ -16,6 +16,7 @@ from engine.access.errors import Forbidden, Unauthenticated, UnknownKey
 from engine.checks.publish import PublishRefused
 from engine.errors import ConflictError, InputError, SolverError
 from engine.io import dotted_path
+from engine.jobs.model import JobAlreadyEnded
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
 
 
@@ -135,6 +136,12 @@ async def _not_found(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=404)
 
 
+async def _job_ended(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, JobAlreadyEnded)
+    detail = {"job": exc.job_id, "status": exc.status, "message": str(exc)}
+    return JSONResponse({"detail": detail}, status_code=409)
+
+
 class BodyLimit:
     """413 for a request body above `max_bytes`: at once when Content-Length says so,
     else as soon as the streamed body passes the limit (it is buffered up to it)."""
@@ -193,3 +200,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(IdempotencyConflict, _idempotency)
     app.add_exception_handler(InsufficientStock, _insufficient)
     app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(JobAlreadyEnded, _job_ended)

@@ -226,6 +226,10 @@ from engine.cli_serve import serve  # noqa: E402
 
 app.command()(serve)
 
+from engine.jobs.worker import worker  # noqa: E402
+
+app.command()(worker)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -14,7 +14,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from engine.index import SnapshotIndex
 from engine.io import canonical_json, parse_plan, parse_snapshot
 from engine.model import ListedRow, Snapshot
 from engine.plan import Plan
-from engine.planner import make_plan
+from engine.planner import Progress, make_plan
 from engine.store.base import JsonObject, Mode, Store, merge_stock
 from engine.store.errors import NotFound
 from engine.store.memory import MemoryStore
@@ -42,8 +42,10 @@ META = "service"  # the key of what the service keeps beside a stored plan
 class StoreRegistry:
     """One store per tenant, made on first use by `factory` and kept for the process."""
 
-    def __init__(self, factory: StoreFactory | None = None) -> None:
+    def __init__(self, factory: StoreFactory | None = None, redis_url: str | None = None) -> None:
         self._factory: StoreFactory = factory or MemoryStore
+        # Set when the stores live in this Redis: jobs then go to RQ on it as well.
+        self.redis_url = redis_url
         self._stores: dict[str, Store] = {}
         self._lock = threading.Lock()
 
@@ -92,7 +94,7 @@ def store_registry_from_env() -> StoreRegistry:
         return StoreRegistry()
     from engine.store.redis_store import RedisStore
 
-    return StoreRegistry(lambda tenant: RedisStore(tenant, url=url))
+    return StoreRegistry(lambda tenant: RedisStore(tenant, url=url), redis_url=url)
 
 
 # --- access -----------------------------------------------------------------------------
@@ -210,26 +212,67 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass
+class PlanInputs:
+    """What one plan is computed from, read from the store at one moment."""
+
+    stock_version: int
+    ruleset_version: int
+    snapshot: JsonObject
+    ruleset: JsonObject
+    mode: str | None  # None: the snapshot's own mode
+
+
+def plan_inputs(store: Store, mode: str | None) -> PlanInputs:
+    """The stored snapshot and latest ruleset; with no mode asked for, the tenant's mode
+    in force now (Double-11 switch). No access check: callers have done it."""
+    if mode is None:
+        mode = "peak" if store.get_mode().effective(_now()) == "peak" else None
+    snapshot = store.get_snapshot()
+    rules = store.get_ruleset()
+    return PlanInputs(snapshot.version, rules.version, snapshot.body, rules.body, mode)
+
+
+def plan_cells(snapshot: JsonObject) -> int:
+    """The plan's size in (SKU, shop) cells - SKUs times shops of each brand - read off
+    the document without parsing it, to choose between answering now and a job."""
+    skus: dict[str, int] = {}
+    shops: dict[str, int] = {}
+    for items, counts in ((snapshot.get("skus"), skus), (snapshot.get("shops"), shops)):
+        for item in items if isinstance(items, list) else []:
+            brand = item.get("brand") if isinstance(item, dict) else None
+            if isinstance(brand, str):
+                counts[brand] = counts.get(brand, 0) + 1
+    return sum(n * shops.get(brand, 0) for brand, n in skus.items())
+
+
+def compute_plan(
+    inputs: PlanInputs, time_limit_s: float, progress: Progress | None = None
+) -> tuple[JsonObject, JsonObject]:
+    """The plan document and what the service keeps beside it (pure: no store)."""
+    snapshot = parse_snapshot(inputs.snapshot, "stored snapshot")
+    ruleset = parse_ruleset(inputs.ruleset, "stored ruleset")
+    plan = make_plan(snapshot, ruleset, inputs.mode, time_limit_s=time_limit_s, progress=progress)
+    meta = {
+        "stock_version": inputs.stock_version,
+        "ruleset_version": inputs.ruleset_version,
+        "brands": _brand_map(snapshot),
+    }
+    return plan.model_dump(mode="json"), meta
+
+
+def save_plan(store: Store, document: JsonObject, meta: JsonObject) -> JsonObject:
+    store.put_plan(document["plan_id"], {**document, META: meta})
+    return _plan_view(document["plan_id"], document, meta, None)
+
+
 def create_plan(
     store: Store, principal: Principal, mode: str | None, time_limit_s: float
 ) -> JsonObject:
-    """Plan the stored snapshot with the latest ruleset; store and return the plan. With no
-    mode asked for, the tenant's mode in force now applies (Double-11 switch)."""
+    """Plan the stored snapshot with the latest ruleset now; store and return the plan."""
     _write(principal)
-    if mode is None:
-        mode = "peak" if store.get_mode().effective(_now()) == "peak" else None
-    version, snapshot = _snapshot(store)
-    stored_rules = store.get_ruleset()
-    ruleset = parse_ruleset(stored_rules.body, "stored ruleset")
-    plan = make_plan(snapshot, ruleset, mode=mode, time_limit_s=time_limit_s)
-    meta = {
-        "stock_version": version,
-        "ruleset_version": stored_rules.version,
-        "brands": _brand_map(snapshot),
-    }
-    document = plan.model_dump(mode="json")
-    store.put_plan(plan.plan_id, {**document, META: meta})
-    return _plan_view(plan.plan_id, document, meta, None)
+    document, meta = compute_plan(plan_inputs(store, mode), time_limit_s)
+    return save_plan(store, document, meta)
 
 
 def _visible(item: Any, skus: set[str], shops: set[str]) -> bool:

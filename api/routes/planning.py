@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import PrincipalDep, SettingsDep, StoreDep
+from api.deps import JobsDep, PrincipalDep, SettingsDep, StoreDep
+from api.routes.jobs import JobOut
 from engine import service
+from engine.jobs.service import RunAs, runs_as_job, submit_plan
 
 router = APIRouter()
 
@@ -66,8 +69,12 @@ class RulesetCheck(BaseModel):
 
 
 class PlanRequest(_Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"mode": "peak"}]})
-    mode: Literal["normal", "peak"] | None = None  # default: the snapshot's mode
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"mode": "peak", "run": "auto"}]}
+    )
+    mode: Literal["normal", "peak"] | None = None  # default: the mode in force
+    # auto: answer now up to the configured size, else start a job; now / job: force it
+    run: RunAs = "auto"
 
 
 class PlanOut(BaseModel):
@@ -217,17 +224,31 @@ def validate_ruleset(body: RulesetBody, principal: PrincipalDep, store: StoreDep
     return RulesetCheck(valid=True, rules=service.validate_ruleset(store, principal, body))
 
 
-@router.post("/plans", operation_id="create-plan", tags=["planning"], response_model=PlanOut)
+@router.post(
+    "/plans",
+    operation_id="create-plan",
+    tags=["planning"],
+    response_model=PlanOut,
+    responses={202: {"model": JobOut, "description": "a large plan runs as a job"}},
+)
 def create_plan(
     request: Request,
     principal: PrincipalDep,
     store: StoreDep,
+    jobs: JobsDep,
     settings: SettingsDep,
     body: PlanRequest | None = None,
-) -> dict[str, Any]:
-    """Plan the stored snapshot with the latest ruleset (synchronous); the plan is stored."""
-    mode = body.mode if body is not None else None
-    result = service.create_plan(store, principal, mode, settings.solver_time_limit_s)
+) -> Any:
+    """Plan the stored snapshot with the latest ruleset; the plan is stored. Up to
+    OMNISTOCK_SYNC_PLAN_MAX_CELLS cells the plan comes back now; above (or with
+    `run: job`), 202 with the job to follow at its URL (Location header)."""
+    body = body or PlanRequest()
+    limit = settings.solver_time_limit_s
+    if runs_as_job(store, body.run, settings.sync_plan_max_cells):
+        job = submit_plan(jobs, principal, body.mode, settings.job_solver_time_limit_s)
+        url = f"/v1/jobs/{job.id}"
+        return JSONResponse(job.to_json(), status_code=202, headers={"Location": url})
+    result = service.create_plan(store, principal, body.mode, limit)
     request.app.state.metrics.record_plan(result["plan"])
     return result
 
