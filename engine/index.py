@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine.model import Snapshot
 from rules.scope import Scope
+from solvers.problem import Grouping
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
@@ -72,6 +74,15 @@ class SnapshotIndex:
         mask = np.zeros(self.n_skus, dtype=bool)
         mask[self.bundle_rows[0]] = True
         return mask
+
+    @cached_property
+    def by_sku(self) -> Grouping:
+        """The cells grouped by SKU (they are sorted by SKU): built once per plan."""
+        return Grouping.of_sorted(self.cell_sku, self.n_skus)
+
+    @cached_property
+    def shop_has_cells(self) -> Mask:
+        return np.bincount(self.cell_shop, minlength=self.n_shops) > 0
 
     @property
     def n_skus(self) -> int:
@@ -244,10 +255,10 @@ class SnapshotIndex:
     def sku_mask(self, scope: Scope) -> Mask:
         mask = np.ones(self.n_skus, dtype=bool)
         if scope.brand is not None:
-            mask &= np.isin(self.sku_brand, self._brand_codes(scope.brand))
+            mask &= _lookup(len(self.brands), self._brand_codes(scope.brand))[self.sku_brand]
         if scope.category is not None:
             wanted = [k for k, c in enumerate(self.categories) if c in scope.category]
-            mask &= np.isin(self.sku_category, wanted)
+            mask &= _lookup(len(self.categories), wanted)[self.sku_category]
         if scope.tags is not None:
             any_tag = np.zeros(self.n_skus, dtype=bool)
             for tag in scope.tags:
@@ -275,7 +286,27 @@ class SnapshotIndex:
         return np.array([w in scope.warehouse for w in self.wh_ids], dtype=bool)
 
     def cell_mask(self, scope: Scope) -> Mask:
-        return self.sku_mask(scope)[self.cell_sku] & self.shop_mask(scope)[self.cell_shop]
+        return self.cells_where(self.sku_mask(scope), self.shop_mask(scope))
+
+    def cells_where(self, skus: Mask, shops: Mask) -> Mask:
+        """Cells whose SKU is in `skus` and shop in `shops` (a new array). Most scopes
+        select on one side only; the other side then costs no pass over the cells."""
+        if shops.all():
+            return self.by_sku.spread(skus)
+        in_shops = shops[self.cell_shop]
+        if skus.all():
+            return in_shops
+        in_shops &= self.by_sku.spread(skus)
+        return in_shops
+
+    def has_cells(self, scope: Scope) -> bool:
+        """Whether the scope selects any cell."""
+        skus, shops = self.sku_mask(scope), self.shop_mask(scope)
+        if shops.all():
+            return bool(np.any(skus & (self.by_sku.sizes > 0)))
+        if skus.all():
+            return bool(np.any(shops & self.shop_has_cells))
+        return bool(np.any(self.cells_where(skus, shops)))
 
     def shops_named(self, names: list[str] | None) -> Mask:
         mask = np.zeros(self.n_shops, dtype=bool)
@@ -287,6 +318,13 @@ class SnapshotIndex:
 
     def _brand_codes(self, names: list[str]) -> list[int]:
         return [k for k, b in enumerate(self.brands) if b in names]
+
+
+def _lookup(n_codes: int, wanted: list[int]) -> Mask:
+    """Code -> selected: one gather per SKU instead of a set test."""
+    table = np.zeros(n_codes, dtype=bool)
+    table[wanted] = True
+    return table
 
 
 def _bundle_rows(snap: Snapshot, sku_pos: dict[str, int]) -> tuple[I64, I64, I64]:

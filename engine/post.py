@@ -28,15 +28,22 @@ class PostResult:
 
 
 def round_cells(x: I64, lb: I64, post: PostRules) -> tuple[I64, I64, np.ndarray]:
-    """Pack rounding and delisting of a whole-unit plan; returns (x, rule, delisted)."""
+    """Pack rounding and delisting of a whole-unit plan; returns (x, rule, delisted).
+    Only the cells with a pack size or a delist threshold are looked at."""
     rule = np.full(x.size, NONE, dtype=np.int64)
-    packed = x - x % post.pack
-    can_pack = (post.pack > 1) & (packed != x) & (packed >= lb)
-    out = np.where(can_pack, packed, x)
-    rule = np.where(can_pack, post.pack_rule, rule)
-    delist = (post.delist > 0) & (out > 0) & (out < post.delist) & (lb == 0)
-    rule = np.where(delist, post.delist_rule, rule)
-    out = np.where(delist, 0, out)
+    out = x.copy()
+    packs = np.flatnonzero(post.pack > 1)
+    if packs.size:
+        packed = x[packs] - x[packs] % post.pack[packs]
+        moved = (packed != x[packs]) & (packed >= lb[packs])
+        packs = packs[moved]
+        out[packs] = packed[moved]
+        rule[packs] = post.pack_rule[packs]
+    delist = post.delist > 0
+    if delist.any():
+        delist &= (out > 0) & (out < post.delist) & (lb == 0)
+        rule[delist] = post.delist_rule[delist]
+        out[delist] = 0
     return out, rule, delist
 
 

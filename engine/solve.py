@@ -6,12 +6,14 @@ to the next backend when one fails (numerical trouble, a time limit, a missing l
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from engine.errors import SolverError
 from solvers.base import Backend, BackendName, available_backends, from_name
+from solvers.closed import ClosedForm
 from solvers.lp import Mip
 from solvers.problem import Problem, Solution, violations
 from solvers.split import partition, restrict
@@ -35,16 +37,21 @@ class Solved:
     parts: list[Part]
 
 
-def candidates(problem: Problem) -> list[Backend]:
-    """Backends able to solve the problem exactly, fastest first; PuLP last."""
-    fits = [b() for b in available_backends() if b.supports(problem)]
+def candidates(problem: Problem) -> Iterator[Backend]:
+    """Backends able to solve the problem exactly, fastest first; PuLP last.
+
+    The closed form, the fastest, comes first wherever it fits; the other backends
+    (and their solver libraries) are loaded only when it does not fit or fails."""
+    if ClosedForm.supports(problem):
+        yield ClosedForm()
+    fits = [b() for b in available_backends() if b.supports(problem) and b is not ClosedForm]
     # A plan at the MIP's time limit beats no plan: it is returned with its proven gap.
     fits = [Mip(accept_feasible=True) if isinstance(b, Mip) else b for b in fits]
-    return sorted(fits, key=lambda b: (b.name is BackendName.PULP, b.speed_rank))
+    yield from sorted(fits, key=lambda b: (b.name is BackendName.PULP, b.speed_rank))
 
 
 def solve_part(
-    problem: Problem, chain: list[Backend], time_limit_s: float
+    problem: Problem, chain: Iterable[Backend], time_limit_s: float
 ) -> tuple[Solution, list[str]]:
     errors: list[str] = []
     for backend in chain:
@@ -76,13 +83,16 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
             if not forced.supports(sub):
                 missing = ", ".join(sorted(f.value for f in sub.features - forced.features))
                 raise SolverError(solver, "unsupported", f"the problem has {missing}")
-            chain = [forced]
+            chain: Iterable[Backend] = [forced]
         else:
             chain = candidates(sub)
         started = time.perf_counter()
         solution, errors = solve_part(sub, chain, time_limit_s)
-        x[cell_idx] = solution.x
-        shared[sku_idx] = solution.shared
+        if sub.n_cells == problem.n_cells and sub.n_skus == problem.n_skus:
+            x, shared = solution.x, solution.shared  # one part: the whole problem
+        else:
+            x[cell_idx] = solution.x
+            shared[sku_idx] = solution.shared
         parts.append(
             Part(
                 backend=solution.backend,

@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from solvers.problem import Grouping
+
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 Mask = NDArray[np.bool_]
@@ -36,25 +38,74 @@ def winners(
     return won
 
 
-def largest_remainder(group: I64, quota: F64, total: I64, rank: I64, n_groups: int) -> I64:
+def largest_remainder(
+    group: I64, quota: F64, total: I64, rank: I64, n_groups: int, by: Grouping | None = None
+) -> I64:
     """Whole units per element summing to `total[group]` in each group, each within one
-    unit of its quota; the largest fractional parts get the spare units, ties by rank.
+    unit of its quota; the largest fractional parts get the spare units, ties by rank
+    (ranks differ within a group: they are the shop ranks of one SKU's cells).
 
     `total` may not exceed the floors plus the count of elements of a group (callers
-    pass floor(sum of quotas)). Fractional parts within one millionth count as equal."""
+    pass floor(sum of quotas)). Fractional parts within one millionth count as equal.
+    `by`, the grouping of `group` when the caller has it, lets groups of one width
+    be ordered row by row."""
+    if by is not None and by.width:
+        return _largest_remainder_rows(by, quota, total, rank)
     base = np.floor(quota + EPS).astype(np.int64)
     spare = total - group_sum(group, base, n_groups).astype(np.int64)
+    # Only the elements of groups with spare units need an order.
+    at = np.flatnonzero(spare[group] > 0)
+    if at.size == 0:
+        return base
+    member = group[at]
     # One integer sort key instead of a three-key lexsort: group, then the fraction
     # (largest first, in 2^-20 steps), then rank. Ranks are below 2^12, groups 2^31.
-    behind = np.round((1.0 - (quota - base)) * (1 << 20)).astype(np.int64)
-    key = (group << 33) | (behind << 12) | rank
-    order = np.argsort(key)
-    sorted_group = group[order]
-    start = np.searchsorted(sorted_group, sorted_group, side="left")
-    position = np.arange(order.size) - start
-    extra = np.zeros(order.size, dtype=np.int64)
-    extra[order] = (position < spare[sorted_group]).astype(np.int64)
-    return base + extra
+    key = _behind(quota[at], base[at])
+    key |= member << 33
+    key |= rank[at]
+    # Keys arrive nearly sorted (by group), where a stable sort (timsort) is fastest.
+    ordered = np.sort(key, kind="stable")
+    # An element gets a spare unit when its key is at most its group's spare-th smallest.
+    in_order = ordered >> 33
+    first = np.flatnonzero(np.r_[True, in_order[1:] != in_order[:-1]])
+    owner = in_order[first]
+    size = np.diff(np.r_[first, ordered.size])
+    last_served = np.zeros(n_groups, dtype=np.int64)
+    last_served[owner] = ordered[first + np.minimum(spare[owner], size) - 1]
+    base[at] += key <= last_served[member]
+    return base
+
+
+def _largest_remainder_rows(by: Grouping, quota: F64, total: I64, rank: I64) -> I64:
+    """`largest_remainder` for groups of one width: a [group, position] table, where a
+    sort of each row orders a group."""
+    q = by.table(quota)
+    work = q + EPS
+    np.floor(work, out=work)
+    base = work.astype(np.int64)
+    spare = total - by.sum(base.reshape(-1))
+    key = _behind(q, base, work)
+    key |= by.table(rank)
+    ordered = np.sort(key, axis=1)
+    # An element gets a spare unit when its key is at most its row's spare-th smallest.
+    pick = np.clip(spare, 1, by.width) - 1
+    last_served = ordered[np.arange(by.n_groups), pick]
+    served = key <= last_served[:, None]
+    served &= (spare > 0)[:, None]
+    base += served
+    return base.reshape(-1)
+
+
+def _behind(quota: F64, base: I64, work: F64 | None = None) -> I64:
+    """Sort key bits 12+ of each element: how far its fraction is from 1, in 2^-20
+    steps (largest fraction first). Computed in place, in `work` when given."""
+    step = np.subtract(quota, base, out=work)
+    np.subtract(1.0, step, out=step)
+    step *= 1 << 20
+    np.round(step, out=step)
+    key = step.astype(np.int64)
+    key <<= 12
+    return key
 
 
 def split_whole(group: I64, weight: F64, amount: I64, rank: I64, n_groups: int) -> I64:
@@ -78,22 +129,55 @@ def water_fill(
     """Equalise days of cover: find per group the level L with
     sum(min(L * velocity, cap)) = amount, by bisection on all groups at once.
     Returns the (fractional) quantity per element."""
+    # Bisect over the groups present only, their elements contiguous: a stable sort
+    # keeps each group's elements in order, so every sum adds as before, bit for bit.
+    order = None if np.all(group[1:] >= group[:-1]) else np.argsort(group, kind="stable")
+    if order is not None:
+        group, velocity, cap = group[order], velocity[order], cap[order]
+    first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if group.size else group
+    start = np.r_[first, group.size]
+    by = Grouping(np.repeat(np.arange(first.size), np.diff(start)), first.size, start)
     cap = np.where(velocity > 0, cap, 0.0)
-    reachable = group_sum(group, cap, n_groups)
-    want = np.minimum(amount, reachable)
+    want = np.minimum(np.asarray(amount, dtype=np.float64)[group[first]], by.fsum(cap))
     # At L = want / slowest velocity every open element alone would cover `want`.
-    v_min = np.full(n_groups, np.inf)
-    np.minimum.at(v_min, group, np.where(velocity > 0, velocity, np.inf))
+    speed = np.where(velocity > 0, velocity, np.inf)
+    v_min = np.minimum.reduceat(speed, first) if first.size else want
     open_ = np.isfinite(v_min)
     hi = np.where(open_, want / np.where(open_, v_min, 1.0), 0.0)
-    lo = np.zeros(n_groups)
+    lo = np.zeros(first.size)
+    filled = _filled(by, velocity, cap)
     for _ in range(iterations):
         mid = (lo + hi) / 2
-        filled = group_sum(group, np.minimum(mid[group] * velocity, cap), n_groups)
-        below = filled < want
+        below = filled(mid) < want
         lo = np.where(below, mid, lo)
         hi = np.where(below, hi, mid)
-    return np.minimum(hi[group] * velocity, cap)
+    out = np.minimum(by.spread(hi) * velocity, cap)
+    if order is not None:
+        out[order] = out.copy()
+    return out
+
+
+def _filled(by: Grouping, velocity: F64, cap: F64) -> Callable[[F64], F64]:
+    """Per group, sum(min(level * velocity, cap)) as a function of the group's level,
+    added in element order (as bincount adds)."""
+    if not by.width:
+        return lambda level: by.fsum(np.minimum(by.spread(level) * velocity, cap))
+    # Groups of one width: [position, group] tables, so that each bisection step is a
+    # few contiguous passes into buffers allocated once.
+    speed = by.table(velocity).T.copy()
+    room = by.table(cap).T.copy()
+    work = np.empty_like(speed)
+    total = np.empty(by.n_groups)
+
+    def filled(level: F64) -> F64:
+        np.multiply(speed, level, out=work)
+        np.minimum(work, room, out=work)
+        total.fill(0.0)
+        for position in work:
+            np.add(total, position, out=total)
+        return total
+
+    return filled
 
 
 def sequential_fill(group: I64, cap: I64, amount: I64) -> I64:

@@ -22,27 +22,31 @@ from rules.draft import I64, Draft, Mask
 def per_shop_amount(
     d: Draft, k: int, quantities: dict[str, int] | None, quantity: int | None
 ) -> tuple[Mask, I64]:
-    """Cells of rule k and the amount for each: `quantities[shop]` or one `quantity`."""
+    """Cells of rule k and the amount for each shop: `quantities[shop]` or one
+    `quantity`."""
     ix = d.ix
     if quantities is None:
         mask = d.cell_rule_mask(k)
-        return mask, np.full(ix.n_cells, quantity or 0, dtype=np.int64)
+        return mask, np.full(ix.n_shops, quantity or 0, dtype=np.int64)
     mask = d.cell_rule_mask(k, list(quantities))
     by_shop = np.zeros(ix.n_shops, dtype=np.int64)
     for shop, units in quantities.items():
         if shop in ix.shop_pos:
             by_shop[ix.shop_pos[shop]] = units
-    return mask, by_shop[ix.cell_shop]
+    return mask, by_shop
 
 
 def apply_uplift(d: Draft) -> None:
     rules = d.of_kind(Kind.UPLIFT)
     masks = {k: d.cell_rule_mask(k, d.rule(k).shops) for k in rules}  # type: ignore[attr-defined]
-    won = d.win(rules, d.ix.n_cells, masks.__getitem__)
-    for k in rules:
+    if not rules:
+        return
+    velocity = d.velocity.copy()
+    for k, cells in d.won_cells(rules, masks.__getitem__):
         rule = d.rule(k)
         assert isinstance(rule, PromotionUplift)
-        d.velocity = np.where(won == k, d.velocity * rule.factor, d.velocity)
+        velocity[cells] *= rule.factor
+    d.velocity = velocity
 
 
 def apply_fixed(d: Draft) -> None:
@@ -57,7 +61,7 @@ def apply_fixed(d: Draft) -> None:
         rule = d.rule(k)
         assert isinstance(rule, Fixed)
         cells = won == k
-        units = amounts[k][1]
+        units = amounts[k][1][d.ix.cell_shop]
         pinned_over = cells & (d.lb > units)
         if np.any(pinned_over):
             d.conflict(
@@ -85,15 +89,14 @@ def apply_caps_and_floors(d: Draft) -> None:
             rule = d.rule(k)
             assert isinstance(rule, MaxCap | MinFloor)
             amounts[k] = per_shop_amount(d, k, rule.quantities, rule.quantity)
-        won = d.win(rules, d.ix.n_cells, lambda k, found=amounts: found[k][0])
-        for k in rules:
-            cells = won == k
-            units = amounts[k][1]
+        masks = {k: mask for k, (mask, _) in amounts.items()}
+        for k, cells in d.won_cells(rules, masks.__getitem__):
+            units = amounts[k][1][d.ix.cell_shop[cells]]
             if kind is Kind.CAP:
-                d.set_ub(cells, units, k)
+                d.tighten_ub(cells, units, k)
             else:
-                d.floor = np.where(cells, np.maximum(d.floor, units), d.floor)
-                d.floor_rule = np.where(cells, k, d.floor_rule)
+                d.floor[cells] = np.maximum(d.floor[cells], units)
+                d.floor_rule[cells] = k
 
 
 def apply_shop_safety(d: Draft) -> None:

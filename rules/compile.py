@@ -111,14 +111,17 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: str) -> Compil
     if d.conflicts:
         raise ConflictError(d.conflicts)
 
-    pool_cap = d.pool[index.cell_sku] + _bundle_virtual(d, bundles)[index.cell_sku]
+    # ub: at most what the pool (and bundles the components make) holds, never below lb.
+    ub = index.by_sku.spread(d.pool + _bundle_virtual(d, bundles))
+    np.maximum(ub, d.lb, out=ub)
+    np.minimum(d.ub, ub, out=ub)
     problem = Problem(
         sku_ids=index.sku_ids,
         shop_ids=index.shop_ids,
         cell_sku=index.cell_sku,
         cell_shop=index.cell_shop,
         lb=d.lb,
-        ub=np.minimum(d.ub, np.maximum(pool_cap, d.lb)),
+        ub=ub,
         floor=d.floor,
         target=d.target,
         pool=d.pool,
@@ -131,6 +134,7 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: str) -> Compil
         groups=groups,
         bundles=bundles,
         budgets=budgets,
+        sku_grouping=index.by_sku,
     )
     problem = replace(problem, features=detect_features(problem))
     check_bundles(problem)
@@ -143,7 +147,7 @@ def _warn_unmatched(d: Draft) -> None:
         rule = d.rule(k)
         if rule.kind in (Kind.PEAK, Kind.EXCLUDE, Kind.COMPOSITION, Kind.BUNDLE):
             continue
-        if not np.any(d.ix.cell_mask(rule.scope)):
+        if not d.ix.has_cells(rule.scope):
             d.warn("rule_matched_nothing", k, "its scope selects no SKU on any shop")
 
 
@@ -255,8 +259,11 @@ def _couplings(d: Draft) -> tuple[I64, Budgets | None]:
     for k in rules:
         capacity = np.where(won == k, amounts[k], capacity)
     d.limit_rule = won
-    load = np.bincount(ix.cell_shop, weights=d.lb, minlength=ix.n_shops)
-    for j in np.flatnonzero((capacity >= 0) & (load > capacity)):
+    limited = capacity >= 0
+    load: np.ndarray = np.zeros(ix.n_shops)
+    if limited.any():  # a pass over the cells only where some shop has a capacity
+        load = np.bincount(ix.cell_shop, weights=d.lb, minlength=ix.n_shops)
+    for j in np.flatnonzero(limited & (load > capacity)):
         cells = (ix.cell_shop == j) & (d.lb > 0)
         d.conflict(
             [int(won[j])] + list(np.unique(d.lb_rule[cells])),
@@ -306,6 +313,11 @@ def _post_rules(d: Draft) -> PostRules:
         (Kind.SYNC, "sync", 0),
     ):
         rules = d.of_kind(kind)
+        if not rules:
+            # The same default on every cell: a read-only view that takes no memory.
+            out[attr] = np.broadcast_to(np.int64(default), ix.n_cells)
+            out[attr + "_rule"] = np.broadcast_to(np.int64(NONE), ix.n_cells)
+            continue
         won = d.win(rules, ix.n_cells, d.cell_rule_mask)
         value = np.full(ix.n_cells, default, dtype=np.int64)
         for k in rules:

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,13 +18,20 @@ from rules.arith import winners
 from rules.catalog import Kind, RuleBase, Ruleset
 
 I64 = NDArray[np.int64]
+I32 = NDArray[np.int32]
 F64 = NDArray[np.float64]
 Mask = NDArray[np.bool_]
 NONE = -1
 
 
 def _full(n: int, value: int = 0) -> I64:
-    return np.full(n, value, dtype=np.int64)
+    # np.zeros rather than np.full: calloc can hand out pages that are zero already.
+    return np.zeros(n, dtype=np.int64) if value == 0 else np.full(n, value, dtype=np.int64)
+
+
+def _at(value: Any, cells: NDArray[Any]) -> Any:
+    """A per-cell argument at some cells: arrays are indexed, scalars stay."""
+    return value[cells] if isinstance(value, np.ndarray) and value.ndim else value
 
 
 @dataclass
@@ -56,10 +65,12 @@ class Draft:
     ub: I64 = field(init=False)
     floor: I64 = field(init=False)
     target: I64 = field(init=False)
-    lb_rule: I64 = field(init=False)
-    ub_rule: I64 = field(init=False)
-    floor_rule: I64 = field(init=False)
-    target_rule: I64 = field(init=False)
+    # Which rule set each bound (NONE: none). Rule positions fit int32: half the
+    # memory of four per-cell arrays.
+    lb_rule: I32 = field(init=False)
+    ub_rule: I32 = field(init=False)
+    floor_rule: I32 = field(init=False)
+    target_rule: I32 = field(init=False)
     exact: Mask = field(init=False)  # fixed cells: shares skip them
     in_shared: Mask = field(init=False)
     pinned_extra: I64 = field(init=False)  # units beyond warehouse stock pinned here
@@ -90,12 +101,14 @@ class Draft:
         self.lb, self.ub = _full(n_c), _full(n_c, big)
         self.floor, self.target = _full(n_c), _full(n_c)
         for name in ("lb_rule", "ub_rule", "floor_rule", "target_rule"):
-            setattr(self, name, _full(n_c, NONE))
+            setattr(self, name, np.full(n_c, NONE, dtype=np.int32))
         self.exact = np.zeros(n_c, dtype=bool)
         self.in_shared = np.zeros(n_c, dtype=bool)
-        self.pinned_extra = _full(n_c)
+        # Read-only zeros until a pin adds units (see `pin_extra`): most plans pin none.
+        self.pinned_extra = np.broadcast_to(np.int64(0), n_c)
         self.restricted = np.zeros(n_c, dtype=bool)
-        self.velocity = self.ix.velocity.copy()
+        # Shared with the index: stages replace the velocities, never change them in place.
+        self.velocity = self.ix.velocity
 
     # --- rules ----------------------------------------------------------------------
 
@@ -115,12 +128,20 @@ class Draft:
         cands = [(k, self.rule(k).scope.specificity(), self.rule(k).priority) for k in rules]
         return winners(size, cands, mask_of)  # type: ignore[arg-type]
 
+    def won_cells(self, rules: list[int], mask_of: Callable[[int], Mask]) -> list[tuple[int, I64]]:
+        """Per rule, the cells where it wins by precedence (see `win`)."""
+        if len(rules) == 1:  # nothing to outrank: its own cells
+            return [(rules[0], np.flatnonzero(mask_of(rules[0])))]
+        won = self.win(rules, self.ix.n_cells, mask_of)
+        return [(k, np.flatnonzero(won == k)) for k in rules]
+
     def cell_rule_mask(self, k: int, shops: list[str] | None = None) -> Mask:
         """Cells a rule applies to: its scope, narrowed to `shops` when given."""
-        mask = self.ix.cell_mask(self.rule(k).scope)
+        scope = self.rule(k).scope
+        in_shops = self.ix.shop_mask(scope)
         if shops is not None:
-            mask &= self.ix.shops_named(shops)[self.ix.cell_shop]
-        return mask
+            in_shops &= self.ix.shops_named(shops)
+        return self.ix.cells_where(self.ix.sku_mask(scope), in_shops)
 
     def warn(self, code: str, k: int | None, message: str) -> None:
         self.warnings.append(
@@ -135,18 +156,40 @@ class Draft:
 
     # --- bounds with provenance -------------------------------------------------------
 
-    def set_ub(self, cells: Mask, value: I64, k: int | I64) -> None:
-        tighter = cells & (value < self.ub)
-        self.ub = np.where(tighter, value, self.ub)
-        self.ub_rule = np.where(tighter, k, self.ub_rule)
+    # The per-cell arrays are the draft's own (never shared until the Problem is built),
+    # so the bounds change in place, at the cells concerned only.
+
+    def set_ub(self, cells: Mask, value: I64 | int, k: int | I64) -> None:
+        at = np.flatnonzero(cells)
+        self.tighten_ub(at, _at(value, at), _at(k, at))
+
+    def tighten_ub(self, at: I64, value: I64 | int, k: int | I64) -> None:
+        """`set_ub` at the cells `at`, with `value` and `k` given for those cells."""
+        tighter = value < self.ub[at]
+        cells = at[tighter]
+        self.ub[cells] = _at(value, tighter)
+        self.ub_rule[cells] = _at(k, tighter)
+
+    def pin_extra(self, cells: I64 | Mask, units: I64) -> None:
+        """Units beyond warehouse stock pinned to cells."""
+        if not self.pinned_extra.flags.writeable:
+            self.pinned_extra = np.zeros(self.ix.n_cells, dtype=np.int64)
+        self.pinned_extra[cells] += units
 
     def raise_lb(self, cells: Mask, add: I64, k: int) -> None:
-        grows = cells & (add > 0)
-        self.lb = np.where(grows, self.lb + add, self.lb)
-        self.target = np.where(grows, self.target + add, self.target)
-        self.lb_rule = np.where(grows, k, self.lb_rule)
+        at = np.flatnonzero(cells)
+        self.raise_lb_at(at, add[at], k)
+
+    def raise_lb_at(self, at: I64, add: I64, k: int) -> None:
+        """`raise_lb` at the cells `at`, with `add` given for those cells."""
+        grows = add > 0
+        at, add = at[grows], add[grows]
+        self.lb[at] += add
+        self.target[at] += add
+        self.lb_rule[at] = k
 
     def per_sku(self, values: NDArray[np.generic]) -> I64:
-        return np.bincount(self.ix.cell_sku, weights=values, minlength=self.ix.n_skus).astype(
-            np.int64
-        )
+        """Sum over each SKU's cells, as whole units (float sums are truncated)."""
+        if values.dtype.kind in "biu":
+            return self.ix.by_sku.sum(values)
+        return self.ix.by_sku.fsum(values).astype(np.int64)

@@ -20,23 +20,34 @@ from solvers.problem import Groups
 MAX_CLASSES = 8  # 2^8 rows per SKU at most
 
 
-def supply_groups(d: Draft, by_wh: I64, reach: Mask) -> Groups | None:
+def supply_groups(d: Draft, by_wh: I64, reach: Mask | None) -> Groups | None:
     ix = d.ix
     n_w = len(ix.wh_ids)
     if n_w > 62:
         raise InputError([Issue("warehouses", "at most 62 warehouses can be scoped per shop")])
-    bits = (reach.astype(np.int64) << np.arange(n_w, dtype=np.int64)).sum(axis=1)
+    if reach is None:
+        return None  # every cell reaches the same warehouses: the pool row says it all
+    # Warehouse set of each cell as bits, a column at a time (warehouses are few).
+    bits = np.zeros(ix.n_cells, dtype=np.int64)
+    for w in range(n_w):
+        bits |= reach[:, w].astype(np.int64) << w
     # Cells that may hold units or list the shared part (a shared shop sells it too).
     live = (d.ub > 0) | d.in_shared
     big = np.iinfo(np.int64).max
     lo = np.full(ix.n_skus, big)
     hi = np.full(ix.n_skus, -1)
-    np.minimum.at(lo, ix.cell_sku[live], bits[live])
-    np.maximum.at(hi, ix.cell_sku[live], bits[live])
-    # The pool counts every warehouse some cell reaches, even a cell that takes nothing
-    # (a fixed 0, a cap of 0): a live cell that reaches less than that needs rows too.
     full = np.zeros(ix.n_skus, dtype=np.int64)
-    np.bitwise_or.at(full, ix.cell_sku, bits)
+    # Cells are sorted by SKU: reduce each SKU's run of cells (SKUs with cells only,
+    # as reduceat takes an empty run for one element).
+    has = ix.by_sku.sizes > 0
+    assert ix.by_sku.start is not None  # the index's cells are sorted by SKU
+    runs = ix.by_sku.start[:-1][has]
+    if runs.size:
+        lo[has] = np.minimum.reduceat(np.where(live, bits, big), runs)
+        hi[has] = np.maximum.reduceat(np.where(live, bits, -1), runs)
+        # The pool counts every warehouse some cell reaches, even a cell that takes
+        # nothing (a fixed 0, a cap of 0): a live cell that reaches less needs rows too.
+        full[has] = np.bitwise_or.reduceat(bits, runs)
     split = np.flatnonzero((hi >= 0) & ((lo != full) | (hi != full)))
     if split.size == 0:
         return None

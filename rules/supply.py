@@ -52,7 +52,9 @@ def sellable_by_warehouse(d: Draft) -> tuple[I64, I64]:
             [DEFAULT_FLAGS.get(bucket, False)] + [bool(getattr(d.rule(k), bucket)) for k in rules],
             dtype=bool,
         )
-        amount = np.where(table[row], ix.stock[bucket], 0)
+        if not table.any():
+            continue  # no composition counts the bucket
+        amount = ix.stock[bucket] if table.all() else np.where(table[row], ix.stock[bucket], 0)
         sellable = sellable - amount if bucket in MINUS else sellable + amount
         if bucket == "locked":
             locked_taken = amount
@@ -75,8 +77,10 @@ def supplying(d: Draft) -> Mask:
 def cell_reach(d: Draft) -> Mask:
     """[cell, warehouse]: the cell's shop may be supplied from the warehouse."""
     ix = d.ix
-    reach = ix.shop_wh[ix.cell_shop].copy()
+    reach = ix.shop_wh[ix.cell_shop]
     rules = d.of_kind(Kind.WAREHOUSE_SCOPE)
+    if not rules:
+        return reach
     masks = {}
     for k in rules:
         rule = d.rule(k)
@@ -91,25 +95,57 @@ def cell_reach(d: Draft) -> Mask:
     return reach
 
 
-def build_pool(d: Draft) -> tuple[I64, Mask]:
+def build_pool(d: Draft) -> tuple[I64, Mask | None]:
     """Fill d.sellable / d.unreachable / d.pool; return sellable [SKU, warehouse] and the
-    cells' effective reach (for supply groups)."""
+    cells' effective reach (for supply groups; None when every cell reaches the same
+    warehouses, so that no shop reaches less of a SKU's pool than another)."""
     ix = d.ix
     by_wh, locked_taken = sellable_by_warehouse(d)
     by_wh = np.where(supplying(d), by_wh, 0)
-    full_reach = cell_reach(d)
     # A shop that some supplying warehouse cannot serve: bundles made from components
     # (whose stock may sit anywhere) are not listed there beyond the bundle's own stock.
     serving = np.array([kind == "sellable" for kind in ix.wh_kind], dtype=bool)
-    d.restricted = np.any(serving[None, :] & ~full_reach, axis=1)
-    reach = full_reach & (by_wh[ix.cell_sku] > 0)
-    reached = np.zeros_like(by_wh, dtype=bool)
-    np.logical_or.at(reached, ix.cell_sku, reach)
-    d.sellable = np.where(reached, by_wh, 0).sum(axis=1)
-    d.unreachable = by_wh.sum(axis=1) - d.sellable
+    common = _common_reach(d)
+    reach: Mask | None = None
+    if common is not None:
+        # Every cell reaches the same warehouses: per SKU, without looking at cells.
+        d.restricted = np.full(ix.n_cells, bool(np.any(serving & ~common)))
+        reached = (by_wh > 0) & common & (ix.by_sku.sizes > 0)[:, None]
+    else:
+        full_reach = cell_reach(d)
+        d.restricted = np.zeros(ix.n_cells, dtype=bool)
+        # Column by column: warehouses are few, and a reduction over a short row is slow.
+        for w in np.flatnonzero(serving):
+            d.restricted |= ~full_reach[:, w]
+        reach = full_reach & ix.by_sku.spread(by_wh > 0)
+        reached = np.zeros_like(by_wh, dtype=bool)
+        for wh in range(by_wh.shape[1]):
+            reached[:, wh] = ix.by_sku.any(reach[:, wh])
+    d.sellable = _row_sums(np.where(reached, by_wh, 0))
+    d.unreachable = _row_sums(by_wh) - d.sellable
     d.pool = d.sellable.copy()
-    d.locked_taken = np.where(reached, locked_taken, 0).sum(axis=1)
+    d.locked_taken = _row_sums(np.where(reached, locked_taken, 0))
     return by_wh, reach
+
+
+def _common_reach(d: Draft) -> Mask | None:
+    """The warehouses every cell reaches, when that is one set for all cells (no
+    warehouse_scope rule, and the shops that list SKUs reach the same warehouses)."""
+    ix = d.ix
+    if d.of_kind(Kind.WAREHOUSE_SCOPE):
+        return None
+    rows = ix.shop_wh[ix.shop_has_cells]
+    if rows.shape[0] == 0:
+        return np.ones(len(ix.wh_ids), dtype=bool)
+    return rows[0] if np.all(rows == rows[0]) else None
+
+
+def _row_sums(table: I64) -> I64:
+    """Per SKU, the sum over warehouses (a loop over the few columns)."""
+    out = np.zeros(table.shape[0], dtype=np.int64)
+    for column in table.T:
+        out += column
+    return out
 
 
 def apply_zero_below(d: Draft) -> Mask:
@@ -136,7 +172,6 @@ def apply_safety(d: Draft) -> None:
         if not (isinstance(d.rule(k), SafetyStock) and d.rule(k).shop is not None)  # type: ignore[attr-defined]
     ]
     won = d.win(rules, ix.n_skus, lambda k: ix.sku_mask(d.rule(k).scope))
-    daily = np.bincount(ix.cell_sku, weights=d.velocity, minlength=ix.n_skus)
     for k in rules:
         rule = d.rule(k)
         mine = (won == k) & ~d.peak
@@ -146,6 +181,7 @@ def apply_safety(d: Draft) -> None:
             amount = np.ceil(d.pool * rule.percent / 100 - EPS).astype(np.int64)
         else:
             assert isinstance(rule, SafetyStockDays)
+            daily = ix.by_sku.fsum(d.velocity)
             amount = np.ceil(daily * rule.days - EPS).astype(np.int64)
         _reserve(d, k, np.where(mine, np.minimum(amount, d.pool), 0))
 
@@ -170,10 +206,10 @@ def apply_pins(d: Draft) -> None:
             amount = d.locked_taken[skus]
             d.pool[skus] += amount
             d.sellable[skus] += amount
-            d.pinned_extra[cells] += amount
+            d.pin_extra(cells, amount)
         else:
             amount = np.minimum(rule.quantity, d.pool[skus] - d.per_sku(d.lb)[skus])
-        d.raise_lb(cells, _scatter(cells, np.maximum(amount, 0)), k)
+        d.raise_lb_at(np.flatnonzero(cells), np.maximum(amount, 0), k)
     for k in d.of_kind(Kind.HOLD):
         rule = d.rule(k)
         assert isinstance(rule, PromotionHold)
@@ -185,7 +221,7 @@ def apply_pins(d: Draft) -> None:
         else:
             assert rule.percent is not None
             want = np.ceil(d.pool[skus] * rule.percent / 100 - EPS).astype(np.int64)
-        d.raise_lb(cells, _scatter(cells, np.clip(want, 0, np.maximum(free, 0))), k)
+        d.raise_lb_at(np.flatnonzero(cells), np.clip(want, 0, np.maximum(free, 0)), k)
     for k in d.of_kind(Kind.PREORDER):
         rule = d.rule(k)
         assert isinstance(rule, PreorderCap)
@@ -198,10 +234,8 @@ def apply_pins(d: Draft) -> None:
             amount[order] = np.clip(rule.total - before, 0, rule.quantity)
         d.virtual[ix.cell_sku[presale]] += amount
         d.pool[ix.cell_sku[presale]] += amount
-        d.pinned_extra[presale] += amount
-        mask = np.zeros(ix.n_cells, dtype=bool)
-        mask[presale] = True
-        d.raise_lb(mask, _scatter(mask, amount), k)
+        d.pin_extra(presale, amount)
+        d.raise_lb_at(presale, amount, k)
     _virtual_stock(d)
 
 
@@ -228,16 +262,6 @@ def _virtual_stock(d: Draft) -> None:
             group, d.velocity[cells], amount, ix.shop_rank[ix.cell_shop[cells]], ix.n_skus
         )
         d.virtual += amount
-        d.pinned_extra[cells] += units
+        d.pin_extra(cells, units)
         d.pool += amount
-        mask = np.zeros(ix.n_cells, dtype=bool)
-        mask[cells] = True
-        full = np.zeros(ix.n_cells, dtype=np.int64)
-        full[cells] = units
-        d.raise_lb(mask, full, k)
-
-
-def _scatter(mask: Mask, values: I64) -> I64:
-    out = np.zeros(mask.size, dtype=np.int64)
-    out[mask] = values
-    return out
+        d.raise_lb_at(cells, units, k)

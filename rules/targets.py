@@ -40,7 +40,8 @@ class Quotas:
         n_s, n_c = d.ix.n_skus, d.ix.n_cells
         self.quota = np.zeros(n_c)  # fractional units per cell
         self.offset = np.zeros(n_c)  # percentage_offset's b
-        self.whole = np.full(n_c, -1, dtype=np.int64)  # targets already whole (priority_fill)
+        self.n_cells = n_c
+        self.whole: I64 | None = None  # targets already whole (priority_fill), -1 = none
         self.named = np.ones(n_s)  # sum of the winning rule's shares (free idle below 1)
         self.floor_mode = np.zeros(n_s, dtype=bool)
         self.participant = np.zeros(n_c, dtype=bool)
@@ -48,7 +49,7 @@ class Quotas:
 
 def share_base(d: Draft) -> I64:
     """Pool minus what reserves, pins and fixed quantities already took."""
-    taken = np.where(d.exact, np.maximum(d.target, d.lb), d.lb)
+    taken = np.where(d.exact, np.maximum(d.target, d.lb), d.lb) if d.exact.any() else d.lb
     extra = d.share_base_extra - d.share_base_less
     return np.maximum(d.pool + extra - d.per_sku(taken), 0)
 
@@ -84,7 +85,7 @@ def apply_shares(d: Draft, exclusive_low: Mask) -> None:
     d.share_base = base
     rules = d.of_kind(Kind.SHARE)
     cells_of = {k: rule_cells(d, k) for k in rules}
-    candidate = {k: np.bincount(ix.cell_sku[cells_of[k]], minlength=ix.n_skus) > 0 for k in rules}
+    candidate = {k: ix.by_sku.any(cells_of[k]) for k in rules}
     won = d.win(rules, ix.n_skus, candidate.__getitem__)
     won[exclusive_low] = EXCLUSIVE
     q = Quotas(d)
@@ -94,7 +95,7 @@ def apply_shares(d: Draft, exclusive_low: Mask) -> None:
         if not np.any(skus):
             d.warn("rule_never_wins", k, "a more specific share rule wins on every SKU it selects")
             continue
-        cells = cells_of[k] & skus[ix.cell_sku] & open_cell
+        cells = cells_of[k] & ix.by_sku.spread(skus) & open_cell
         _quota_for_rule(d, k, skus, cells, base, q)
     _default_quota(d, won == NONE, base, q)
     _exclusive_quota(d, exclusive_low, base, q)
@@ -109,8 +110,7 @@ def _quota_for_rule(d: Draft, k: int, skus: Mask, cells: Mask, base: I64, q: Quo
     n_s = ix.n_skus
     q.participant |= cells
     if isinstance(rule, Percentage | PercentageOffset):
-        share = by_shop(d, rule.shares)[ix.cell_shop]
-        _fractions(d, k, skus, cells, share, base, q)
+        _fractions(d, k, skus, cells, by_shop(d, rule.shares), base, q)
         if isinstance(rule, PercentageOffset):
             q.floor_mode |= skus
             q.offset = np.where(cells, by_shop(d, dict(rule.offsets))[ix.cell_shop], q.offset)
@@ -121,30 +121,30 @@ def _quota_for_rule(d: Draft, k: int, skus: Mask, cells: Mask, base: I64, q: Quo
         for tier in rule.tiers:
             upper = tier.threshold if tier.threshold is not None else np.iinfo(np.int64).max
             band = skus & (base >= lower) & (base < upper)
-            share = by_shop(d, tier.shares)[ix.cell_shop]
-            _fractions(d, k, band, cells & band[group], share, base, q)
+            _fractions(d, k, band, cells & ix.by_sku.spread(band), by_shop(d, tier.shares), base, q)
             lower = upper
         if rule.rounding == "floor":
             q.floor_mode |= skus & ~d.peak
     elif isinstance(rule, EqualSplit):
-        _proportional(d, cells, np.ones(ix.n_cells), base, q)
+        _proportional(d, np.flatnonzero(cells), None, base, q)
     elif isinstance(rule, Weighted):
         weight = by_shop(d, rule.weights)[ix.cell_shop]
-        _proportional(d, cells, weight, base, q)
+        _proportional(d, np.flatnonzero(cells), weight, base, q)
         q.participant &= ~(cells & (weight <= 0))
     elif isinstance(rule, VelocityProportional):
-        _proportional(d, cells, d.velocity, base, q)
+        _proportional(d, np.flatnonzero(cells), d.velocity, base, q)
     elif isinstance(rule, NewProduct):
         if rule.shares is not None:
-            _fractions(d, k, skus, cells, by_shop(d, rule.shares)[ix.cell_shop], base, q)
+            _fractions(d, k, skus, cells, by_shop(d, rule.shares), base, q)
         else:
-            _proportional(d, cells, _category_velocity(d), base, q)
+            _proportional(d, np.flatnonzero(cells), _category_velocity(d), base, q)
     elif isinstance(rule, DaysOfCoverBalance):
-        cap = np.minimum(d.ub - d.lb, base[group]).astype(np.float64)
-        filled = water_fill(group[cells], d.velocity[cells], cap[cells], base.astype(float), n_s)
-        q.quota[cells] = filled
-        no_velocity = group_sum(group[cells], d.velocity[cells], n_s) <= 0
-        _proportional(d, cells & no_velocity[group], np.ones(ix.n_cells), base, q)
+        at = np.flatnonzero(cells)
+        owner, speed = group[at], d.velocity[at]
+        cap = np.minimum(d.ub[at] - d.lb[at], base[owner]).astype(np.float64)
+        q.quota[at] = water_fill(owner, speed, cap, base.astype(float), n_s)
+        no_velocity = group_sum(owner, speed, n_s) <= 0
+        _proportional(d, at[no_velocity[owner]], None, base, q)
     elif isinstance(rule, CoverTarget):
         _cover_target(d, k, cells, rule.days, base, q)
     elif isinstance(rule, PriorityFill):
@@ -153,6 +153,8 @@ def _quota_for_rule(d: Draft, k: int, skus: Mask, cells: Mask, base: I64, q: Quo
             if shop in ix.shop_pos:
                 caps[ix.shop_pos[shop]] = units
         idx = np.flatnonzero(cells)  # cells are ordered by SKU, then shop priority
+        if q.whole is None:
+            q.whole = np.full(q.n_cells, -1, dtype=np.int64)
         q.whole[idx] = sequential_fill(group[idx], caps[ix.cell_shop[idx]], base)
         capped = cells & (caps[ix.cell_shop] < np.iinfo(np.int64).max // 4)
         d.set_ub(capped, caps[ix.cell_shop], k)
@@ -163,12 +165,17 @@ def _quota_for_rule(d: Draft, k: int, skus: Mask, cells: Mask, base: I64, q: Quo
 
 
 def _fractions(d: Draft, k: int, skus: Mask, cells: Mask, share: F64, base: I64, q: Quotas) -> None:
-    group = d.ix.cell_sku
-    named = group_sum(group, np.where(d.cell_rule_mask(k) & skus[group], share, 0), d.ix.n_skus)
-    q.named = np.where(skus, named, q.named)
-    q.quota = np.where(cells, share * base[group], q.quota)
+    """Quotas from per-shop `share`s of the base, on the rule's cells of `skus`."""
+    ix = d.ix
+    group = ix.cell_sku
+    named_at = np.flatnonzero(d.cell_rule_mask(k) & ix.by_sku.spread(skus))
+    named = group_sum(group[named_at], share[ix.cell_shop[named_at]], ix.n_skus)
+    q.named[skus] = named[skus]
+    at = np.flatnonzero(cells)
+    share_at = share[ix.cell_shop[at]]
+    q.quota[at] = share_at * base[group[at]]
     # A shop named with a zero share is held at zero, not a place for leftovers.
-    q.participant &= ~(cells & (share <= 0))
+    q.participant[at[share_at <= 0]] = False
     over = skus & (named > 1 + EPS)
     if np.any(over):
         d.warn(
@@ -179,16 +186,58 @@ def _fractions(d: Draft, k: int, skus: Mask, cells: Mask, share: F64, base: I64,
         )
 
 
-def _proportional(d: Draft, cells: Mask, weight: F64, base: I64, q: Quotas) -> None:
-    group = d.ix.cell_sku
-    w = np.where(cells, weight, 0.0)
-    total = group_sum(group, w, d.ix.n_skus)
-    count = group_sum(group, cells.astype(float), d.ix.n_skus)
-    equal = total[group] <= 0
-    frac = np.where(
-        equal, 1.0 / np.maximum(count[group], 1), w / np.where(equal, 1.0, total[group])
-    )
-    q.quota = np.where(cells, frac * base[group], q.quota)
+def _proportional(d: Draft, at: I64, weight: F64 | None, base: I64, q: Quotas) -> None:
+    """Quotas at cells `at`: the base split in proportion to the per-cell `weight`
+    (None: equally), equally where a SKU's weights are all zero.
+
+    Sums run over the cells concerned only: the zeros of the others add nothing."""
+    if at.size == 0:
+        return
+    rows = _whole_rows(d, at)
+    if rows is not None:
+        _proportional_rows(d, rows, weight, base, q)
+        return
+    group = d.ix.cell_sku[at]
+    w = np.ones(at.size) if weight is None else weight[at].astype(np.float64, copy=False)
+    total = group_sum(group, w, d.ix.n_skus)[group]
+    equal = total <= 0
+    frac = w / np.where(equal, 1.0, total)
+    if equal.any():
+        count = np.bincount(group, minlength=d.ix.n_skus)
+        frac[equal] = 1.0 / np.maximum(count[group[equal]], 1)
+    frac *= base[group]
+    q.quota[at] = frac
+
+
+def _whole_rows(d: Draft, at: I64) -> I64 | None:
+    """The SKUs whose cells `at` are, when SKUs have one number of cells and `at` takes
+    all of each one's cells; else None."""
+    width = d.ix.by_sku.width
+    if not width or at.size % width:
+        return None
+    first, last = at[::width], at[width - 1 :: width]
+    if np.any(first % width) or np.any(last - first != width - 1):
+        return None
+    return first // width
+
+
+def _proportional_rows(d: Draft, rows: I64, weight: F64 | None, base: I64, q: Quotas) -> None:
+    """`_proportional` on whole SKUs of one width: [SKU, position] tables, no gathers
+    per cell. Sums add in cell order, as the per-cell version's do."""
+    by_sku = d.ix.by_sku
+    if weight is None:
+        w = np.ones((rows.size, by_sku.width or 0))
+    else:
+        w = by_sku.table(weight.astype(np.float64, copy=False))[rows]
+    total = np.zeros(rows.size)
+    for column in w.T:
+        total += column
+    equal = total <= 0
+    w /= np.where(equal, 1.0, total)[:, None]
+    if equal.any():
+        w[equal] = 1.0 / max(w.shape[1], 1)
+    w *= base[rows][:, None]
+    by_sku.table(q.quota)[rows] = w
 
 
 def _category_velocity(d: Draft) -> F64:
@@ -218,7 +267,7 @@ def _cover_target(d: Draft, k: int, cells: Mask, days: float, base: I64, q: Quot
     d.floor_rule = np.where(cells & (need > 0), k, d.floor_rule)
     rest = np.maximum(base - d.per_sku(need), 0)
     before = q.quota.copy()
-    _proportional(d, cells, d.velocity, rest, q)
+    _proportional(d, np.flatnonzero(cells), d.velocity, rest, q)
     q.quota = np.where(cells, q.quota + need, before)
 
 
@@ -251,12 +300,12 @@ def _velocity_class(
         if policy == "shared":
             _shared(d, in_cls, cls_cells, q)
         elif policy == "velocity":
-            _proportional(d, cls_cells, d.velocity, base, q)
+            _proportional(d, np.flatnonzero(cls_cells), d.velocity, base, q)
         elif policy == "equal":
-            _proportional(d, cls_cells, np.ones(ix.n_cells), base, q)
+            _proportional(d, np.flatnonzero(cls_cells), None, base, q)
         else:
             best = _best_cell(d, cls_cells)
-            _proportional(d, cls_cells, best.astype(float), base, q)
+            _proportional(d, np.flatnonzero(cls_cells), best.astype(float), base, q)
             q.participant &= ~(cls_cells & ~best)
 
 
@@ -275,9 +324,9 @@ def _best_cell(d: Draft, cells: Mask) -> Mask:
 
 
 def _default_quota(d: Draft, skus: Mask, base: I64, q: Quotas) -> None:
-    cells = skus[d.ix.cell_sku] & ~d.exact
+    cells = d.ix.by_sku.spread(skus) & ~d.exact
     q.participant |= cells
-    _proportional(d, cells, d.velocity, base, q)
+    _proportional(d, np.flatnonzero(cells), d.velocity, base, q)
 
 
 def _exclusive_quota(d: Draft, skus: Mask, base: I64, q: Quotas) -> None:
@@ -292,31 +341,78 @@ def _exclusive_quota(d: Draft, skus: Mask, base: I64, q: Quotas) -> None:
 
 def _round(d: Draft, base: I64, q: Quotas) -> None:
     ix = d.ix
+    by_sku = ix.by_sku
     group = ix.cell_sku
-    rank = ix.shop_rank[ix.cell_shop]
     n_s = ix.n_skus
-    fractional = q.whole < 0
-    total_quota = group_sum(group, np.where(fractional, q.quota, 0), n_s)
+    # Without priority_fill every quota is fractional; np.where would only copy.
+    fractional = np.ones(ix.n_cells, dtype=bool) if q.whole is None else q.whole < 0
+    every = bool(fractional.all())
+    total_quota = by_sku.fsum(q.quota if every else np.where(fractional, q.quota, 0))
     # More asked than there is: scale every quota of the SKU down (shares over 100%).
     scale = np.where(total_quota > base + EPS, base / np.maximum(total_quota, EPS), 1.0)
-    quota = q.quota * scale[group]
+    quota = by_sku.combine(np.multiply, scale, q.quota)
     # What a cap takes from one shop's quota goes to the others in proportion to theirs.
-    spread = fractional & ~q.floor_mode[group]
-    room = np.maximum(d.ub - d.lb, 0).astype(np.float64)
-    squeezed = spread & (quota > room + EPS)
+    spread = fractional & ~by_sku.spread(q.floor_mode)
+    room = d.ub - d.lb
+    np.maximum(room, 0, out=room)
+    limit = room.astype(np.float64)
+    limit += EPS
+    squeezed = spread & (quota > limit)
+    del limit
     if np.any(squeezed):
         # Only SKUs with a squeezed cell change; water-fill just those.
         hit = np.zeros(n_s, dtype=bool)
         hit[group[squeezed]] = True
-        idx = np.flatnonzero(spread & hit[group])
+        idx = np.flatnonzero(spread & by_sku.spread(hit))
         amount = group_sum(group[idx], quota[idx], n_s)
-        quota[idx] = water_fill(group[idx], quota[idx], room[idx], amount, n_s)
-    lr_total = np.minimum(
-        base, np.floor(group_sum(group, np.where(fractional, quota, 0), n_s) + EPS)
-    ).astype(np.int64)
-    lr = largest_remainder(group, np.where(fractional, quota, 0), lr_total, rank, n_s)
+        quota[idx] = water_fill(group[idx], quota[idx], room[idx].astype(np.float64), amount, n_s)
+    del room
+    lr_quota = quota if every else np.where(fractional, quota, 0)
+    lr_total = np.minimum(base, np.floor(by_sku.fsum(lr_quota) + EPS)).astype(np.int64)
+    rank = ix.shop_rank[ix.cell_shop]
+    lr = largest_remainder(group, lr_quota, lr_total, rank, n_s, by_sku)
+    any_floor = bool(q.floor_mode.any())
+    if any_floor:
+        floored, floor_cells = _floored(d, base, quota, fractional, rank, q)
+        whole = np.where(floor_cells, floored, lr)
+    else:
+        whole = lr
+    if not every:
+        assert q.whole is not None
+        whole = np.where(fractional, whole, q.whole)
+    if d.exact.any():
+        whole = np.where(d.exact, 0, whole)
+    if any_floor:
+        # floor rounding is the incumbents' formula: the shop gets no more than it says.
+        d.set_ub(floor_cells & ~d.exact, floored, d.share_rule[group])
+    assigned = d.per_sku(whole)
+    d.free_idle = np.where(
+        d.peak | d.shared,
+        0,
+        np.where(
+            q.floor_mode,
+            np.maximum(base - assigned, 0),
+            np.maximum(base - np.floor(base * np.minimum(q.named, 1) + EPS).astype(np.int64), 0),
+        ),
+    )
+    d.target += whole
+    np.copyto(d.target_rule, by_sku.spread(d.share_rule), where=whole > 0)
+    # Cells outside the winning share rule keep only what pins, fixed and floors give.
+    out = np.flatnonzero(~q.participant & ~d.exact)
+    keep = np.maximum(np.maximum(d.lb[out], d.floor[out]), d.target[out])
+    d.tighten_ub(out, keep, NONE)
+
+
+def _floored(
+    d: Draft, base: I64, quota: F64, fractional: Mask, rank: I64, q: Quotas
+) -> tuple[I64, Mask]:
+    """`floor` rounding: whole units per cell and the cells it applies to, scaled down
+    by largest remainder where the floors add up to more than the base."""
+    ix = d.ix
+    group = ix.cell_sku
+    n_s = ix.n_skus
     floored = np.maximum(np.floor(quota + q.offset + EPS), 0).astype(np.int64)
-    floor_cells = q.floor_mode[group] & fractional
+    floor_cells = ix.by_sku.spread(q.floor_mode) & fractional
     floor_sum = group_sum(group, np.where(floor_cells, floored, 0), n_s)
     too_many = q.floor_mode & (floor_sum > base)
     if np.any(too_many):
@@ -328,25 +424,8 @@ def _round(d: Draft, base: I64, q: Quotas) -> None:
                 np.where(too_many, base, 0),
                 rank,
                 n_s,
+                ix.by_sku,
             ),
             floored,
         )
-    whole = np.where(fractional, np.where(floor_cells, floored, lr), q.whole)
-    whole = np.where(d.exact, 0, whole)
-    # floor rounding is the incumbents' formula: the shop gets no more than it says.
-    d.set_ub(floor_cells & ~d.exact, floored, d.share_rule[group])
-    assigned = d.per_sku(whole)
-    d.free_idle = np.where(
-        d.peak | d.shared,
-        0,
-        np.where(
-            q.floor_mode,
-            np.maximum(base - assigned, 0),
-            np.maximum(base - np.floor(base * np.minimum(q.named, 1) + EPS).astype(np.int64), 0),
-        ),
-    )
-    d.target = d.target + whole
-    d.target_rule = np.where(whole > 0, d.share_rule[group], d.target_rule)
-    # Cells outside the winning share rule keep only what pins, fixed and floors give.
-    keep = np.maximum(np.maximum(d.lb, d.floor), d.target)
-    d.set_ub(~q.participant & ~d.exact, keep, NONE)
+    return floored, floor_cells

@@ -8,6 +8,7 @@ integer targets by the compile step, so one sort of all segments solves every SK
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 import numpy as np
@@ -16,9 +17,9 @@ from engine.errors import SolverError
 from solvers.base import Backend, BackendName, register
 from solvers.problem import (
     Feature,
+    Grouping,
     Problem,
     Solution,
-    cell_segment_bounds,
     objective,
     remaining_pool,
 )
@@ -52,7 +53,7 @@ CHUNK_CELLS = 2_000_000
 
 def _fill_in_chunks(problem: Problem, rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """SKUs are independent here, so large problems are filled a slice of SKUs at a
-    time: the segment layout is ~3.3 entries per cell, and slicing caps its memory."""
+    time: every step holds a few per-cell arrays, and slicing caps their memory."""
     if problem.n_cells <= CHUNK_CELLS:
         return fill_cheapest_first(problem, rest)
     x = np.zeros(problem.n_cells, dtype=np.int64)
@@ -70,52 +71,89 @@ def fill_cheapest_first(problem: Problem, rest: np.ndarray) -> tuple[np.ndarray,
 
     No sort is needed: within a SKU the costs order the segment kinds as floor <
     target < shared < free idle < over < penalised idle, and shop rank orders the cells
-    inside each kind (ranks stay below the cost unit). So each SKU's segments are laid
-    out in that order by arithmetic, and one cumulative sum fills them all."""
-    n_s, n_c = problem.n_skus, problem.n_cells
+    inside each kind (ranks stay below the cost unit). So the kinds are filled in that
+    order, each with what the earlier ones left, its cells in rank order."""
     cells = _rank_order(problem)
-    sku = problem.cell_sku[cells]
-    s1, s2, s3 = (part[cells] for part in cell_segment_bounds(problem))
-    lb = problem.lb[cells]
-    # Lower-bound units were placed already, from the cheapest segments of their cell.
-    take1 = np.minimum(lb, s1)
-    take2 = np.minimum(lb - take1, s2)
-    room1, room2, room3 = s1 - take1, s2 - take2, s3 - (lb - take1 - take2)
-
-    k = np.bincount(sku, minlength=n_s)  # cells per SKU
-    block = 3 * k + 3
-    start = np.cumsum(block) - block  # where each SKU's segments begin
-    first_cell = np.cumsum(k) - k
-    t = np.arange(n_c) - first_cell[sku]  # the cell's place among its SKU's cells
-    base = start[sku]
-    pos_floor = base + t
-    pos_target = base + k[sku] + t
-    pos_over = base + 2 * k[sku] + 2 + t
-    pos_shared = start + 2 * k
-    pos_free = pos_shared + 1
-    pos_idle = start + 3 * k + 2
-
-    cap = np.zeros(int(block.sum()), dtype=np.int64)
-    cap[pos_floor], cap[pos_target], cap[pos_over] = room1, room2, room3
-    cap[pos_shared] = np.where(problem.shared, rest, 0)
-    cap[pos_free] = np.minimum(problem.free_idle, rest)
-    cap[pos_idle] = rest  # penalised idle takes whatever is left
-    # Units still to place before each segment: the SKU's rest minus the room of its
-    # earlier segments (one running sum over all SKUs, offset per SKU).
-    before = np.cumsum(cap) - cap
-    offset = np.repeat(rest + before[start], block)
-    take = np.clip(offset - before, 0, cap)
-
-    x = np.empty(n_c, dtype=np.int64)
-    x[cells] = lb + take[pos_floor] + take[pos_target] + take[pos_over]
-    return x, take[pos_shared]
+    if cells is not None:
+        x, shared = fill_cheapest_first(_reordered(problem, cells), rest)
+        out = np.empty_like(x)
+        out[cells] = x
+        return out, shared
+    by_sku = problem.by_sku
+    on_floor, on_target, over = _room(problem)
+    running = np.zeros(problem.n_cells + 1, dtype=np.int64)
+    # Units still to place when each kind's turn comes (negative: none).
+    left = rest.copy()
+    left -= _pour(by_sku, on_floor, left, running)
+    left -= _pour(by_sku, on_target, left, running)
+    shared_room = np.where(problem.shared, rest, 0)
+    shared = np.clip(left, 0, shared_room)
+    left -= shared_room
+    left -= np.minimum(problem.free_idle, rest)
+    _pour(by_sku, over, left, running)
+    x = on_floor
+    x += problem.lb
+    x += on_target
+    x += over
+    return x, shared
 
 
-def _rank_order(problem: Problem) -> np.ndarray:
-    """Cell indices in (SKU, shop rank) order; the identity for compiled problems."""
+def _room(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Room left in the floor, target and over segments of each cell once its lower
+    bound took the cheapest units: with s1 = min(floor, ub) and s12 = min(max(floor,
+    target), ub) the segment ends, that is s1 - lb, s12 - lb (less the floor's room) and
+    ub - max(s12, lb). Computed in place: three arrays."""
+    lb, ub = problem.lb, problem.ub
+    room1 = np.minimum(problem.floor, ub)
+    room1 -= lb
+    np.maximum(room1, 0, out=room1)
+    s12 = np.maximum(problem.floor, problem.target)
+    np.minimum(s12, ub, out=s12)
+    room3 = np.maximum(s12, lb)
+    np.subtract(ub, room3, out=room3)
+    room2 = s12
+    room2 -= lb
+    np.maximum(room2, 0, out=room2)
+    room2 -= room1
+    return room1, room2, room3
+
+
+def _pour(by_sku: Grouping, room: np.ndarray, units: np.ndarray, running: np.ndarray) -> np.ndarray:
+    """Pour `units[i]` into SKU i's cells in order, each cell up to its room: a cell
+    takes the units minus the room of the SKU's earlier cells, clipped. Overwrites
+    `room` with what each cell takes (`running` is scratch space, one longer) and
+    returns each SKU's total room."""
+    np.cumsum(room, out=running[1:])
+    # The running sum is over all cells: take off what earlier SKUs' cells hold.
+    assert by_sku.start is not None
+    first = running[by_sku.start]
+    take = by_sku.combine(np.subtract, units + first[:-1], running[:-1])
+    np.maximum(take, 0, out=take)
+    np.minimum(take, room, out=room)
+    return np.diff(first)
+
+
+def _reordered(problem: Problem, cells: np.ndarray) -> Problem:
+    return replace(
+        problem,
+        cell_sku=problem.cell_sku[cells],
+        cell_shop=problem.cell_shop[cells],
+        lb=problem.lb[cells],
+        ub=problem.ub[cells],
+        floor=problem.floor[cells],
+        target=problem.target[cells],
+        in_shared=problem.in_shared[cells],
+        groups=None,
+        sku_grouping=None,
+    )
+
+
+def _rank_order(problem: Problem) -> np.ndarray | None:
+    """Cell indices in (SKU, shop rank) order, or None when the cells are in that order
+    already (as compiled problems are)."""
     rank = problem.shop_rank[problem.cell_shop]
     sku = problem.cell_sku
     ordered = np.all((sku[1:] > sku[:-1]) | ((sku[1:] == sku[:-1]) & (rank[1:] > rank[:-1])))
     if ordered:
-        return np.arange(problem.n_cells)
+        return None
     return np.lexsort((rank, sku))

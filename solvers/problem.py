@@ -19,12 +19,110 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
 Bool = NDArray[np.bool_]
+Scalar = TypeVar("Scalar", bound=np.generic)
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Elements of `n_groups` groups (cells of SKUs, mostly), built once and reused.
+
+    When the elements are sorted by group, group g owns `start[g]:start[g + 1]`:
+    sums are running sums (exact, no detour through float64) and per-element copies of
+    per-group values are `np.repeat`s, not gathers. Unsorted groups use bincount."""
+
+    group: I64  # per element
+    n_groups: int
+    start: I64 | None  # n_groups + 1 offsets when `group` is sorted, else None
+
+    @classmethod
+    def of(cls, group: I64, n_groups: int) -> Grouping:
+        if np.any(group[1:] < group[:-1]):
+            return cls(group, n_groups, None)
+        return cls.of_sorted(group, n_groups)
+
+    @classmethod
+    def of_sorted(cls, group: I64, n_groups: int) -> Grouping:
+        start = np.zeros(n_groups + 1, dtype=np.int64)
+        np.cumsum(np.bincount(group, minlength=n_groups), out=start[1:])
+        return cls(group, n_groups, start)
+
+    @cached_property
+    def sizes(self) -> I64:
+        if self.start is None:
+            return np.bincount(self.group, minlength=self.n_groups)
+        return np.diff(self.start)
+
+    @cached_property
+    def width(self) -> int | None:
+        """The common size when the elements are sorted and every group has as many
+        (then they reshape to a [group, position] table), else None."""
+        sizes = self.sizes
+        if self.start is None or sizes.size == 0 or sizes.min() != sizes.max():
+            return None
+        return int(sizes[0])
+
+    def sum(self, values: NDArray[np.generic]) -> I64:
+        """Exact integer sums per group (bool counts)."""
+        if self.start is None:
+            return np.bincount(self.group, weights=values, minlength=self.n_groups).astype(np.int64)
+        if self.width:
+            out = np.zeros(self.n_groups, dtype=np.int64)
+            for column in self.table(values).T:
+                out += column  # a loop over positions in a group, not over elements
+            return out
+        run = np.zeros(self.group.size + 1, dtype=np.int64)
+        np.cumsum(values, out=run[1:])
+        return run[self.start[1:]] - run[self.start[:-1]]
+
+    def fsum(self, values: NDArray[np.generic]) -> F64:
+        """Float sums per group, added in element order like `np.bincount` (bit for bit:
+        its results are what the plans were built on)."""
+        if self.width is None:
+            return np.bincount(self.group, weights=values, minlength=self.n_groups).astype(
+                np.float64, copy=False
+            )
+        out = np.zeros(self.n_groups)
+        for column in self.table(np.asarray(values, dtype=np.float64)).T:
+            out += column  # a loop over positions in a group, not over elements
+        return out
+
+    def any(self, mask: Bool) -> Bool:
+        """Per group: some element is set."""
+        if not self.width:
+            return self.sum(mask) > 0
+        out = np.zeros(self.n_groups, dtype=bool)
+        for column in self.table(mask).T:
+            out |= column
+        return out
+
+    def table(self, values: NDArray[Scalar]) -> NDArray[Scalar]:
+        """[group, position] view of per-element values (only when `width` is set)."""
+        assert self.width is not None
+        return values.reshape(self.n_groups, self.width)
+
+    def combine(
+        self, op: np.ufunc, per_group: NDArray[np.generic], values: NDArray[np.generic]
+    ) -> NDArray[Any]:
+        """`op(spread(per_group), values)`, without the per-element copy of `per_group`
+        when the groups have one width (it broadcasts over the table's rows)."""
+        if not self.width:
+            return op(self.spread(per_group), values)
+        return op(per_group[:, None], self.table(values)).reshape(-1)
+
+    def spread(self, per_group: NDArray[Scalar]) -> NDArray[Scalar]:
+        """Per element, its group's value (or row, for a per-group table)."""
+        if self.start is None:
+            return per_group[self.group]
+        return np.repeat(per_group, self.sizes, axis=0)
 
 
 class Feature(enum.Enum):
@@ -99,6 +197,9 @@ class Problem:
     bundles: Bundles | None = None
     budgets: Budgets | None = None
     features: frozenset[Feature] = field(default_factory=frozenset)
+    # The cells grouped by SKU when the builder has it (the compile step does): it
+    # must group `cell_sku`. Else built on first use.
+    sku_grouping: Grouping | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_skus(self) -> int:
@@ -111,6 +212,13 @@ class Problem:
     @property
     def n_cells(self) -> int:
         return int(self.cell_sku.size)
+
+    @cached_property
+    def by_sku(self) -> Grouping:
+        """The cells grouped by SKU, for per-SKU sums."""
+        if self.sku_grouping is not None:
+            return self.sku_grouping
+        return Grouping.of(self.cell_sku, self.n_skus)
 
     @property
     def scale(self) -> int:
@@ -218,13 +326,12 @@ def cell_segments(problem: Problem) -> Segments:
 
 def remaining_pool(problem: Problem) -> I64:
     """Per SKU: pool minus the units forced onto cells by lower bounds."""
-    forced = np.bincount(problem.cell_sku, weights=problem.lb, minlength=problem.n_skus)
-    return problem.pool - forced.astype(np.int64)
+    return problem.pool - per_sku(problem, problem.lb)
 
 
 def per_sku(problem: Problem, x: I64) -> I64:
     """Sum of a per-cell array over each SKU's cells."""
-    return np.bincount(problem.cell_sku, weights=x, minlength=problem.n_skus).astype(np.int64)
+    return problem.by_sku.sum(x)
 
 
 def per_shop(problem: Problem, x: I64) -> I64:
@@ -261,14 +368,19 @@ def idle_units(problem: Problem, x: I64, shared: I64) -> I64:
 def objective(problem: Problem, x: I64, shared: I64) -> int:
     """The one objective every backend minimises, evaluated on a whole-unit plan."""
     costs = Costs.for_problem(problem)
-    rank = problem.shop_rank[problem.cell_shop]
-    s1, s2, s3 = cell_segment_bounds(problem)
-    u1 = np.minimum(x, s1)
-    u2 = np.clip(x - s1, 0, s2)
-    u3 = np.maximum(x - s1 - s2, 0)
-    total = int(np.sum(u1 * (costs.floor + rank)))
-    total += int(np.sum(u2 * (costs.target + rank)))
-    total += int(np.sum(u3 * (costs.over + rank)))
+    # Units on the floor, target and over segments, summed: with s1 and s12 the ends of
+    # the floor and target segments, min(x, s1), min(x, s12) - min(x, s1) and
+    # x - min(x, s12). Every unit also costs its shop's rank.
+    s1 = np.minimum(problem.floor, problem.ub)
+    on_floor = int(np.minimum(x, s1, out=s1).sum())
+    s12 = np.maximum(problem.floor, problem.target)
+    np.minimum(s12, problem.ub, out=s12)
+    up_to_target = int(np.minimum(x, s12, out=s12).sum())
+    units = int(x.sum())
+    total = costs.floor * on_floor
+    total += costs.target * (up_to_target - on_floor)
+    total += costs.over * (units - up_to_target)
+    total += int(np.dot(x, problem.shop_rank[problem.cell_shop]))
     total += int(np.sum(shared)) * costs.shared
     idle = idle_units(problem, x, shared)
     free = np.minimum(idle, problem.free_idle)

@@ -68,6 +68,9 @@ def detect_features(problem: Problem) -> frozenset[Feature]:
 def partition(problem: Problem) -> list[Mask]:
     """SKU masks of the independent parts, one per distinct structure, separable first."""
     n_s = problem.n_skus
+    bits = sku_feature_bits(problem)
+    if not bits.any():
+        return [np.ones(n_s, dtype=bool)]  # every SKU on its own, all alike: one part
     live = _live(problem)
     on_limited = np.flatnonzero(live & _limited_shops(problem)[problem.cell_shop])
     order = on_limited[np.lexsort((problem.cell_sku[on_limited], problem.cell_shop[on_limited]))]
@@ -82,7 +85,7 @@ def partition(problem: Problem) -> list[Mask]:
     graph = coo_matrix((np.ones(r.size), (r, c)), shape=(n_s, n_s))
     _, label = connected_components(graph, directed=False)
     part_bits = np.zeros(label.max() + 1 if n_s else 0, dtype=np.int64)
-    np.bitwise_or.at(part_bits, label, sku_feature_bits(problem))
+    np.bitwise_or.at(part_bits, label, bits)
     signature = part_bits[label] if n_s else np.zeros(0, dtype=np.int64)
     return [signature == sig for sig in np.unique(signature)]
 
