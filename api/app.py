@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from api import errors, observe
 from api.config import Settings
-from api.routes import access, health, planning, shelf
+from api.routes import access, health, planning, scenarios, shelf
 from api.routes import jobs as job_routes
 from engine.access.repository import KeyRepository, key_repository_from_env
 from engine.jobs.model import JobQueue
@@ -66,5 +66,6 @@ def create_app(
     app.include_router(access.router, prefix="/v1")
     app.include_router(planning.router, prefix="/v1")
     app.include_router(job_routes.router, prefix="/v1")
+    app.include_router(scenarios.router, prefix="/v1")
     app.include_router(health.router)
     return app

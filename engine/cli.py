@@ -230,6 +230,10 @@ from engine.jobs.worker import worker  # noqa: E402
 
 app.command()(worker)
 
+from engine.cli_scenario import scenario  # noqa: E402
+
+app.add_typer(scenario, name="scenario")
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

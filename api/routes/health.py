@@ -16,9 +16,12 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", operation_id="readyz")
 def readyz(request: Request) -> JSONResponse:
-    """The state store answers (memory always; Redis when it pings back)."""
-    ready = request.app.state.stores.ping()
-    body = {"status": "ok" if ready else "unavailable", "store": ready}
+    """The state store and the job queue answer (memory and the local pool always, unless
+    the pool's reader stopped; Redis when it pings back)."""
+    store = request.app.state.stores.ping()
+    queue = request.app.state.jobs.ping()
+    ready = store and queue
+    body = {"status": "ok" if ready else "unavailable", "store": store, "queue": queue}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

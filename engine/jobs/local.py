@@ -2,16 +2,20 @@
 
 The server process prepares a job (reads the tenant's in-memory store), a pool process
 runs it on plain data, and the server process stores the outcome. Progress comes back
-over a multiprocessing queue. A pool process that dies mid-job (killed, out of memory)
+through a manager's dict, not a multiprocessing queue: a process killed while writing
+to a queue holds its lock for ever and stalls every other writer; a manager only loses
+that one connection. A pool process that dies mid-job (killed, out of memory)
 breaks the pool: every job it held is re-run once on a fresh pool, then failed with
 the cause - a job is never left "running" with nobody running it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing
-import queue as queue_module
+import os
+import signal
 import threading
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,19 +39,19 @@ from engine.store.base import JsonObject
 MAX_ATTEMPTS = 2  # a run lost with its process is retried once
 KEEP_ENDED = 1000  # ended jobs remembered for GET, oldest forgotten first
 
-_reports: Any = None  # the pool process's end of the progress queue
+_board: Any = None  # a pool process's handle on the progress dict: job id -> progress
 
 
-def _start_pool_process(reports: Any) -> None:
-    global _reports
-    _reports = reports
+def _start_pool_process(board: Any) -> None:
+    global _board
+    _board = board
 
 
 def _run_in_pool(job_id: str, kind: str, args: JsonObject) -> JsonObject:
     def report(stage: str, done: int, total: int) -> None:
-        _reports.put((job_id, stage, done, total))
+        _board[job_id] = (stage, done, total)
 
-    _reports.put((job_id, "started", 0, 1))
+    report("started", 0, 1)
     return run_task(kind, args, report)
 
 
@@ -63,23 +67,22 @@ class LocalJobs:
         self._lock = threading.RLock()
         self._closed = False
         # Made on the first job: a server that never runs one starts no processes.
-        self._reports: Any = None
+        self._manager: Any = None
+        self._board: Any = None
         self._pool: ProcessPoolExecutor | None = None
-        self._drain: threading.Thread | None = None
 
     def _start(self) -> None:
         if self._pool is None:
-            self._reports = self._context.Queue()
+            self._manager = self._context.Manager()
+            self._board = self._manager.dict()
             self._pool = self._new_pool()
-            self._drain = threading.Thread(target=self._read_reports, daemon=True)
-            self._drain.start()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             self._workers,
             mp_context=self._context,
             initializer=_start_pool_process,
-            initargs=(self._reports,),
+            initargs=(self._board,),
         )
 
     # --- the JobQueue interface ---------------------------------------------------------
@@ -99,6 +102,7 @@ class LocalJobs:
             job = self._jobs.get(job_id)
             if job is None or job.tenant != tenant:
                 raise JobNotFound(job_id)
+            self._read_progress(job)
             return replace(job, progress=replace(job.progress))
 
     def cancel(self, tenant: str, job_id: str) -> JobInfo:
@@ -114,13 +118,18 @@ class LocalJobs:
             return replace(live)
 
     def ping(self) -> bool:
-        return not self._closed and (self._drain is None or self._drain.is_alive())
+        return not self._closed
 
     def close(self) -> None:
+        """Stop at once: running jobs die with the server, as its memory store does."""
         self._closed = True
         if self._pool is not None:
+            pids = self.pool_pids()
             self._pool.shutdown(wait=False, cancel_futures=True)
-            self._reports.put(None)
+            for pid in pids:  # else interpreter exit would wait for their jobs to end
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            self._manager.shutdown()
 
     def pool_pids(self) -> list[int]:
         """The pool's process ids (tests kill one to show a lost job is not lost)."""
@@ -145,10 +154,12 @@ class LocalJobs:
             job = self._jobs[job_id]
             if job.status in ENDED or future.cancelled():
                 return
+            self._read_progress(job)  # the last word of the run, before it is cleared
             error = future.exception()
             if isinstance(error, BrokenProcessPool) and not self._closed:
                 if job.attempts < MAX_ATTEMPTS:
                     job.status, job.progress = "queued", Progress("retrying")
+                    self._board.pop(job_id, None)
                     self._launch(job)
                     return
                 lost = "the worker process running it died (killed or out of memory)"
@@ -158,7 +169,9 @@ class LocalJobs:
                 self._end(job, "failed", error=error_text(error))
                 return
         try:  # the store write happens outside the lock: it can take a while
-            result = task_for(job.kind).finish(self._stores.get(job.tenant), future.result())
+            result = task_for(job.kind).finish(
+                self._stores.get(job.tenant), future.result(), job.id
+            )
         except Exception as finish_error:  # noqa: BLE001 - reported on the job, not lost
             with self._lock:
                 self._end(job, "failed", error=error_text(finish_error))
@@ -176,24 +189,23 @@ class LocalJobs:
             job.progress = Progress("done", job.progress.total, job.progress.total)
         self._args.pop(job.id, None)
         self._futures.pop(job.id, None)
+        if self._board is not None and not self._closed:
+            self._board.pop(job.id, None)
         ended = [j for j in self._jobs.values() if j.status in ENDED]
         for old in ended[: max(0, len(ended) - KEEP_ENDED)]:
             del self._jobs[old.id]
 
-    def _read_reports(self) -> None:
-        while True:
-            try:
-                report = self._reports.get()
-            except (EOFError, OSError, queue_module.Empty):
-                return
-            if report is None:
-                return
-            job_id, stage, done, total = report
-            with self._lock:
-                job = self._jobs.get(job_id)
-                if job is None or job.status in ENDED:
-                    continue
-                if stage == "started":
-                    job.status = "running"
-                    job.started_at = job.started_at or utc_now()
-                job.progress = Progress(stage, done, total)
+    def _read_progress(self, job: JobInfo) -> None:
+        if job.status in ENDED or self._board is None:
+            return
+        try:
+            report = self._board.get(job.id)
+        except (OSError, EOFError):  # the manager is gone: the queue is closing
+            return
+        if report is None:
+            return
+        stage, done, total = report
+        if job.status == "queued":
+            job.status = "running"
+            job.started_at = job.started_at or utc_now()
+        job.progress = Progress(stage, done, total)

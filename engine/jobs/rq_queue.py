@@ -178,7 +178,7 @@ def run_job(tenant: str, kind: str, args: JsonObject, store_url: str) -> JsonObj
             raise JobFailed(error_text(error)) from error
         outcome = run_task(kind, prepared, report)
         try:
-            return task.finish(store, outcome)
+            return task.finish(store, outcome, job.id)
         except Exception as error:
             raise JobFailed(error_text(error)) from error
     finally:

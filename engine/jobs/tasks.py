@@ -2,7 +2,8 @@
 
 A kind is three steps: `prepare` reads what the job needs from the tenant's store,
 `run` does the work (pure: no store, so a child process can run it on plain data),
-`finish` stores the outcome and returns the job's result. The local queue prepares and
+`finish` stores the outcome (it may use the job's id as the
+record's) and returns the job's result. The local queue prepares and
 finishes in the server process and runs in a pool process; an RQ worker does all three.
 """
 
@@ -20,7 +21,7 @@ Report = Callable[[str, int, int], None]  # stage, steps done, steps in all
 class Task:
     prepare: Callable[[Store, JsonObject], JsonObject]
     run: Callable[[JsonObject, Report], JsonObject]
-    finish: Callable[[Store, JsonObject], JsonObject]
+    finish: Callable[[Store, JsonObject, str], JsonObject]  # store, outcome, job id
 
 
 # --- plan -------------------------------------------------------------------------------
@@ -48,7 +49,7 @@ def _plan_run(args: JsonObject, report: Report) -> JsonObject:
     return {"document": document, "meta": meta}
 
 
-def _plan_finish(store: Store, outcome: JsonObject) -> JsonObject:
+def _plan_finish(store: Store, outcome: JsonObject, job_id: str) -> JsonObject:
     from engine.service import save_plan
 
     view = save_plan(store, outcome["document"], outcome["meta"])

@@ -156,6 +156,14 @@ class Store(abc.ABC):
     def get_plan(self, plan_id: str) -> JsonObject:
         """The plan stored under `plan_id`; `NotFound` if there is none."""
 
+    @abc.abstractmethod
+    def put_scenario_run(self, run_id: str, run: JsonObject) -> None:
+        """Store a what-if scenario run's results (comparison and charts) under its id."""
+
+    @abc.abstractmethod
+    def get_scenario_run(self, run_id: str) -> JsonObject:
+        """The scenario run stored under `run_id`; `NotFound` if there is none."""
+
     # --- publishing and orders ------------------------------------------------------
 
     @abc.abstractmethod

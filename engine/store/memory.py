@@ -61,6 +61,7 @@ class MemoryStore(Store):
         self._stock_version = 0
         self._rulesets: dict[int, str] = {}
         self._plans: dict[str, str] = {}
+        self._scenario_runs: dict[str, str] = {}
         self._published: dict[Cell, int] = {}
         self._idempotency: dict[str, tuple[str, JsonObject]] = {}
         self._mode = Mode()
@@ -75,6 +76,7 @@ class MemoryStore(Store):
             "stock_version": self._stock_version,
             "rulesets": {str(v): text for v, text in self._rulesets.items()},
             "plans": self._plans,
+            "scenario_runs": self._scenario_runs,
             "published": [[shop, sku, q] for (shop, sku), q in self._published.items()],
             "idempotency": {
                 key: {"body_hash": body_hash, "result": result}
@@ -92,6 +94,7 @@ class MemoryStore(Store):
         self._stock_version = state["stock_version"]
         self._rulesets = {int(v): text for v, text in state["rulesets"].items()}
         self._plans = dict(state["plans"])
+        self._scenario_runs = dict(state.get("scenario_runs", {}))  # files saved before runs
         self._published = {(shop, sku): q for shop, sku, q in state["published"]}
         self._idempotency = {
             key: (entry["body_hash"], entry["result"])
@@ -179,6 +182,20 @@ class MemoryStore(Store):
             text = self._plans.get(plan_id)
         if text is None:
             raise NotFound("plan", plan_id)
+        result: JsonObject = json.loads(text)
+        return result
+
+    def put_scenario_run(self, run_id: str, run: JsonObject) -> None:
+        text = dumps(run)
+        with self._lock:
+            self._scenario_runs[run_id] = text
+            self._save()
+
+    def get_scenario_run(self, run_id: str) -> JsonObject:
+        with self._lock:
+            text = self._scenario_runs.get(run_id)
+        if text is None:
+            raise NotFound("scenario run", run_id)
         result: JsonObject = json.loads(text)
         return result
 

@@ -184,6 +184,16 @@ class RedisStore(Store):
         plan: JsonObject = json.loads(text)
         return plan
 
+    def put_scenario_run(self, run_id: str, run: JsonObject) -> None:
+        self._client.set(self._key(f"scenario:{run_id}"), dumps(run))
+
+    def get_scenario_run(self, run_id: str) -> JsonObject:
+        text = self._client.get(self._key(f"scenario:{run_id}"))
+        if text is None:
+            raise NotFound("scenario run", run_id)
+        run: JsonObject = json.loads(text)
+        return run
+
     # --- publishing and orders ----------------------------------------------------------
 
     def publish(

@@ -21,13 +21,16 @@ def test_healthz_and_readyz_on_memory() -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["store"] is True
+    assert ready.json()["queue"] is True
 
 
 def test_readyz_is_503_when_redis_does_not_answer() -> None:
-    dead = StoreRegistry(lambda t: RedisStore(t, url="redis://127.0.0.1:1/0"))
+    url = "redis://127.0.0.1:1/0"
+    dead = StoreRegistry(lambda t: RedisStore(t, url=url), redis_url=url)
     client = TestClient(create_app(keys=InMemoryKeyRepository(), stores=dead))
     ready = client.get("/readyz")
-    assert ready.status_code == 503 and ready.json() == {"status": "unavailable", "store": False}
+    expected = {"status": "unavailable", "store": False, "queue": False}
+    assert ready.status_code == 503 and ready.json() == expected
 
 
 def test_metrics_request_id_and_log_line(caplog: pytest.LogCaptureFixture) -> None:

@@ -130,6 +130,15 @@ def test_plans_by_id(store: Store) -> None:
     assert (missing.value.what, missing.value.key) == ("plan", "nope")
 
 
+def test_scenario_runs_by_id(store: Store) -> None:
+    run = {"comparison": {"variants": [{"name": "base"}]}, "charts": {"kpis.png": "iVBO"}}
+    store.put_scenario_run("r1", run)
+    assert store.get_scenario_run("r1") == run
+    with pytest.raises(NotFound) as missing:
+        store.get_scenario_run("r2")
+    assert (missing.value.what, missing.value.key) == ("scenario run", "r2")
+
+
 # --- publishing ---------------------------------------------------------------------------
 
 

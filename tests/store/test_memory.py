@@ -23,11 +23,13 @@ def test_the_file_survives_a_restart(tmp_path: Path) -> None:
     store.put_plan("p1", {"allocations": [{"shop": "A", "sku": "S1", "quantity": 3}]})
     store.publish("p1", "k", "h", 1)
     store.consume("A", "S1", 1)
+    store.put_scenario_run("r1", {"comparison": {}})
     assert json.loads(path.read_text())["tenant"] == "acme"
 
     again = MemoryStore("acme", path)
     assert again.get_snapshot().body == SNAPSHOT
     assert again.published() == {("A", "S1"): 2}
+    assert again.get_scenario_run("r1") == {"comparison": {}}
     assert list(path.parent.iterdir()) == [path], "no temporary file is left behind"
 
 

@@ -1,0 +1,416 @@
+"""The what-if scenario file (YAML or JSON): a base world, simulation settings, and
+variants that each change something in it. engine/scenarios/overrides.py checks a loaded
+file against the base data and turns it into one spec.VariantInputs per variant.
+
+    # a comment header: what the file asks
+    description: Double-11 at 3x demand        # optional, as every field with a default
+    base:
+      snapshot: demo/snapshot.json             # relative to this file
+      ruleset: demo/rules.yaml
+      mode: normal                             # default: the snapshot's own mode
+    simulation:
+      horizon_days: 30                         # 1..366 (default 30)
+      replan_every_days: 7                     # >= 1, or null: the day-0 plan stands
+      seed: 1
+      replications: 1
+    arrivals:                                  # deliveries in every variant, base too
+      - {sku: B1-0001, warehouse: wh-sh, quantity: 200, day: 3}   # or date: 2026-11-14
+    variants:
+      - name: peak-uplift                      # a-z, 0-9, - and _; unique; not `base`
+        description: peak mode and 3x demand on Nov 11-12
+        planner: omnistock                     # or incumbent, with an `incumbent:` block
+        mode: peak                             # default: the base's mode
+        overrides:
+          - {op: uplift, factor: 3, dates: {from: 2026-11-11, to: 2026-11-12}}
+
+Each variant is compared with the implicit first variant `base`: the base files in the
+base mode, omnistock's planner, no overrides. (A file may not name a variant `base`, so
+that it always means the same thing; an incumbent against omnistock is a variant.)
+Overrides apply in file order; `op` is one of:
+
+- `add_rule {rule}`, `remove_rule {id}`, `replace_rule {id, rule}`: `rule` is a rule
+  document as in a ruleset file. A replacing rule keeps the old one's place and, when it
+  has no id, its id (campaign windows name rules by id).
+- `stock_delta {sku?, category?, warehouse?, brand? (at least one; a value or a list),
+  delta | percent}`: on_hand of every stock row all selectors match changes by `delta`
+  units or `percent` (-100..10000, rounded half up). A row never goes below 0 (clamped,
+  with a note). The selectors must match a row, and an increase must reach each SKU named.
+- `uplift {factor, shops?, categories?, skus?, days: [first, last] | dates: {from, to},
+  planned: true}`: demand x factor on those days (day 0 is the as_of date; the window
+  must lie in the horizon). A planned uplift is known to the planner, an unplanned one
+  is a surprise.
+- `open_shop {id, brand, platform, like, velocity_factor: 1.0, priority?}`: a new shop of
+  `like`'s brand, supplied as `like` is (priority: like's), with `like`'s velocity x
+  velocity_factor as added demand.
+- `close_shop {shop}`: the shop lists nothing and its demand is lost. A top-priority
+  max_cap 0 (id `close-<shop>`) is appended after all other overrides; rules that would
+  still put units there (fixed, lock, hold, presale, a more specific cap) are refused:
+  remove or replace them in the same variant.
+- `mode {mode}`: normal or peak (a variant sets its mode once: here or in `mode:`).
+- `arrival {sku, warehouse, quantity, day | date}`: a delivery in this variant only.
+
+`incumbent {shares: {shop: percent}, default_share_pct: 100, safety_stock: 0}` is the
+incumbents' per-shop formula floor(pool x share%) - safety (spec.IncumbentPolicy); it is
+refused on an omnistock variant. Ids are checked against the base data and every issue
+is reported at once, e.g.
+`variants[2] (double11).overrides[1] (remove_rule).id: no rule 'r-x' in the base ruleset`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from os import PathLike
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from engine.errors import InputError, Issue
+from engine.index import SnapshotIndex
+from engine.io import load_snapshot, pydantic_issues, read_document
+from engine.model import MAX_UNITS, Snapshot
+from engine.scenarios.spec import IncumbentPolicy, SimulationSettings
+from rules.catalog import RULE_TYPES, Rule, Ruleset
+from rules.load import load_ruleset
+from rules.references import check_references
+from rules.scope import OneOrMany
+
+Mode = Literal["normal", "peak"]
+Id = Annotated[str, StringConstraints(strict=True, min_length=1)]
+Day = Annotated[int, Field(strict=True, ge=0)]
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+BASE = "base"  # the implicit first variant
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _one_of(model: BaseModel, *names: str) -> None:
+    if sum(getattr(model, n) is not None for n in names) != 1:
+        raise ValueError(f"give exactly one of {', '.join(names)}")
+
+
+class DateWindow(_Strict):
+    """Calendar days, both inclusive (`from` is a Python keyword, hence the alias)."""
+
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateWindow:
+        if self.to < self.from_:
+            raise ValueError("`to` must not be before `from`")
+        return self
+
+
+class ArrivalSpec(_Strict):
+    sku: Id
+    warehouse: Id
+    quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_UNITS)]
+    day: Day | None = None
+    date: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _when(self) -> ArrivalSpec:
+        _one_of(self, "day", "date")
+        return self
+
+
+# --- overrides (applied by engine/scenarios/overrides.py) ------------------------------
+
+
+class AddRule(_Strict):
+    op: Literal["add_rule"]
+    rule: Rule
+
+
+class RemoveRule(_Strict):
+    op: Literal["remove_rule"]
+    id: Id
+
+
+class ReplaceRule(_Strict):
+    op: Literal["replace_rule"]
+    id: Id
+    rule: Rule
+
+
+class StockDelta(_Strict):
+    op: Literal["stock_delta"]
+    sku: OneOrMany | None = None
+    category: OneOrMany | None = None
+    warehouse: OneOrMany | None = None
+    brand: OneOrMany | None = None
+    delta: Annotated[int, Field(strict=True, ge=-MAX_UNITS, le=MAX_UNITS)] | None = None
+    percent: Annotated[float, Field(ge=-100, le=10_000, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _selected(self) -> StockDelta:
+        if all(getattr(self, n) is None for n in ("sku", "category", "warehouse", "brand")):
+            raise ValueError("give at least one of sku, category, warehouse, brand")
+        _one_of(self, "delta", "percent")
+        return self
+
+
+class UpliftDemand(_Strict):
+    op: Literal["uplift"]
+    factor: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    shops: OneOrMany | None = None
+    categories: OneOrMany | None = None
+    skus: OneOrMany | None = None
+    days: tuple[Day, Day] | None = None
+    dates: DateWindow | None = None
+    planned: Annotated[bool, Field(strict=True)] = True
+
+    @model_validator(mode="after")
+    def _window(self) -> UpliftDemand:
+        _one_of(self, "days", "dates")
+        if self.days is not None and self.days[1] < self.days[0]:
+            raise ValueError("days is [first, last]: last must not be before first")
+        return self
+
+
+class OpenShop(_Strict):
+    op: Literal["open_shop"]
+    id: Id
+    brand: Id
+    platform: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z]+$")]
+    like: Id
+    velocity_factor: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+    priority: Annotated[int, Field(strict=True, ge=0)] | None = None  # None: like's
+
+
+class CloseShop(_Strict):
+    op: Literal["close_shop"]
+    shop: Id
+
+
+class SetMode(_Strict):
+    op: Literal["mode"]
+    mode: Mode
+
+
+class AddArrival(ArrivalSpec):
+    op: Literal["arrival"]
+
+
+Override = Annotated[
+    AddRule
+    | RemoveRule
+    | ReplaceRule
+    | StockDelta
+    | UpliftDemand
+    | OpenShop
+    | CloseShop
+    | SetMode
+    | AddArrival,
+    Field(discriminator="op"),
+]
+OPS = (
+    "add_rule",
+    "remove_rule",
+    "replace_rule",
+    "stock_delta",
+    "uplift",
+    "open_shop",
+    "close_shop",
+    "mode",
+    "arrival",
+)
+
+
+# --- the file ----------------------------------------------------------------------------
+
+
+class Base(_Strict):
+    # Paths relative to the scenario file; a file needs both. The service plays scenarios
+    # on the tenant's stored snapshot and ruleset, so there they are left out.
+    snapshot: Id | None = None
+    ruleset: Id | None = None
+    mode: Mode | None = None  # None: the snapshot's own mode, as `omnistock plan` does
+
+
+class Simulation(_Strict):
+    horizon_days: Annotated[int, Field(strict=True, ge=1, le=366)] = 30
+    replan_every_days: Annotated[int, Field(strict=True, ge=1)] | None = 7
+    seed: Annotated[int, Field(strict=True)] = 1
+    replications: Annotated[int, Field(strict=True, ge=1)] = 1
+
+    def settings(self) -> SimulationSettings:
+        return SimulationSettings(
+            self.horizon_days, self.replan_every_days, self.seed, self.replications
+        )
+
+
+class Incumbent(_Strict):
+    shares: dict[str, Percent] = {}  # shop -> percent of the pool
+    default_share_pct: Percent = 100.0
+    safety_stock: Annotated[int, Field(strict=True, ge=0, le=MAX_UNITS)] = 0
+
+    def policy(self) -> IncumbentPolicy:
+        return IncumbentPolicy(dict(self.shares), self.default_share_pct, self.safety_stock)
+
+
+def _slug(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", name):
+        raise ValueError("a name is lowercase letters, digits, '-' and '_' (at most 63)")
+    return name
+
+
+class Variant(_Strict):
+    name: Annotated[str, Field(strict=True), AfterValidator(_slug)]
+    description: str | None = None
+    planner: Literal["omnistock", "incumbent"] = "omnistock"
+    incumbent: Incumbent | None = None  # None on an incumbent variant: Incumbent()
+    mode: Mode | None = None  # None: the base's mode
+    overrides: list[Override] = []
+
+
+def variant_path(i: int, variant: Variant) -> str:
+    return f"variants[{i}] ({variant.name})"
+
+
+class Scenario(_Strict):
+    description: str | None = None
+    base: Base = Base()
+    simulation: Simulation = Simulation()
+    arrivals: list[ArrivalSpec] = []
+    variants: list[Variant] = []
+    _path: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _variants_hold(self) -> Scenario:
+        # InputError, not ValueError: pydantic lets it through with its issues' paths.
+        issues = []
+        first: dict[str, int] = {}
+        for i, variant in enumerate(self.variants):
+            at = variant_path(i, variant)
+            seen = first.setdefault(variant.name, i)
+            if variant.name == BASE:
+                message = "'base' is the implicit base variant; give this one another name"
+                issues.append(Issue(f"{at}.name", message))
+            elif seen != i:
+                issues.append(Issue(f"{at}.name", f"duplicate name (first at variants[{seen}])"))
+            if variant.incumbent is not None and variant.planner != "incumbent":
+                message = "an incumbent block needs `planner: incumbent`"
+                issues.append(Issue(f"{at}.incumbent", message))
+            modes = [j for j, o in enumerate(variant.overrides) if isinstance(o, SetMode)]
+            for j in modes[1:] if variant.mode is None else modes:
+                message = "the variant's mode is already set; set it once"
+                issues.append(Issue(f"{at}.overrides[{j}] (mode)", message))
+        if issues:
+            raise InputError(issues)
+        return self
+
+    @property
+    def path(self) -> Path | None:
+        """The file this scenario was read from; the base paths are relative to it."""
+        return self._path
+
+    @property
+    def source(self) -> str:
+        return "" if self._path is None else str(self._path)
+
+
+def _labelled(loc: tuple[int | str, ...], data: Any) -> str:
+    """A pydantic location as a path naming each variant, override and rule, with the
+    union tags left out: ('variants', 2, 'overrides', 1, 'remove_rule', 'id') ->
+    'variants[2] (double11).overrides[1] (remove_rule).id'."""
+    path, node, i = "", data, 0
+    while i < len(loc):
+        part, parent = loc[i], loc[i - 1] if i else None
+        if isinstance(part, int):
+            path += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+        else:
+            path += f".{part}" if path else part
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            tag = node.get("op", node.get("type"))
+            if i + 1 < len(loc) and loc[i + 1] == tag:
+                i += 1
+            name = {"variants": "name", "overrides": "op"}.get(str(parent), "")
+            label = node.get(name) if isinstance(part, int) else None
+            if part == "rule" and node.get("id"):
+                label = f"id {node['id']}"
+            path += f" ({label})" if isinstance(label, str) else ""
+        i += 1
+    return path
+
+
+def _message(error: ErrorDetails, message: str) -> str:
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        if error["ctx"]["discriminator"] == "'op'":
+            return f"unknown or missing op; known ops: {', '.join(OPS)}"
+        return f"unknown or missing rule type; known types: {', '.join(sorted(RULE_TYPES))}"
+    return message.removeprefix("Value error, ")
+
+
+def parse_scenario(data: Any, path: str | PathLike[str] | None = None) -> Scenario:
+    """A scenario from plain data; `path` is the file it came from (errors name it, and
+    the base paths are relative to its directory; None: to the working directory)."""
+    source = "" if path is None else str(path)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as err:
+        errors = err.errors(include_url=False)
+        issues = [
+            Issue(_labelled(e["loc"], data), _message(e, issue.message))
+            for e, issue in zip(errors, pydantic_issues(err), strict=True)
+        ]
+        raise InputError(issues, source) from None
+    except InputError as err:
+        raise InputError(err.issues, source) from None
+    scenario._path = None if path is None else Path(path)
+    return scenario
+
+
+def load_scenario(path: str | PathLike[str]) -> Scenario:
+    return parse_scenario(read_document(path), path)
+
+
+def scenario_document(scenario: Scenario) -> dict[str, Any]:
+    """Plain data (JSON- and YAML-safe): what the file said, without the defaults it left
+    out. parse_scenario(scenario_document(s), s.path) == s."""
+    return scenario.model_dump(mode="json", exclude_unset=True, by_alias=True)
+
+
+def load_base(scenario: Scenario) -> tuple[Snapshot, Ruleset]:
+    """The base snapshot and ruleset, each valid and every id the rules name present;
+    every issue of both files at once, each under `base.snapshot` or `base.ruleset`."""
+    folder = Path(".") if scenario.path is None else scenario.path.parent
+    issues: list[Issue] = []
+    loaded: dict[str, Any] = {}
+    for key, load in (("snapshot", load_snapshot), ("ruleset", load_ruleset)):
+        written = getattr(scenario.base, key)
+        if written is None:
+            message = f"a scenario file names its base {key} (a path relative to the file)"
+            issues.append(Issue(f"base.{key}", message))
+            continue
+        try:
+            loaded[key] = load(folder / written)
+        except InputError as err:
+            issues += [
+                Issue(f"base.{key} ({written}) {i.path}".rstrip(), i.message) for i in err.issues
+            ]
+    if not issues:
+        try:
+            check_references(loaded["ruleset"], SnapshotIndex.build(loaded["snapshot"]))
+        except InputError as err:
+            written = scenario.base.ruleset
+            issues += [Issue(f"base.ruleset ({written}) {i.path}", i.message) for i in err.issues]
+    if issues:
+        raise InputError(issues, scenario.source)
+    return loaded["snapshot"], loaded["ruleset"]
