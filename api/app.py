@@ -48,7 +48,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.keys = keys if keys is not None else key_repository_from_env()
-    app.state.stores = stores if stores is not None else store_registry_from_env()
+    app.state.stores = (
+        stores if stores is not None else store_registry_from_env(settings.mode_max_age_s)
+    )
     app.state.jobs = (
         jobs
         if jobs is not None

@@ -25,3 +25,6 @@ class Settings(BaseSettings):
     job_solver_time_limit_s: float = 300.0
     # A job running longer than this is stopped and failed.
     job_timeout_s: int = 3600
+    # Each API worker hears mode switches from the store's broadcast; it re-reads the
+    # mode after this many seconds in case a broadcast was lost.
+    mode_max_age_s: float = 5.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -79,6 +80,9 @@ def install(app: FastAPI) -> None:
             elapsed
         )
         response.headers["X-Request-ID"] = request_id
+        # Which API worker process answered, for tracing (read per request: a forked
+        # worker has its own pid).
+        response.headers["X-Worker"] = str(os.getpid())
         log.info(
             json.dumps(
                 {

@@ -42,10 +42,17 @@ META = "service"  # the key of what the service keeps beside a stored plan
 class StoreRegistry:
     """One store per tenant, made on first use by `factory` and kept for the process."""
 
-    def __init__(self, factory: StoreFactory | None = None, redis_url: str | None = None) -> None:
+    def __init__(
+        self,
+        factory: StoreFactory | None = None,
+        redis_url: str | None = None,
+        mode_max_age_s: float | None = None,
+    ) -> None:
         self._factory: StoreFactory = factory or MemoryStore
         # Set when the stores live in this Redis: jobs then go to RQ on it as well.
         self.redis_url = redis_url
+        # Set in API workers: each store's mode is then heard from the broadcast.
+        self._mode_max_age_s = mode_max_age_s
         self._stores: dict[str, Store] = {}
         self._lock = threading.Lock()
 
@@ -54,6 +61,8 @@ class StoreRegistry:
             store = self._stores.get(tenant)
             if store is None:
                 store = self._stores[tenant] = self._factory(tenant)
+                if self._mode_max_age_s is not None:
+                    store.watch_mode(self._mode_max_age_s)
             return store
 
     def ping(self) -> bool:
@@ -87,14 +96,17 @@ def seed_demo(stores: StoreRegistry) -> bool:
     return True
 
 
-def store_registry_from_env() -> StoreRegistry:
-    """RedisStore per tenant when OMNISTOCK_REDIS_URL is set, else MemoryStore."""
+def store_registry_from_env(mode_max_age_s: float | None = None) -> StoreRegistry:
+    """RedisStore per tenant when OMNISTOCK_REDIS_URL is set, else MemoryStore; with
+    `mode_max_age_s`, each store's mode is watched (engine/store/watch.py)."""
     url = os.environ.get("OMNISTOCK_REDIS_URL")
     if not url:
-        return StoreRegistry()
+        return StoreRegistry(mode_max_age_s=mode_max_age_s)
     from engine.store.redis_store import RedisStore
 
-    return StoreRegistry(lambda tenant: RedisStore(tenant, url=url), redis_url=url)
+    return StoreRegistry(
+        lambda tenant: RedisStore(tenant, url=url), redis_url=url, mode_max_age_s=mode_max_age_s
+    )
 
 
 # --- access -----------------------------------------------------------------------------
@@ -192,7 +204,7 @@ def _brand_map(snapshot: Snapshot) -> JsonObject:
 
 def get_mode(store: Store, principal: Principal) -> JsonObject:
     authorize(principal, "read", principal.tenant, None)
-    mode = store.get_mode()
+    mode = store.mode_now()
     return {**mode.to_json(), "effective": mode.effective(_now())}
 
 
@@ -227,7 +239,7 @@ def plan_inputs(store: Store, mode: str | None) -> PlanInputs:
     """The stored snapshot and latest ruleset; with no mode asked for, the tenant's mode
     in force now (Double-11 switch). No access check: callers have done it."""
     if mode is None:
-        mode = "peak" if store.get_mode().effective(_now()) == "peak" else None
+        mode = "peak" if store.mode_now().effective(_now()) == "peak" else None
     snapshot = store.get_snapshot()
     rules = store.get_ruleset()
     return PlanInputs(snapshot.version, rules.version, snapshot.body, rules.body, mode)
@@ -387,7 +399,7 @@ def _peak_guard(store: Store, document: JsonObject, version: int) -> _PeakGuard 
     if not document:
         return None
     plan = parse_plan(document, "stored plan")
-    if store.get_mode().effective(_now()) != "peak" and plan.mode != "peak":
+    if store.mode_now().effective(_now()) != "peak" and plan.mode != "peak":
         return None
     current, snapshot = _snapshot(store)
     return _PeakGuard(plan, snapshot) if current == version else None

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, cast
 
 from engine.errors import InputError, Issue
+from engine.store.watch import ModeWatch
 
 JsonObject = dict[str, Any]
 Cell = tuple[str, str]  # (shop, sku)
@@ -117,6 +118,17 @@ class Store(abc.ABC):
     """The state of one tenant. Every method is safe to call from several threads."""
 
     tenant: str
+    _watch: ModeWatch | None = None
+
+    def watch_mode(self, max_age_s: float) -> None:
+        """Answer `mode_now` from the broadcast from now on (engine/store/watch.py)."""
+        if self._watch is None:
+            self._watch = ModeWatch(self, max_age_s)
+
+    def mode_now(self) -> Mode:
+        """The mode as this process knows it: heard from the broadcast when watched, else
+        read from the store."""
+        return self._watch.current() if self._watch is not None else self.get_mode()
 
     # --- snapshot and stock version -------------------------------------------------
 

@@ -377,3 +377,30 @@ def test_mode_change_reaches_a_subscriber(make_store: StoreFactory) -> None:
 
 def test_ping(store: Store) -> None:
     assert store.ping()
+
+
+def test_a_watched_mode_follows_the_broadcast_of_another_connection(
+    make_store: StoreFactory,
+) -> None:
+    writer = make_store()
+    watcher = make_store() if isinstance(writer, RedisStore) else writer
+    watcher.watch_mode(max_age_s=600)  # only the broadcast can tell it within the test
+    assert watcher.mode_now() == Mode()
+    writer.put_mode(Mode("peak"))
+    deadline = time.monotonic() + 5
+    while watcher.mode_now() != Mode("peak"):
+        assert time.monotonic() < deadline, "the switch was not heard"
+        time.sleep(0.01)
+
+
+def test_a_watched_mode_is_read_again_once_it_is_too_old(make_store: StoreFactory) -> None:
+    store = make_store()
+    store.watch_mode(max_age_s=0.05)
+    assert store.mode_now() == Mode()
+    lost: list[Any] = []
+    store.subscribe = lambda callback: lost.append(callback)  # type: ignore[method-assign]
+    assert store._watch is not None
+    store._watch.close()  # a dropped pub/sub connection: later broadcasts are lost
+    store.put_mode(Mode("peak"))
+    time.sleep(0.1)
+    assert store.mode_now() == Mode("peak")

@@ -1,0 +1,50 @@
+"""One process's view of a tenant's mode, kept current by the store's broadcast.
+
+An API worker reads the mode once, subscribes to its changes (Redis pub/sub across
+workers, a callback in memory) and answers from what it heard: a Double-11 switch made
+through any worker reaches every worker at once, with no round trip per request. A
+broadcast can be lost (a dropped pub/sub connection), so a view older than `max_age_s`
+is read again: the mode is never stale for longer than that.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.store.base import Mode, Store, Subscription
+
+
+class ModeWatch:
+    def __init__(self, store: Store, max_age_s: float) -> None:
+        self._store = store
+        self._max_age_s = max_age_s
+        self._lock = threading.Lock()
+        self._mode: Mode | None = None
+        self._seen_at = 0.0
+        self._subscription: Subscription | None = None
+        self.heard = 0  # broadcasts received (tests and debugging)
+
+    def current(self) -> Mode:
+        with self._lock:
+            if self._mode is None or time.monotonic() - self._seen_at > self._max_age_s:
+                if self._subscription is None:
+                    # Subscribe before reading: a switch made in between is then heard.
+                    self._subscription = self._store.subscribe(self._heard)
+                self._mode = self._store.get_mode()
+                self._seen_at = time.monotonic()
+            return self._mode
+
+    def _heard(self, mode: Mode) -> None:
+        with self._lock:
+            self._mode = mode
+            self._seen_at = time.monotonic()
+            self.heard += 1
+
+    def close(self) -> None:
+        with self._lock:
+            if self._subscription is not None:
+                self._subscription.close()
+                self._subscription = None
