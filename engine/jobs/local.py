@@ -48,8 +48,10 @@ def _start_pool_process(board: Any) -> None:
 
 
 def _run_in_pool(job_id: str, kind: str, args: JsonObject) -> JsonObject:
+    started = utc_now()  # when the run began, not when the server first looked
+
     def report(stage: str, done: int, total: int) -> None:
-        _board[job_id] = (stage, done, total)
+        _board[job_id] = (stage, done, total, started)
 
     report("started", 0, 1)
     return run_task(kind, args, report)
@@ -204,8 +206,8 @@ class LocalJobs:
             return
         if report is None:
             return
-        stage, done, total = report
+        stage, done, total, started = report
         if job.status == "queued":
             job.status = "running"
-            job.started_at = job.started_at or utc_now()
+            job.started_at = started
         job.progress = Progress(stage, done, total)
