@@ -51,7 +51,8 @@ def run(
         typer.Option("--out", help="write comparison.json, comparison.csv and charts here"),
     ] = None,
     replications: Annotated[
-        int | None, typer.Option(min=1, help="demand draws per variant (file's default)")
+        int | None,
+        typer.Option(min=1, max=100, help="demand draws per variant (file's default)"),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="the demand seed (file's default)")] = None,
     time_limit: Annotated[float, typer.Option(min=0.1, help="seconds per plan's solve")] = 60.0,

@@ -246,7 +246,9 @@ class Simulation(_Strict):
     horizon_days: Annotated[int, Field(strict=True, ge=1, le=366)] = 30
     replan_every_days: Annotated[int, Field(strict=True, ge=1)] | None = 7
     seed: Annotated[int, Field(strict=True)] = 1
-    replications: Annotated[int, Field(strict=True, ge=1)] = 1
+    # Bounds keep one request from holding a job worker for days; a planner needing more
+    # runs several scenarios.
+    replications: Annotated[int, Field(strict=True, ge=1, le=100)] = 1
 
     def settings(self) -> SimulationSettings:
         return SimulationSettings(
@@ -287,7 +289,7 @@ class Scenario(_Strict):
     base: Base = Base()
     simulation: Simulation = Simulation()
     arrivals: list[ArrivalSpec] = []
-    variants: list[Variant] = []
+    variants: Annotated[list[Variant], Field(max_length=50)] = []
     _path: Path | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
