@@ -16,7 +16,7 @@ from solvers.base import Backend, BackendName, available_backends, from_name
 from solvers.closed import ClosedForm
 from solvers.lp import Mip
 from solvers.problem import Problem, Solution, violations
-from solvers.split import partition, restrict
+from solvers.split import partition, restrict, whole
 
 
 @dataclass
@@ -75,9 +75,12 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
     x = np.zeros(problem.n_cells, dtype=np.int64)
     shared = np.zeros(problem.n_skus, dtype=np.int64)
     parts: list[Part] = []
-    whole = [np.ones(problem.n_skus, dtype=bool)]
-    for skus in partition(problem) if solver is None else whole:
-        sub, sku_idx, cell_idx = restrict(problem, skus)
+    everything = [np.ones(problem.n_skus, dtype=bool)]
+    for skus in partition(problem) if solver is None else everything:
+        if np.all(skus):  # one part: the whole problem, no index arrays
+            sub, sku_idx, cell_idx = whole(problem), None, None
+        else:
+            sub, sku_idx, cell_idx = restrict(problem, skus)
         if solver is not None:
             forced = from_name(solver)
             if not forced.supports(sub):
@@ -88,7 +91,7 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
             chain = candidates(sub)
         started = time.perf_counter()
         solution, errors = solve_part(sub, chain, time_limit_s)
-        if sub.n_cells == problem.n_cells and sub.n_skus == problem.n_skus:
+        if sku_idx is None or cell_idx is None:
             x, shared = solution.x, solution.shared  # one part: the whole problem
         else:
             x[cell_idx] = solution.x

@@ -78,28 +78,38 @@ def largest_remainder(
 
 def _largest_remainder_rows(by: Grouping, quota: F64, total: I64, rank: I64) -> I64:
     """`largest_remainder` for groups of one width: a [group, position] table, where a
-    sort of each row orders a group."""
+    sort of each row orders a group.
+
+    The sort keys are `_behind`'s, held as whole float64 numbers (below 2^34, so exact
+    and ordered alike) and built in the buffer that held the floors: one per-element
+    array fewer than integer keys."""
     q = by.table(quota)
     work = q + EPS
     np.floor(work, out=work)
     base = work.astype(np.int64)
     spare = total - by.sum(base.reshape(-1))
-    key = _behind(q, base, work)
-    key |= by.table(rank)
+    # q - floor, as q - base would be (the floors are whole floats, base their ints).
+    key = np.subtract(q, work, out=work)
+    np.subtract(1.0, key, out=key)
+    key *= 1 << 20
+    np.round(key, out=key)
+    key *= 1 << 12
+    key += by.table(rank)
     ordered = np.sort(key, axis=1)
     # An element gets a spare unit when its key is at most its row's spare-th smallest.
     pick = np.clip(spare, 1, by.width) - 1
     last_served = ordered[np.arange(by.n_groups), pick]
+    del ordered
     served = key <= last_served[:, None]
     served &= (spare > 0)[:, None]
     base += served
     return base.reshape(-1)
 
 
-def _behind(quota: F64, base: I64, work: F64 | None = None) -> I64:
+def _behind(quota: F64, base: I64) -> I64:
     """Sort key bits 12+ of each element: how far its fraction is from 1, in 2^-20
-    steps (largest fraction first). Computed in place, in `work` when given."""
-    step = np.subtract(quota, base, out=work)
+    steps (largest fraction first)."""
+    step = np.subtract(quota, base)
     np.subtract(1.0, step, out=step)
     step *= 1 << 20
     np.round(step, out=step)
@@ -146,11 +156,15 @@ def water_fill(
     hi = np.where(open_, want / np.where(open_, v_min, 1.0), 0.0)
     lo = np.zeros(first.size)
     filled = _filled(by, velocity, cap)
+    mid = np.empty_like(lo)
+    below = np.empty(lo.size, dtype=bool)
     for _ in range(iterations):
-        mid = (lo + hi) / 2
-        below = filled(mid) < want
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
+        np.add(lo, hi, out=mid)
+        mid /= 2
+        np.less(filled(mid), want, out=below)
+        np.copyto(lo, mid, where=below)
+        np.logical_not(below, out=below)
+        np.copyto(hi, mid, where=below)
     out = np.minimum(by.spread(hi) * velocity, cap)
     if order is not None:
         out[order] = out.copy()
@@ -172,10 +186,8 @@ def _filled(by: Grouping, velocity: F64, cap: F64) -> Callable[[F64], F64]:
     def filled(level: F64) -> F64:
         np.multiply(speed, level, out=work)
         np.minimum(work, room, out=work)
-        total.fill(0.0)
-        for position in work:
-            np.add(total, position, out=total)
-        return total
+        # A reduction over the outer axis adds the rows in order, as a loop would.
+        return np.add.reduce(work, axis=0, out=total)
 
     return filled
 

@@ -7,7 +7,7 @@ if not), and keeps what the post step and the explanations need.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from rules.references import check_references
 from rules.supply import apply_pins, apply_safety, apply_zero_below, build_pool
 from rules.targets import apply_shares
 from solvers.problem import Budgets, Bundles, Problem, check_bundles
-from solvers.split import detect_features
+from solvers.split import whole
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: str) -> Compil
         budgets=budgets,
         sku_grouping=index.by_sku,
     )
-    problem = replace(problem, features=detect_features(problem))
+    problem = whole(problem)  # with the features its data has
     check_bundles(problem)
     return Compiled(index, ruleset, d, problem, _post_rules(d), bool(np.all(peak)))
 

@@ -39,7 +39,7 @@ class Quotas:
     def __init__(self, d: Draft) -> None:
         n_s, n_c = d.ix.n_skus, d.ix.n_cells
         self.quota = np.zeros(n_c)  # fractional units per cell
-        self.offset = np.zeros(n_c)  # percentage_offset's b
+        self.offset: F64 | None = None  # percentage_offset's b (None: zero everywhere)
         self.n_cells = n_c
         self.whole: I64 | None = None  # targets already whole (priority_fill), -1 = none
         self.named = np.ones(n_s)  # sum of the winning rule's shares (free idle below 1)
@@ -113,7 +113,8 @@ def _quota_for_rule(d: Draft, k: int, skus: Mask, cells: Mask, base: I64, q: Quo
         _fractions(d, k, skus, cells, by_shop(d, rule.shares), base, q)
         if isinstance(rule, PercentageOffset):
             q.floor_mode |= skus
-            q.offset = np.where(cells, by_shop(d, dict(rule.offsets))[ix.cell_shop], q.offset)
+            offset = 0.0 if q.offset is None else q.offset
+            q.offset = np.where(cells, by_shop(d, dict(rule.offsets))[ix.cell_shop], offset)
         elif rule.rounding == "floor":
             q.floor_mode |= skus & ~d.peak
     elif isinstance(rule, TieredPercentage):
@@ -350,14 +351,18 @@ def _round(d: Draft, base: I64, q: Quotas) -> None:
     total_quota = by_sku.fsum(q.quota if every else np.where(fractional, q.quota, 0))
     # More asked than there is: scale every quota of the SKU down (shares over 100%).
     scale = np.where(total_quota > base + EPS, base / np.maximum(total_quota, EPS), 1.0)
-    quota = by_sku.combine(np.multiply, scale, q.quota)
+    # Scaled in place: the unscaled quotas are not read again.
+    quota = by_sku.combine(np.multiply, scale, q.quota, out=q.quota)
     # What a cap takes from one shop's quota goes to the others in proportion to theirs.
     spread = fractional & ~by_sku.spread(q.floor_mode)
-    room = d.ub - d.lb
-    np.maximum(room, 0, out=room)
-    limit = room.astype(np.float64)
+    # The room ub - lb (at least 0) in floats, straight from the bounds: exact where it
+    # is below 2^53; above, both bounds are far beyond any quota, so the comparison
+    # holds as with the exact room. One per-cell array instead of two.
+    limit = np.subtract(d.ub, d.lb, dtype=np.float64)
+    np.maximum(limit, 0.0, out=limit)
     limit += EPS
-    squeezed = spread & (quota > limit)
+    squeezed = quota > limit
+    squeezed &= spread
     del limit
     if np.any(squeezed):
         # Only SKUs with a squeezed cell change; water-fill just those.
@@ -365,8 +370,8 @@ def _round(d: Draft, base: I64, q: Quotas) -> None:
         hit[group[squeezed]] = True
         idx = np.flatnonzero(spread & by_sku.spread(hit))
         amount = group_sum(group[idx], quota[idx], n_s)
-        quota[idx] = water_fill(group[idx], quota[idx], room[idx].astype(np.float64), amount, n_s)
-    del room
+        room = np.maximum(d.ub[idx] - d.lb[idx], 0).astype(np.float64)
+        quota[idx] = water_fill(group[idx], quota[idx], room, amount, n_s)
     lr_quota = quota if every else np.where(fractional, quota, 0)
     lr_total = np.minimum(base, np.floor(by_sku.fsum(lr_quota) + EPS)).astype(np.int64)
     rank = ix.shop_rank[ix.cell_shop]
@@ -396,7 +401,11 @@ def _round(d: Draft, base: I64, q: Quotas) -> None:
         ),
     )
     d.target += whole
-    np.copyto(d.target_rule, by_sku.spread(d.share_rule), where=whole > 0)
+    if by_sku.width:  # the SKU's rule broadcast over its row: no per-cell copy
+        rows = by_sku.table(d.target_rule)
+        np.copyto(rows, d.share_rule[:, None], where=by_sku.table(whole > 0))
+    else:
+        np.copyto(d.target_rule, by_sku.spread(d.share_rule), where=whole > 0)
     # Cells outside the winning share rule keep only what pins, fixed and floors give.
     out = np.flatnonzero(~q.participant & ~d.exact)
     keep = np.maximum(np.maximum(d.lb[out], d.floor[out]), d.target[out])
@@ -411,7 +420,8 @@ def _floored(
     ix = d.ix
     group = ix.cell_sku
     n_s = ix.n_skus
-    floored = np.maximum(np.floor(quota + q.offset + EPS), 0).astype(np.int64)
+    shifted = quota + EPS if q.offset is None else quota + q.offset + EPS
+    floored = np.maximum(np.floor(shifted), 0).astype(np.int64)
     floor_cells = ix.by_sku.spread(q.floor_mode) & fractional
     floor_sum = group_sum(group, np.where(floor_cells, floored, 0), n_s)
     too_many = q.floor_mode & (floor_sum > base)

@@ -110,13 +110,19 @@ class Grouping:
         return values.reshape(self.n_groups, self.width)
 
     def combine(
-        self, op: np.ufunc, per_group: NDArray[np.generic], values: NDArray[np.generic]
+        self,
+        op: np.ufunc,
+        per_group: NDArray[np.generic],
+        values: NDArray[np.generic],
+        out: NDArray[Any] | None = None,
     ) -> NDArray[Any]:
         """`op(spread(per_group), values)`, without the per-element copy of `per_group`
-        when the groups have one width (it broadcasts over the table's rows)."""
+        when the groups have one width (it broadcasts over the table's rows); into
+        `out` (per element, may be `values`) when given."""
         if not self.width:
-            return op(self.spread(per_group), values)
-        return op(per_group[:, None], self.table(values)).reshape(-1)
+            return op(self.spread(per_group), values, out=out)
+        table = None if out is None else self.table(out)
+        return op(per_group[:, None], self.table(values), out=table).reshape(-1)
 
     def spread(self, per_group: NDArray[Scalar]) -> NDArray[Scalar]:
         """Per element, its group's value (or row, for a per-group table)."""
@@ -219,6 +225,17 @@ class Problem:
         if self.sku_grouping is not None:
             return self.sku_grouping
         return Grouping.of(self.cell_sku, self.n_skus)
+
+    @cached_property
+    def feature_bits(self) -> I64:
+        """Per SKU, the structures beyond its pool row that involve it (a bit per
+        Feature), computed once per problem: detecting features, partitioning and
+        post rules all read it. Read-only."""
+        from solvers.split import feature_bits_of  # split builds on this module
+
+        bits = feature_bits_of(self)
+        bits.flags.writeable = False
+        return bits
 
     @property
     def scale(self) -> int:

@@ -36,7 +36,13 @@ def _limited_shops(problem: Problem) -> Mask:
 
 
 def sku_feature_bits(problem: Problem) -> I64:
-    """Per SKU, the structures beyond its pool row that involve it (bit per Feature)."""
+    """Per SKU, the structures beyond its pool row that involve it (bit per Feature);
+    read-only, computed once per problem."""
+    return problem.feature_bits
+
+
+def feature_bits_of(problem: Problem) -> I64:
+    """`sku_feature_bits`, computed afresh."""
     bits = np.zeros(problem.n_skus, dtype=np.int64)
     live = _live(problem)
     capacity = (problem.shop_capacity >= 0)[problem.cell_shop] & live
@@ -90,17 +96,24 @@ def partition(problem: Problem) -> list[Mask]:
     return [signature == sig for sig in np.unique(signature)]
 
 
+def whole(problem: Problem) -> Problem:
+    """The whole problem as a part: the problem itself when the features it declares
+    are those its data has (as compiled problems' are), else a copy that has those."""
+    features = detect_features(problem)
+    if features == problem.features:
+        return problem
+    out = replace(problem, features=features)
+    # Same data, same per-SKU bits: hand over the cached ones (see Problem.feature_bits).
+    out.__dict__["feature_bits"] = problem.feature_bits
+    return out
+
+
 def restrict(problem: Problem, skus: Mask) -> tuple[Problem, I64, I64]:
     """The sub-problem on a set of SKUs (and all their cells), with the original SKU
     and cell indices of its rows, to merge the answer back."""
     if np.all(skus):
         # The whole problem: no copy (at 10M cells a copy costs half a gigabyte).
-        all_skus = np.arange(problem.n_skus)
-        return (
-            replace(problem, features=detect_features(problem)),
-            all_skus,
-            np.arange(problem.n_cells),
-        )
+        return whole(problem), np.arange(problem.n_skus), np.arange(problem.n_cells)
     sku_idx = np.flatnonzero(skus)
     new_sku = np.full(problem.n_skus, -1, dtype=np.int64)
     new_sku[sku_idx] = np.arange(sku_idx.size)
