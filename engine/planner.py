@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.index import SnapshotIndex
 from engine.io import canonical_json
+from engine.memory import tune_malloc
 from engine.model import Snapshot
 from engine.plan import Allocation, Kpis, Plan, PlanWarning, SkuPool, SolverPart
 from engine.post import SecondPass, finish, second_pass
@@ -57,6 +58,9 @@ def run_planner(
     progress: Progress | None = None,
 ) -> Outcome:
     say = progress or (lambda stage: None)
+    # Once per process, at its first plan: large per-plan arrays then reuse freed memory
+    # instead of faulting it in again (engine/memory.py says why and what it costs).
+    tune_malloc()
     started = time.perf_counter()
     say("compile")
     compiled = compile_problem(index, ruleset, mode)

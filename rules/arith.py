@@ -156,15 +156,11 @@ def water_fill(
     hi = np.where(open_, want / np.where(open_, v_min, 1.0), 0.0)
     lo = np.zeros(first.size)
     filled = _filled(by, velocity, cap)
-    mid = np.empty_like(lo)
-    below = np.empty(lo.size, dtype=bool)
     for _ in range(iterations):
-        np.add(lo, hi, out=mid)
-        mid /= 2
-        np.less(filled(mid), want, out=below)
-        np.copyto(lo, mid, where=below)
-        np.logical_not(below, out=below)
-        np.copyto(hi, mid, where=below)
+        mid = (lo + hi) / 2
+        below = filled(mid) < want
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
     out = np.minimum(by.spread(hi) * velocity, cap)
     if order is not None:
         out[order] = out.copy()
@@ -186,8 +182,10 @@ def _filled(by: Grouping, velocity: F64, cap: F64) -> Callable[[F64], F64]:
     def filled(level: F64) -> F64:
         np.multiply(speed, level, out=work)
         np.minimum(work, room, out=work)
-        # A reduction over the outer axis adds the rows in order, as a loop would.
-        return np.add.reduce(work, axis=0, out=total)
+        total.fill(0.0)
+        for position in work:
+            np.add(total, position, out=total)
+        return total
 
     return filled
 
