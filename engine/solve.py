@@ -72,8 +72,10 @@ def solve_part(
 
 def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.0) -> Solved:
     """Solve the whole problem; `solver` forces one backend for every part."""
-    x = np.zeros(problem.n_cells, dtype=np.int64)
-    shared = np.zeros(problem.n_skus, dtype=np.int64)
+    # Filled part by part, allocated at the first part that is not the whole problem
+    # (a part that is hands over its arrays).
+    x: np.ndarray | None = None
+    shared: np.ndarray | None = None
     parts: list[Part] = []
     everything = [np.ones(problem.n_skus, dtype=bool)]
     for skus in partition(problem) if solver is None else everything:
@@ -94,6 +96,9 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
         if sku_idx is None or cell_idx is None:
             x, shared = solution.x, solution.shared  # one part: the whole problem
         else:
+            if x is None or shared is None:
+                x = np.zeros(problem.n_cells, dtype=np.int64)
+                shared = np.zeros(problem.n_skus, dtype=np.int64)
             x[cell_idx] = solution.x
             shared[sku_idx] = solution.shared
         parts.append(
@@ -107,4 +112,7 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
                 proven=solution.proven,
             )
         )
+    if x is None or shared is None:  # no parts
+        x = np.zeros(problem.n_cells, dtype=np.int64)
+        shared = np.zeros(problem.n_skus, dtype=np.int64)
     return Solved(x=x, shared=shared, parts=parts)

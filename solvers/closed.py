@@ -81,7 +81,7 @@ def fill_cheapest_first(problem: Problem, rest: np.ndarray) -> tuple[np.ndarray,
         return out, shared
     by_sku = problem.by_sku
     on_floor, on_target, over = _room(problem)
-    running = np.zeros(problem.n_cells + 1, dtype=np.int64)
+    running = np.empty(problem.n_cells + 1, dtype=np.int64)
     # Units still to place when each kind's turn comes (negative: none).
     left = rest.copy()
     left -= _pour(by_sku, on_floor, left, running)
@@ -123,11 +123,13 @@ def _pour(by_sku: Grouping, room: np.ndarray, units: np.ndarray, running: np.nda
     takes the units minus the room of the SKU's earlier cells, clipped. Overwrites
     `room` with what each cell takes (`running` is scratch space, one longer) and
     returns each SKU's total room."""
+    running[0] = 0
     np.cumsum(room, out=running[1:])
     # The running sum is over all cells: take off what earlier SKUs' cells hold.
     assert by_sku.start is not None
     first = running[by_sku.start]
-    take = by_sku.combine(np.subtract, units + first[:-1], running[:-1])
+    # In place: the running sums are not read again (each pour writes them afresh).
+    take = by_sku.combine(np.subtract, units + first[:-1], running[:-1], out=running[:-1])
     np.maximum(take, 0, out=take)
     np.minimum(take, room, out=room)
     return np.diff(first)
@@ -151,7 +153,7 @@ def _reordered(problem: Problem, cells: np.ndarray) -> Problem:
 def _rank_order(problem: Problem) -> np.ndarray | None:
     """Cell indices in (SKU, shop rank) order, or None when the cells are in that order
     already (as compiled problems are)."""
-    rank = problem.shop_rank[problem.cell_shop]
+    rank = problem.cell_rank
     sku = problem.cell_sku
     ordered = np.all((sku[1:] > sku[:-1]) | ((sku[1:] == sku[:-1]) & (rank[1:] > rank[:-1])))
     if ordered:

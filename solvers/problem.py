@@ -227,6 +227,14 @@ class Problem:
         return Grouping.of(self.cell_sku, self.n_skus)
 
     @cached_property
+    def cell_rank(self) -> I64:
+        """Per cell, its shop's rank (read-only, computed once: the closed form and
+        every evaluation of the objective read it)."""
+        rank = self.shop_rank[self.cell_shop]
+        rank.flags.writeable = False
+        return rank
+
+    @cached_property
     def feature_bits(self) -> I64:
         """Per SKU, the structures beyond its pool row that involve it (a bit per
         Feature), computed once per problem: detecting features, partitioning and
@@ -320,7 +328,7 @@ def cell_segment_bounds(problem: Problem) -> tuple[I64, I64, I64]:
 def cell_segments(problem: Problem) -> Segments:
     """Room and cost of every cell segment once `lb` units were placed (cheapest first)."""
     costs = Costs.for_problem(problem)
-    rank = problem.shop_rank[problem.cell_shop]
+    rank = problem.cell_rank
     s1, s2, s3 = cell_segment_bounds(problem)
     lb = problem.lb
     take1 = np.minimum(lb, s1)
@@ -397,7 +405,7 @@ def objective(problem: Problem, x: I64, shared: I64) -> int:
     total = costs.floor * on_floor
     total += costs.target * (up_to_target - on_floor)
     total += costs.over * (units - up_to_target)
-    total += int(np.dot(x, problem.shop_rank[problem.cell_shop]))
+    total += int(np.dot(x, problem.cell_rank))
     total += int(np.sum(shared)) * costs.shared
     idle = idle_units(problem, x, shared)
     free = np.minimum(idle, problem.free_idle)
