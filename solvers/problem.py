@@ -398,7 +398,7 @@ def objective(problem: Problem, x: I64, shared: I64) -> int:
     # x - min(x, s12). Every unit also costs its shop's rank.
     s1 = np.minimum(problem.floor, problem.ub)
     on_floor = int(np.minimum(x, s1, out=s1).sum())
-    s12 = np.maximum(problem.floor, problem.target)
+    s12 = np.maximum(problem.floor, problem.target, out=s1)  # s1's buffer, done with
     np.minimum(s12, problem.ub, out=s12)
     up_to_target = int(np.minimum(x, s12, out=s12).sum())
     units = int(x.sum())
