@@ -79,19 +79,13 @@ class Draft:
 
     def __post_init__(self) -> None:
         n_s, n_c = self.ix.n_skus, self.ix.n_cells
-        for name in (
-            "sellable",
-            "unreachable",
-            "virtual",
-            "locked_taken",
-            "pool_extra",
-            "share_base_extra",
-            "share_base_less",
-            "pool",
-            "share_base",
-            "free_idle",
-        ):
+        for name in ("virtual", "pool_extra", "share_base_extra", "share_base_less"):
             setattr(self, name, _full(n_s))
+        # Set whole by their stage (the pool step, shares, rounding) before anything
+        # reads them: read-only zeros until then, so that no memory is filled for them
+        # and a stage that wrote into them in place first would fail loudly.
+        for name in ("sellable", "unreachable", "locked_taken", "pool", "share_base", "free_idle"):
+            setattr(self, name, np.broadcast_to(np.int64(0), n_s))
         self.reserved = {}
         self.share_rule = _full(n_s, NONE)
         self.shared = np.zeros(n_s, dtype=bool)
@@ -106,7 +100,7 @@ class Draft:
         self.in_shared = np.zeros(n_c, dtype=bool)
         # Read-only zeros until a pin adds units (see `pin_extra`): most plans pin none.
         self.pinned_extra = np.broadcast_to(np.int64(0), n_c)
-        self.restricted = np.zeros(n_c, dtype=bool)
+        self.restricted = np.broadcast_to(np.False_, n_c)  # set whole by the pool step
         # Shared with the index: stages replace the velocities, never change them in place.
         self.velocity = self.ix.velocity
 
