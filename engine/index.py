@@ -81,6 +81,13 @@ class SnapshotIndex:
         return Grouping.of_sorted(self.cell_sku, self.n_skus)
 
     @cached_property
+    def cell_rank(self) -> I64:
+        """Per cell, its shop's rank (read-only): the rounding and the problem read it."""
+        rank = self.shop_rank[self.cell_shop]
+        rank.flags.writeable = False
+        return rank
+
+    @cached_property
     def shop_has_cells(self) -> Mask:
         return np.bincount(self.cell_shop, minlength=self.n_shops) > 0
 

@@ -135,6 +135,7 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: str) -> Compil
         bundles=bundles,
         budgets=budgets,
         sku_grouping=index.by_sku,
+        known_cell_rank=index.cell_rank,
     )
     problem = whole(problem)  # with the features its data has
     check_bundles(problem)

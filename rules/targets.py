@@ -374,7 +374,7 @@ def _round(d: Draft, base: I64, q: Quotas) -> None:
         quota[idx] = water_fill(group[idx], quota[idx], room, amount, n_s)
     lr_quota = quota if every else np.where(fractional, quota, 0)
     lr_total = np.minimum(base, np.floor(by_sku.fsum(lr_quota) + EPS)).astype(np.int64)
-    rank = ix.shop_rank[ix.cell_shop]
+    rank = ix.cell_rank
     lr = largest_remainder(group, lr_quota, lr_total, rank, n_s, by_sku)
     any_floor = bool(q.floor_mode.any())
     if any_floor:

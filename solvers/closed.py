@@ -147,6 +147,7 @@ def _reordered(problem: Problem, cells: np.ndarray) -> Problem:
         in_shared=problem.in_shared[cells],
         groups=None,
         sku_grouping=None,
+        known_cell_rank=None,
     )
 
 

@@ -206,6 +206,8 @@ class Problem:
     # The cells grouped by SKU when the builder has it (the compile step does): it
     # must group `cell_sku`. Else built on first use.
     sku_grouping: Grouping | None = field(default=None, repr=False, compare=False)
+    # Likewise `shop_rank[cell_shop]`, when the builder has it (see `cell_rank`).
+    known_cell_rank: I64 | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_skus(self) -> int:
@@ -230,6 +232,8 @@ class Problem:
     def cell_rank(self) -> I64:
         """Per cell, its shop's rank (read-only, computed once: the closed form and
         every evaluation of the objective read it)."""
+        if self.known_cell_rank is not None:
+            return self.known_cell_rank
         rank = self.shop_rank[self.cell_shop]
         rank.flags.writeable = False
         return rank
