@@ -57,10 +57,15 @@ def worker(
             err=True,
         )
         raise typer.Exit(2)
-    from redis import Redis
+    from redis import Redis, RedisError
     from rq import Queue
 
     connection = Redis.from_url(url)
+    try:
+        connection.ping()
+    except RedisError as error:
+        typer.echo(f"error: Redis at OMNISTOCK_REDIS_URL does not answer: {error}", err=True)
+        raise typer.Exit(2) from None
     run = _worker_class(grace)(
         [Queue(queue, connection=connection)],
         connection=connection,

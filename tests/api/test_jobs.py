@@ -158,3 +158,17 @@ def test_a_job_lost_twice_fails_with_the_cause() -> None:
         assert "died" in (failed.error or "") and failed.attempts == 2
     finally:
         jobs.close()
+
+
+def test_the_worker_command_says_what_it_needs(monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    monkeypatch.delenv("OMNISTOCK_REDIS_URL", raising=False)
+    unset = CliRunner().invoke(app, ["worker", "--burst"])
+    assert unset.exit_code == 2 and "set OMNISTOCK_REDIS_URL" in unset.output
+    monkeypatch.setenv("OMNISTOCK_REDIS_URL", "redis://127.0.0.1:1/0")
+    dead = CliRunner().invoke(app, ["worker", "--burst"])
+    assert dead.exit_code == 2 and "does not answer" in dead.output
+    assert "Traceback" not in dead.output
