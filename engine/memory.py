@@ -18,8 +18,9 @@ pages are returned to the system (malloc_trim), the heap is grown in large steps
 the break moves 512 MB past what is asked, address space only) and grown once right away,
 and the whole of it is marked MADV_HUGEPAGE, so arrays there fault in 2 MiB at a time. The
 cost: memory is committed in 2 MiB pieces (a little more resident memory), 512 MB of
-address space is reserved (and up to that much freed heap at its top is kept), and the kernel may spend time compacting memory to find huge
-pages (its defrag setting). Set OMNISTOCK_HUGE_PAGES=0 to leave the heap on small pages.
+address space is reserved (and up to that much freed heap at its top is kept), and the
+kernel may spend time compacting memory to find huge pages (its defrag setting). Set
+OMNISTOCK_HUGE_PAGES=0 to leave the heap on small pages.
 
 Applied once per process, at its first plan; only on glibc (elsewhere a no-op). Set
 OMNISTOCK_MALLOC_TUNING=0 to keep the allocator's defaults (and small pages).
@@ -28,7 +29,6 @@ OMNISTOCK_MALLOC_TUNING=0 to keep the allocator's defaults (and small pages).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import platform
 
@@ -58,7 +58,9 @@ def _apply() -> bool:
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # The process's own symbols, libc's among them: find_library("c") would run
+        # ldconfig in a subprocess, milliseconds at every first plan.
+        libc = ctypes.CDLL(None)
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
@@ -84,11 +86,12 @@ def _huge_heap(libc: ctypes.CDLL) -> bool:
     # Free heap pages go back to the system first: in a process forked from one that
     # used them they would be copied on first write, 4 KiB at a time, never huge.
     libc.malloc_trim(0)
-    # A block larger than any free one but below the mmap threshold moves the break.
+    # A block this large (still below the mmap threshold) is, as a rule, larger than any
+    # free one, so it moves the break; freed, it stays at the top, ready for arrays.
     libc.free(libc.malloc(MMAP_THRESHOLD - HUGE_PAGE))
     start = _heap_start()
     end = libc.sbrk(0)
-    if start is None or not end:
+    if not start or not end:  # start 0: the kernel did not say
         return False
     start = -(-start // HUGE_PAGE) * HUGE_PAGE
     end = end // HUGE_PAGE * HUGE_PAGE
@@ -96,11 +99,11 @@ def _huge_heap(libc: ctypes.CDLL) -> bool:
 
 
 def _heap_start() -> int | None:
+    """Where the heap begins: start_brk, field 47 of /proc/self/stat (one short line;
+    /proc/self/maps would take a millisecond to read)."""
     try:
-        with open("/proc/self/maps", encoding="ascii") as maps:
-            for line in maps:
-                if line.rstrip().endswith("[heap]"):
-                    return int(line.split("-", 1)[0], 16)
-    except OSError:
-        pass
-    return None
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[47 - 3])  # the fields after the command name start at 3
+    except (OSError, IndexError, ValueError):
+        return None
