@@ -168,6 +168,8 @@ def _clean_redis(tenant: str, queue: str) -> None:
         for key in client.scan_iter(pattern):
             client.delete(key)
     for key in client.scan_iter("rq:job:*"):
-        if client.hget(key, "origin") == queue.encode():
-            client.delete(key)
+        if client.type(key) == b"hash" and client.hget(key, "origin") == queue.encode():
+            job_id = key.decode().removeprefix("rq:job:")
+            client.delete(key, f"rq:results:{job_id}", f"rq:executions:{job_id}")
+    client.srem("rq:queues", f"rq:queue:{queue}")  # RQ's list of known queues
     client.close()
