@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from engine.cli_common import err, fail
 from engine.errors import OmnistockError
@@ -68,12 +75,12 @@ def run(
         snapshot, ruleset = load_base(loaded)
         settings = settings_for(loaded, replications, seed)
         with _bars() as bars:
-            tasks: dict[str, object] = {}
+            tasks: dict[str, TaskID] = {}
 
             def progress(variant: str, done: int, total: int) -> None:
                 if variant not in tasks:
                     tasks[variant] = bars.add_task(variant, total=total)
-                bars.update(tasks[variant], completed=done)  # type: ignore[arg-type]
+                bars.update(tasks[variant], completed=done)
 
             result = run_scenario(loaded, snapshot, ruleset, settings, jobs, progress, time_limit)
     except OmnistockError as error:

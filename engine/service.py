@@ -278,15 +278,6 @@ def save_plan(store: Store, document: JsonObject, meta: JsonObject) -> JsonObjec
     return _plan_view(document["plan_id"], document, meta, None)
 
 
-def create_plan(
-    store: Store, principal: Principal, mode: str | None, time_limit_s: float
-) -> JsonObject:
-    """Plan the stored snapshot with the latest ruleset now; store and return the plan."""
-    _write(principal)
-    document, meta = compute_plan(plan_inputs(store, mode), time_limit_s)
-    return save_plan(store, document, meta)
-
-
 def _visible(item: Any, skus: set[str], shops: set[str]) -> bool:
     if not isinstance(item, dict) or not ("sku" in item or "shop" in item):
         return False

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import JobsDep, PrincipalDep, SettingsDep, StoreDep
 from api.routes.jobs import JobOut
 from engine import service
-from engine.jobs.service import RunAs, runs_as_job, submit_plan
+from engine.jobs.model import JobInfo
+from engine.jobs.service import RunAs, plan_now_or_job
 
 router = APIRouter()
 
@@ -243,12 +244,19 @@ def create_plan(
     OMNISTOCK_SYNC_PLAN_MAX_CELLS cells the plan comes back now; above (or with
     `run: job`), 202 with the job to follow at its URL (Location header)."""
     body = body or PlanRequest()
-    limit = settings.solver_time_limit_s
-    if runs_as_job(store, body.run, settings.sync_plan_max_cells):
-        job = submit_plan(jobs, principal, body.mode, settings.job_solver_time_limit_s)
-        url = f"/v1/jobs/{job.id}"
-        return JSONResponse(job.to_json(), status_code=202, headers={"Location": url})
-    result = service.create_plan(store, principal, body.mode, limit)
+    result = plan_now_or_job(
+        store,
+        jobs,
+        principal,
+        body.mode,
+        body.run,
+        settings.sync_plan_max_cells,
+        settings.solver_time_limit_s,
+        settings.job_solver_time_limit_s,
+    )
+    if isinstance(result, JobInfo):
+        url = f"/v1/jobs/{result.id}"
+        return JSONResponse(result.to_json(), status_code=202, headers={"Location": url})
     request.app.state.metrics.record_plan(result["plan"])
     return result
 

@@ -8,25 +8,34 @@ from typing import Literal
 
 from engine.access.roles import Principal, authorize
 from engine.jobs.model import JobInfo, JobQueue
-from engine.service import plan_cells
+from engine.service import compute_plan, plan_cells, plan_inputs, save_plan
 from engine.store.base import JsonObject, Store
 
 RunAs = Literal["auto", "now", "job"]
 
 
-def runs_as_job(store: Store, run: RunAs, max_sync_cells: int) -> bool:
-    """Whether a plan request becomes a job: asked for, or (auto) bigger than the limit."""
-    if run != "auto":
-        return run == "job"
-    return plan_cells(store.get_snapshot().body) > max_sync_cells
-
-
-def submit_plan(
-    jobs: JobQueue, principal: Principal, mode: str | None, time_limit_s: float
-) -> JobInfo:
+def plan_now_or_job(
+    store: Store,
+    jobs: JobQueue,
+    principal: Principal,
+    mode: str | None,
+    run: RunAs,
+    max_sync_cells: int,
+    now_limit_s: float,
+    job_limit_s: float,
+) -> JobInfo | JsonObject:
+    """The plan made now (its stored view) or, when asked for or (auto) larger than
+    `max_sync_cells`, the job that makes it. A plan made now reads the stored snapshot
+    once, for both its size and the plan."""
     authorize(principal, "write", principal.tenant, None)
-    args: JsonObject = {"mode": mode, "time_limit_s": time_limit_s}
-    return jobs.submit(principal.tenant, "plan", args)
+    job_args: JsonObject = {"mode": mode, "time_limit_s": job_limit_s}
+    if run == "job":
+        return jobs.submit(principal.tenant, "plan", job_args)
+    inputs = plan_inputs(store, mode)
+    if run == "auto" and plan_cells(inputs.snapshot) > max_sync_cells:
+        return jobs.submit(principal.tenant, "plan", job_args)
+    document, meta = compute_plan(inputs, now_limit_s)
+    return save_plan(store, document, meta)
 
 
 def get_job(jobs: JobQueue, principal: Principal, job_id: str) -> JobInfo:

@@ -9,6 +9,7 @@ finishes in the server process and runs in a pool process; an RQ worker does all
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -57,16 +58,18 @@ def _plan_finish(store: Store, outcome: JsonObject, job_id: str) -> JsonObject:
 
 
 TASKS: dict[str, Task] = {"plan": Task(_plan_prepare, _plan_run, _plan_finish)}
+# Kinds defined elsewhere, by the module that registers them on import (loaded on first
+# use: a worker process may not have imported it).
+_REGISTERED_BY = {"scenario": "engine.scenarios.jobs"}
 
 
 def register(kind: str, task: Task) -> None:
-    """Add a job kind (scenario runs register theirs)."""
     TASKS[kind] = task
 
 
 def task_for(kind: str) -> Task:
-    if kind not in TASKS and kind == "scenario":
-        import engine.scenarios.jobs  # noqa: F401 - registers the kind on import
+    if kind not in TASKS and kind in _REGISTERED_BY:
+        importlib.import_module(_REGISTERED_BY[kind])
     return TASKS[kind]
 
 

@@ -8,10 +8,8 @@ file on the server: a scenario body that names base files is refused.
 from __future__ import annotations
 
 import base64
-import json
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from engine.access.roles import Principal, authorize
 from engine.errors import InputError, Issue
@@ -125,9 +123,7 @@ def _run(args: JsonObject, report: Report) -> JsonObject:
     with tempfile.TemporaryDirectory() as folder:
         paths = write_charts(compared, Path(folder))
         charts = {p.name: base64.b64encode(p.read_bytes()).decode() for p in paths}
-    # Through JSON once: the job's outcome crosses processes and lands in the store.
-    document: Any = json.loads(json.dumps(to_json(compared)))
-    return {"comparison": document, "notes": run.notes, "charts": charts}
+    return {"comparison": to_json(compared), "notes": run.notes, "charts": charts}
 
 
 def _finish(store: Store, outcome: JsonObject, run_id: str) -> JsonObject:

@@ -86,13 +86,14 @@ def _start_process(reports: Any) -> None:
     _reports = reports
 
 
+def _report(variant: str, done: int, total: int) -> None:
+    _reports.put((variant, done, total))
+
+
 def _play_reporting(
     inputs: VariantInputs, settings: SimulationSettings, time_limit_s: float
 ) -> VariantResult:
-    def step(done: int, total: int) -> None:
-        _reports.put((inputs.name, done, total))
-
-    return simulate(inputs, settings, step, time_limit_s)
+    return _play(inputs, settings, _report, time_limit_s)
 
 
 def _play_in_processes(
