@@ -133,61 +133,89 @@ def split_whole(group: I64, weight: F64, amount: I64, rank: I64, n_groups: int) 
     return largest_remainder(group, share * amount[group], amount, rank, n_groups)
 
 
-def water_fill(
-    group: I64, velocity: F64, cap: F64, amount: F64, n_groups: int, iterations: int = 64
-) -> F64:
-    """Equalise days of cover: find per group the level L with
-    sum(min(L * velocity, cap)) = amount, by bisection on all groups at once.
-    Returns the (fractional) quantity per element."""
-    # Bisect over the groups present only, their elements contiguous: a stable sort
-    # keeps each group's elements in order, so every sum adds as before, bit for bit.
-    order = None if np.all(group[1:] >= group[:-1]) else np.argsort(group, kind="stable")
-    if order is not None:
-        group, velocity, cap = group[order], velocity[order], cap[order]
-    first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if group.size else group
-    start = np.r_[first, group.size]
-    by = Grouping(np.repeat(np.arange(first.size), np.diff(start)), first.size, start)
-    cap = np.where(velocity > 0, cap, 0.0)
-    want = np.minimum(np.asarray(amount, dtype=np.float64)[group[first]], by.fsum(cap))
-    # At L = want / slowest velocity every open element alone would cover `want`.
-    speed = np.where(velocity > 0, velocity, np.inf)
-    v_min = np.minimum.reduceat(speed, first) if first.size else want
-    open_ = np.isfinite(v_min)
-    hi = np.where(open_, want / np.where(open_, v_min, 1.0), 0.0)
-    lo = np.zeros(first.size)
-    filled = _filled(by, velocity, cap)
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        below = filled(mid) < want
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    out = np.minimum(by.spread(hi) * velocity, cap)
-    if order is not None:
-        out[order] = out.copy()
-    return out
+def water_fill(group: I64, velocity: F64, cap: F64, amount: F64, n_groups: int) -> F64:
+    """Equalise days of cover: per group the level L with
+    sum(min(L * velocity, cap)) = min(amount, sum(cap)); returns each element's
+    (fractional) quantity min(L * velocity, cap).
+
+    Exact, not iterative: as L grows, elements saturate one by one at their breakpoints
+    cap / velocity. In breakpoint order, the fill at the j-th breakpoint is (caps of the
+    elements before j) + t_j * (velocities from j on); the level lies past the last
+    breakpoint whose fill falls short, where the fill is linear in L."""
+    velocity = np.asarray(velocity, dtype=np.float64)
+    open_ = velocity > 0
+    cap = np.where(open_, cap, 0.0)
+    # Elements without velocity take nothing; at breakpoint 0 they add nothing either.
+    t = np.divide(cap, velocity, out=np.zeros(cap.shape), where=open_)
+    order, by = _breakpoint_order(group, t)
+    start = by.start
+    assert start is not None  # built from sorted groups
+    present = group[order[start[:-1]]]
+    ts, cs, vs = t[order], cap[order], velocity[order]
+    cap_before, cap_total = _running(by, cs, reverse=False)
+    speed_after, _ = _running(by, vs, reverse=True)
+    speed_from = np.add(speed_after, vs, out=speed_after)
+    want = np.minimum(np.asarray(amount, dtype=np.float64)[present], cap_total)
+    np.maximum(want, 0.0, out=want)
+    fill = np.multiply(ts, speed_from, out=ts)
+    fill += cap_before
+    # Fills rise along a group: the count of short ones is the position of the first not.
+    short = by.sum(fill < by.spread(want))
+    last = start[1:] - 1
+    at = np.minimum(start[:-1] + short, last)
+    rest = speed_from[at]
+    level = np.divide(want - cap_before[at], rest, out=np.zeros(rest.shape), where=rest > 0)
+    # Short everywhere (rounding only: the last fill is the total of the caps): all full.
+    np.copyto(level, t[order[last]], where=short > by.sizes - 1)
+    per_group = np.zeros(n_groups)
+    per_group[present] = level
+    return np.minimum(per_group[group] * velocity, cap)
 
 
-def _filled(by: Grouping, velocity: F64, cap: F64) -> Callable[[F64], F64]:
-    """Per group, sum(min(level * velocity, cap)) as a function of the group's level,
-    added in element order (as bincount adds)."""
-    if not by.width:
-        return lambda level: by.fsum(np.minimum(by.spread(level) * velocity, cap))
-    # Groups of one width: [position, group] tables, so that each bisection step is a
-    # few contiguous passes into buffers allocated once.
-    speed = by.table(velocity).T.copy()
-    room = by.table(cap).T.copy()
-    work = np.empty_like(speed)
-    total = np.empty(by.n_groups)
+def _breakpoint_order(group: I64, t: F64) -> tuple[I64, Grouping]:
+    """Elements ordered by group, then breakpoint (stably), and the Grouping of the
+    groups present in that order (numbered 0.. in group order)."""
+    n = group.size
+    first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if n else group
+    sizes = np.diff(np.r_[first, n])
+    width = int(sizes[0]) if first.size and sizes.min() == sizes.max() else 0
+    if width and np.all(group[first[1:]] > group[first[:-1]]):
+        # Groups sorted, of one width: a sort of each row of a [group, position] table.
+        rows = np.argsort(t.reshape(-1, width), axis=1, kind="stable")
+        rows += (first)[:, None]
+        order = rows.reshape(-1)
+        return order, Grouping.of_sorted(np.repeat(np.arange(first.size), width), first.size)
+    by_t = np.argsort(t, kind="stable")
+    order = by_t[np.argsort(group[by_t], kind="stable")]
+    s_group = group[order]
+    starts = np.flatnonzero(np.r_[True, s_group[1:] != s_group[:-1]]) if n else s_group
+    dense = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, n]))
+    return order, Grouping.of_sorted(dense, starts.size)
 
-    def filled(level: F64) -> F64:
-        np.multiply(speed, level, out=work)
-        np.minimum(work, room, out=work)
-        total.fill(0.0)
-        for position in work:
-            np.add(total, position, out=total)
-        return total
 
-    return filled
+def _running(by: Grouping, values: F64, reverse: bool) -> tuple[F64, F64]:
+    """Per element, the sum of the elements before it in its group (after it, when
+    `reverse`), and per group the total. Added one position at a time across all
+    groups: each group's sums are its own, in one order, with no running total
+    carried from group to group (whose rounding would leak into small groups)."""
+    out = np.empty_like(values)
+    acc = np.zeros(by.n_groups)
+    assert by.start is not None
+    sizes = by.sizes
+    if by.width:
+        table, res = by.table(values), by.table(out)
+        for p in reversed(range(by.width)) if reverse else range(by.width):
+            res[:, p] = acc
+            acc += table[:, p]
+        return out, acc
+    longest_first = np.argsort(-sizes, kind="stable")
+    descending = sizes[longest_first]
+    for p in range(int(descending[0]) if descending.size else 0):
+        active = longest_first[: int(np.searchsorted(-descending, -p, side="left"))]
+        idx = by.start[active] + (sizes[active] - 1 - p if reverse else p)
+        out[idx] = acc[active]
+        acc[active] += values[idx]
+    return out, acc
 
 
 def sequential_fill(group: I64, cap: I64, amount: I64) -> I64:

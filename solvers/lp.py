@@ -388,9 +388,56 @@ class Mip(Backend):
         except TimeLimited as stopped:
             values = stopped.values
             notes = (f"time limit: best plan found, within {stopped.gap:.3%} of the optimum",)
-        x, shared = to_plan(problem, model, np.rint(values).astype(np.int64))
+        whole = np.rint(values).astype(np.int64)
+        trimmed = trim_overshoot(model, whole)
+        if trimmed:
+            notes += (
+                f"{trimmed} unit(s) moved to idle: the solver's feasibility tolerance "
+                "left a capacity or budget row above its limit once rounded",
+            )
+        x, shared = to_plan(problem, model, whole)
         value = objective(problem, x, shared)
         return Solution(x, shared, self.name, value, notes=notes, proven=not notes)
+
+
+def trim_overshoot(model: MatrixModel, whole: I64) -> int:
+    """Bring every inequality row back within its limit, in whole numbers, by moving
+    units from the row's columns to their SKU's penalised idle column (every SKU has
+    one, with room), costliest columns first; returns the units moved.
+
+    A MIP solver accepts a row up to its feasibility tolerance (relative, about 1e-6):
+    on a budget of millions of cents, rounding its near-whole values can overshoot by
+    a few cents, a plan `violations()` rightly refuses."""
+    n = model.n_pool_rows
+    rows = model.matrix[n:]
+    limit = np.floor(model.row_ub[n:] + WHOLE_TOL)
+    over = np.flatnonzero(rows @ whole > limit)
+    if over.size == 0:
+        return 0
+    idle = np.full(n, -1, dtype=np.int64)
+    penalised = np.flatnonzero(model.col_kind == SegmentKind.IDLE_PENALISED)
+    idle[model.col_sku[penalised]] = penalised
+    moved = 0
+    for i in over:  # a loop over the few rows that overshoot, not over cells
+        cols = rows.indices[rows.indptr[i] : rows.indptr[i + 1]]
+        coef = rows.data[rows.indptr[i] : rows.indptr[i + 1]]
+        excess = float(coef @ whole[cols] - limit[i])
+        if excess <= 0:  # an earlier row's trim already brought this one down
+            continue
+        keep = (whole[cols] > 0) & (model.col_kind[cols] != MADE)
+        cols, coef = cols[keep], coef[keep]
+        order = np.lexsort((cols, -model.col_cost[cols]))
+        cols, coef = cols[order], coef[order]
+        # Whole units taken column by column until the row's excess is gone.
+        frees = coef * whole[cols]
+        before = np.cumsum(frees) - frees
+        need = np.clip(np.ceil((excess - before) / coef), 0, whole[cols]).astype(np.int64)
+        if float(coef @ need) < excess:
+            raise SolverError(BackendName.MIP, "repair_failed", f"row {i} stays above its limit")
+        whole[cols] -= need
+        np.add.at(whole, idle[model.col_sku[cols]], need)
+        moved += int(need.sum())
+    return moved
 
 
 def _check_bundles(backend: str, problem: Problem) -> None:

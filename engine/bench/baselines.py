@@ -38,31 +38,39 @@ def applies(name: str, problem: Problem) -> str | None:
     return None
 
 
-def run_baseline(name: str, problem: Problem, time_limit_s: float) -> int:
-    """Solve with the baseline and return the plan's objective (checked feasible)."""
-    solve: dict[str, Callable[[Problem, float], tuple[np.ndarray, np.ndarray]]] = {
+Plan = tuple[np.ndarray, np.ndarray]  # x per cell, shared part per SKU
+
+
+def run_baseline(name: str, problem: Problem, time_limit_s: float) -> Plan:
+    """Solve with the baseline: its plan, as `omnistock` gets it from the planner."""
+    solve: dict[str, Callable[[Problem, float], Plan]] = {
         "pulp": _pulp,
         "glop": _glop,
         "highs": _highs,
     }
-    x, shared = solve[name](problem, time_limit_s)
+    return solve[name](problem, time_limit_s)
+
+
+def plan_objective(name: str, problem: Problem, plan: Plan) -> int:
+    """The objective of a baseline's plan, checked feasible first."""
+    x, shared = plan
     broken = violations(problem, x, shared)
     if broken:
         raise SolverError(name, "infeasible_plan", broken[0])
     return objective(problem, x, shared)
 
 
-def _pulp(problem: Problem, time_limit_s: float) -> tuple[np.ndarray, np.ndarray]:
+def _pulp(problem: Problem, time_limit_s: float) -> Plan:
     solution = Reference().solve(problem, time_limit_s)
     return solution.x, solution.shared
 
 
-def _glop(problem: Problem, time_limit_s: float) -> tuple[np.ndarray, np.ndarray]:
+def _glop(problem: Problem, time_limit_s: float) -> Plan:
     solution = Glop().solve(problem, time_limit_s)
     return solution.x, solution.shared
 
 
-def _highs(problem: Problem, time_limit_s: float) -> tuple[np.ndarray, np.ndarray]:
+def _highs(problem: Problem, time_limit_s: float) -> Plan:
     import highspy
 
     model = build_model(problem)

@@ -46,7 +46,7 @@ def test_instances_are_seeded_and_plannable() -> None:
 
 
 def test_a_disagreement_fails_the_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(bench_run, "run_baseline", lambda name, problem, timeout_s: 12345)
+    monkeypatch.setattr(bench_run, "plan_objective", lambda name, problem, plan: 12345)
     out = tmp_path / "records.json"
     result = CliRunner().invoke(
         app,

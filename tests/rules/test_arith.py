@@ -1,6 +1,7 @@
 """The compile step's grouped arithmetic: the fast paths (row tables, groups present
 only, sorts of the groups with spare units only) give what the plain formulations
-give, bit for bit: plans must not change with the implementation."""
+give (largest remainder bit for bit: plans must not change with the implementation;
+water-filling exactly where plain bisection converges)."""
 
 from __future__ import annotations
 
@@ -78,9 +79,9 @@ def test_largest_remainder_matches_one_sort(
     assert np.array_equal(largest_remainder(group, quota, total, rank, n, by), expected)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(groups(), st.booleans())
-def test_water_fill_matches_bisection_on_every_group(
+def test_water_fill_is_the_level_bisection_converges_to(
     case: tuple[np.ndarray, int, np.random.Generator], shuffle: bool
 ) -> None:
     group, n, rng = case
@@ -89,5 +90,36 @@ def test_water_fill_matches_bisection_on_every_group(
     velocity = rng.choice([0.0, 0.5, 1.0, 3.7], group.size) * rng.random(group.size) * 10
     cap = rng.integers(0, 30, group.size).astype(np.float64)
     amount = rng.integers(0, 60, n).astype(np.float64)
-    expected = plain_water_fill(group, velocity, cap, amount, n)
-    assert water_fill(group, velocity, cap, amount, n).tobytes() == expected.tobytes()
+    got = water_fill(group, velocity, cap, amount, n)
+    bisected = plain_water_fill(group, velocity, cap, amount, n)
+    np.testing.assert_allclose(got, bisected, rtol=1e-9, atol=1e-9)
+    # Every unit asked for is placed (up to the caps), none beyond any cap.
+    open_cap = np.where(velocity > 0, cap, 0.0)
+    want = np.minimum(amount, np.bincount(group, weights=open_cap, minlength=n))
+    np.testing.assert_allclose(np.bincount(group, weights=got, minlength=n), want, atol=1e-9)
+    assert np.all(got <= open_cap) and np.all(got >= 0)
+    # One level per group: every element below its cap has the same quantity/velocity.
+    below = (got < open_cap - 1e-9) & (velocity > 0)
+    level = np.where(below, got / np.where(velocity > 0, velocity, 1.0), np.nan)
+    for g in range(n):
+        levels = level[(group == g) & below]
+        if levels.size:
+            np.testing.assert_allclose(levels, levels[0], rtol=1e-9)
+
+
+def test_water_fill_on_rows_and_ragged_groups_agree() -> None:
+    """The [group, position] path (groups of one width) and the ragged path give the
+    same quantities for the same groups."""
+    rng = np.random.default_rng(3)
+    n, width = 50, 6
+    group = np.repeat(np.arange(n), width)
+    velocity = rng.pareto(1.5, group.size) * (rng.random(group.size) > 0.2)
+    cap = rng.integers(0, 40, group.size).astype(np.float64)
+    amount = rng.integers(0, 150, n).astype(np.float64)
+    rows = water_fill(group, velocity, cap, amount, n)
+    # One extra element in a group of its own makes the groups ragged.
+    ragged = water_fill(
+        np.r_[group, n], np.r_[velocity, 1.0], np.r_[cap, 5.0], np.r_[amount, 3.0], n + 1
+    )
+    assert rows.tobytes() == ragged[:-1].tobytes()
+    assert ragged[-1] == 3.0

@@ -5,6 +5,8 @@ As in linopy's test_optimization.py, each test runs once per installed backend.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from _pytest.mark.structures import ParameterSet
@@ -13,11 +15,12 @@ from hypothesis import strategies as st
 
 from engine.errors import SolverError
 from solvers.base import Backend, BackendName, available_backends
-from solvers.lp import Glop, Mip, build_model, repair, to_plan
+from solvers.lp import Glop, Mip, build_model, repair, to_plan, trim_overshoot
 from solvers.problem import (
     Bundles,
     Feature,
     Problem,
+    SegmentKind,
     Solution,
     objective,
     violations,
@@ -231,3 +234,34 @@ def test_repair_fills_cheapest_columns_within_rows() -> None:
     x, shared = to_plan(problem, model, whole)
     assert x.tolist() == [4, 3]
     assert objective(problem, x, shared) == -41
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    problems(frozenset({Feature.CAPACITY, Feature.BUDGETS, Feature.SHARED_CAPACITY})),
+    st.integers(0, 2**16),
+)
+def test_trim_brings_rows_within_limits_and_keeps_pools(problem: Problem, seed: int) -> None:
+    """Columns whose rows overshoot (as a MIP's can once rounded, within its feasibility
+    tolerance) are trimmed to idle in whole units: rows within limits, pools intact."""
+    model = build_model(problem)
+    n = model.n_pool_rows
+    whole = np.zeros(model.col_ub.size, dtype=np.int64)
+    try:
+        repair(model, whole)  # a plan that fills every pool within every row
+    except SolverError:
+        return  # the rows leave no room for some SKU's units: nothing to trim
+    load = model.matrix[n:] @ whole
+    # Limits lowered below the plan's load: the overshoot a tolerance would leave.
+    cut = np.random.default_rng(seed).integers(0, 40, load.size)
+    lowered = model.row_ub.copy()
+    lowered[n:] = np.maximum(np.minimum(lowered[n:], load) - cut, 0)
+    tight = dataclasses.replace(model, row_ub=lowered)
+    idle = model.col_kind == SegmentKind.IDLE_PENALISED
+    idle_before = int(whole[idle].sum())
+    moved = trim_overshoot(tight, whole)
+    assert (whole >= 0).all()
+    assert np.array_equal(model.matrix[:n] @ whole, model.row_ub[:n])
+    assert (model.matrix[n:] @ whole <= lowered[n:]).all()
+    assert moved == int(whole[idle].sum()) - idle_before
+    assert (moved > 0) == bool((load > lowered[n:]).any())
