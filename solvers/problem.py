@@ -31,6 +31,9 @@ Bool = NDArray[np.bool_]
 Scalar = TypeVar("Scalar", bound=np.generic)
 
 
+FSUM_BLOCK_ROWS = 4096  # x 8 bytes x a few tens of positions: within a core's L2 cache
+
+
 @dataclass(frozen=True)
 class Grouping:
     """Elements of `n_groups` groups (cells of SKUs, mostly), built once and reused.
@@ -75,10 +78,8 @@ class Grouping:
         if self.start is None:
             return np.bincount(self.group, weights=values, minlength=self.n_groups).astype(np.int64)
         if self.width:
-            out = np.zeros(self.n_groups, dtype=np.int64)
-            for column in self.table(values).T:
-                out += column  # a loop over positions in a group, not over elements
-            return out
+            # Integer sums are exact in any order: einsum's row sums are the fastest.
+            return np.einsum("ij->i", self.table(values), dtype=np.int64)
         run = np.zeros(self.group.size + 1, dtype=np.int64)
         np.cumsum(values, out=run[1:])
         return run[self.start[1:]] - run[self.start[:-1]]
@@ -90,9 +91,17 @@ class Grouping:
             return np.bincount(self.group, weights=values, minlength=self.n_groups).astype(
                 np.float64, copy=False
             )
-        out = np.zeros(self.n_groups)
-        for column in self.table(np.asarray(values, dtype=np.float64)).T:
-            out += column  # a loop over positions in a group, not over elements
+        if not self.width:  # every group empty
+            return np.zeros(self.n_groups)
+        table = self.table(np.asarray(values, dtype=np.float64))
+        out = np.empty(self.n_groups)
+        # Column by column (a loop over positions in a group, not over elements), in
+        # blocks of rows that stay in the CPU cache across the columns.
+        for top in range(0, self.n_groups, FSUM_BLOCK_ROWS):
+            block, sums = table[top : top + FSUM_BLOCK_ROWS], out[top : top + FSUM_BLOCK_ROWS]
+            sums[:] = block[:, 0]
+            for position in range(1, self.width):
+                sums += block[:, position]
         return out
 
     def any(self, mask: Bool) -> Bool:
