@@ -79,7 +79,9 @@ class Grouping:
             return np.bincount(self.group, weights=values, minlength=self.n_groups).astype(np.int64)
         if self.width:
             # Integer sums are exact in any order: einsum's row sums are the fastest.
-            return np.einsum("ij->i", self.table(values), dtype=np.int64)
+            table: Any = self.table(values)  # numpy's einsum stubs know no dtype= cast
+            out: I64 = np.einsum("ij->i", table, dtype=np.int64)
+            return out
         run = np.zeros(self.group.size + 1, dtype=np.int64)
         np.cumsum(values, out=run[1:])
         return run[self.start[1:]] - run[self.start[:-1]]
