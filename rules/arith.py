@@ -136,40 +136,60 @@ def split_whole(group: I64, weight: F64, amount: I64, rank: I64, n_groups: int) 
 def water_fill(group: I64, velocity: F64, cap: F64, amount: F64, n_groups: int) -> F64:
     """Equalise days of cover: per group the level L with
     sum(min(L * velocity, cap)) = min(amount, sum(cap)); returns each element's
-    (fractional) quantity min(L * velocity, cap).
+    (fractional) quantity min(L * velocity, cap). Caps are finite.
 
-    Exact, not iterative: as L grows, elements saturate one by one at their breakpoints
-    cap / velocity. In breakpoint order, the fill at the j-th breakpoint is (caps of the
-    elements before j) + t_j * (velocities from j on); the level lies past the last
-    breakpoint whose fill falls short, where the fill is linear in L."""
+    Exact, not iterative. Where no cap binds, L is the amount over the group's total
+    velocity. Elsewhere elements saturate one by one, as L grows, at their breakpoints
+    cap / velocity: `_binding_levels` finds the segment L lies in."""
     velocity = np.asarray(velocity, dtype=np.float64)
     open_ = velocity > 0
-    cap = np.where(open_, cap, 0.0)
-    # Elements without velocity take nothing; at breakpoint 0 they add nothing either.
-    t = np.divide(cap, velocity, out=np.zeros(cap.shape), where=open_)
+    # Elements without velocity take nothing. Products, not masked copies: which
+    # elements have velocity follows no pattern, and a masked copy branches on each.
+    cap = np.multiply(cap, open_, dtype=np.float64)
+    speed = np.multiply(velocity, open_)
+    by = Grouping.of(group, n_groups)
+    want = np.minimum(np.asarray(amount, dtype=np.float64), by.fsum(cap))
+    np.maximum(want, 0.0, out=want)
+    total_speed = by.fsum(speed)
+    level = np.divide(want, total_speed, out=np.zeros(n_groups), where=total_speed > 0)
+    binds = by.any(by.combine(np.multiply, level, speed) > cap)
+    if binds.any():
+        at = np.flatnonzero(by.spread(binds))
+        exact = _binding_levels(group[at], speed[at], cap[at], want)
+        level[binds] = exact[binds]
+    out = by.combine(np.multiply, level, speed)
+    np.minimum(out, cap, out=out)
+    return out
+
+
+def _binding_levels(group: I64, speed: F64, cap: F64, want: F64) -> F64:
+    """Per group, the level L with sum(min(L * speed, cap)) = want (want at most the
+    group's caps, speeds > 0 or caps 0). In breakpoint order, the fill at the j-th
+    breakpoint t_j is (caps of the elements before j) + t_j * (speeds from j on); L lies
+    past the last breakpoint whose fill falls short, where the fill is linear in L."""
+    t = np.divide(cap, speed, out=np.zeros(cap.shape), where=speed > 0)
     order, by = _breakpoint_order(group, t)
     start = by.start
     assert start is not None  # built from sorted groups
     present = group[order[start[:-1]]]
-    ts, cs, vs = t[order], cap[order], velocity[order]
-    cap_before, cap_total = _running(by, cs, reverse=False)
+    ts, cs, vs = t[order], cap[order], speed[order]
+    cap_before, _ = _running(by, cs, reverse=False)
     speed_after, _ = _running(by, vs, reverse=True)
     speed_from = np.add(speed_after, vs, out=speed_after)
-    want = np.minimum(np.asarray(amount, dtype=np.float64)[present], cap_total)
-    np.maximum(want, 0.0, out=want)
+    goal = want[present]
     fill = np.multiply(ts, speed_from, out=ts)
     fill += cap_before
     # Fills rise along a group: the count of short ones is the position of the first not.
-    short = by.sum(fill < by.spread(want))
+    short = by.sum(fill < by.spread(goal))
     last = start[1:] - 1
     at = np.minimum(start[:-1] + short, last)
     rest = speed_from[at]
-    level = np.divide(want - cap_before[at], rest, out=np.zeros(rest.shape), where=rest > 0)
+    level = np.divide(goal - cap_before[at], rest, out=np.zeros(rest.shape), where=rest > 0)
     # Short everywhere (rounding only: the last fill is the total of the caps): all full.
     np.copyto(level, t[order[last]], where=short > by.sizes - 1)
-    per_group = np.zeros(n_groups)
+    per_group = np.zeros(want.size)
     per_group[present] = level
-    return np.minimum(per_group[group] * velocity, cap)
+    return per_group
 
 
 def _breakpoint_order(group: I64, t: F64) -> tuple[I64, Grouping]:

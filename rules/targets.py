@@ -401,11 +401,12 @@ def _round(d: Draft, base: I64, q: Quotas) -> None:
         ),
     )
     d.target += whole
-    if by_sku.width:  # the SKU's rule broadcast over its row: no per-cell copy
-        rows = by_sku.table(d.target_rule)
-        np.copyto(rows, d.share_rule[:, None], where=by_sku.table(whole > 0))
-    else:
-        np.copyto(d.target_rule, by_sku.spread(d.share_rule), where=whole > 0)
+    # Where the rule gave units, its id: rule + (got units) * (share rule - rule). A
+    # blend, not a masked copy: which cells got units follows no pattern, and a masked
+    # copy branches on every cell (several times slower at a million cells).
+    change = by_sku.combine(np.subtract, d.share_rule, d.target_rule)
+    change *= whole > 0
+    d.target_rule += change
     # Cells outside the winning share rule keep only what pins, fixed and floors give.
     out = np.flatnonzero(~q.participant & ~d.exact)
     keep = np.maximum(np.maximum(d.lb[out], d.floor[out]), d.target[out])
