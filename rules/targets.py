@@ -9,7 +9,10 @@ covers are split in proportion to velocity, or equally when they have none.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from rules.arith import EPS, group_sum, largest_remainder, sequential_fill, water_fill
 from rules.catalog import (
@@ -141,11 +144,15 @@ def _quota_for_rule(d: Draft, k: int, skus: Mask, cells: Mask, base: I64, q: Quo
             _proportional(d, np.flatnonzero(cells), _category_velocity(d), base, q)
     elif isinstance(rule, DaysOfCoverBalance):
         at = np.flatnonzero(cells)
-        owner, speed = group[at], d.velocity[at]
-        cap = np.minimum(d.ub[at] - d.lb[at], base[owner]).astype(np.float64)
-        q.quota[at] = water_fill(owner, speed, cap, base.astype(float), n_s)
-        no_velocity = group_sum(owner, speed, n_s) <= 0
-        _proportional(d, at[no_velocity[owner]], None, base, q)
+        rows = _whole_rows(d, at)
+        if rows is not None:
+            _cover_balance_rows(d, rows, base, q)
+        else:
+            owner, speed = group[at], d.velocity[at]
+            cap = np.minimum(d.ub[at] - d.lb[at], base[owner]).astype(np.float64)
+            q.quota[at] = water_fill(owner, speed, cap, base.astype(float), n_s)
+            no_velocity = group_sum(owner, speed, n_s) <= 0
+            _proportional(d, at[no_velocity[owner]], None, base, q)
     elif isinstance(rule, CoverTarget):
         _cover_target(d, k, cells, rule.days, base, q)
     elif isinstance(rule, PriorityFill):
@@ -170,11 +177,16 @@ def _fractions(d: Draft, k: int, skus: Mask, cells: Mask, share: F64, base: I64,
     ix = d.ix
     group = ix.cell_sku
     named_at = np.flatnonzero(d.cell_rule_mask(k) & ix.by_sku.spread(skus))
-    named = group_sum(group[named_at], share[ix.cell_shop[named_at]], ix.n_skus)
+    named = _named_shares(d, named_at, share)
     q.named[skus] = named[skus]
     at = np.flatnonzero(cells)
     share_at = share[ix.cell_shop[at]]
-    q.quota[at] = share_at * base[group[at]]
+    rows = _whole_rows(d, at)
+    if rows is not None:  # whole SKUs: their rows, not a gather per cell
+        table = share_at.reshape(rows.size, -1) * base[rows][:, None]
+        ix.by_sku.table(q.quota)[rows] = table
+    else:
+        q.quota[at] = share_at * base[group[at]]
     # A shop named with a zero share is held at zero, not a place for leftovers.
     q.participant[at[share_at <= 0]] = False
     over = skus & (named > 1 + EPS)
@@ -185,6 +197,21 @@ def _fractions(d: Draft, k: int, skus: Mask, cells: Mask, share: F64, base: I64,
             f"shares add up to {named[over].max():.0%} for {int(over.sum())} SKU(s); "
             "scaled to the pool instead of overselling",
         )
+
+
+def _named_shares(d: Draft, at: I64, share: F64) -> F64:
+    """Per SKU, the sum of the shares of its cells `at` (added in cell order)."""
+    ix = d.ix
+    rows = _whole_rows(d, at)
+    if rows is None:
+        return group_sum(ix.cell_sku[at], share[ix.cell_shop[at]], ix.n_skus)
+    shares = share[np.take(ix.by_sku.table(ix.cell_shop), rows, axis=0)]
+    total = shares[:, 0].copy()
+    for column in shares.T[1:]:
+        total += column
+    named = np.zeros(ix.n_skus)
+    named[rows] = total
+    return named
 
 
 def _proportional(d: Draft, at: I64, weight: F64 | None, base: I64, q: Quotas) -> None:
@@ -214,7 +241,7 @@ def _whole_rows(d: Draft, at: I64) -> I64 | None:
     """The SKUs whose cells `at` are, when SKUs have one number of cells and `at` takes
     all of each one's cells; else None."""
     width = d.ix.by_sku.width
-    if not width or at.size % width:
+    if not width or not at.size or at.size % width:
         return None
     first, last = at[::width], at[width - 1 :: width]
     if np.any(first % width) or np.any(last - first != width - 1):
@@ -229,7 +256,8 @@ def _proportional_rows(d: Draft, rows: I64, weight: F64 | None, base: I64, q: Qu
     if weight is None:
         w = np.ones((rows.size, by_sku.width or 0))
     else:
-        w = by_sku.table(weight.astype(np.float64, copy=False))[rows]
+        # np.take copies whole rows; fancy indexing goes element by element.
+        w = np.take(by_sku.table(weight.astype(np.float64, copy=False)), rows, axis=0)
     total = np.zeros(rows.size)
     for column in w.T:
         total += column
@@ -239,6 +267,30 @@ def _proportional_rows(d: Draft, rows: I64, weight: F64 | None, base: I64, q: Qu
         w[equal] = 1.0 / max(w.shape[1], 1)
     w *= base[rows][:, None]
     by_sku.table(q.quota)[rows] = w
+
+
+def _cover_balance_rows(d: Draft, rows: I64, base: I64, q: Quotas) -> None:
+    """days_of_cover_balance on whole SKUs of one width: their [SKU, position] rows,
+    taken whole (contiguous copies, no gathers per cell); equal split where a SKU has
+    no velocity."""
+    by_sku = d.ix.by_sku
+    width = by_sku.width or 0
+
+    def take(values: NDArray[Any]) -> NDArray[Any]:
+        return np.take(by_sku.table(values), rows, axis=0)
+
+    cap = np.subtract(take(d.ub), take(d.lb), dtype=np.float64)
+    np.minimum(cap, base[rows][:, None], out=cap)
+    group = np.repeat(np.arange(rows.size), width)
+    speed = take(d.velocity)
+    filled = water_fill(
+        group, speed.reshape(-1), cap.reshape(-1), base[rows].astype(float), rows.size
+    )
+    by_sku.table(q.quota)[rows] = filled.reshape(rows.size, width)
+    # SKUs without velocity anywhere: split equally.
+    still = ~np.any(speed > 0, axis=1)
+    if still.any():
+        _proportional_rows(d, rows[still], None, base, q)
 
 
 def _category_velocity(d: Draft) -> F64:
