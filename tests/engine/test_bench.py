@@ -5,6 +5,7 @@ asserted: this machine is shared and noisy.)"""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from engine.bench import run as bench_run
 from engine.bench.instances import FAMILIES, make_instance
-from engine.bench.run import bench_instance, parse_size
+from engine.bench.run import bench_instance, measure, parse_size
 from engine.cli import app
 from engine.planner import run_planner
 from solvers.problem import violations
@@ -90,3 +91,26 @@ def test_a_time_limited_mip_still_gives_a_flagged_feasible_plan() -> None:
     assert mip and not mip[0].proven
     assert "time limit: best plan found" in mip[0].notes[-1]
     assert violations(out.compiled.problem, out.solved.x, out.solved.shared) == []
+
+
+def test_the_best_of_the_runs_in_one_process_counts_and_the_first_is_kept() -> None:
+    naps = iter([0.4, 0.05, 0.1])  # consumed in the child, one per run
+    m = measure(lambda: time.sleep(next(naps)) or "done", timeout_s=10, runs=3)
+    assert (m.status, m.runs, m.result, m.stopped) == ("ok", 3, "done", False)
+    assert m.seconds < 0.3 <= m.first_seconds
+
+
+def test_a_run_past_the_time_limit_keeps_the_runs_before_it() -> None:
+    naps = iter([0.01, 30.0])
+    m = measure(lambda: time.sleep(next(naps)) or 7, timeout_s=1.0, runs=2)
+    assert (m.status, m.runs, m.result, m.stopped) == ("ok", 1, 7, True)
+
+
+def test_the_check_runs_after_the_clock_stops() -> None:
+    m = measure(lambda: 3, timeout_s=10, runs=1, check=lambda v: time.sleep(0.5) or v * 2)
+    assert m.result == 6 and m.seconds < 0.25
+
+
+def test_a_failing_run_is_reported_with_its_error() -> None:
+    m = measure(lambda: 1 / 0, timeout_s=10, runs=2)
+    assert m.status == "error" and "ZeroDivisionError" in m.result and m.runs == 0
