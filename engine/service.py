@@ -28,7 +28,7 @@ from engine.io import canonical_json, parse_plan, parse_snapshot
 from engine.model import ListedRow, Snapshot
 from engine.plan import Plan
 from engine.planner import Progress, make_plan
-from engine.store.base import JsonObject, Mode, Store, merge_stock
+from engine.store.base import JsonObject, Mode, SharedPart, Store, merge_stock
 from engine.store.errors import NotFound
 from engine.store.memory import MemoryStore
 from rules.catalog import Ruleset
@@ -372,9 +372,10 @@ class _PeakGuard:
             raise PublishRefused(plan.plan_id, blocking)
 
     def after(self, store: Store) -> JsonObject:
+        # What each shop now shows: its own units plus the shared part it lists.
         listed = [
-            ListedRow(sku=sku, shop=shop, quantity=units)
-            for (shop, sku), units in sorted(store.published().items())
+            ListedRow(sku=row["sku"], shop=row["shop"], quantity=row["quantity"] + row["shared"])
+            for row in _listings(store.published(), store.published_shared())
         ]
         read_back = self.snapshot.model_copy(update={"listed": listed})
         warnings = check_after_publish(self.plan, read_back)
@@ -398,7 +399,7 @@ def _peak_guard(store: Store, document: JsonObject, version: int) -> _PeakGuard 
 
 def published(store: Store, principal: Principal) -> list[JsonObject]:
     brand = _read_scope(principal)
-    cells = store.published()
+    rows = _listings(store.published(), store.published_shared())
     if brand is not None:
         try:
             _, snapshot = _snapshot(store)
@@ -406,16 +407,31 @@ def published(store: Store, principal: Principal) -> list[JsonObject]:
             return []
         skus = {s.id for s in snapshot.skus if s.brand == brand}
         shops = {s.id for s in snapshot.shops if s.brand == brand}
-        cells = {
-            (shop, sku): q for (shop, sku), q in cells.items() if sku in skus and shop in shops
-        }
-    return [
-        {"shop": shop, "sku": sku, "quantity": quantity}
-        for (shop, sku), quantity in sorted(cells.items())
-    ]
+        rows = [row for row in rows if row["sku"] in skus and row["shop"] in shops]
+    return rows
+
+
+def _listings(cells: dict[tuple[str, str], int], shared: dict[str, SharedPart]) -> list[JsonObject]:
+    """Per (shop, SKU) published: the shop's own units left, and the SKU's shared part
+    left where the shop lists it (the same units on each such shop)."""
+    rows: dict[tuple[str, str], JsonObject] = {
+        cell: {"shop": cell[0], "sku": cell[1], "quantity": quantity, "shared": 0}
+        for cell, quantity in cells.items()
+    }
+    for sku, part in shared.items():
+        for shop in part.shops:
+            row = rows.setdefault((shop, sku), {"shop": shop, "sku": sku, "quantity": 0})
+            row["shared"] = part.units
+    return [rows[cell] for cell in sorted(rows)]
 
 
 def order(store: Store, principal: Principal, shop: str, sku: str, quantity: int) -> JsonObject:
     _write(principal)
-    left = store.consume(shop, sku, quantity)
-    return {"shop": shop, "sku": sku, "quantity": quantity, "remaining": left}
+    taken = store.consume(shop, sku, quantity)
+    return {
+        "shop": shop,
+        "sku": sku,
+        "quantity": quantity,
+        "remaining": taken.left,
+        "from_shared": taken.from_shared,
+    }

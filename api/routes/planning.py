@@ -119,14 +119,18 @@ class PublishOut(BaseModel):
     idempotency_key: str
     stock_version: int
     cells: int
-    units: int
+    units: int = Field(description="exclusive units on the cells")
+    shared_units: int = Field(0, description="units of the shared parts, each counted once")
     peak_checks: PeakChecks | None = None
 
 
 class PublishedCell(BaseModel):
     shop: str
     sku: str
-    quantity: int
+    quantity: int = Field(description="the shop's own units left")
+    shared: int = Field(
+        0, description="the SKU's shared part left, listed on this shop and others alike"
+    )
 
 
 class ModeRequest(_Strict):
@@ -168,7 +172,8 @@ class OrderOut(BaseModel):
     shop: str
     sku: str
     quantity: int
-    remaining: int
+    remaining: int = Field(description="what the shop can still sell: own units + shared")
+    from_shared: int = Field(0, description="units of this order taken from the shared part")
 
 
 @router.put(
@@ -305,13 +310,15 @@ def publish_plan(
     response_model=list[PublishedCell],
 )
 def get_published(principal: PrincipalDep, store: StoreDep) -> list[dict[str, Any]]:
-    """The published quantities left per shop and SKU."""
+    """The published quantities left per shop and SKU: the shop's own units and the
+    shared part it lists (one pool per SKU, sold by whichever shop's order comes first)."""
     return service.published(store, principal)
 
 
 @router.post("/orders", operation_id="create-order", tags=["planning"], response_model=OrderOut)
 def create_order(body: OrderRequest, principal: PrincipalDep, store: StoreDep) -> dict[str, Any]:
-    """Consume published stock; 409 with the available quantity when short."""
+    """Consume published stock: the shop's own units first, then the SKU's shared part
+    where the shop lists it; 409 with the available quantity when short."""
     return service.order(store, principal, body.shop, body.sku, body.quantity)
 
 

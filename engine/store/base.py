@@ -95,7 +95,8 @@ class PublishResult:
     idempotency_key: str
     stock_version: int
     cells: int
-    units: int
+    units: int  # exclusive units on the cells
+    shared_units: int = 0  # units of the shared parts, each counted once
 
     def to_json(self) -> JsonObject:
         return asdict(self)
@@ -103,6 +104,15 @@ class PublishResult:
     @classmethod
     def from_json(cls, data: JsonObject) -> PublishResult:
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """What an order took: `left` is what the shop can still sell of the SKU (its own
+    units left plus the SKU's shared part left, where the shop lists it)."""
+
+    left: int
+    from_shared: int  # of the order's units, those taken from the shared part
 
 
 class Subscription(Protocol):
@@ -190,13 +200,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def published(self) -> dict[Cell, int]:
-        """The published quantities left, per (shop, SKU)."""
+        """The published exclusive quantities left, per (shop, SKU)."""
 
     @abc.abstractmethod
-    def consume(self, shop: str, sku: str, quantity: int) -> int:
-        """Take `quantity` units of the published quantity for an order; returns what is
-        left. `InsufficientStock` (nothing taken) if fewer are available, `NotFound` if
-        the SKU is not published on the shop."""
+    def published_shared(self) -> dict[str, SharedPart]:
+        """The published shared parts left, per SKU, with the shops that list them."""
+
+    @abc.abstractmethod
+    def consume(self, shop: str, sku: str, quantity: int) -> Consumed:
+        """Take `quantity` units for an order on the shop: its own units first, then the
+        SKU's shared part where the shop lists it. `InsufficientStock` (nothing taken)
+        if fewer are available, `NotFound` if the SKU is not published on the shop."""
 
     # --- mode -----------------------------------------------------------------------
 
@@ -258,10 +272,32 @@ def merge_stock(snapshot: JsonObject, rows: list[JsonObject]) -> JsonObject:
     return {**snapshot, "stock": stock}
 
 
+@dataclass(frozen=True)
+class SharedPart:
+    """A SKU's shared part: `units` listed on every one of `shops`, sold by whichever
+    shop's order comes first."""
+
+    units: int
+    shops: tuple[str, ...]
+
+
+def plan_shared(plan: JsonObject) -> dict[str, SharedPart]:
+    """The shared parts a plan publishes, per SKU: every allocation of the SKU carries
+    the part's size in `shared` where its shop lists it (0 elsewhere)."""
+    units: dict[str, int] = {}
+    shops: dict[str, list[str]] = {}
+    for allocation in cast(list[JsonObject], plan.get("allocations", [])):
+        part = int(allocation.get("shared", 0) or 0)
+        if part > 0:
+            sku = str(allocation["sku"])
+            units[sku] = part
+            shops.setdefault(sku, []).append(str(allocation["shop"]))
+    return {sku: SharedPart(units[sku], tuple(sorted(shops[sku]))) for sku in sorted(units)}
+
+
 def plan_quantities(plan: JsonObject) -> dict[Cell, int]:
-    """The quantities a plan publishes per (shop, SKU): each allocation's exclusive
-    `quantity`. Shared parts are listed by several shops, so an order could not tell
-    whose units it took; they are not published for orders to consume."""
+    """The exclusive quantities a plan publishes per (shop, SKU): each allocation's
+    `quantity` (its shared part is published once per SKU, `plan_shared`)."""
     quantities: dict[Cell, int] = {}
     for allocation in cast(list[JsonObject], plan.get("allocations", [])):
         cell = (str(allocation["shop"]), str(allocation["sku"]))

@@ -17,10 +17,12 @@ from pathlib import Path
 from engine.io import write_atomically
 from engine.store.base import (
     Cell,
+    Consumed,
     JsonObject,
     Mode,
     ModeCallback,
     PublishResult,
+    SharedPart,
     Store,
     Versioned,
     check_quantity,
@@ -28,6 +30,7 @@ from engine.store.base import (
     dumps,
     merge_stock,
     plan_quantities,
+    plan_shared,
 )
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
 
@@ -63,6 +66,7 @@ class MemoryStore(Store):
         self._plans: dict[str, str] = {}
         self._scenario_runs: dict[str, str] = {}
         self._published: dict[Cell, int] = {}
+        self._shared: dict[str, SharedPart] = {}
         self._idempotency: dict[str, tuple[str, JsonObject]] = {}
         self._mode = Mode()
 
@@ -78,6 +82,10 @@ class MemoryStore(Store):
             "plans": self._plans,
             "scenario_runs": self._scenario_runs,
             "published": [[shop, sku, q] for (shop, sku), q in self._published.items()],
+            "published_shared": {
+                sku: {"units": part.units, "shops": list(part.shops)}
+                for sku, part in self._shared.items()
+            },
             "idempotency": {
                 key: {"body_hash": body_hash, "result": result}
                 for key, (body_hash, result) in self._idempotency.items()
@@ -96,6 +104,10 @@ class MemoryStore(Store):
         self._plans = dict(state["plans"])
         self._scenario_runs = dict(state.get("scenario_runs", {}))  # files saved before runs
         self._published = {(shop, sku): q for shop, sku, q in state["published"]}
+        self._shared = {  # files saved before shared parts were published have none
+            sku: SharedPart(part["units"], tuple(part["shops"]))
+            for sku, part in state.get("published_shared", {}).items()
+        }
         self._idempotency = {
             key: (entry["body_hash"], entry["result"])
             for key, entry in state["idempotency"].items()
@@ -217,15 +229,18 @@ class MemoryStore(Store):
             if stock_version != self._stock_version:
                 current = self._stock_version
                 raise StaleVersion(f"publish of plan {plan_id!r}", stock_version, current)
-            quantities = plan_quantities(json.loads(text))
+            plan = json.loads(text)
+            quantities, shared = plan_quantities(plan), plan_shared(plan)
             published = PublishResult(
                 plan_id=plan_id,
                 idempotency_key=idempotency_key,
                 stock_version=stock_version,
                 cells=len(quantities),
                 units=sum(quantities.values()),
+                shared_units=sum(part.units for part in shared.values()),
             )
             self._published = quantities
+            self._shared = shared
             self._idempotency[idempotency_key] = (body_hash, published.to_json())
             self._save()
             return published
@@ -234,17 +249,29 @@ class MemoryStore(Store):
         with self._lock:
             return dict(self._published)
 
-    def consume(self, shop: str, sku: str, quantity: int) -> int:
+    def published_shared(self) -> dict[str, SharedPart]:
+        with self._lock:
+            return dict(self._shared)
+
+    def consume(self, shop: str, sku: str, quantity: int) -> Consumed:
         check_quantity(quantity)
         with self._lock:
-            available = self._published.get((shop, sku))
-            if available is None:
+            own = self._published.get((shop, sku))
+            part = self._shared.get(sku)
+            shared = part.units if part is not None and shop in part.shops else None
+            if own is None and shared is None:
                 raise NotFound("published SKU", f"{shop}/{sku}")
-            if quantity > available:
-                raise InsufficientStock(shop, sku, quantity, available)
-            self._published[(shop, sku)] = available - quantity
+            own, shared = own or 0, shared or 0
+            if quantity > own + shared:
+                raise InsufficientStock(shop, sku, quantity, own + shared)
+            from_own = min(quantity, own)
+            from_shared = quantity - from_own
+            if (shop, sku) in self._published:
+                self._published[(shop, sku)] = own - from_own
+            if part is not None and from_shared:
+                self._shared[sku] = SharedPart(part.units - from_shared, part.shops)
             self._save()
-            return available - quantity
+            return Consumed(own - from_own + shared - from_shared, from_shared)
 
     # --- mode -----------------------------------------------------------------------------
 

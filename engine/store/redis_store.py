@@ -18,10 +18,12 @@ import redis
 
 from engine.store.base import (
     Cell,
+    Consumed,
     JsonObject,
     Mode,
     ModeCallback,
     PublishResult,
+    SharedPart,
     Store,
     Versioned,
     check_quantity,
@@ -29,6 +31,7 @@ from engine.store.base import (
     dumps,
     merge_stock,
     plan_quantities,
+    plan_shared,
 )
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
 
@@ -57,9 +60,10 @@ redis.call('HSET', KEYS[1], version, ARGV[1])
 return version
 """
 
-# KEYS: idempotency record, stock version, published hash.
-# ARGV: body hash, plan's stock version, plan found (1/0), result JSON, then field and
-# quantity pairs. Returns {status, detail}.
+# KEYS: idempotency record, stock version, published hash, shared hash, listing hash.
+# ARGV: body hash, plan's stock version, plan found (1/0), result JSON, number of cells,
+# number of shared parts, then cell field and quantity pairs, SKU and shared units pairs,
+# and the (shop, SKU) fields that list a shared part. Returns {status, detail}.
 _PUBLISH = """
 local stored = redis.call('HGET', KEYS[1], 'body_hash')
 if stored then
@@ -69,22 +73,41 @@ end
 if ARGV[3] ~= '1' then return {'missing', ''} end
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
 if current ~= tonumber(ARGV[2]) then return {'stale', tostring(current)} end
-redis.call('DEL', KEYS[3])
-for i = 5, #ARGV, 2 do
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
+local cells, parts = tonumber(ARGV[5]), tonumber(ARGV[6])
+local i = 7
+for _ = 1, cells do
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+for _ = 1, parts do
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+for j = i, #ARGV do
+  redis.call('HSET', KEYS[5], ARGV[j], '1')
 end
 redis.call('HSET', KEYS[1], 'body_hash', ARGV[1], 'result', ARGV[4])
 return {'ok', ARGV[4]}
 """
 
-# KEYS: published hash. ARGV: field, quantity. Returns {status, units left or available}.
+# KEYS: published hash, shared hash, listing hash. ARGV: cell field, quantity, SKU.
+# The shop's own units first, then the SKU's shared part if the shop lists it.
+# Returns {status, units left or available, units taken from the shared part}.
 _CONSUME = """
-local available = redis.call('HGET', KEYS[1], ARGV[1])
-if not available then return {'missing', 0} end
-available = tonumber(available)
+local own = redis.call('HGET', KEYS[1], ARGV[1])
+local lists = redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1
+if not own and not lists then return {'missing', 0, 0} end
+own = tonumber(own or '0')
+local shared = 0
+if lists then shared = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0') end
 local quantity = tonumber(ARGV[2])
-if quantity > available then return {'short', available} end
-return {'ok', redis.call('HINCRBY', KEYS[1], ARGV[1], -quantity)}
+if quantity > own + shared then return {'short', own + shared, 0} end
+local from_own = math.min(quantity, own)
+local from_shared = quantity - from_own
+if from_own > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], -from_own) end
+if from_shared > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3], -from_shared) end
+return {'ok', own - from_own + shared - from_shared, from_shared}
 """
 
 
@@ -200,21 +223,27 @@ class RedisStore(Store):
         self, plan_id: str, idempotency_key: str, body_hash: str, stock_version: int
     ) -> PublishResult:
         text = self._client.get(self._key(f"plan:{plan_id}"))
-        quantities = plan_quantities(json.loads(text)) if text is not None else {}
+        plan = json.loads(text) if text is not None else {}
+        quantities, shared = plan_quantities(plan), plan_shared(plan)
         result = PublishResult(
             plan_id=plan_id,
             idempotency_key=idempotency_key,
             stock_version=stock_version,
             cells=len(quantities),
             units=sum(quantities.values()),
+            shared_units=sum(part.units for part in shared.values()),
         )
         args: list[Any] = [body_hash, stock_version, int(text is not None), dumps(result.to_json())]
+        args += [len(quantities), len(shared)]
         for (shop, sku), quantity in quantities.items():
             args += [_cell_field(shop, sku), quantity]
+        for sku, part in shared.items():
+            args += [sku, part.units]
+        args += [_cell_field(shop, sku) for sku, part in shared.items() for shop in part.shops]
         keys = [
             self._key(f"idempotency:{idempotency_key}"),
             self._key("stock_version"),
-            self._key("published"),
+            *self._published_keys(),
         ]
         status, detail = self._publish(keys=keys, args=args)
         if status == "conflict":
@@ -225,6 +254,11 @@ class RedisStore(Store):
             raise StaleVersion(f"publish of plan {plan_id!r}", stock_version, int(detail))
         return PublishResult.from_json(json.loads(detail))
 
+    def _published_keys(self) -> list[str]:
+        """Exclusive units per (shop, SKU); shared units per SKU; (shop, SKU) listings
+        of a shared part."""
+        return [self._key("published"), self._key("shared"), self._key("shared_listing")]
+
     def published(self) -> dict[Cell, int]:
         stored = self._client.hgetall(self._key("published"))
         cells: dict[Cell, int] = {}
@@ -233,15 +267,29 @@ class RedisStore(Store):
             cells[(shop, sku)] = int(quantity)
         return cells
 
-    def consume(self, shop: str, sku: str, quantity: int) -> int:
+    def published_shared(self) -> dict[str, SharedPart]:
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.hgetall(self._key("shared"))
+            pipe.hkeys(self._key("shared_listing"))
+            units, listings = pipe.execute()
+        shops: dict[str, list[str]] = {}
+        for field in listings:
+            shop, sku = json.loads(field)
+            shops.setdefault(sku, []).append(shop)
+        return {
+            sku: SharedPart(int(units[sku]), tuple(sorted(shops.get(sku, []))))
+            for sku in sorted(units)
+        }
+
+    def consume(self, shop: str, sku: str, quantity: int) -> Consumed:
         check_quantity(quantity)
-        keys = [self._key("published")]
-        status, units = self._consume(keys=keys, args=[_cell_field(shop, sku), quantity])
+        args: list[str | int] = [_cell_field(shop, sku), quantity, sku]
+        status, units, from_shared = self._consume(keys=self._published_keys(), args=args)
         if status == "missing":
             raise NotFound("published SKU", f"{shop}/{sku}")
         if status == "short":
             raise InsufficientStock(shop, sku, quantity, int(units))
-        return int(units)
+        return Consumed(int(units), int(from_shared))
 
     # --- mode -----------------------------------------------------------------------------
 

@@ -333,3 +333,32 @@ def test_mode_switch_reaches_plans_and_publishing(env: Env) -> None:
     assert naive.status_code == 422 and "start" in naive.text
     assert c.put("/v1/mode", json={"mode": "busy"}, headers=op).status_code == 422
     assert c.put("/v1/mode", json={"mode": "peak"}, headers=env.viewer).status_code == 403
+
+
+def test_orders_sell_the_shared_part_from_every_shop_that_lists_it(env: Env) -> None:
+    c, op = env.client, env.operator
+    assert c.put("/v1/snapshot", json=env.snapshot(), headers=op).status_code == 200
+    rules = [{"id": "r-shared", "type": "shared_pool", "shops": ["A", "B"], "scope": {}}]
+    assert c.put("/v1/ruleset", json={"rules": rules}, headers=op).status_code == 200
+    plan = c.post("/v1/plans", json={}, headers=op).json()
+    key = {"Idempotency-Key": "k-shared", **op}
+    receipt = c.post(f"/v1/plans/{plan['plan_id']}/publish", json={}, headers=key).json()
+    assert receipt["shared_units"] == 14, receipt  # S 10 and T 4, each counted once
+    rows = {(r["shop"], r["sku"]): r for r in c.get("/v1/published", headers=op).json()}
+    assert rows[("A", "S")]["shared"] == rows[("B", "S")]["shared"] == 10
+    assert ("C", "S") not in rows or rows[("C", "S")]["shared"] == 0
+
+    sold = c.post("/v1/orders", json={"shop": "A", "sku": "S", "quantity": 7}, headers=op)
+    assert sold.status_code == 200, sold.text
+    assert sold.json() | {"quantity": 0} == {
+        "shop": "A",
+        "sku": "S",
+        "quantity": 0,
+        "remaining": 3,
+        "from_shared": 7,
+    }
+    # B lists the same units: what A sold is gone for B too.
+    short = c.post("/v1/orders", json={"shop": "B", "sku": "S", "quantity": 4}, headers=op)
+    assert short.status_code == 409 and short.json()["detail"]["available"] == 3
+    rows = {(r["shop"], r["sku"]): r for r in c.get("/v1/published", headers=op).json()}
+    assert rows[("B", "S")]["shared"] == 3

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine.errors import InputError
-from engine.store.base import Mode, PublishResult, Store
+from engine.store.base import Consumed, Mode, PublishResult, SharedPart, Store
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
 from engine.store.redis_store import RedisStore
 from tests.store.conftest import StoreFactory
@@ -35,9 +35,25 @@ def make_plan(plan_id: str, quantities: dict[tuple[str, str], int]) -> dict[str,
     return {"plan_id": plan_id, "mode": "normal", "allocations": allocations}
 
 
-def published_plan(store: Store, quantities: dict[tuple[str, str], int]) -> PublishResult:
+def published_plan(
+    store: Store,
+    quantities: dict[tuple[str, str], int],
+    shared: dict[str, tuple[int, list[str]]] | None = None,
+) -> PublishResult:
+    """Publish a plan with these exclusive quantities and shared parts (SKU: units and
+    the shops listing them), written as a plan's allocations are."""
+    plan = make_plan("p1", quantities)
+    for sku, (units, shops) in (shared or {}).items():
+        for shop in shops:
+            cell = next(
+                (a for a in plan["allocations"] if (a["shop"], a["sku"]) == (shop, sku)), None
+            )
+            if cell is None:
+                cell = {"sku": sku, "shop": shop, "quantity": 0, "binding": [], "listed": True}
+                plan["allocations"].append(cell)
+            cell["shared"] = units
     version = store.put_snapshot(SNAPSHOT)
-    store.put_plan("p1", make_plan("p1", quantities))
+    store.put_plan("p1", plan)
     return store.publish("p1", "key-1", "hash-1", version)
 
 
@@ -219,13 +235,13 @@ def test_concurrent_replays_return_one_result(store: Store) -> None:
 
 def test_consume_decrements_and_refuses_past_zero(store: Store) -> None:
     published_plan(store, {("A", "S1"): 5})
-    assert store.consume("A", "S1", 2) == 3
+    assert store.consume("A", "S1", 2) == Consumed(left=3, from_shared=0)
     with pytest.raises(InsufficientStock) as short:
         store.consume("A", "S1", 4)
     error = short.value
     assert (error.shop, error.sku, error.requested, error.available) == ("A", "S1", 4, 3)
     assert store.published() == {("A", "S1"): 3}, "a refused order takes nothing"
-    assert store.consume("A", "S1", 3) == 0
+    assert store.consume("A", "S1", 3).left == 0
     with pytest.raises(InsufficientStock) as empty:
         store.consume("A", "S1", 1)
     assert empty.value.available == 0
@@ -243,6 +259,62 @@ def test_consume_errors(store: Store) -> None:
     assert store.published() == {("A", "S1"): 5}
 
 
+def test_orders_take_own_units_first_then_the_shared_part_the_shop_lists(store: Store) -> None:
+    result = published_plan(store, {("A", "S1"): 2, ("B", "S1"): 1}, {"S1": (5, ["A", "B"])})
+    assert (result.units, result.shared_units) == (3, 5)
+    assert store.published_shared() == {"S1": SharedPart(5, ("A", "B"))}
+    assert store.consume("A", "S1", 4) == Consumed(left=3, from_shared=2)
+    assert store.published() == {("A", "S1"): 0, ("B", "S1"): 1}
+    assert store.published_shared() == {"S1": SharedPart(3, ("A", "B"))}
+    # B sees the same shared part, less what A's order took.
+    with pytest.raises(InsufficientStock) as short:
+        store.consume("B", "S1", 5)
+    assert short.value.available == 4
+    assert store.consume("B", "S1", 4) == Consumed(left=0, from_shared=3)
+    assert store.published_shared() == {"S1": SharedPart(0, ("A", "B"))}
+
+
+def test_a_shop_listing_only_the_shared_part_can_sell_it_others_cannot(
+    store: Store,
+) -> None:
+    published_plan(store, {("A", "S1"): 1}, {"S2": (4, ["B"])})
+    assert store.consume("B", "S2", 4) == Consumed(left=0, from_shared=4)
+    with pytest.raises(NotFound):
+        store.consume("A", "S2", 1)  # A does not list S2's shared part
+    with pytest.raises(InsufficientStock):
+        store.consume("A", "S1", 2)  # A's own unit only: S1 has no shared part
+    assert store.published_shared() == {"S2": SharedPart(0, ("B",))}
+
+
+def test_a_new_plan_replaces_the_shared_parts(store: Store) -> None:
+    published_plan(store, {("A", "S1"): 1}, {"S1": (5, ["A", "B"])})
+    version = store.put_snapshot(SNAPSHOT)
+    store.put_plan("p2", make_plan("p2", {("A", "S1"): 2}))
+    store.publish("p2", "key-2", "hash-2", version)
+    assert store.published_shared() == {}
+    with pytest.raises(NotFound):
+        store.consume("B", "S1", 1)
+
+
+def test_concurrent_orders_on_two_shops_never_oversell_the_shared_part(store: Store) -> None:
+    published_plan(store, {("A", "S1"): 10, ("B", "S1"): 10}, {"S1": (30, ["A", "B"])})
+
+    def order(i: int) -> int:
+        shop = "AB"[i % 2]
+        taken = 0
+        for _attempt in range(5):
+            try:
+                store.consume(shop, "S1", 1)
+            except InsufficientStock:
+                continue
+            taken += 1
+        return taken
+
+    assert sum(run_together(20, order)) == 50  # 20 x 5 asked, 10 + 10 + 30 there
+    assert store.published() == {("A", "S1"): 0, ("B", "S1"): 0}
+    assert store.published_shared() == {"S1": SharedPart(0, ("A", "B"))}
+
+
 def test_50_concurrent_orders_take_exactly_the_published_quantity(store: Store) -> None:
     published = 120
     published_plan(store, {("A", "S1"): published})
@@ -251,7 +323,7 @@ def test_50_concurrent_orders_take_exactly_the_published_quantity(store: Store) 
         accepted = refused = 0
         for _attempt in range(5):
             try:
-                left = store.consume("A", "S1", 1)
+                left = store.consume("A", "S1", 1).left
             except InsufficientStock as error:
                 assert error.available >= 0
                 refused += 1

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InputError
+from engine.store.base import SharedPart
 from engine.store.memory import MemoryStore
 from engine.store.redis_store import DEFAULT_URL, RedisStore, redis_url
 
@@ -20,15 +21,21 @@ def test_the_file_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "state" / "acme.json"
     store = MemoryStore("acme", path)
     store.put_snapshot(SNAPSHOT)
-    store.put_plan("p1", {"allocations": [{"shop": "A", "sku": "S1", "quantity": 3}]})
+    allocations = [
+        {"shop": "A", "sku": "S1", "quantity": 3, "shared": 2},
+        {"shop": "B", "sku": "S1", "quantity": 0, "shared": 2},
+    ]
+    store.put_plan("p1", {"allocations": allocations})
     store.publish("p1", "k", "h", 1)
     store.consume("A", "S1", 1)
+    store.consume("B", "S1", 1)
     store.put_scenario_run("r1", {"comparison": {}})
     assert json.loads(path.read_text())["tenant"] == "acme"
 
     again = MemoryStore("acme", path)
     assert again.get_snapshot().body == SNAPSHOT
-    assert again.published() == {("A", "S1"): 2}
+    assert again.published() == {("A", "S1"): 2, ("B", "S1"): 0}
+    assert again.published_shared() == {"S1": SharedPart(1, ("A", "B"))}
     assert again.get_scenario_run("r1") == {"comparison": {}}
     assert list(path.parent.iterdir()) == [path], "no temporary file is left behind"
 
