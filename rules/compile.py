@@ -99,7 +99,7 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: str) -> Compil
     apply_caps_and_floors(d)
     apply_shop_safety(d)
     low = apply_exclusive_when_low(d)
-    bundles = _bundles(d)
+    bundles = bundles_of(d)
     if bundles is not None:
         own = by_wh.sum(axis=1)  # the bundle's own stock (groups cover where it sits)
         made_here = np.isin(index.cell_sku, bundles.bundle) & d.restricted
@@ -152,7 +152,7 @@ def _warn_unmatched(d: Draft) -> None:
             d.warn("rule_matched_nothing", k, "its scope selects no SKU on any shop")
 
 
-def _bundles(d: Draft) -> Bundles | None:
+def bundles_of(d: Draft) -> Bundles | None:
     """Bundle rows from the snapshot's components, overridden by `bundle` rules."""
     ix = d.ix
     bundle, component, qty = ix.bundle_rows

@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from engine.index import SnapshotIndex
 from rules.bounds import apply_uplift
 from rules.catalog import Kind, Ruleset, ShopLock
-from rules.compile import _bundles, active_rules
+from rules.compile import active_rules, bundles_of
 from rules.draft import Draft
 from rules.references import check_references
 from rules.supply import apply_pins, build_pool, cell_reach, sellable_by_warehouse, supplying
@@ -90,7 +90,7 @@ def derive_supply(index: SnapshotIndex, ruleset: Ruleset) -> Supply:
         if isinstance(rule, ShopLock) and rule.quantity is None:
             lock_skus[index.cell_sku[d.cell_rule_mask(k, [rule.shop])]] = True
     locked_wh = np.where(supplying(d) & lock_skus[:, None], locked_taken, 0)
-    rows = _bundles(d)
+    rows = bundles_of(d)
     empty = np.zeros(0, dtype=np.int64)
     return Supply(
         sellable_wh=by_wh.astype(np.int64),
