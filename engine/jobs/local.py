@@ -47,10 +47,22 @@ def _start_pool_process(board: Any) -> None:
     _board = board
 
 
+class Cancelled(Exception):
+    """A running job's cancel request, seen at its next progress report."""
+
+
+def _cancel_key(job_id: str) -> tuple[str, str]:
+    return ("cancel", job_id)
+
+
 def _run_in_pool(job_id: str, kind: str, args: JsonObject) -> JsonObject:
     started = utc_now()  # when the run began, not when the server first looked
 
     def report(stage: str, done: int, total: int) -> None:
+        # Every report is also where a cancel request stops the run, so a cancelled
+        # scenario stops within one simulated day and frees its pool process.
+        if _board.get(_cancel_key(job_id)):
+            raise Cancelled(job_id)
         _board[job_id] = (stage, done, total, started)
 
     report("started", 0, 1)
@@ -108,14 +120,17 @@ class LocalJobs:
             return replace(job, progress=replace(job.progress))
 
     def cancel(self, tenant: str, job_id: str) -> JobInfo:
-        """A queued job never starts; a running one's outcome is thrown away (a pool
-        process cannot be interrupted without losing the other jobs it holds)."""
+        """A queued job never starts; a running one stops at its next progress report
+        (killing its pool process would lose the other jobs the pool holds), and its
+        outcome is thrown away if it ends first."""
         with self._lock:
             job = self.get(tenant, job_id)
             if job.status in ENDED:
                 raise JobAlreadyEnded(job_id, job.status)
             live = self._jobs[job_id]
-            self._futures[job_id].cancel()
+            if not self._futures[job_id].cancel():  # already running: ask it to stop
+                with contextlib.suppress(OSError, EOFError):
+                    self._board[_cancel_key(job_id)] = True
             self._end(live, "cancelled", error="cancelled by request")
             return replace(live)
 
@@ -155,6 +170,10 @@ class LocalJobs:
         with self._lock:
             job = self._jobs[job_id]
             if job.status in ENDED or future.cancelled():
+                if self._board is not None and not self._closed:
+                    with contextlib.suppress(OSError, EOFError):
+                        self._board.pop(_cancel_key(job_id), None)
+                        self._board.pop(job_id, None)
                 return
             self._read_progress(job)  # the last word of the run, before it is cleared
             error = future.exception()
@@ -191,7 +210,8 @@ class LocalJobs:
             job.progress = Progress("done", job.progress.total, job.progress.total)
         self._args.pop(job.id, None)
         self._futures.pop(job.id, None)
-        if self._board is not None and not self._closed:
+        if self._board is not None and not self._closed and status != "cancelled":
+            # A cancel request stays on the board: the run reads it at its next report.
             self._board.pop(job.id, None)
         ended = [j for j in self._jobs.values() if j.status in ENDED]
         for old in ended[: max(0, len(ended) - KEEP_ENDED)]:

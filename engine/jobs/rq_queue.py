@@ -9,6 +9,7 @@ cause - the check runs whenever a job is read and in every worker's maintenance.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -35,6 +36,7 @@ from engine.jobs.tasks import JobFailed, error_text, run_task, task_for
 from engine.store.base import JsonObject
 
 KEEP_S = 7 * 24 * 3600  # finished and failed jobs stay readable for a week
+STOP_WAIT_S = 5.0  # how long a cancel waits for the worker to stop a running job
 
 _STATUS: dict[str, JobStatus] = {
     RqStatus.QUEUED: "queued",
@@ -112,7 +114,18 @@ class RqJobs:
                 job.cancel()
         except InvalidJobOperation:  # it ended between the read and the cancel
             raise JobAlreadyEnded(job_id, self._info(job).status) from None
-        return self._info(self._fetch(tenant, job_id))
+        return self._stopped(tenant, job_id)
+
+    def _stopped(self, tenant: str, job_id: str) -> JobInfo:
+        """The job once its worker has acted on the stop (it marks the job stopped when
+        the work horse is gone, usually within milliseconds); a worker that does not
+        answer in STOP_WAIT_S leaves it reported as it is."""
+        deadline = time.monotonic() + STOP_WAIT_S
+        info = self._info(self._fetch(tenant, job_id))
+        while info.status == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            info = self._info(self._fetch(tenant, job_id))
+        return info
 
     def ping(self) -> bool:
         try:

@@ -79,3 +79,24 @@ def test_scenario_runs_are_the_tenants_and_operators_own(env: Env) -> None:
     plan_job = c.post("/v1/plans", json={"run": "job"}, headers=env.operator).json()["id"]
     assert c.get(f"/v1/scenarios/{plan_job}", headers=env.operator).status_code == 404
     assert c.get("/v1/scenarios/nope", headers=env.operator).status_code == 404
+
+
+def test_a_running_scenario_cancelled_stops_and_frees_its_worker(env: Env) -> None:
+    """One worker: had the cancelled run gone on to its end (a year, three variants,
+    re-planned daily, 100 replications), the plan job after it would wait far beyond
+    its limit."""
+    if isinstance(env.jobs, RqJobs):
+        env.start_worker()
+    _put_demo(env)
+    c, op = env.client, env.operator
+    year = {"horizon_days": 366, "replan_every_days": 1, "replications": 100}
+    long_run = {**SCENARIO, "simulation": year}
+    run_id = c.post("/v1/scenarios", json=long_run, headers=op).json()["id"]
+    env.wait(run_id, lambda j: j["status"] == "running" and j["progress"]["done"] > 0)
+    cancelled = c.delete(f"/v1/jobs/{run_id}", headers=op)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+    plan_job = c.post("/v1/plans", json={"run": "job"}, headers=op).json()["id"]
+    done = env.wait(plan_job, lambda j: j["status"] in {"finished", "failed"}, limit_s=30)
+    assert done["status"] == "finished", done
+    assert env.job(run_id)["status"] == "cancelled"
