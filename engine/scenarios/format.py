@@ -58,183 +58,83 @@ is reported at once, e.g.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from os import PathLike
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    StringConstraints,
-    ValidationError,
-    model_validator,
-)
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from engine.errors import InputError, Issue
 from engine.index import SnapshotIndex
 from engine.io import load_snapshot, pydantic_issues, read_document
-from engine.model import MAX_UNITS, Snapshot
-from engine.scenarios.spec import IncumbentPolicy, SimulationSettings
-from rules.catalog import RULE_TYPES, Rule, Ruleset
+from engine.model import Snapshot
+from engine.scenarios.spec import SimulationSettings
+from engine.scenarios.variants import (
+    OPS,
+    AddArrival,
+    AddRule,
+    ArrivalSpec,
+    CloseShop,
+    DateWindow,
+    Day,
+    Id,
+    Incumbent,
+    Mode,
+    OpenShop,
+    Override,
+    Percent,
+    RemoveRule,
+    ReplaceRule,
+    SetMode,
+    StockDelta,
+    StrictModel,
+    UpliftDemand,
+    Variant,
+    variant_path,
+)
+from rules.catalog import RULE_TYPES, Ruleset
 from rules.load import load_ruleset
 from rules.references import check_references
-from rules.scope import OneOrMany
 
-Mode = Literal["normal", "peak"]
-Id = Annotated[str, StringConstraints(strict=True, min_length=1)]
-Day = Annotated[int, Field(strict=True, ge=0)]
-Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
-BASE = "base"  # the implicit first variant
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _one_of(model: BaseModel, *names: str) -> None:
-    if sum(getattr(model, n) is not None for n in names) != 1:
-        raise ValueError(f"give exactly one of {', '.join(names)}")
-
-
-class DateWindow(_Strict):
-    """Calendar days, both inclusive (`from` is a Python keyword, hence the alias)."""
-
-    from_: dt.date = Field(alias="from")
-    to: dt.date
-
-    @model_validator(mode="after")
-    def _ordered(self) -> DateWindow:
-        if self.to < self.from_:
-            raise ValueError("`to` must not be before `from`")
-        return self
-
-
-class ArrivalSpec(_Strict):
-    sku: Id
-    warehouse: Id
-    quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_UNITS)]
-    day: Day | None = None
-    date: dt.date | None = None
-
-    @model_validator(mode="after")
-    def _when(self) -> ArrivalSpec:
-        _one_of(self, "day", "date")
-        return self
-
-
-# --- overrides (applied by engine/scenarios/overrides.py) ------------------------------
-
-
-class AddRule(_Strict):
-    op: Literal["add_rule"]
-    rule: Rule
-
-
-class RemoveRule(_Strict):
-    op: Literal["remove_rule"]
-    id: Id
-
-
-class ReplaceRule(_Strict):
-    op: Literal["replace_rule"]
-    id: Id
-    rule: Rule
-
-
-class StockDelta(_Strict):
-    op: Literal["stock_delta"]
-    sku: OneOrMany | None = None
-    category: OneOrMany | None = None
-    warehouse: OneOrMany | None = None
-    brand: OneOrMany | None = None
-    delta: Annotated[int, Field(strict=True, ge=-MAX_UNITS, le=MAX_UNITS)] | None = None
-    percent: Annotated[float, Field(ge=-100, le=10_000, allow_inf_nan=False)] | None = None
-
-    @model_validator(mode="after")
-    def _selected(self) -> StockDelta:
-        if all(getattr(self, n) is None for n in ("sku", "category", "warehouse", "brand")):
-            raise ValueError("give at least one of sku, category, warehouse, brand")
-        _one_of(self, "delta", "percent")
-        return self
-
-
-class UpliftDemand(_Strict):
-    op: Literal["uplift"]
-    factor: Annotated[float, Field(gt=0, allow_inf_nan=False)]
-    shops: OneOrMany | None = None
-    categories: OneOrMany | None = None
-    skus: OneOrMany | None = None
-    days: tuple[Day, Day] | None = None
-    dates: DateWindow | None = None
-    planned: Annotated[bool, Field(strict=True)] = True
-
-    @model_validator(mode="after")
-    def _window(self) -> UpliftDemand:
-        _one_of(self, "days", "dates")
-        if self.days is not None and self.days[1] < self.days[0]:
-            raise ValueError("days is [first, last]: last must not be before first")
-        return self
-
-
-class OpenShop(_Strict):
-    op: Literal["open_shop"]
-    id: Id
-    brand: Id
-    platform: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z]+$")]
-    like: Id
-    velocity_factor: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
-    priority: Annotated[int, Field(strict=True, ge=0)] | None = None  # None: like's
-
-
-class CloseShop(_Strict):
-    op: Literal["close_shop"]
-    shop: Id
-
-
-class SetMode(_Strict):
-    op: Literal["mode"]
-    mode: Mode
-
-
-class AddArrival(ArrivalSpec):
-    op: Literal["arrival"]
-
-
-Override = Annotated[
-    AddRule
-    | RemoveRule
-    | ReplaceRule
-    | StockDelta
-    | UpliftDemand
-    | OpenShop
-    | CloseShop
-    | SetMode
-    | AddArrival,
-    Field(discriminator="op"),
+__all__ = [
+    "BASE",
+    "OPS",
+    "AddArrival",
+    "AddRule",
+    "ArrivalSpec",
+    "Base",
+    "CloseShop",
+    "DateWindow",
+    "Day",
+    "Id",
+    "Incumbent",
+    "Mode",
+    "OpenShop",
+    "Override",
+    "Percent",
+    "RemoveRule",
+    "ReplaceRule",
+    "Scenario",
+    "SetMode",
+    "Simulation",
+    "StockDelta",
+    "UpliftDemand",
+    "Variant",
+    "load_base",
+    "load_scenario",
+    "parse_scenario",
+    "scenario_document",
+    "variant_path",
 ]
-OPS = (
-    "add_rule",
-    "remove_rule",
-    "replace_rule",
-    "stock_delta",
-    "uplift",
-    "open_shop",
-    "close_shop",
-    "mode",
-    "arrival",
-)
+
+BASE = "base"  # the implicit first variant
 
 
 # --- the file ----------------------------------------------------------------------------
 
 
-class Base(_Strict):
+class Base(StrictModel):
     # Paths relative to the scenario file; a file needs both. The service plays scenarios
     # on the tenant's stored snapshot and ruleset, so there they are left out.
     snapshot: Id | None = None
@@ -242,7 +142,7 @@ class Base(_Strict):
     mode: Mode | None = None  # None: the snapshot's own mode, as `omnistock plan` does
 
 
-class Simulation(_Strict):
+class Simulation(StrictModel):
     horizon_days: Annotated[int, Field(strict=True, ge=1, le=366)] = 30
     replan_every_days: Annotated[int, Field(strict=True, ge=1)] | None = 7
     seed: Annotated[int, Field(strict=True)] = 1
@@ -256,35 +156,7 @@ class Simulation(_Strict):
         )
 
 
-class Incumbent(_Strict):
-    shares: dict[str, Percent] = {}  # shop -> percent of the pool
-    default_share_pct: Percent = 100.0
-    safety_stock: Annotated[int, Field(strict=True, ge=0, le=MAX_UNITS)] = 0
-
-    def policy(self) -> IncumbentPolicy:
-        return IncumbentPolicy(dict(self.shares), self.default_share_pct, self.safety_stock)
-
-
-def _slug(name: str) -> str:
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", name):
-        raise ValueError("a name is lowercase letters, digits, '-' and '_' (at most 63)")
-    return name
-
-
-class Variant(_Strict):
-    name: Annotated[str, Field(strict=True), AfterValidator(_slug)]
-    description: str | None = None
-    planner: Literal["omnistock", "incumbent"] = "omnistock"
-    incumbent: Incumbent | None = None  # None on an incumbent variant: Incumbent()
-    mode: Mode | None = None  # None: the base's mode
-    overrides: list[Override] = []
-
-
-def variant_path(i: int, variant: Variant) -> str:
-    return f"variants[{i}] ({variant.name})"
-
-
-class Scenario(_Strict):
+class Scenario(StrictModel):
     description: str | None = None
     base: Base = Base()
     simulation: Simulation = Simulation()

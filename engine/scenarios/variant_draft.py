@@ -1,6 +1,6 @@
 """Applying a variant's overrides, one kind at a time, to a VariantDraft.
 
-Overrides (models in engine/scenarios/format.py) apply in file order to a VariantDraft,
+Overrides (models in engine/scenarios/variants.py) apply in file order to a VariantDraft,
 the variant's state so far. A problem becomes an Issue under the override's path rather
 than an exception (overrides.py raises the issues of every variant together as one
 InputError). Ids are checked against the base data, since a typo must never silently
