@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -134,7 +135,10 @@ def _print_plan(p: Plan, output: Path | None) -> None:
             table.add_row(reason, f"{units:,}")
         out.print(table)
     for w in p.warnings:
-        out.print(f"[yellow]warning[/] {w.code} {w.rule or ''}: {w.message}", highlight=False)
+        out.print(
+            f"[yellow]warning[/] {w.code} {escape(w.rule or '')}: {escape(w.message)}",
+            highlight=False,
+        )
     if output is not None:
         out.print(f"plan written to {output}")
 
@@ -165,7 +169,7 @@ def validate(
                 problems.append(f"{path}: {error}")
     if problems:
         for text in problems:
-            err.print(f"[bold red]error:[/] {text}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(text)}", highlight=False)
         raise typer.Exit(EXIT_INPUT)
     out.print(f"{len(files)} file(s) valid")
 
@@ -186,17 +190,17 @@ def explain(
     if as_json:
         sys.stdout.write(json.dumps(dataclasses.asdict(story), indent=2, ensure_ascii=False) + "\n")
         return
-    out.print(f"[bold]{story.sku}[/] in {the_plan.plan_id}")
+    out.print(f"[bold]{escape(story.sku)}[/] in {escape(the_plan.plan_id)}")
     for line in story.pool_lines:
-        out.print(f"  {line}", highlight=False)
+        out.print(f"  {line}", highlight=False, markup=False)
     table = Table()
     for col in ("shop", "quantity", "shared", "why"):
         table.add_column(col)
     for cell in story.cells:
-        table.add_row(cell.shop, str(cell.quantity), str(cell.shared), cell.why)
+        table.add_row(escape(cell.shop), str(cell.quantity), str(cell.shared), escape(cell.why))
     out.print(table)
     for line in story.unallocated:
-        out.print(f"  {line}", highlight=False)
+        out.print(f"  {line}", highlight=False, markup=False)
 
 
 @app.command()

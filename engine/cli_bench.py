@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from engine.bench.baselines import BASELINES
@@ -41,7 +42,7 @@ def bench(
         size_list = [parse_size(s) for s in _split(sizes)]
         shop_list = [int(s) for s in _split(shops)]
     except ValueError as error:
-        err.print(f"[bold red]error:[/] {error}")
+        err.print(f"[bold red]error:[/] {escape(str(error))}")
         raise typer.Exit(2) from None
     family_list = _split(families)
     baseline_list = [] if baselines.strip() == "none" else _split(baselines)

@@ -6,6 +6,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from engine.errors import ConflictError, OmnistockError, SolverError
 
@@ -15,7 +16,8 @@ err = Console(stderr=True)
 
 def fail(error: OmnistockError) -> NoReturn:
     """Print the error (never a traceback) and exit with its code."""
-    err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    # Messages quote inputs ("[first, last]"): escaped, or rich reads them as markup.
+    err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     code = EXIT_INPUT
     if isinstance(error, ConflictError):
         code = EXIT_CONFLICT

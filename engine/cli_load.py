@@ -6,6 +6,7 @@ from typing import Annotated
 
 import httpx
 import typer
+from rich.markup import escape
 
 from engine.bench.load import prepare, run_load
 from engine.cli_common import EXIT_INPUT, err
@@ -24,7 +25,7 @@ def load(
         prepare(url, key, skus)
         report = run_load(url, key, clients, requests)
     except httpx.HTTPError as error:
-        err.print(f"[bold red]error:[/] {url}: {error}")
+        err.print(f"[bold red]error:[/] {escape(url)}: {escape(str(error))}")
         raise typer.Exit(EXIT_INPUT) from None
     typer.echo(
         f"{report.requests} plan requests ({skus} SKUs x 10 shops) from {report.clients} "

@@ -44,9 +44,11 @@ def check(file: FileArg) -> None:
         fail(error)
     for variant in built:
         inputs = variant.inputs
-        out.print(f"{inputs.name}: {inputs.planner}, {inputs.mode} mode", highlight=False)
+        out.print(
+            f"{inputs.name}: {inputs.planner}, {inputs.mode} mode", highlight=False, markup=False
+        )
     for note in (n for v in built for n in v.notes):
-        err.print(f"note: {note}", highlight=False, soft_wrap=True)
+        err.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
 
 
 @scenario.command()
@@ -86,12 +88,17 @@ def run(
     except OmnistockError as error:
         fail(error)
     for note in result.notes:
-        err.print(f"note: {note}", highlight=False, soft_wrap=True)
+        err.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
     compared = comparison(result.results)
     out.print(render_table(compared))
     for variant in result.results:
         for warning in getattr(variant, "warnings", []):
-            err.print(f"warning ({variant.name}): {warning}", highlight=False, soft_wrap=True)
+            err.print(
+                f"warning ({variant.name}): {warning}",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
     if out_dir is not None:
         _write(out_dir, compared)
 

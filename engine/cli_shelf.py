@@ -220,7 +220,7 @@ def _print_selection(s: Selection) -> None:
         )
     out.print(table)
     for line in s.held_back:
-        out.print(f"held back {line}", highlight=False)
+        out.print(f"held back {line}", highlight=False, markup=False)
 
 
 def check(

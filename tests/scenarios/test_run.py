@@ -161,6 +161,20 @@ def test_cli_refuses_a_bad_file_naming_the_variant_and_override(small: Path) -> 
         assert "Traceback" not in result.output
 
 
+def test_cli_errors_keep_their_brackets(small: Path) -> None:
+    """Messages quote the expected shape ("days is [first, last]"); the terminal's
+    markup must not eat it."""
+    bad = small / "bad-days.yaml"
+    document = yaml.safe_load((small / "small.yaml").read_text())
+    document["variants"].append(
+        {"name": "late", "overrides": [{"op": "uplift", "factor": 2, "days": [3, 1]}]}
+    )
+    bad.write_text(yaml.safe_dump(document))
+    result = CliRunner().invoke(app, ["scenario", "check", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert "days is [first, last]: last must not be before first" in result.output
+
+
 def test_cli_check_lists_the_variants(small: Path) -> None:
     result = CliRunner().invoke(app, ["scenario", "check", str(small / "small.yaml")])
     assert result.exit_code == 0, result.output
