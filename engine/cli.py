@@ -23,7 +23,7 @@ from rich.table import Table
 
 from engine import cli_shelf
 from engine.cli_bench import bench
-from engine.cli_common import EXIT_INPUT, err, fail
+from engine.cli_common import EXIT_INPUT, add_plain_row, err, fail
 from engine.cli_keys import keys
 from engine.cli_load import load
 from engine.errors import InputError, Issue, OmnistockError
@@ -104,7 +104,8 @@ def _print_plan(p: Plan, output: Path | None) -> None:
     for col in ("backend", "SKUs", "cells", "objective", "notes"):
         parts.add_column(col)
     for part in p.solver_parts:
-        parts.add_row(
+        add_plain_row(
+            parts,
             part.backend,
             f"{part.skus:,}",
             f"{part.cells:,}",
@@ -122,7 +123,7 @@ def _print_plan(p: Plan, output: Path | None) -> None:
     for col in ("shop", "exclusive units", "shared units listed", "SKUs listed"):
         shops.add_column(col, justify="right" if col != "shop" else "left")
     for shop, (units, shared, listed) in sorted(by_shop.items()):
-        shops.add_row(shop, f"{units:,}", f"{shared:,}", f"{listed:,}")
+        add_plain_row(shops, shop, f"{units:,}", f"{shared:,}", f"{listed:,}")
     out.print(shops)
     reasons: dict[str, int] = defaultdict(int)
     for u in p.unallocated:
@@ -132,7 +133,7 @@ def _print_plan(p: Plan, output: Path | None) -> None:
         table.add_column("reason")
         table.add_column("units", justify="right")
         for reason, units in sorted(reasons.items(), key=lambda r: -r[1])[:15]:
-            table.add_row(reason, f"{units:,}")
+            add_plain_row(table, reason, f"{units:,}")
         out.print(table)
     for w in p.warnings:
         out.print(
@@ -197,7 +198,7 @@ def explain(
     for col in ("shop", "quantity", "shared", "why"):
         table.add_column(col)
     for cell in story.cells:
-        table.add_row(escape(cell.shop), str(cell.quantity), str(cell.shared), escape(cell.why))
+        add_plain_row(table, cell.shop, str(cell.quantity), str(cell.shared), cell.why)
     out.print(table)
     for line in story.unallocated:
         out.print(f"  {line}", highlight=False, markup=False)

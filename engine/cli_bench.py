@@ -15,6 +15,7 @@ from rich.table import Table
 from engine.bench.baselines import BASELINES
 from engine.bench.instances import FAMILIES
 from engine.bench.run import Record, as_json, parse_size, run_bench
+from engine.cli_common import add_plain_row
 
 out = Console(width=150)  # the table is wide; it stays readable in logs and pipes
 err = Console(stderr=True)
@@ -99,7 +100,7 @@ def bench(
             ratio,
             r.note if r.status == "ok" else f"{r.status}: {r.note}",
         )
-        table.add_row(*row)
+        add_plain_row(table, *row)
         err.print(
             f"  {r.family} {r.cells:,} cells x{r.shops}: {r.solver} {seconds} s", highlight=False
         )

@@ -7,6 +7,8 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
 from engine.errors import ConflictError, OmnistockError, SolverError
 
@@ -24,3 +26,9 @@ def fail(error: OmnistockError) -> NoReturn:
     elif isinstance(error, SolverError):
         code = EXIT_SOLVER
     raise typer.Exit(code)
+
+
+def add_plain_row(table: Table, *values: str) -> None:
+    """A table row of data, shown as is: ids and messages may hold brackets that rich
+    would otherwise read as markup."""
+    table.add_row(*(Text(value) for value in values))

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from engine.access.repository import key_repository_from_env, keys_file
 from engine.access.roles import Role
-from engine.cli_common import err, fail
+from engine.cli_common import add_plain_row, err, fail
 from engine.errors import InputError, Issue, OmnistockError
 
 keys = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
@@ -64,7 +64,7 @@ def list_keys(
     for r in records:
         revoked = f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else ""
         created = f"{r.created_at:%Y-%m-%d %H:%M}"
-        table.add_row(r.key_id, r.tenant, r.role.value, r.brand or "", created, revoked)
+        add_plain_row(table, r.key_id, r.tenant, r.role.value, r.brand or "", created, revoked)
     out.print(table)
 
 

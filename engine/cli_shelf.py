@@ -16,11 +16,12 @@ import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from engine.checks.model import CheckThresholds, Severity, StockWarning, at_least
 from engine.checks.two_way import check_stock
-from engine.cli_common import fail
+from engine.cli_common import add_plain_row, fail
 from engine.errors import InputError, Issue, OmnistockError
 from engine.io import dump_json, load_plan, load_snapshot, pydantic_issues, read_document
 from engine.shelf.from_plan import selection_from_plan, shelf_from_plan
@@ -147,13 +148,16 @@ def _write(model: BaseModel, path: Path) -> None:
 
 def _print_ranking(r: Ranking) -> None:
     out.print(
-        f"[bold]{r.shop}[/]  solver {r.solver}  {r.slots} slots from {r.candidates} products"
+        f"[bold]{escape(r.shop)}[/]  solver {r.solver}  {r.slots} slots from {r.candidates}"
+        " products"
         f"  expected sales {r.expected_sales:,.2f} over {r.horizon_days:g} days",
         highlight=False,
     )
     timing = "  ".join(f"{k} {v:.3f}s" for k, v in r.timing.items())
     out.print(
-        f"objective {r.objective:,.2f}  timing: {timing}  {'; '.join(r.notes)}", highlight=False
+        f"objective {r.objective:,.2f}  timing: {timing}  {'; '.join(r.notes)}",
+        highlight=False,
+        markup=False,
     )
     table = Table()
     for col in ("slot", "product", "move", "units/day", "cover (days)", "reason"):
@@ -163,7 +167,7 @@ def _print_ranking(r: Ranking) -> None:
     for m in r.moves:
         cover = "-" if m.days_of_cover is None else f"{m.days_of_cover:.1f}"
         slot = "-" if m.slot is None else str(m.slot)
-        table.add_row(slot, m.product, m.move, f"{m.units_per_day:.2f}", cover, m.reason)
+        add_plain_row(table, slot, m.product, m.move, f"{m.units_per_day:.2f}", cover, m.reason)
     out.print(table)
 
 
@@ -202,14 +206,15 @@ def select(
 
 def _print_selection(s: Selection) -> None:
     out.print(
-        f"[bold]{s.shop}[/]  room for {s.room} listing(s)  {s.candidates} candidates",
+        f"[bold]{escape(s.shop)}[/]  room for {s.room} listing(s)  {s.candidates} candidates",
         highlight=False,
     )
     table = Table()
     for col in ("#", "product", "category", "units/day", "value/day", "stock", "reason"):
         table.add_column(col)
     for p in s.picks:
-        table.add_row(
+        add_plain_row(
+            table,
             str(p.rank),
             p.product,
             p.category,
@@ -266,13 +271,13 @@ def _print_warnings(warnings: list[StockWarning]) -> None:
     for col in ("severity", "warning", "count"):
         summary.add_column(col, justify="right" if col == "count" else "left")
     for (severity, code), count in counts.most_common():
-        summary.add_row(severity, code, f"{count:,}")
+        add_plain_row(summary, severity, code, f"{count:,}")
     out.print(summary)
     table = Table()
     for col in ("severity", "warning", "SKU", "shop", "message", "fix"):
         table.add_column(col)
     for w in warnings[:SHOWN_WARNINGS]:
-        table.add_row(w.severity, w.code, w.sku, w.shop or "-", w.message, w.fix)
+        add_plain_row(table, w.severity, w.code, w.sku, w.shop or "-", w.message, w.fix)
     out.print(table)
     if len(warnings) > SHOWN_WARNINGS:
         out.print(f"... and {len(warnings) - SHOWN_WARNINGS:,} more (--json lists them all)")

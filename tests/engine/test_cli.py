@@ -122,3 +122,16 @@ def test_console_script_runs(files: tuple[Path, Path]) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["kpis"]["units_allocated"] == 100
+
+
+def test_ids_with_brackets_print_as_they_are(tmp_path: Path) -> None:
+    """Shop ids and messages are data, not terminal markup."""
+    shops = (("[b]tm", 1), ("[red]jd", 2))
+    snap = tmp_path / "snapshot.json"
+    snap.write_text(json.dumps(snapshot_data(pools={"S": 10}, shops=shops)), encoding="utf-8")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - id: '[r1]'\n    type: max_cap\n    quantity: 3\n")
+    shown = runner.invoke(app, ["plan", str(snap), str(rules)])
+    assert shown.exit_code == 0, shown.output
+    assert "[b]tm" in shown.output and "[red]jd" in shown.output
+    assert "capped by [r1]" in shown.output
