@@ -152,12 +152,13 @@ def water_fill(group: I64, velocity: F64, cap: F64, amount: F64, n_groups: int) 
     np.maximum(want, 0.0, out=want)
     total_speed = by.fsum(speed)
     level = np.divide(want, total_speed, out=np.zeros(n_groups), where=total_speed > 0)
-    binds = by.any(by.combine(np.multiply, level, speed) > cap)
+    out = by.combine(np.multiply, level, speed)
+    binds = by.any(out > cap)
     if binds.any():
         at = np.flatnonzero(by.spread(binds))
         exact = _binding_levels(group[at], speed[at], cap[at], want)
         level[binds] = exact[binds]
-    out = by.combine(np.multiply, level, speed)
+        out = by.combine(np.multiply, level, speed)
     np.minimum(out, cap, out=out)
     return out
 
@@ -202,7 +203,7 @@ def _breakpoint_order(group: I64, t: F64) -> tuple[I64, Grouping]:
     if width and np.all(group[first[1:]] > group[first[:-1]]):
         # Groups sorted, of one width: a sort of each row of a [group, position] table.
         rows = np.argsort(t.reshape(-1, width), axis=1, kind="stable")
-        rows += (first)[:, None]
+        rows += first[:, None]
         order = rows.reshape(-1)
         return order, Grouping.of_sorted(np.repeat(np.arange(first.size), width), first.size)
     by_t = np.argsort(t, kind="stable")

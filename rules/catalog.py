@@ -81,7 +81,8 @@ class RuleBase(BaseModel):
         return not (self.active_to is not None and moment >= self.active_to)
 
 
-def _one_of(model: BaseModel, *names: str) -> None:
+def one_of(model: BaseModel, *names: str) -> None:
+    """Exactly one of the named optional fields is given (else a validation error)."""
     given = [n for n in names if getattr(model, n) is not None]
     if len(given) != 1:
         raise ValueError(f"give exactly one of {', '.join(names)}")
@@ -193,7 +194,7 @@ class PromotionHold(RuleBase):
 
     @model_validator(mode="after")
     def _amount(self) -> PromotionHold:
-        _one_of(self, "quantity", "percent")
+        one_of(self, "quantity", "percent")
         return self
 
 
@@ -325,7 +326,7 @@ class _PerShopAmount(RuleBase):
 
     @model_validator(mode="after")
     def _amount(self) -> _PerShopAmount:
-        _one_of(self, "quantities", "quantity")
+        one_of(self, "quantities", "quantity")
         return self
 
 

@@ -31,6 +31,7 @@ from rules.catalog import (
     Weighted,
 )
 from rules.draft import F64, I64, NONE, Draft, Mask
+from solvers.problem import row_sums
 
 DEFAULT_POLICIES = {"A": "shared", "B": "velocity", "C": "concentrate"}
 EXCLUSIVE = -2  # share_rule marker is the exclusive_when_low rule itself
@@ -205,12 +206,8 @@ def _named_shares(d: Draft, at: I64, share: F64) -> F64:
     rows = _whole_rows(d, at)
     if rows is None:
         return group_sum(ix.cell_sku[at], share[ix.cell_shop[at]], ix.n_skus)
-    shares = share[np.take(ix.by_sku.table(ix.cell_shop), rows, axis=0)]
-    total = shares[:, 0].copy()
-    for column in shares.T[1:]:
-        total += column
     named = np.zeros(ix.n_skus)
-    named[rows] = total
+    named[rows] = row_sums(share[np.take(ix.by_sku.table(ix.cell_shop), rows, axis=0)])
     return named
 
 
@@ -258,9 +255,7 @@ def _proportional_rows(d: Draft, rows: I64, weight: F64 | None, base: I64, q: Qu
     else:
         # np.take copies whole rows; fancy indexing goes element by element.
         w = np.take(by_sku.table(weight.astype(np.float64, copy=False)), rows, axis=0)
-    total = np.zeros(rows.size)
-    for column in w.T:
-        total += column
+    total = row_sums(w)
     equal = total <= 0
     w /= np.where(equal, 1.0, total)[:, None]
     if equal.any():

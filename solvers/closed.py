@@ -20,6 +20,7 @@ from solvers.problem import (
     Grouping,
     Problem,
     Solution,
+    cell_arrays,
     objective,
     remaining_pool,
 )
@@ -138,13 +139,7 @@ def _pour(by_sku: Grouping, room: np.ndarray, units: np.ndarray, running: np.nda
 def _reordered(problem: Problem, cells: np.ndarray) -> Problem:
     return replace(
         problem,
-        cell_sku=problem.cell_sku[cells],
-        cell_shop=problem.cell_shop[cells],
-        lb=problem.lb[cells],
-        ub=problem.ub[cells],
-        floor=problem.floor[cells],
-        target=problem.target[cells],
-        in_shared=problem.in_shared[cells],
+        **cell_arrays(problem, cells),
         groups=None,
         sku_grouping=None,
         known_cell_rank=None,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +32,24 @@ Scalar = TypeVar("Scalar", bound=np.generic)
 
 
 FSUM_BLOCK_ROWS = 4096  # x 8 bytes x a few tens of positions: within a core's L2 cache
+
+
+def row_sums(table: F64) -> F64:
+    """Float sums of a [row, position] table's rows, each added left to right (as
+    `np.bincount` adds a group's elements: bit for bit the same sums).
+
+    Column by column (a loop over positions, not over elements), in blocks of rows that
+    stay in the CPU cache across the columns."""
+    rows, width = table.shape
+    out = np.zeros(rows)
+    if not width:
+        return out
+    for top in range(0, rows, FSUM_BLOCK_ROWS):
+        block, sums = table[top : top + FSUM_BLOCK_ROWS], out[top : top + FSUM_BLOCK_ROWS]
+        sums[:] = block[:, 0]
+        for position in range(1, width):
+            sums += block[:, position]
+    return out
 
 
 @dataclass(frozen=True)
@@ -93,18 +111,7 @@ class Grouping:
             return np.bincount(self.group, weights=values, minlength=self.n_groups).astype(
                 np.float64, copy=False
             )
-        if not self.width:  # every group empty
-            return np.zeros(self.n_groups)
-        table = self.table(np.asarray(values, dtype=np.float64))
-        out = np.empty(self.n_groups)
-        # Column by column (a loop over positions in a group, not over elements), in
-        # blocks of rows that stay in the CPU cache across the columns.
-        for top in range(0, self.n_groups, FSUM_BLOCK_ROWS):
-            block, sums = table[top : top + FSUM_BLOCK_ROWS], out[top : top + FSUM_BLOCK_ROWS]
-            sums[:] = block[:, 0]
-            for position in range(1, self.width):
-                sums += block[:, position]
-        return out
+        return row_sums(self.table(np.asarray(values, dtype=np.float64)))
 
     def any(self, mask: Bool) -> Bool:
         """Per group: some element is set."""
@@ -361,6 +368,32 @@ def cell_segments(problem: Problem) -> Segments:
         cost=np.concatenate([costs.floor + rank, costs.target + rank, costs.over + rank]).astype(
             np.int64
         ),
+    )
+
+
+class CellArrays(TypedDict):
+    """A problem's per-cell arrays (see `cell_arrays`)."""
+
+    cell_sku: I64
+    cell_shop: I64
+    lb: I64
+    ub: I64
+    floor: I64
+    target: I64
+    in_shared: Bool
+
+
+def cell_arrays(problem: Problem, cells: I64) -> CellArrays:
+    """Every per-cell array of the problem at `cells`: what a problem made of some of
+    another's cells (a part, a reordering) takes from it."""
+    return CellArrays(
+        cell_sku=problem.cell_sku[cells],
+        cell_shop=problem.cell_shop[cells],
+        lb=problem.lb[cells],
+        ub=problem.ub[cells],
+        floor=problem.floor[cells],
+        target=problem.target[cells],
+        in_shared=problem.in_shared[cells],
     )
 
 

@@ -16,7 +16,16 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from solvers.problem import I64, Bool, Budgets, Bundles, Feature, Groups, Problem
+from solvers.problem import (
+    I64,
+    Bool,
+    Budgets,
+    Bundles,
+    Feature,
+    Groups,
+    Problem,
+    cell_arrays,
+)
 
 Mask = Bool
 FEATURE_BITS = {feature: 1 << k for k, feature in enumerate(Feature)}
@@ -145,20 +154,16 @@ def restrict(problem: Problem, skus: Mask) -> tuple[Problem, I64, I64]:
     budgets: Budgets | None = problem.budgets
     if budgets is not None and not np.any(np.isin(budgets.shop, problem.cell_shop[cell_idx])):
         budgets = None
+    cells = cell_arrays(problem, cell_idx)
+    cells["cell_sku"] = new_sku[cells["cell_sku"]]
     sub = Problem(
         sku_ids=[problem.sku_ids[i] for i in sku_idx],
         shop_ids=problem.shop_ids,
-        cell_sku=new_sku[problem.cell_sku[cell_idx]],
-        cell_shop=problem.cell_shop[cell_idx],
-        lb=problem.lb[cell_idx],
-        ub=problem.ub[cell_idx],
-        floor=problem.floor[cell_idx],
-        target=problem.target[cell_idx],
+        **cells,
         pool=problem.pool[sku_idx],
         free_idle=problem.free_idle[sku_idx],
         shop_rank=problem.shop_rank,
         shared=problem.shared[sku_idx],
-        in_shared=problem.in_shared[cell_idx],
         shop_capacity=problem.shop_capacity,
         price_cents=problem.price_cents[sku_idx],
         groups=groups,

@@ -218,8 +218,7 @@ def bench_instance(
             entry.note = f"stopped after {timeout_s:g} s: the ratio is at least this"
         if m.stopped:
             entry.note = f"run {m.runs + 1} stopped after {timeout_s:g} s"
-        theirs = entry.objective
-        if entry.status == "ok" and omni_obj is not None and not agree(omni_obj, theirs or 0):
+        if entry.status == "ok" and _disagree(omni_obj, entry.objective):
             entry.status = "MISMATCH"
             entry.note = f"objective {entry.objective} vs omnistock {omni_obj}"
         yield entry
@@ -235,6 +234,11 @@ def _checker(name: str, problem: Problem) -> Callable[[Any], int]:
 
 def agree(a: int, b: int) -> bool:
     return abs(a - b) <= TOLERANCE * max(abs(a), abs(b), 1)
+
+
+def _disagree(ours: int | None, theirs: int | None) -> bool:
+    """Both objectives known, and further apart than the tolerance."""
+    return ours is not None and theirs is not None and not agree(ours, theirs)
 
 
 def run_bench(

@@ -23,7 +23,7 @@ from pydantic import (
 
 from engine.model import MAX_UNITS
 from engine.scenarios.spec import IncumbentPolicy
-from rules.catalog import Rule
+from rules.catalog import Rule, one_of
 from rules.scope import OneOrMany
 
 Mode = Literal["normal", "peak"]
@@ -34,11 +34,6 @@ Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _one_of(model: BaseModel, *names: str) -> None:
-    if sum(getattr(model, n) is not None for n in names) != 1:
-        raise ValueError(f"give exactly one of {', '.join(names)}")
 
 
 class DateWindow(StrictModel):
@@ -63,7 +58,7 @@ class ArrivalSpec(StrictModel):
 
     @model_validator(mode="after")
     def _when(self) -> ArrivalSpec:
-        _one_of(self, "day", "date")
+        one_of(self, "day", "date")
         return self
 
 
@@ -99,7 +94,7 @@ class StockDelta(StrictModel):
     def _selected(self) -> StockDelta:
         if all(getattr(self, n) is None for n in ("sku", "category", "warehouse", "brand")):
             raise ValueError("give at least one of sku, category, warehouse, brand")
-        _one_of(self, "delta", "percent")
+        one_of(self, "delta", "percent")
         return self
 
 
@@ -115,7 +110,7 @@ class UpliftDemand(StrictModel):
 
     @model_validator(mode="after")
     def _window(self) -> UpliftDemand:
-        _one_of(self, "days", "dates")
+        one_of(self, "days", "dates")
         if self.days is not None and self.days[1] < self.days[0]:
             raise ValueError("days is [first, last]: last must not be before first")
         return self
