@@ -105,6 +105,25 @@ class PublishResult:
     def from_json(cls, data: JsonObject) -> PublishResult:
         return cls(**data)
 
+    @classmethod
+    def counting(
+        cls,
+        plan_id: str,
+        idempotency_key: str,
+        stock_version: int,
+        quantities: dict[Cell, int],
+        shared: dict[str, SharedPart],
+    ) -> PublishResult:
+        """The receipt for publishing these quantities and shared parts."""
+        return cls(
+            plan_id=plan_id,
+            idempotency_key=idempotency_key,
+            stock_version=stock_version,
+            cells=len(quantities),
+            units=sum(quantities.values()),
+            shared_units=sum(part.units for part in shared.values()),
+        )
+
 
 @dataclass(frozen=True)
 class Consumed:

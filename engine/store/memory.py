@@ -231,13 +231,8 @@ class MemoryStore(Store):
                 raise StaleVersion(f"publish of plan {plan_id!r}", stock_version, current)
             plan = json.loads(text)
             quantities, shared = plan_quantities(plan), plan_shared(plan)
-            published = PublishResult(
-                plan_id=plan_id,
-                idempotency_key=idempotency_key,
-                stock_version=stock_version,
-                cells=len(quantities),
-                units=sum(quantities.values()),
-                shared_units=sum(part.units for part in shared.values()),
+            published = PublishResult.counting(
+                plan_id, idempotency_key, stock_version, quantities, shared
             )
             self._published = quantities
             self._shared = shared

@@ -225,14 +225,7 @@ class RedisStore(Store):
         text = self._client.get(self._key(f"plan:{plan_id}"))
         plan = json.loads(text) if text is not None else {}
         quantities, shared = plan_quantities(plan), plan_shared(plan)
-        result = PublishResult(
-            plan_id=plan_id,
-            idempotency_key=idempotency_key,
-            stock_version=stock_version,
-            cells=len(quantities),
-            units=sum(quantities.values()),
-            shared_units=sum(part.units for part in shared.values()),
-        )
+        result = PublishResult.counting(plan_id, idempotency_key, stock_version, quantities, shared)
         args: list[Any] = [body_hash, stock_version, int(text is not None), dumps(result.to_json())]
         args += [len(quantities), len(shared)]
         for (shop, sku), quantity in quantities.items():
