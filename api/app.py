@@ -16,9 +16,9 @@ from api.config import Settings
 from api.routes import access, health, planning, scenarios, shelf
 from api.routes import jobs as job_routes
 from engine.access.repository import KeyRepository, key_repository_from_env
-from engine.jobs.model import JobQueue
+from engine.jobs.base import JobQueue
 from engine.jobs.queues import job_queue_for
-from engine.service import StoreRegistry, seed_demo, store_registry_from_env
+from engine.services.planning import StoreRegistry, seed_demo, store_registry_from_env
 
 
 @asynccontextmanager

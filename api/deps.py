@@ -11,8 +11,8 @@ from api.config import Settings
 from engine.access.errors import Unauthenticated
 from engine.access.repository import KeyRepository
 from engine.access.roles import Principal
-from engine.jobs.model import JobQueue
-from engine.service import StoreRegistry
+from engine.jobs.base import JobQueue
+from engine.services.planning import StoreRegistry
 from engine.store.base import Store
 
 

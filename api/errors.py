@@ -14,9 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.access.errors import Forbidden, Unauthenticated, UnknownKey
 from engine.checks.publish import PublishRefused
-from engine.errors import ConflictError, InputError, SolverError
-from engine.io import dotted_path
-from engine.jobs.model import JobAlreadyEnded
+from engine.core.errors import ConflictError, InputError, SolverError
+from engine.core.io import dotted_path
+from engine.jobs.base import JobAlreadyEnded
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
 
 

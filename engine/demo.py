@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from engine.io import dump_json
+from engine.core.io import dump_json
 
 DEFAULT_SEED = 11
 DEFAULT_SKUS = 5000

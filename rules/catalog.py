@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from rules.scope import Scope
+from engine.core.scope import Scope
 
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Weight = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]

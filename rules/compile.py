@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.errors import ConflictError
-from engine.index import SnapshotIndex
+from engine.core.errors import ConflictError
+from engine.core.index import SnapshotIndex
 from rules.bounds import (
     apply_caps_and_floors,
     apply_exclusive_when_low,

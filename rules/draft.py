@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.errors import Conflict
-from engine.index import SnapshotIndex
-from engine.plan import PlanWarning
+from engine.core.errors import Conflict
+from engine.core.index import SnapshotIndex
+from engine.core.plan import PlanWarning
 from rules.arith import winners
 from rules.catalog import Kind, RuleBase, Ruleset
 

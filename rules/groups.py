@@ -13,7 +13,7 @@ from itertools import combinations
 
 import numpy as np
 
-from engine.errors import InputError, Issue
+from engine.core.errors import InputError, Issue
 from rules.draft import I64, Draft, Mask
 from solvers.problem import Groups
 

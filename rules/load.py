@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.errors import InputError, Issue
-from engine.io import pydantic_issues, read_document
+from engine.core.errors import InputError, Issue
+from engine.core.io import pydantic_issues, read_document
 from rules.catalog import RULE_TYPES, Ruleset
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from engine.errors import InputError, Issue
-from engine.index import SnapshotIndex
+from engine.core.errors import InputError, Issue
+from engine.core.index import SnapshotIndex
 from rules.catalog import (
     Bundle,
     CampaignWindow,

@@ -10,7 +10,7 @@ import abc
 import enum
 from typing import ClassVar
 
-from engine.errors import SolverError
+from solvers.errors import SolverError
 from solvers.problem import Feature, Problem, Solution
 
 

@@ -13,8 +13,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from engine.errors import SolverError
 from solvers.base import Backend, BackendName, register
+from solvers.errors import SolverError
 from solvers.problem import (
     Feature,
     Grouping,

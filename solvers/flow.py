@@ -13,8 +13,8 @@ from typing import ClassVar
 import numpy as np
 from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 
-from engine.errors import SolverError
 from solvers.base import Backend, BackendName, register
+from solvers.errors import SolverError
 from solvers.problem import (
     Costs,
     Feature,

@@ -20,8 +20,8 @@ from ortools.linear_solver.python.model_builder_helper import (
     SolveStatus,
 )
 
-from engine.errors import SolverError
 from solvers.base import Backend, BackendName, register
+from solvers.errors import SolverError
 from solvers.problem import (
     I64,
     Costs,

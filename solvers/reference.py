@@ -14,8 +14,8 @@ from typing import ClassVar
 import numpy as np
 import pulp
 
-from engine.errors import SolverError
 from solvers.base import Backend, BackendName, register
+from solvers.errors import SolverError
 from solvers.lp import MIP_GAP
 from solvers.problem import (
     Costs,

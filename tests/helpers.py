@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.io import parse_snapshot
-from engine.model import Snapshot
-from engine.plan import Plan
-from engine.planner import make_plan
+from engine.core.io import parse_snapshot
+from engine.core.plan import Plan
+from engine.core.snapshot import Snapshot
+from engine.planning.planner import make_plan
 from rules.load import parse_ruleset
 
 AS_OF = "2026-11-11T00:00:00+08:00"

@@ -8,8 +8,8 @@ from collections import defaultdict
 from itertools import combinations
 from typing import Any
 
-from engine.model import Snapshot
-from engine.plan import Plan
+from engine.core.plan import Plan
+from engine.core.snapshot import Snapshot
 
 DEFAULT_MINUS = ("locked", "reserved", "defective")
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import JobsDep, PrincipalDep
-from engine.jobs import service
+from engine.services import jobs as service
 
 router = APIRouter(tags=["jobs"])
 

@@ -1,5 +1,5 @@
 """Snapshot, ruleset, plans, publishing and orders of the key's tenant. Thin: every route
-is one call to engine/service.py, which checks the key's role and brand (`authorize`)."""
+is one call to engine/services/planning.py, which checks the key's role and brand (`authorize`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import JobsDep, PrincipalDep, SettingsDep, StoreDep
 from api.routes.jobs import JobOut
-from engine import service
-from engine.jobs.model import JobInfo
-from engine.jobs.service import RunAs, plan_now_or_job
+from engine.jobs.base import JobInfo
+from engine.services import planning as service
+from engine.services.jobs import RunAs, plan_now_or_job
 
 router = APIRouter()
 

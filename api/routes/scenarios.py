@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from api.deps import JobsDep, PrincipalDep, SettingsDep, StoreDep
 from api.routes.jobs import JobOut
-from engine.scenarios import jobs as scenarios
+from engine.scenarios import tasks as scenarios
 
 router = APIRouter(tags=["scenarios"])
 

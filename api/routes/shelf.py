@@ -9,12 +9,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import SettingsDep
-from api.schemas import CheckRequest, RankRequest, SelectRequest
-from engine.checks.model import StockWarning
+from api.schemas.shelf import CheckRequest, RankRequest, SelectRequest
+from engine.checks.findings import StockWarning
 from engine.checks.two_way import check_stock
-from engine.io import parse_plan, parse_snapshot
+from engine.core.io import parse_plan, parse_snapshot
 from engine.shelf.from_plan import selection_from_plan, shelf_from_plan
-from engine.shelf.model import parse_shelf_input, with_rules
+from engine.shelf.inputs import parse_shelf_input, with_rules
 from engine.shelf.rank import Ranking, rank
 from engine.shelf.selection import Selection, parse_selection_input, select
 

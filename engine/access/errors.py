@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.errors import OmnistockError
+from engine.core.errors import OmnistockError
 
 
 class AccessError(OmnistockError):

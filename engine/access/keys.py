@@ -21,8 +21,8 @@ from pydantic_core import PydanticCustomError
 
 from engine.access.errors import Unauthenticated
 from engine.access.roles import BRAND_BOUND, Principal, Role
-from engine.io import parse_document
-from engine.model import Id
+from engine.core.io import parse_document
+from engine.core.snapshot import Id
 
 KEY_PREFIX = "osk_"
 _KEY_ID = re.compile(r"[0-9a-f]{12}")

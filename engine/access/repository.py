@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict
 from engine.access.errors import Unauthenticated, UnknownKey
 from engine.access.keys import KeyRecord, key_id_of, new_key
 from engine.access.roles import Principal
-from engine.errors import InputError, Issue
-from engine.io import parse_document, write_atomically
+from engine.core.errors import InputError, Issue
+from engine.core.io import parse_document, write_atomically
 
 KEYS_FILE_ENV = "OMNISTOCK_KEYS_FILE"
 DEFAULT_KEYS_FILE = Path(".omnistock") / "keys.json"

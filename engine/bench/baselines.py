@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.errors import SolverError
-from engine.index import SnapshotIndex
+from engine.core.errors import SolverError
+from engine.core.index import SnapshotIndex
 from solvers.lp import MIP_GAP, WHOLE_TOL, Glop, build_model, to_plan
 from solvers.problem import Feature, Problem, objective, violations
 from solvers.reference import Reference

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.index import BUCKETS, SnapshotIndex
+from engine.core.index import BUCKETS, SnapshotIndex
 from rules.catalog import Ruleset
 from rules.load import parse_ruleset
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from engine.bench.baselines import applies, numpy_pass, plan_objective, run_baseline
 from engine.bench.instances import Instance, make_instance
-from engine.planner import run_planner
+from engine.planning.planner import run_planner
 from rules.compile import compile_problem
 from solvers.problem import Problem, objective
 

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.checks.model import CheckThresholds, StockWarning, at_least
+from engine.checks.findings import CheckThresholds, StockWarning, at_least
 from engine.checks.two_way import check_plan, check_stock
-from engine.errors import OmnistockError
-from engine.model import Snapshot
-from engine.plan import Plan
+from engine.core.errors import OmnistockError
+from engine.core.plan import Plan
+from engine.core.snapshot import Snapshot
 
 
 class PublishRefused(OmnistockError):

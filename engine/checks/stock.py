@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from engine.errors import InputError, Issue
-from engine.model import Snapshot, StockRow
-from engine.plan import Plan
+from engine.core.errors import InputError, Issue
+from engine.core.plan import Plan
+from engine.core.snapshot import Snapshot, StockRow
 
 
 @dataclass(frozen=True)

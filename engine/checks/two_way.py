@@ -11,10 +11,10 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from engine.checks.model import SEVERITY_RANK, CheckThresholds, StockWarning
+from engine.checks.findings import SEVERITY_RANK, CheckThresholds, StockWarning
 from engine.checks.stock import PlanView, StockView
-from engine.model import Sku, Snapshot
-from engine.plan import Plan
+from engine.core.plan import Plan
+from engine.core.snapshot import Sku, Snapshot
 
 
 @dataclass

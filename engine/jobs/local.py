@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import Any
 
-from engine.jobs.model import (
+from engine.jobs.base import (
     ENDED,
     JobAlreadyEnded,
     JobInfo,
@@ -33,7 +33,7 @@ from engine.jobs.model import (
     utc_now,
 )
 from engine.jobs.tasks import error_text, run_task, task_for
-from engine.service import StoreRegistry
+from engine.services.planning import StoreRegistry
 from engine.store.base import JsonObject
 
 MAX_ATTEMPTS = 2  # a run lost with its process is retried once

@@ -3,8 +3,8 @@ holds the stores, else (memory stores) a local process pool beside the server.""
 
 from __future__ import annotations
 
-from engine.jobs.model import JobQueue
-from engine.service import StoreRegistry
+from engine.jobs.base import JobQueue
+from engine.services.planning import StoreRegistry
 
 
 def job_queue_for(stores: StoreRegistry, workers: int, job_timeout_s: int) -> JobQueue:

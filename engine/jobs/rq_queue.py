@@ -21,7 +21,7 @@ from rq.job import Job
 from rq.job import JobStatus as RqStatus
 from rq.registry import StartedJobRegistry
 
-from engine.jobs.model import (
+from engine.jobs.base import (
     ENDED,
     QUEUE,
     JobAlreadyEnded,

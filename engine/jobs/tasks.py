@@ -27,19 +27,19 @@ class Task:
 
 # --- plan -------------------------------------------------------------------------------
 
-# The planner's progress stages (engine/planner.py) in the order they come.
+# The planner's progress stages (engine/planning/planner.py) in the order they come.
 PLAN_STAGES = ("read", "index", "compile", "solve", "post", "plan", "store")
 
 
 def _plan_prepare(store: Store, args: JsonObject) -> JsonObject:
-    from engine.service import plan_inputs
+    from engine.services.planning import plan_inputs
 
     inputs = plan_inputs(store, args.get("mode"))
     return {"inputs": asdict(inputs), "time_limit_s": args["time_limit_s"]}
 
 
 def _plan_run(args: JsonObject, report: Report) -> JsonObject:
-    from engine.service import PlanInputs, compute_plan
+    from engine.services.planning import PlanInputs, compute_plan
 
     def stage(name: str) -> None:
         report(name, PLAN_STAGES.index(name), len(PLAN_STAGES))
@@ -51,7 +51,7 @@ def _plan_run(args: JsonObject, report: Report) -> JsonObject:
 
 
 def _plan_finish(store: Store, outcome: JsonObject, job_id: str) -> JsonObject:
-    from engine.service import save_plan
+    from engine.services.planning import save_plan
 
     view = save_plan(store, outcome["document"], outcome["meta"])
     return {"plan_id": view["plan_id"], "url": f"/v1/plans/{view['plan_id']}"}
@@ -60,7 +60,7 @@ def _plan_finish(store: Store, outcome: JsonObject, job_id: str) -> JsonObject:
 TASKS: dict[str, Task] = {"plan": Task(_plan_prepare, _plan_run, _plan_finish)}
 # Kinds defined elsewhere, by the module that registers them on import (loaded on first
 # use: a worker process may not have imported it).
-_REGISTERED_BY = {"scenario": "engine.scenarios.jobs"}
+_REGISTERED_BY = {"scenario": "engine.scenarios.tasks"}
 
 
 def register(kind: str, task: Task) -> None:
@@ -89,8 +89,8 @@ def run_task(kind: str, args: JsonObject, report: Report) -> JsonObject:
 def error_text(error: BaseException) -> str:
     """The message a job's `error` carries: ours are written for users; others get
     their type so a bug report has something to go on."""
-    from engine.errors import OmnistockError
+    from engine.core.errors import KNOWN_ERRORS
 
-    if isinstance(error, OmnistockError):
+    if isinstance(error, KNOWN_ERRORS):
         return str(error)
     return f"{type(error).__name__}: {error}"

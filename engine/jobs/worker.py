@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from engine.jobs.model import QUEUE
+from engine.jobs.base import QUEUE
 
 # A worker that dies without a word (SIGKILL, a lost machine) is noticed when its
 # heartbeat lapses: every `heartbeat` seconds the worker renews it for heartbeat + grace.

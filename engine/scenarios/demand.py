@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import gammaln
 
-from engine.index import SnapshotIndex
+from engine.core.index import SnapshotIndex
 from engine.scenarios.spec import Uplift
 
 I64 = NDArray[np.int64]

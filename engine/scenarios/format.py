@@ -65,10 +65,10 @@ from typing import Annotated, Any
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from engine.errors import InputError, Issue
-from engine.index import SnapshotIndex
-from engine.io import load_snapshot, pydantic_issues, read_document
-from engine.model import Snapshot
+from engine.core.errors import InputError, Issue
+from engine.core.index import SnapshotIndex
+from engine.core.io import load_snapshot, pydantic_issues, read_document
+from engine.core.snapshot import Snapshot
 from engine.scenarios.spec import SimulationSettings
 from engine.scenarios.variants import (
     OPS,

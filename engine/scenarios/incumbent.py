@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.index import SnapshotIndex
-from engine.model import Snapshot
+from engine.core.index import SnapshotIndex
+from engine.core.snapshot import Snapshot
 from engine.scenarios.spec import IncumbentPolicy
 from engine.scenarios.stock import Supply, derive_supply
 from rules.arith import EPS

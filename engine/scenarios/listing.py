@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.index import SnapshotIndex
-from engine.planner import run_planner
-from engine.post import finish
+from engine.core.index import SnapshotIndex
+from engine.planning.planner import run_planner
+from engine.planning.post import finish
 from engine.scenarios.incumbent import incumbent_listing
 from engine.scenarios.spec import IncumbentPolicy
 from engine.scenarios.stock import derive_supply

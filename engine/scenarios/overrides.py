@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.errors import InputError, Issue
-from engine.index import SnapshotIndex
-from engine.model import Snapshot, cross_reference_issues
+from engine.core.errors import InputError, Issue
+from engine.core.index import SnapshotIndex
+from engine.core.scope import SPECIFICITY, Scope
+from engine.core.snapshot import Snapshot, cross_reference_issues
 from engine.scenarios.format import BASE, Incumbent, Mode, Scenario, Variant, variant_path
 from engine.scenarios.spec import IncumbentPolicy, VariantInputs
 from engine.scenarios.variant_draft import (
@@ -38,7 +39,6 @@ from rules.catalog import (
     VirtualStock,
 )
 from rules.references import check_references
-from rules.scope import SPECIFICITY, Scope
 
 __all__ = [
     "BuiltVariant",

@@ -11,8 +11,8 @@ from datetime import timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.errors import ConflictError
-from engine.index import SnapshotIndex
+from engine.core.errors import ConflictError
+from engine.core.index import SnapshotIndex
 from engine.scenarios.demand import cell_keys, demand, uplift_factors
 from engine.scenarios.kpis import Totals
 from engine.scenarios.listing import I64, Listing, Mask, incumbent_plan, omnistock_listing

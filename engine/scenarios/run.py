@@ -14,7 +14,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from engine.model import Snapshot
+from engine.core.snapshot import Snapshot
 from engine.scenarios.format import Scenario
 from engine.scenarios.overrides import build_variants
 from engine.scenarios.simulate import simulate

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from engine.model import Snapshot
+from engine.core.snapshot import Snapshot
 from rules.catalog import Ruleset
 
 PlannerName = Literal["omnistock", "incumbent"]

@@ -34,7 +34,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.index import SnapshotIndex
+from engine.core.index import SnapshotIndex
 from rules.bounds import apply_uplift
 from rules.catalog import Kind, Ruleset, ShopLock
 from rules.compile import active_rules, bundles_of

@@ -15,9 +15,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher, get_close_matches
 
-from engine.errors import Issue
-from engine.index import SnapshotIndex
-from engine.model import MAX_UNITS, Shop, Snapshot, StockRow, VelocityRow
+from engine.core.errors import Issue
+from engine.core.index import SnapshotIndex
+from engine.core.snapshot import MAX_UNITS, Shop, Snapshot, StockRow, VelocityRow
 from engine.scenarios.format import (
     AddArrival,
     AddRule,

@@ -21,10 +21,10 @@ from pydantic import (
     model_validator,
 )
 
-from engine.model import MAX_UNITS
+from engine.core.scope import OneOrMany
+from engine.core.snapshot import MAX_UNITS
 from engine.scenarios.spec import IncumbentPolicy
 from rules.catalog import Rule, one_of
-from rules.scope import OneOrMany
 
 Mode = Literal["normal", "peak"]
 Id = Annotated[str, StringConstraints(strict=True, min_length=1)]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.shelf.model import ShelfInput
+from engine.shelf.inputs import ShelfInput
 from engine.shelf.rank import rank
 
 CATEGORIES = 14

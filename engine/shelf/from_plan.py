@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from engine.errors import InputError, Issue
-from engine.model import Snapshot
-from engine.plan import Plan
-from engine.shelf.model import ShelfInput, ShelfRules
+from engine.core.errors import InputError, Issue
+from engine.core.plan import Plan
+from engine.core.snapshot import Snapshot
+from engine.shelf.inputs import ShelfInput, ShelfRules
 from engine.shelf.selection import SelectionInput
 
 NO_RESTOCK_TAG = "clearance"

@@ -21,9 +21,9 @@ from ortools.linear_solver.python.model_builder_helper import (
     SolveStatus,
 )
 
-from engine.errors import SolverError
+from engine.core.errors import SolverError
+from engine.shelf.backends import Ranked, ShelfSolver, no_solution
 from engine.shelf.problem import F64, I64, ShelfProblem
-from engine.shelf.solvers import Ranked, ShelfSolver, no_solution
 
 WHOLE_TOL = 1e-6
 

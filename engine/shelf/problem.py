@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.errors import Conflict, ConflictError, InputError, Issue
-from engine.shelf.model import ShelfInput
+from engine.core.errors import Conflict, ConflictError, InputError, Issue
+from engine.shelf.inputs import ShelfInput
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]

@@ -8,18 +8,18 @@ import time
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from engine.errors import SolverError
-from engine.shelf.mip import mip_ranking
-from engine.shelf.model import ShelfInput
-from engine.shelf.moves import Move, moves
-from engine.shelf.problem import ShelfProblem, build_problem, horizon_sales
-from engine.shelf.solvers import (
+from engine.core.errors import SolverError
+from engine.shelf.backends import (
     Ranked,
     ShelfSolver,
     assignment_ranking,
     fits,
     sort_ranking,
 )
+from engine.shelf.inputs import ShelfInput
+from engine.shelf.mip import mip_ranking
+from engine.shelf.moves import Move, moves
+from engine.shelf.problem import ShelfProblem, build_problem, horizon_sales
 
 
 class Ranking(BaseModel):

@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from engine.errors import InputError, Issue
-from engine.model import Id, Money
-from engine.shelf.model import Days, Strict, parse_document
+from engine.core.errors import InputError, Issue
+from engine.core.snapshot import Id, Money
+from engine.shelf.inputs import Days, Strict, parse_document
 
 
 class Candidate(Strict):

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, cast
 
-from engine.errors import InputError, Issue
+from engine.core.errors import InputError, Issue
 from engine.store.watch import ModeWatch
 
 JsonObject = dict[str, Any]

@@ -4,7 +4,7 @@ NotFound) with a body that says what and where."""
 
 from __future__ import annotations
 
-from engine.errors import OmnistockError
+from engine.core.errors import OmnistockError
 
 
 class StoreError(OmnistockError):

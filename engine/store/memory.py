@@ -14,7 +14,7 @@ import json
 import threading
 from pathlib import Path
 
-from engine.io import write_atomically
+from engine.core.io import write_atomically
 from engine.store.base import (
     Cell,
     Consumed,

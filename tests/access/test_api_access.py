@@ -15,7 +15,7 @@ from api.app import create_app
 from api.deps import PrincipalDep
 from engine.access.repository import InMemoryKeyRepository, JsonFileKeyRepository
 from engine.access.roles import Action, authorize
-from engine.cli import app as cli
+from engine.cli.app import app as cli
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette's httpx2 notice, as in tests/api

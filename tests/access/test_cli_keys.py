@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from engine.access.errors import Unauthenticated
 from engine.access.repository import JsonFileKeyRepository
 from engine.access.roles import Role
-from engine.cli import app
+from engine.cli.app import app
 
 runner = CliRunner()
 

@@ -19,7 +19,7 @@ from engine.access.repository import (
     keys_file,
 )
 from engine.access.roles import Principal, Role
-from engine.errors import InputError
+from engine.core.errors import InputError
 
 Store = Callable[[], KeyRepository]
 

@@ -20,10 +20,10 @@ import redis
 from api.app import create_app
 from api.config import Settings
 from engine.access.repository import InMemoryKeyRepository
+from engine.jobs.base import JobQueue
 from engine.jobs.local import LocalJobs
-from engine.jobs.model import JobQueue
 from engine.jobs.rq_queue import RqJobs
-from engine.service import StoreRegistry
+from engine.services.planning import StoreRegistry
 from engine.store.memory import MemoryStore
 from engine.store.redis_store import RedisStore
 

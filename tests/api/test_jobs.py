@@ -13,7 +13,7 @@ from typing import Any
 from engine.demo import build_demo
 from engine.jobs.local import LocalJobs
 from engine.jobs.rq_queue import RqJobs
-from engine.service import StoreRegistry
+from engine.services.planning import StoreRegistry
 from engine.store.memory import MemoryStore
 from tests.api.job_env import Env, env
 from tests.helpers import snapshot_data
@@ -163,7 +163,7 @@ def test_a_job_lost_twice_fails_with_the_cause() -> None:
 def test_the_worker_command_says_what_it_needs(monkeypatch: Any) -> None:
     from typer.testing import CliRunner
 
-    from engine.cli import app
+    from engine.cli.app import app
 
     monkeypatch.delenv("OMNISTOCK_REDIS_URL", raising=False)
     unset = CliRunner().invoke(app, ["worker", "--burst"])

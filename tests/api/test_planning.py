@@ -16,7 +16,7 @@ import redis
 from api.app import create_app
 from api.config import Settings
 from engine.access.repository import InMemoryKeyRepository
-from engine.service import StoreRegistry
+from engine.services.planning import StoreRegistry
 from engine.store.base import Mode
 from engine.store.memory import MemoryStore
 from engine.store.redis_store import RedisStore

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from engine.bench import run as bench_run
 from engine.bench.instances import FAMILIES, make_instance
 from engine.bench.run import bench_instance, measure, parse_size
-from engine.cli import app
-from engine.planner import run_planner
+from engine.cli.app import app
+from engine.planning.planner import run_planner
 from solvers.problem import violations
 from tests.invariants import DEFAULT_MINUS
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from engine.core.io import load_snapshot
+from engine.core.plan import Plan
+from engine.core.snapshot import Snapshot
 from engine.demo import build_demo, write_demo
-from engine.io import load_snapshot
-from engine.model import Snapshot
-from engine.plan import Plan
-from engine.planner import make_plan
+from engine.planning.planner import make_plan
 from rules.catalog import Bundle, Fixed, Ruleset, ShopCapacity
 from rules.load import load_ruleset
 

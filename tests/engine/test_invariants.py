@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ConflictError
+from engine.core.errors import ConflictError
 from tests.helpers import plan, snapshot
 from tests.invariants import assert_plan_invariants, plan_bytes
 

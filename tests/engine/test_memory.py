@@ -1,4 +1,4 @@
-"""The allocator settings of a planner process (engine/memory.py), each case in a fresh
+"""The allocator settings of a planner process (engine/runtime/allocator.py), each case in a fresh
 interpreter: the settings are process-wide and applied once."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 PROBE = """
-from engine import memory
+from engine.runtime import allocator as memory
 applied = memory.tune_malloc()
 start = memory._heap_start()
 heap = [line for line in open("/proc/self/maps") if line.rstrip().endswith("[heap]")]

@@ -15,9 +15,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.errors import InputError
-from engine.io import canonical_json, dump_json, load_snapshot, parse_snapshot, read_document
-from engine.model import Sku, Snapshot
+from engine.core.errors import InputError
+from engine.core.io import canonical_json, dump_json, load_snapshot, parse_snapshot, read_document
+from engine.core.snapshot import Sku, Snapshot
 
 Doc = dict[str, Any]
 

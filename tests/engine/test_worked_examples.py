@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import ConflictError
+from engine.core.errors import ConflictError
 from tests.helpers import plan, quantities, snapshot
 
 THIRDS = {"A": 0.3334, "B": 0.3333, "C": 0.3333}

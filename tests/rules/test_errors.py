@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.errors import ConflictError, InputError
+from engine.core.errors import ConflictError, InputError
 from rules.load import load_ruleset, parse_ruleset
 from tests.helpers import plan, snapshot
 

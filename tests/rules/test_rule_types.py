@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.plan import Plan
+from engine.core.plan import Plan
 from rules.catalog import RULE_TYPES
 from tests.helpers import plan, quantities, snapshot
 from tests.invariants import assert_plan_invariants

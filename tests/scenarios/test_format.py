@@ -11,11 +11,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.core.errors import InputError
+from engine.core.io import parse_snapshot
+from engine.core.snapshot import Snapshot
 from engine.demo import build_demo
-from engine.errors import InputError
-from engine.io import parse_snapshot
-from engine.model import Snapshot
-from engine.planner import make_plan
+from engine.planning.planner import make_plan
 from engine.scenarios.format import (
     Scenario,
     load_base,

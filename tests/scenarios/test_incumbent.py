@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from engine.core.index import SnapshotIndex
+from engine.core.io import parse_snapshot
 from engine.demo import build_demo
-from engine.index import SnapshotIndex
-from engine.io import parse_snapshot
-from engine.planner import make_plan
+from engine.planning.planner import make_plan
 from engine.scenarios.incumbent import incumbent_listing, incumbent_rows
 from engine.scenarios.spec import IncumbentPolicy
 from rules.load import parse_ruleset

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from engine.cli import app
+from engine.cli.app import app
+from engine.core.io import dump_json
 from engine.demo import build_demo
-from engine.io import dump_json
 from engine.scenarios.format import load_base, load_scenario, parse_scenario, scenario_document
 from engine.scenarios.run import ScenarioRun, run_scenario, settings_for
 

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.core.errors import ConflictError
+from engine.core.index import SnapshotIndex
+from engine.core.io import parse_snapshot
+from engine.core.snapshot import Snapshot
 from engine.demo import build_demo
-from engine.errors import ConflictError
-from engine.index import SnapshotIndex
-from engine.io import parse_snapshot
-from engine.model import Snapshot
-from engine.planner import make_plan
+from engine.planning.planner import make_plan
 from engine.scenarios.simulate import Trace, omnistock_listing, simulate, simulate_traced
 from engine.scenarios.spec import (
     KPI_NAMES,

@@ -7,8 +7,8 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from engine.io import dump_json, load_snapshot
-from engine.planner import make_plan
+from engine.core.io import dump_json, load_snapshot
+from engine.planning.planner import make_plan
 from rules.load import load_ruleset
 
 DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo"

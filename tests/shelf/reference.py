@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from engine.shelf.model import Product, ShelfInput
+from engine.shelf.inputs import Product, ShelfInput
 
 
 def slot_weights(shelf: ShelfInput) -> list[float]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from engine.cli import app
+from engine.cli.app import app
 from tests.shelf.demo import SNAPSHOT, demo_plan
 from tests.shelf.test_ranking import seed_shelf
 

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from engine.errors import ConflictError, InputError, SolverError
+from engine.core.errors import ConflictError, InputError, SolverError
+from engine.shelf.backends import ShelfSolver, fits
+from engine.shelf.inputs import ShelfInput, parse_shelf_input
 from engine.shelf.mip import mip_ranking
-from engine.shelf.model import ShelfInput, parse_shelf_input
 from engine.shelf.problem import build_problem
 from engine.shelf.rank import placement, rank, rank_slots
-from engine.shelf.solvers import ShelfSolver, fits
 from tests.shelf.reference import best_value, holds, shelf_value, shelves
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

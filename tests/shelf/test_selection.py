@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import InputError
+from engine.core.errors import InputError
 from engine.shelf.from_plan import selection_from_plan, shelf_from_plan
 from engine.shelf.selection import parse_selection_input, select
 from tests.helpers import plan, snapshot

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.checks.model import StockWarning
+from engine.checks.findings import StockWarning
 from engine.checks.publish import (
     PublishRefused,
     check_after_publish,
@@ -15,8 +15,8 @@ from engine.checks.publish import (
     precheck_publish,
 )
 from engine.checks.two_way import check_stock
-from engine.model import Snapshot
-from engine.plan import Plan
+from engine.core.plan import Plan
+from engine.core.snapshot import Snapshot
 from tests.helpers import plan, snapshot
 
 SHOPS = (("A", 1), ("B", 2), ("C", 3))

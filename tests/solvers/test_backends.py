@@ -13,7 +13,7 @@ from _pytest.mark.structures import ParameterSet
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import SolverError
+from engine.core.errors import SolverError
 from solvers.base import Backend, BackendName, available_backends
 from solvers.lp import Glop, Mip, build_model, repair, to_plan, trim_overshoot
 from solvers.problem import (

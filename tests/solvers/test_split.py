@@ -25,7 +25,7 @@ def test_shared_part_and_exclusive_units_share_one_capacity() -> None:
 
 def test_closed_form_in_slices_gives_the_same_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.bench.instances import make_instance
-    from engine.planner import run_planner
+    from engine.planning.planner import run_planner
     from solvers import closed
 
     inst = make_instance("separable", 5_000, 10, seed=2)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import InputError
+from engine.core.errors import InputError
 from engine.store.base import Consumed, Mode, PublishResult, SharedPart, Store
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
 from engine.store.redis_store import RedisStore

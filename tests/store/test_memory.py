@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import InputError
+from engine.core.errors import InputError
 from engine.store.base import SharedPart
 from engine.store.memory import MemoryStore
 from engine.store.redis_store import DEFAULT_URL, RedisStore, redis_url

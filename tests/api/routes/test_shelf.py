@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.schemas import EXAMPLE_SHELF, EXAMPLE_SNAPSHOT
+from api.schemas.shelf import EXAMPLE_SHELF, EXAMPLE_SNAPSHOT
 from tests.shelf.demo import SNAPSHOT, demo_plan
 from tests.shelf.test_ranking import seed_shelf
 

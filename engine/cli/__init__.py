@@ -1,0 +1,1 @@
+"""The `omnistock` command line, one module per command group; `app` assembles them."""

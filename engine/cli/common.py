@@ -1,0 +1,34 @@
+"""What every omnistock command shares: exit codes and how an error is shown."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from engine.core.errors import ConflictError, OmnistockError, SolverError
+
+EXIT_INPUT, EXIT_CONFLICT, EXIT_SOLVER = 2, 3, 4
+err = Console(stderr=True)
+
+
+def fail(error: OmnistockError | SolverError) -> NoReturn:
+    """Print the error (never a traceback) and exit with its code."""
+    # Messages quote inputs ("[first, last]"): escaped, or rich reads them as markup.
+    err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    code = EXIT_INPUT
+    if isinstance(error, ConflictError):
+        code = EXIT_CONFLICT
+    elif isinstance(error, SolverError):
+        code = EXIT_SOLVER
+    raise typer.Exit(code)
+
+
+def add_plain_row(table: Table, *values: str) -> None:
+    """A table row of data, shown as is: ids and messages may hold brackets that rich
+    would otherwise read as markup."""
+    table.add_row(*(Text(value) for value in values))

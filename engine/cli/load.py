@@ -1,0 +1,37 @@
+"""`omnistock load`: p50/p99 latency of plan requests under concurrent clients."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import httpx
+import typer
+from rich.markup import escape
+
+from engine.bench.load import prepare, run_load
+from engine.cli.common import EXIT_INPUT, err
+
+
+def load(
+    key: Annotated[str, typer.Option(help="an operator key of the tenant to load")],
+    url: Annotated[str, typer.Option(help="the running server")] = "http://127.0.0.1:8000",
+    clients: Annotated[int, typer.Option(min=1, help="concurrent clients")] = 16,
+    requests: Annotated[int, typer.Option(min=1, help="plan requests per client")] = 10,
+    skus: Annotated[int, typer.Option(min=100, help="SKUs in the demo snapshot")] = 1000,
+) -> None:
+    """Put a demo snapshot of SKUS SKUs x 10 shops into the key's tenant, then time
+    POST /v1/plans from CLIENTS concurrent clients against a running `omnistock serve`."""
+    try:
+        prepare(url, key, skus)
+        report = run_load(url, key, clients, requests)
+    except httpx.HTTPError as error:
+        err.print(f"[bold red]error:[/] {escape(url)}: {escape(str(error))}")
+        raise typer.Exit(EXIT_INPUT) from None
+    typer.echo(
+        f"{report.requests} plan requests ({skus} SKUs x 10 shops) from {report.clients} "
+        f"clients in {report.seconds:.1f} s ({report.per_second:.1f}/s), {report.errors} errors\n"
+        f"latency p50 {report.p50_ms:.0f} ms  p90 {report.p90_ms:.0f} ms  "
+        f"p99 {report.p99_ms:.0f} ms  max {report.max_ms:.0f} ms"
+    )
+    if report.errors:
+        raise typer.Exit(1)

@@ -1,0 +1,130 @@
+"""`omnistock scenario run|check`: what-if scenarios from a YAML file, compared side by
+side in the terminal, and with --out as JSON, CSV and PNG charts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from engine.cli.common import err, fail
+from engine.core.errors import KNOWN_ERRORS
+
+if TYPE_CHECKING:
+    from engine.scenarios.compare import Comparison
+
+scenario = typer.Typer(help="What-if scenarios: run and compare variants.", no_args_is_help=True)
+# Piped output (a log, a CI job) gets a table wide enough not to cut variant names.
+out = Console(width=None if Console().is_terminal else 200)
+
+FileArg = Annotated[Path, typer.Argument(help="the scenario file (YAML)", show_default=False)]
+
+
+@scenario.command()
+def check(file: FileArg) -> None:
+    """Validate a scenario file and its base data; build every variant (nothing runs)."""
+    from engine.scenarios.format import load_base, load_scenario
+    from engine.scenarios.overrides import build_variants
+
+    try:
+        loaded = load_scenario(file)
+        built = build_variants(loaded, *load_base(loaded))
+    except KNOWN_ERRORS as error:
+        fail(error)
+    for variant in built:
+        inputs = variant.inputs
+        out.print(
+            f"{inputs.name}: {inputs.planner}, {inputs.mode} mode", highlight=False, markup=False
+        )
+    for note in (n for v in built for n in v.notes):
+        err.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
+
+
+@scenario.command()
+def run(
+    file: FileArg,
+    jobs: Annotated[int, typer.Option(min=1, help="variants played at once (processes)")] = 1,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="write comparison.json, comparison.csv and charts here"),
+    ] = None,
+    replications: Annotated[
+        int | None,
+        typer.Option(min=1, max=100, help="demand draws per variant (file's default)"),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="the demand seed (file's default)")] = None,
+    time_limit: Annotated[float, typer.Option(min=0.1, help="seconds per plan's solve")] = 60.0,
+) -> None:
+    """Play every variant over the horizon against the same demand and print the
+    comparison with the base; --out also writes JSON, CSV and PNG charts."""
+    from engine.scenarios.compare import comparison, render_table
+    from engine.scenarios.format import load_base, load_scenario
+    from engine.scenarios.run import run_scenario, settings_for
+
+    try:
+        loaded = load_scenario(file)
+        snapshot, ruleset = load_base(loaded)
+        settings = settings_for(loaded, replications, seed)
+        with _bars() as bars:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(variant: str, done: int, total: int) -> None:
+                if variant not in tasks:
+                    tasks[variant] = bars.add_task(variant, total=total)
+                bars.update(tasks[variant], completed=done)
+
+            result = run_scenario(loaded, snapshot, ruleset, settings, jobs, progress, time_limit)
+    except KNOWN_ERRORS as error:
+        fail(error)
+    for note in result.notes:
+        err.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
+    compared = comparison(result.results)
+    out.print(render_table(compared))
+    for variant in result.results:
+        for warning in getattr(variant, "warnings", []):
+            err.print(
+                f"warning ({variant.name}): {warning}",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
+    if out_dir is not None:
+        _write(out_dir, compared)
+
+
+def _bars() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def _write(out_dir: Path, compared: Comparison) -> None:
+    from engine.core.io import write_atomically
+    from engine.scenarios.charts import write_charts
+    from engine.scenarios.compare import to_csv, to_json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    document = json.dumps(to_json(compared), indent=2) + "\n"
+    write_atomically(out_dir / "comparison.json", document)
+    write_atomically(out_dir / "comparison.csv", to_csv(compared))
+    written = [out_dir / "comparison.json", out_dir / "comparison.csv"]
+    written += write_charts(compared, out_dir)
+    for path in written:
+        err.print(f"wrote {path}", highlight=False)

@@ -1,0 +1,340 @@
+"""The snapshot as arrays: integer codes for SKUs, shops and warehouses, dense stock
+buckets, and the cells (SKU, shop pairs of one brand) that rules and solvers work on.
+
+Built once per plan; every rule reads masks from it instead of looping over rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.core.scope import Scope
+from engine.core.snapshot import Snapshot
+from solvers.problem import Grouping
+
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+Mask = NDArray[np.bool_]
+
+BUCKETS = (
+    "on_hand",
+    "locked",
+    "reserved",
+    "defective",
+    "in_transit",
+    "pending_review",
+    "unpaid",
+    "purchase_in_transit",
+    "transfer_in_transit",
+)
+
+
+def _codes(values: list[str]) -> tuple[I64, list[str]]:
+    names = sorted(set(values))
+    lookup = {name: k for k, name in enumerate(names)}
+    return np.array([lookup[v] for v in values], dtype=np.int64), names
+
+
+@dataclass
+class SnapshotIndex:
+    as_of: datetime
+    sku_ids: list[str]
+    shop_ids: list[str]
+    wh_ids: list[str]
+    sku_pos: dict[str, int]
+    shop_pos: dict[str, int]
+    wh_pos: dict[str, int]
+    sku_brand: I64
+    sku_category: I64
+    categories: list[str]
+    sku_tags: dict[str, Mask]
+    price_cents: I64
+    shop_brand: I64
+    shop_platform: list[str]
+    shop_rank: I64
+    brands: list[str]
+    wh_kind: list[str]
+    shop_wh: Mask  # [shop, warehouse]: the shop may be supplied by the warehouse
+    stock: dict[str, I64]  # bucket -> [sku, warehouse]
+    cell_sku: I64
+    cell_shop: I64
+    cell_key: I64  # sku * n_shops + shop, sorted, with cell_order mapping back
+    cell_order: I64
+    velocity: F64  # per cell, units per day
+    listed: I64  # per cell
+    bundle_rows: tuple[I64, I64, I64]  # (bundle, component, qty)
+
+    @property
+    def is_bundle(self) -> Mask:
+        mask = np.zeros(self.n_skus, dtype=bool)
+        mask[self.bundle_rows[0]] = True
+        return mask
+
+    @cached_property
+    def by_sku(self) -> Grouping:
+        """The cells grouped by SKU (they are sorted by SKU): built once per plan."""
+        return Grouping.of_sorted(self.cell_sku, self.n_skus)
+
+    @cached_property
+    def cell_rank(self) -> I64:
+        """Per cell, its shop's rank (read-only): the rounding and the problem read it."""
+        rank = self.shop_rank[self.cell_shop]
+        rank.flags.writeable = False
+        return rank
+
+    @cached_property
+    def shop_has_cells(self) -> Mask:
+        return np.bincount(self.cell_shop, minlength=self.n_shops) > 0
+
+    @property
+    def n_skus(self) -> int:
+        return len(self.sku_ids)
+
+    @property
+    def n_shops(self) -> int:
+        return len(self.shop_ids)
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.cell_sku.size)
+
+    @classmethod
+    def build(cls, snap: Snapshot) -> SnapshotIndex:
+        """From a validated snapshot (ids already checked)."""
+        sku_pos = {s.id: i for i, s in enumerate(snap.skus)}
+        shop_pos = {s.id: i for i, s in enumerate(snap.shops)}
+        wh_pos = {w.id: i for i, w in enumerate(snap.warehouses)}
+        brand_pos = {b.id: i for i, b in enumerate(snap.brands)}
+        n_s, n_h, n_w = len(sku_pos), len(shop_pos), len(wh_pos)
+        sku_category, categories = _codes([s.category for s in snap.skus])
+        tags: dict[str, Mask] = {}
+        for i, s in enumerate(snap.skus):
+            for tag in s.tags:
+                tags.setdefault(tag, np.zeros(n_s, dtype=bool))[i] = True
+        shop_wh = np.ones((n_h, n_w), dtype=bool)
+        for j, shop in enumerate(snap.shops):
+            if shop.warehouses is not None:
+                shop_wh[j] = False
+                shop_wh[j, [wh_pos[w] for w in shop.warehouses]] = True
+        stock = {b: np.zeros((n_s, n_w), dtype=np.int64) for b in BUCKETS}
+        if snap.stock:
+            rows = np.array([sku_pos[r.sku] for r in snap.stock], dtype=np.int64)
+            cols = np.array([wh_pos[r.warehouse] for r in snap.stock], dtype=np.int64)
+            for b in BUCKETS:
+                stock[b][rows, cols] = [getattr(r, b) for r in snap.stock]
+
+        def pairs(rows: list[tuple[str, str]]) -> tuple[I64, I64]:
+            sku = np.array([sku_pos[a] for a, _ in rows], dtype=np.int64)
+            shop = np.array([shop_pos[b] for _, b in rows], dtype=np.int64)
+            return sku, shop
+
+        v_sku, v_shop = pairs([(r.sku, r.shop) for r in snap.velocity])
+        l_sku, l_shop = pairs([(r.sku, r.shop) for r in snap.listed])
+        return cls.from_arrays(
+            as_of=snap.as_of,
+            sku_ids=list(sku_pos),
+            sku_brand=np.array([brand_pos[s.brand] for s in snap.skus], dtype=np.int64),
+            sku_category=sku_category,
+            categories=categories,
+            sku_tags=tags,
+            price_cents=np.array([int(s.price * 100) for s in snap.skus], dtype=np.int64),
+            brands=list(brand_pos),
+            shop_ids=list(shop_pos),
+            shop_brand=np.array([brand_pos[s.brand] for s in snap.shops], dtype=np.int64),
+            shop_platform=[s.platform for s in snap.shops],
+            shop_priority=np.array([s.priority for s in snap.shops], dtype=np.int64),
+            wh_ids=list(wh_pos),
+            wh_kind=[w.kind for w in snap.warehouses],
+            shop_wh=shop_wh,
+            stock=stock,
+            velocity=(
+                v_sku,
+                v_shop,
+                np.array([r.units_per_day for r in snap.velocity], dtype=float),
+            ),
+            listed=(l_sku, l_shop, np.array([r.quantity for r in snap.listed], dtype=np.int64)),
+            bundle_rows=_bundle_rows(snap, sku_pos),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        as_of: datetime,
+        sku_ids: list[str],
+        sku_brand: I64,
+        sku_category: I64,
+        categories: list[str],
+        sku_tags: dict[str, Mask],
+        price_cents: I64,
+        brands: list[str],
+        shop_ids: list[str],
+        shop_brand: I64,
+        shop_platform: list[str],
+        shop_priority: I64,
+        wh_ids: list[str],
+        wh_kind: list[str],
+        shop_wh: Mask,
+        stock: dict[str, I64],
+        velocity: tuple[I64, I64, F64],
+        listed: tuple[I64, I64, I64],
+        bundle_rows: tuple[I64, I64, I64],
+    ) -> SnapshotIndex:
+        """From arrays (the benchmark's generator builds millions of SKUs this way,
+        where per-row models would not fit in memory)."""
+        n_h = len(shop_ids)
+        order = np.lexsort((np.array(shop_ids), shop_priority))
+        shop_rank = np.empty(n_h, dtype=np.int64)
+        shop_rank[order] = np.arange(n_h)
+        # Cells: every SKU with every shop of its brand, ordered by SKU then shop rank.
+        parts_s, parts_h = [], []
+        for code in range(len(brands)):
+            skus_b = np.flatnonzero(sku_brand == code)
+            shops_b = order[shop_brand[order] == code]
+            parts_s.append(np.repeat(skus_b, shops_b.size))
+            parts_h.append(np.tile(shops_b, skus_b.size))
+        cell_sku = np.concatenate(parts_s) if parts_s else np.zeros(0, dtype=np.int64)
+        cell_shop = np.concatenate(parts_h) if parts_h else np.zeros(0, dtype=np.int64)
+        sort = np.lexsort((shop_rank[cell_shop], cell_sku))
+        cell_sku, cell_shop = cell_sku[sort], cell_shop[sort]
+        key = cell_sku * max(n_h, 1) + cell_shop
+        cell_order = np.argsort(key, kind="stable")
+        missing = [b for b in BUCKETS if b not in stock]
+        if missing:
+            raise ValueError(f"stock buckets missing: {missing}")
+        index = cls(
+            as_of=as_of,
+            sku_ids=sku_ids,
+            shop_ids=shop_ids,
+            wh_ids=wh_ids,
+            sku_pos={k: i for i, k in enumerate(sku_ids)},
+            shop_pos={k: i for i, k in enumerate(shop_ids)},
+            wh_pos={k: i for i, k in enumerate(wh_ids)},
+            sku_brand=sku_brand,
+            sku_category=sku_category,
+            categories=categories,
+            sku_tags=sku_tags,
+            price_cents=price_cents,
+            shop_brand=shop_brand,
+            shop_platform=shop_platform,
+            shop_rank=shop_rank,
+            brands=brands,
+            wh_kind=wh_kind,
+            shop_wh=shop_wh,
+            stock=stock,
+            cell_sku=cell_sku,
+            cell_shop=cell_shop,
+            cell_key=key[cell_order],
+            cell_order=cell_order,
+            velocity=np.zeros(cell_sku.size),
+            listed=np.zeros(cell_sku.size, dtype=np.int64),
+            bundle_rows=bundle_rows,
+        )
+        index.velocity = index.scatter_cells(*velocity)
+        index.listed = index.scatter_cells(*listed).astype(np.int64)
+        return index
+
+    def cells_of(self, sku: I64, shop: I64) -> I64:
+        """Cell index of each (sku, shop) pair, -1 where the pair is not a cell."""
+        if self.cell_key.size == 0:
+            return np.full(np.shape(sku), -1, dtype=np.int64)
+        key = sku * max(self.n_shops, 1) + shop
+        at = np.clip(np.searchsorted(self.cell_key, key), 0, self.cell_key.size - 1)
+        found = self.cell_key[at] == key
+        return np.where(found, self.cell_order[at], -1)
+
+    def scatter_cells(self, sku: I64, shop: I64, values: NDArray[np.generic]) -> F64:
+        """A per-cell array from (sku, shop, value) rows; rows that are no cell are
+        dropped (the snapshot validation refuses them before they get here)."""
+        out = np.zeros(self.n_cells, dtype=np.float64)
+        cells = self.cells_of(sku, shop)
+        ok = cells >= 0
+        out[cells[ok]] = values[ok]
+        return out
+
+    # --- scope masks -----------------------------------------------------------------
+
+    def sku_mask(self, scope: Scope) -> Mask:
+        mask = np.ones(self.n_skus, dtype=bool)
+        if scope.brand is not None:
+            mask &= _lookup(len(self.brands), self._brand_codes(scope.brand))[self.sku_brand]
+        if scope.category is not None:
+            wanted = [k for k, c in enumerate(self.categories) if c in scope.category]
+            mask &= _lookup(len(self.categories), wanted)[self.sku_category]
+        if scope.tags is not None:
+            any_tag = np.zeros(self.n_skus, dtype=bool)
+            for tag in scope.tags:
+                any_tag |= self.sku_tags.get(tag, False)
+            mask &= any_tag
+        if scope.skus is not None:
+            picked = np.zeros(self.n_skus, dtype=bool)
+            picked[[self.sku_pos[s] for s in scope.skus if s in self.sku_pos]] = True
+            mask &= picked
+        return mask
+
+    def shop_mask(self, scope: Scope) -> Mask:
+        mask = np.ones(self.n_shops, dtype=bool)
+        if scope.brand is not None:
+            mask &= np.isin(self.shop_brand, self._brand_codes(scope.brand))
+        if scope.platform is not None:
+            mask &= np.array([p in scope.platform for p in self.shop_platform], dtype=bool)
+        if scope.shop is not None:
+            mask &= self.shops_named(scope.shop)
+        return mask
+
+    def wh_mask(self, scope: Scope) -> Mask:
+        if scope.warehouse is None:
+            return np.ones(len(self.wh_ids), dtype=bool)
+        return np.array([w in scope.warehouse for w in self.wh_ids], dtype=bool)
+
+    def cell_mask(self, scope: Scope) -> Mask:
+        return self.cells_where(self.sku_mask(scope), self.shop_mask(scope))
+
+    def cells_where(self, skus: Mask, shops: Mask) -> Mask:
+        """Cells whose SKU is in `skus` and shop in `shops` (a new array). Most scopes
+        select on one side only; the other side then costs no pass over the cells."""
+        if shops.all():
+            return self.by_sku.spread(skus)
+        in_shops = shops[self.cell_shop]
+        if skus.all():
+            return in_shops
+        in_shops &= self.by_sku.spread(skus)
+        return in_shops
+
+    def has_cells(self, scope: Scope) -> bool:
+        """Whether the scope selects any cell."""
+        skus, shops = self.sku_mask(scope), self.shop_mask(scope)
+        if shops.all():
+            return bool(np.any(skus & (self.by_sku.sizes > 0)))
+        if skus.all():
+            return bool(np.any(shops & self.shop_has_cells))
+        return bool(np.any(self.cells_where(skus, shops)))
+
+    def shops_named(self, names: list[str] | None) -> Mask:
+        mask = np.zeros(self.n_shops, dtype=bool)
+        if names is None:
+            mask[:] = True
+        else:
+            mask[[self.shop_pos[n] for n in names if n in self.shop_pos]] = True
+        return mask
+
+    def _brand_codes(self, names: list[str]) -> list[int]:
+        return [k for k, b in enumerate(self.brands) if b in names]
+
+
+def _lookup(n_codes: int, wanted: list[int]) -> Mask:
+    """Code -> selected: one gather per SKU instead of a set test."""
+    table = np.zeros(n_codes, dtype=bool)
+    table[wanted] = True
+    return table
+
+
+def _bundle_rows(snap: Snapshot, sku_pos: dict[str, int]) -> tuple[I64, I64, I64]:
+    rows = [(sku_pos[s.id], sku_pos[c.sku], c.qty) for s in snap.skus for c in s.components]
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()

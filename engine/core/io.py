@@ -1,0 +1,224 @@
+"""Reading interchange documents (JSON or YAML) and writing deterministic JSON.
+
+Every failure to read or validate becomes an InputError naming the file and where in
+it the fault is; a caller never sees a parser's or pydantic's own exception.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Hashable, Iterable
+from os import PathLike
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
+
+from engine.core.errors import InputError, Issue
+from engine.core.plan import Plan
+from engine.core.snapshot import Snapshot
+
+_YamlBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictYamlLoader(_YamlBase):  # type: ignore[valid-type,misc]
+    """Safe YAML that refuses a repeated key instead of keeping the last value."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            # Merge keys (<<) may legitimately be overridden by explicit keys.
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # the base class reports unhashable keys
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_StrictYamlLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise InputError([Issue("", f"{where}{err.problem or err.context}")], source) from None
+    except yaml.YAMLError as err:
+        raise InputError([Issue("", f"invalid YAML: {err}")], source) from None
+
+
+def _parse_json(text: str, source: str) -> Any:
+    # The stdlib parser gives no position to an object hook, so repeated keys are
+    # collected by object identity and located by a walk of the finished tree.
+    repeats: dict[int, list[str]] = {}
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj:
+                repeats.setdefault(id(obj), []).append(key)
+            obj[key] = value
+        return obj
+
+    try:
+        data = json.loads(text, object_pairs_hook=unique)
+    except json.JSONDecodeError as err:
+        issue = Issue("", f"line {err.lineno}, column {err.colno}: {err.msg}")
+        raise InputError([issue], source) from None
+    if repeats:
+        raise InputError(list(_repeated_keys(data, "", repeats)), source)
+    return data
+
+
+def _repeated_keys(node: Any, path: str, repeats: dict[int, list[str]]) -> Iterable[Issue]:
+    if isinstance(node, dict):
+        for key in repeats.get(id(node), []):
+            yield Issue(path, f"duplicate key {key!r}")
+        for key, value in node.items():
+            yield from _repeated_keys(value, f"{path}.{key}" if path else key, repeats)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _repeated_keys(value, f"{path}[{index}]", repeats)
+
+
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    ".json": _parse_json,
+    ".yaml": _parse_yaml,
+    ".yml": _parse_yaml,
+}
+
+
+def read_document(path: str | PathLike[str]) -> Any:
+    """The plain data (dicts, lists, scalars) of a .json, .yaml or .yml file."""
+    source, file = str(path), Path(path)
+    parse = _PARSERS.get(file.suffix.lower())
+    if parse is None:
+        message = f"unsupported file type {file.suffix!r}: use .json, .yaml or .yml"
+        raise InputError([Issue("", message)], source)
+    try:
+        # utf-8-sig: spreadsheet tools on Windows often prepend a byte-order mark.
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError([Issue("", "file not found")], source) from None
+    except UnicodeDecodeError as err:
+        raise InputError([Issue("", f"not UTF-8 text (byte {err.start})")], source) from None
+    except OSError as err:
+        raise InputError([Issue("", f"cannot read: {err.strerror or err}")], source) from None
+    return parse(text, source)
+
+
+def dotted_path(loc: Iterable[str | int], prefix: str = "") -> str:
+    """('skus', 3, 'price') -> 'skus[3].price', after an optional prefix."""
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path
+
+
+# Reworded where pydantic's text would not tell a user of the file format what to do.
+_MESSAGES = {
+    "missing": "required field is missing",
+    "extra_forbidden": "unknown field",
+    "int_type": "must be a whole number",
+}
+
+
+def _shown(value: Any) -> str | None:
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, bool | int | float) or value is None:
+        return repr(value)
+    return None  # a whole object or list would drown the message
+
+
+def pydantic_issues(err: ValidationError, prefix: str = "") -> list[Issue]:
+    """One Issue per pydantic error, with the input value when it is short."""
+    issues = []
+    for error in err.errors(include_url=False):
+        message = _MESSAGES.get(error["type"], error["msg"])
+        got = _shown(error.get("input"))
+        if got is not None and error["type"] not in ("missing", "extra_forbidden"):
+            message += f", got {got}"
+        issues.append(Issue(dotted_path(error["loc"], prefix), message))
+    return issues
+
+
+Doc = TypeVar("Doc", bound=BaseModel)
+
+
+def parse_document(model: type[Doc], data: Any, source: str = "") -> Doc:
+    """A document (snapshot, plan, shelf input, ...) from plain data, or an InputError
+    listing every issue under `source` (a file name, or a request field)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise InputError(pydantic_issues(err), source) from None
+    except InputError as err:  # cross-reference issues, raised without a source
+        raise InputError(err.issues, source) from None
+
+
+def parse_snapshot(data: Any, source: str = "") -> Snapshot:
+    return parse_document(Snapshot, data, source)
+
+
+def parse_plan(data: Any, source: str = "") -> Plan:
+    return parse_document(Plan, data, source)
+
+
+def load_plan(path: str | PathLike[str]) -> Plan:
+    return parse_plan(read_document(path), source=str(path))
+
+
+def load_snapshot(path: str | PathLike[str]) -> Snapshot:
+    return parse_snapshot(read_document(path), source=str(path))
+
+
+def canonical_json(obj: Any) -> str:
+    """Compact JSON with sorted keys: equal data gives equal text, for hashing."""
+    return json.dumps(
+        to_jsonable_python(obj),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+
+
+def dump_json(obj: Any, path: str | PathLike[str] | None = None) -> str:
+    """Readable JSON in model field order; written to path when given, always returned."""
+    text = json.dumps(to_jsonable_python(obj), indent=2, ensure_ascii=False, allow_nan=False)
+    text += "\n"
+    if path is not None:
+        write_atomically(Path(path), text)
+    return text
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a temp file beside it (owner-only, as mkstemp makes
+    it), fsynced, then renamed over the target. A crash never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

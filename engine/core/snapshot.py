@@ -1,0 +1,256 @@
+"""The snapshot of interchange format v1: what the engine plans from.
+
+Field checks are pydantic's; the cross-reference checks (duplicates, dangling ids,
+bundles, brands) run once every field is valid, and report every issue at once as an
+InputError, so no Snapshot object exists that refers to something it does not hold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from engine.core.errors import InputError, Issue
+from engine.core.modes import Mode
+
+# Far above any real stock, far below where int64 arithmetic in the solvers overflows
+# once quantities are multiplied by prices or weights.
+MAX_UNITS = 10**12
+
+Id = Annotated[str, StringConstraints(strict=True, min_length=1)]
+Units = Annotated[int, Field(strict=True, ge=0, le=MAX_UNITS)]
+WarehouseKind = Literal["sellable", "defect", "returns", "qc", "virtual"]
+
+_MONEY = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def _parse_money(value: Any) -> Decimal:
+    # Floats are refused because 0.1 + 0.2 style drift would reach stock values and
+    # budgets; ints are exact, so they are accepted as whole amounts.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return Decimal(value)
+    if isinstance(value, str) and _MONEY.fullmatch(value):
+        return Decimal(value)
+    raise PydanticCustomError("money", "money is a decimal string >= 0 such as '399.00'")
+
+
+# Fixed-point text: str(Decimal) would write '1E-7', which the parser above refuses.
+Money = Annotated[
+    Decimal,
+    PlainValidator(_parse_money, json_schema_input_type=str | int),
+    PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
+]
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Brand(_Item):
+    id: Id
+    name: str
+
+
+class Warehouse(_Item):
+    id: Id
+    kind: WarehouseKind = "sellable"
+    name: str | None = None
+
+    @property
+    def supplies_by_default(self) -> bool:
+        """Only sellable stock feeds the pool unless a rule says otherwise."""
+        return self.kind == "sellable"
+
+
+class Shop(_Item):
+    id: Id
+    brand: Id
+    platform: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z]+$")]
+    priority: Annotated[int, Field(strict=True, ge=0)] = 100
+    warehouses: list[Id] | None = None  # None: every warehouse supplies the shop
+
+
+class Component(_Item):
+    sku: Id
+    qty: Annotated[int, Field(strict=True, ge=1, le=MAX_UNITS)]
+
+
+class Sku(_Item):
+    id: Id
+    brand: Id
+    category: str = ""
+    tags: list[str] = []
+    price: Money
+    components: list[Component] = []
+
+    @property
+    def is_bundle(self) -> bool:
+        return bool(self.components)
+
+
+class StockRow(_Item):
+    sku: Id
+    warehouse: Id
+    on_hand: Units
+    locked: Units = 0
+    reserved: Units = 0
+    defective: Units = 0
+    in_transit: Units = 0
+    pending_review: Units = 0
+    unpaid: Units = 0
+    purchase_in_transit: Units = 0
+    transfer_in_transit: Units = 0
+
+
+class VelocityRow(_Item):
+    sku: Id
+    shop: Id
+    units_per_day: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+
+
+class ListedRow(_Item):
+    sku: Id
+    shop: Id
+    quantity: Units
+
+
+class Snapshot(_Item):
+    tenant: Id
+    as_of: AwareDatetime
+    mode: Mode = "normal"
+    brands: list[Brand]
+    warehouses: list[Warehouse]
+    shops: list[Shop]
+    skus: list[Sku]
+    stock: list[StockRow]
+    velocity: list[VelocityRow] = []
+    listed: list[ListedRow] = []
+
+    @model_validator(mode="after")
+    def _references_hold(self) -> Snapshot:
+        # InputError is not a ValueError, so pydantic lets it through unwrapped and the
+        # issues keep their own paths.
+        issues = cross_reference_issues(self)
+        if issues:
+            raise InputError(issues)
+        return self
+
+
+def _duplicates(section: str, keys: list[Any], field: str, what: str) -> list[Issue]:
+    """One issue per repeat of a key, naming where the key was first seen."""
+    first: dict[Any, int] = {}
+    issues = []
+    for index, key in enumerate(keys):
+        seen = first.setdefault(key, index)
+        if seen != index:
+            name = what.format(*key) if isinstance(key, tuple) else what.format(key)
+            where = f"(first at {section}[{seen}])"
+            issues.append(Issue(f"{section}[{index}]{field}", f"duplicate {name} {where}"))
+    return issues
+
+
+_T = TypeVar("_T", Brand, Warehouse, Shop, Sku)
+
+
+def _by_id(items: Iterable[_T]) -> dict[str, _T]:
+    """Lookup by id where the first of duplicated ids wins, as the duplicate issues say."""
+    found: dict[str, _T] = {}
+    for item in items:
+        found.setdefault(item.id, item)
+    return found
+
+
+def _unknown(path: str, kind: str, value: str, known: Mapping[str, Any]) -> list[Issue]:
+    return [] if value in known else [Issue(path, f"unknown {kind} {value!r}")]
+
+
+def _shop_row_issues(
+    section: str,
+    rows: Sequence[VelocityRow | ListedRow],
+    skus: Mapping[str, Sku],
+    shops: Mapping[str, Shop],
+    brands: Mapping[str, Brand],
+) -> list[Issue]:
+    """Per (SKU, shop) rows: no repeats, known ids, and the shop sells the SKU's brand."""
+    issues = _duplicates(
+        section, [(r.sku, r.shop) for r in rows], "", "row for SKU {!r} on shop {!r}"
+    )
+    for i, row in enumerate(rows):
+        found = _unknown(f"{section}[{i}].sku", "SKU", row.sku, skus)
+        found += _unknown(f"{section}[{i}].shop", "shop", row.shop, shops)
+        issues += found
+        if found:
+            continue
+        sku_brand, shop_brand = skus[row.sku].brand, shops[row.shop].brand
+        # An unknown brand is reported once, on the SKU or shop, not again on each row.
+        if sku_brand != shop_brand and sku_brand in brands and shop_brand in brands:
+            message = (
+                f"shop {row.shop!r} is of brand {shop_brand!r}"
+                f" but SKU {row.sku!r} is of brand {sku_brand!r}"
+            )
+            issues.append(Issue(f"{section}[{i}].shop", message))
+    return issues
+
+
+def _bundle_issues(index: int, sku: Sku, skus: Mapping[str, Sku]) -> list[Issue]:
+    """Bundles are one level deep: a component is a plain SKU, never the bundle itself."""
+    issues = _duplicates(
+        f"skus[{index}].components", [c.sku for c in sku.components], ".sku", "component {!r}"
+    )
+    for j, comp in enumerate(sku.components):
+        path = f"skus[{index}].components[{j}].sku"
+        if comp.sku == sku.id:
+            issues.append(Issue(path, f"bundle {sku.id!r} lists itself as a component"))
+        elif comp.sku not in skus:
+            issues += _unknown(path, "SKU", comp.sku, skus)
+        elif skus[comp.sku].is_bundle:
+            issues.append(Issue(path, f"component {comp.sku!r} is itself a bundle"))
+    return issues
+
+
+def cross_reference_issues(snapshot: Snapshot) -> list[Issue]:
+    """Every inconsistency between the sections of a field-valid snapshot."""
+    brands, warehouses = _by_id(snapshot.brands), _by_id(snapshot.warehouses)
+    shops, skus = _by_id(snapshot.shops), _by_id(snapshot.skus)
+    issues: list[Issue] = []
+    for section, ids in (
+        ("brands", [b.id for b in snapshot.brands]),
+        ("warehouses", [w.id for w in snapshot.warehouses]),
+        ("shops", [s.id for s in snapshot.shops]),
+        ("skus", [s.id for s in snapshot.skus]),
+    ):
+        issues += _duplicates(section, ids, ".id", "id {!r}")
+
+    for i, shop in enumerate(snapshot.shops):
+        issues += _unknown(f"shops[{i}].brand", "brand", shop.brand, brands)
+        supply = shop.warehouses or []
+        issues += _duplicates(f"shops[{i}].warehouses", supply, "", "warehouse {!r}")
+        for j, wh in enumerate(supply):
+            issues += _unknown(f"shops[{i}].warehouses[{j}]", "warehouse", wh, warehouses)
+    for i, sku in enumerate(snapshot.skus):
+        issues += _unknown(f"skus[{i}].brand", "brand", sku.brand, brands)
+        issues += _bundle_issues(i, sku, skus)
+
+    stock_keys = [(r.sku, r.warehouse) for r in snapshot.stock]
+    issues += _duplicates("stock", stock_keys, "", "row for SKU {!r} in warehouse {!r}")
+    for i, stock in enumerate(snapshot.stock):
+        issues += _unknown(f"stock[{i}].sku", "SKU", stock.sku, skus)
+        issues += _unknown(f"stock[{i}].warehouse", "warehouse", stock.warehouse, warehouses)
+
+    issues += _shop_row_issues("velocity", snapshot.velocity, skus, shops, brands)
+    issues += _shop_row_issues("listed", snapshot.listed, skus, shops, brands)
+    return issues

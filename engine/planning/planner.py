@@ -1,0 +1,224 @@
+"""The planner: snapshot + ruleset + mode -> plan (DESIGN.md data flow).
+
+compile (rules -> one array problem) -> solve (closed form for the separable SKUs, the
+fastest exact backend for the coupled ones) -> post rules -> the plan with its binding
+rules, unallocated stock and reasons, warnings and KPIs. The same input gives the same
+plan byte for byte, except `timing`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.core.index import SnapshotIndex
+from engine.core.io import canonical_json
+from engine.core.plan import Allocation, Kpis, Plan, PlanWarning, SkuPool, SolverPart
+from engine.core.snapshot import Snapshot
+from engine.planning.post import SecondPass, finish, second_pass
+from engine.planning.reasons import unallocated_rows
+from engine.planning.solve import Solved, solve
+from engine.runtime.allocator import tune_malloc
+from rules.catalog import Ruleset
+from rules.compile import Compiled, compile_problem
+
+Progress = Callable[[str], None]
+
+
+def input_hash(snapshot: Snapshot, ruleset: Ruleset, mode: str) -> str:
+    doc = {
+        "snapshot": snapshot.model_dump(mode="json"),
+        "ruleset": ruleset.model_dump(mode="json", exclude_unset=True),
+        "mode": mode,
+    }
+    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
+
+
+@dataclass
+class Outcome:
+    """Everything a plan is made of, as arrays: what the benchmark measures."""
+
+    compiled: Compiled
+    solved: Solved  # first-pass parts, then second-pass parts if any
+    first_x: np.ndarray  # the first pass's plan: its objective is the solver's optimum
+    second: SecondPass | None
+    timing: dict[str, float]
+
+
+def run_planner(
+    index: SnapshotIndex,
+    ruleset: Ruleset,
+    mode: str,
+    solver: str | None = None,
+    time_limit_s: float = 60.0,
+    progress: Progress | None = None,
+) -> Outcome:
+    say = progress or (lambda stage: None)
+    # Once per process, at its first plan: large per-plan arrays then reuse freed memory
+    # instead of faulting it in again (engine/runtime/allocator.py says why and what it costs).
+    tune_malloc()
+    started = time.perf_counter()
+    say("compile")
+    compiled = compile_problem(index, ruleset, mode)
+    compiled_at = time.perf_counter()
+    say("solve")
+    solved = solve(compiled.problem, solver, time_limit_s)
+    first_x = solved.x
+    second = second_pass(compiled.problem, solved.x, compiled.post)
+    if second is not None:
+        say("post")
+        again = solve(second.problem, solver, time_limit_s)
+        for part in again.parts:
+            part.notes.insert(0, "second pass, after pack sizes and delisting")
+        solved = Solved(again.x, again.shared, solved.parts + again.parts)
+    timing = {
+        "compile_s": round(compiled_at - started, 4),
+        "solve_s": round(time.perf_counter() - compiled_at, 4),
+    }
+    return Outcome(compiled, solved, first_x, second, timing)
+
+
+def make_plan(
+    snapshot: Snapshot,
+    ruleset: Ruleset,
+    mode: str | None = None,
+    solver: str | None = None,
+    time_limit_s: float = 60.0,
+    progress: Progress | None = None,
+) -> Plan:
+    say = progress or (lambda stage: None)
+    mode = mode or snapshot.mode
+    started = time.perf_counter()
+    say("index")
+    index = SnapshotIndex.build(snapshot)
+    outcome = run_planner(index, ruleset, mode, solver, time_limit_s, say)
+    say("plan")
+    plan = _assemble(outcome.compiled, outcome.solved, outcome.second, snapshot, ruleset, mode)
+    plan.timing = {**outcome.timing, "total_s": round(time.perf_counter() - started, 4)}
+    return plan
+
+
+def _assemble(
+    c: Compiled,
+    solved: Solved,
+    second: SecondPass | None,
+    snapshot: Snapshot,
+    ruleset: Ruleset,
+    mode: str,
+) -> Plan:
+    ix, d, problem = c.index, c.draft, c.problem
+    result = finish(problem, solved.x, c.post, ix.listed)
+    x = result.x
+    shared = solved.shared
+    cell_shared = np.where(problem.in_shared, shared[ix.cell_sku], 0)
+    labels = [ruleset.label(k) for k in range(len(ruleset.rules))]
+
+    def name(k: int) -> str | None:
+        return labels[k] if k >= 0 else None
+
+    allocations = []
+    for cell in range(ix.n_cells):
+        q = int(x[cell])
+        binding = _binding(c, cell, q, name)
+        allocations.append(
+            Allocation(
+                sku=ix.sku_ids[ix.cell_sku[cell]],
+                shop=ix.shop_ids[ix.cell_shop[cell]],
+                quantity=q,
+                shared=int(cell_shared[cell]),
+                binding=binding,
+                listed=bool(q + cell_shared[cell] > 0),
+                target=int(problem.target[cell]),
+                lb=int(problem.lb[cell]),
+                ub=int(problem.ub[cell]),
+            )
+        )
+    unallocated = unallocated_rows(c, solved.x, shared, result, second, name)
+    pools = _pools(c, name)
+    allocated = int(x.sum() + shared.sum())
+    units_pool = int((d.sellable + d.virtual).sum())
+    kpis = Kpis(
+        units_allocated=allocated,
+        units_pool=units_pool,
+        utilisation=round(allocated / units_pool, 6) if units_pool else 0.0,
+        units_shared=int(shared.sum()),
+        units_unallocated=sum(u.quantity for u in unallocated),
+        skus=ix.n_skus,
+        shops=ix.n_shops,
+        cells=ix.n_cells,
+    )
+    warnings = list(d.warnings)
+    for part in solved.parts:
+        if not part.proven:
+            note = "; ".join(part.notes)
+            warnings.append(
+                PlanWarning(code="not_proven_optimal", message=f"{part.backend}: {note}")
+            )
+    if np.any(result.delisted):
+        warnings.append(
+            PlanWarning(
+                code="delisted",
+                rule=None,
+                message=f"{int(result.delisted.sum())} listing(s) below their minimum delisted",
+            )
+        )
+    digest = input_hash(snapshot, ruleset, mode)
+    backends = sorted({p.backend for p in solved.parts})
+    return Plan(
+        plan_id="plan-" + digest[:16],
+        input_hash=digest,
+        mode=mode if not c.peak else "peak",
+        solver="+".join(backends) if backends else "none",
+        timing={},
+        allocations=allocations,
+        unallocated=unallocated,
+        warnings=warnings,
+        kpis=kpis,
+        skus=pools,
+        solver_parts=[
+            SolverPart(
+                backend=p.backend, skus=p.skus, cells=p.cells, objective=p.objective, notes=p.notes
+            )
+            for p in solved.parts
+        ],
+    )
+
+
+def _binding(c: Compiled, cell: int, q: int, name: Callable[[int], str | None]) -> list[str]:
+    """Rules that determined the cell: the one whose target it follows, and any whose
+    bound it sits on."""
+    d, problem = c.draft, c.problem
+    found: list[str] = []
+    checks = [
+        (int(d.target_rule[cell]), q > 0 or problem.target[cell] > 0),
+        (int(d.lb_rule[cell]), problem.lb[cell] > 0 and q == problem.lb[cell]),
+        (int(d.floor_rule[cell]), problem.floor[cell] > 0 and q <= problem.floor[cell]),
+        (int(d.ub_rule[cell]), q == problem.ub[cell]),
+    ]
+    for k, holds in checks:
+        label = name(k)
+        if holds and label is not None and label not in found:
+            found.append(label)
+    return found
+
+
+def _pools(c: Compiled, name: Callable[[int], str | None]) -> list[SkuPool]:
+    ix, d = c.index, c.draft
+    reserved = d.reserved
+    out = []
+    for i in range(ix.n_skus):
+        out.append(
+            SkuPool(
+                sku=ix.sku_ids[i],
+                sellable=int(d.sellable[i]),
+                reserved={name(k) or "": int(v[i]) for k, v in reserved.items() if v[i] > 0},
+                virtual=int(d.virtual[i]),
+                pool=int(d.pool[i]),
+                share_rule=name(int(d.share_rule[i])),
+            )
+        )
+    return out

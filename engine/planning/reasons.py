@@ -1,0 +1,98 @@
+"""Where every unlisted unit went: the `unallocated` part of a plan.
+
+Each SKU's sellable and virtual units end up listed, or in exactly one row here with
+the rule that kept them: reserves, warehouses no shop reaches, post rules, shares that
+cover less than the pool, full shop capacities or budgets, and caps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from engine.core.plan import Unallocated
+from engine.planning.post import PostResult, SecondPass
+from rules.compile import Compiled
+from solvers.problem import idle_units, per_shop, per_sku, shared_load
+
+Name = Callable[[int], str | None]
+
+
+def unallocated_rows(
+    c: Compiled,
+    solved_x: np.ndarray,
+    shared: np.ndarray,
+    result: PostResult,
+    second: SecondPass | None,
+    name: Name,
+) -> list[Unallocated]:
+    ix, d, problem = c.index, c.draft, c.problem
+    rows: list[tuple[int, int, str]] = []
+
+    def described(k: int) -> str:
+        return f"{getattr(c.ruleset.rules[k], 'type', '')} {name(k)}"
+
+    def add(units: np.ndarray, reason: str | Callable[[int], str]) -> None:
+        for i in np.flatnonzero(units > 0):
+            why = reason if isinstance(reason, str) else reason(int(i))
+            rows.append((int(i), int(units[i]), why))
+
+    def share_name(i: int) -> str:
+        return name(int(d.share_rule[i])) or "default split"
+
+    for k, units in sorted(d.reserved.items()):
+        add(units, described(k))
+    add(d.unreachable, "no shop is supplied from its warehouse")
+    # Rounded away after the last solve: idle under the post rule that did it.
+    for k in np.unique(result.freed_rule[result.freed > 0]):
+        units = per_sku(problem, np.where(result.freed_rule == k, result.freed, 0))
+        add(units, described(int(k)))
+    idle = idle_units(problem, solved_x, shared)
+    kept = np.minimum(idle, problem.free_idle)
+    add(kept, lambda i: f"kept back: shares cover less than the pool ({share_name(i)})")
+    rest = idle - kept
+
+    if second is not None:
+        # Units freed by delisting that the second pass could not place elsewhere.
+        for k in np.unique(second.freed_rule[second.freed > 0]):
+            freed = per_sku(problem, np.where(second.freed_rule == k, second.freed, 0))
+            take = np.minimum(freed, rest)
+            rest = rest - take
+            add(take, described(int(k)))
+    full = _full_limits(c, solved_x, shared)
+    add(rest, lambda i: _capped_reason(c, i, solved_x, full, name))
+    rows.sort(key=lambda r: (r[0], r[2]))
+    return [Unallocated(sku=ix.sku_ids[i], quantity=q, reason=why) for i, q, why in rows]
+
+
+def _full_limits(c: Compiled, x: np.ndarray, shared: np.ndarray) -> dict[int, str]:
+    """Shops whose capacity or value budget the plan uses up, with the rule's label."""
+    problem, d = c.problem, c.draft
+    full: dict[int, str] = {}
+    load = per_shop(problem, x) + shared_load(problem, shared)
+    for j in np.flatnonzero((problem.shop_capacity >= 0) & (load >= problem.shop_capacity)):
+        full[int(j)] = f"shop_capacity {c.ruleset.label(int(d.limit_rule[j]))}"
+    if problem.budgets is not None:
+        value = per_shop(problem, x * problem.price_cents[problem.cell_sku])
+        for j, limit in zip(problem.budgets.shop, problem.budgets.limit, strict=True):
+            # Less than the cheapest unit left: the budget is what stops the shop.
+            if value[j] + problem.price_cents.min(initial=0) > limit:
+                full.setdefault(int(j), f"value_budget {c.ruleset.label(int(d.budget_rule[j]))}")
+    return full
+
+
+def _capped_reason(c: Compiled, i: int, x: np.ndarray, full: dict[int, str], name: Name) -> str:
+    """Why no shop took more of SKU i: full shops, else the caps its cells sit on."""
+    problem, d = c.problem, c.draft
+    start, end = np.searchsorted(problem.cell_sku, [i, i + 1])
+    cells = np.arange(start, end)
+    live = cells[(problem.ub[cells] > 0) | problem.in_shared[cells]]
+    limits = sorted({full[int(j)] for j in problem.cell_shop[live] if int(j) in full})
+    if limits:
+        return "shops full: " + ", ".join(limits)
+    at_cap = cells[(x[cells] >= problem.ub[cells]) & (d.ub_rule[cells] >= 0)]
+    caps = sorted({name(int(k)) or "" for k in d.ub_rule[at_cap]})
+    if caps:
+        return "capped by " + ", ".join(caps)
+    return "no shop may take more: shops outside the share rule get only fixed units and floors"

@@ -1,0 +1,118 @@
+"""Runs a compiled problem through the backends: the separable SKUs in one closed-form
+pass, the coupled parts on the fastest exact backend for their structure, with fallback
+to the next backend when one fails (numerical trouble, a time limit, a missing library).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.core.errors import SolverError
+from solvers.base import Backend, BackendName, available_backends, from_name
+from solvers.closed import ClosedForm
+from solvers.lp import Mip
+from solvers.problem import Problem, Solution, violations
+from solvers.split import partition, restrict, whole
+
+
+@dataclass
+class Part:
+    backend: str
+    skus: int
+    cells: int
+    objective: int
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+    proven: bool = True
+
+
+@dataclass
+class Solved:
+    x: np.ndarray
+    shared: np.ndarray
+    parts: list[Part]
+
+
+def candidates(problem: Problem) -> Iterator[Backend]:
+    """Backends able to solve the problem exactly, fastest first; PuLP last.
+
+    The closed form, the fastest, comes first wherever it fits; the other backends
+    (and their solver libraries) are loaded only when it does not fit or fails."""
+    if ClosedForm.supports(problem):
+        yield ClosedForm()
+    fits = [b() for b in available_backends() if b.supports(problem) and b is not ClosedForm]
+    # A plan at the MIP's time limit beats no plan: it is returned with its proven gap.
+    fits = [Mip(accept_feasible=True) if isinstance(b, Mip) else b for b in fits]
+    yield from sorted(fits, key=lambda b: (b.name is BackendName.PULP, b.speed_rank))
+
+
+def solve_part(
+    problem: Problem, chain: Iterable[Backend], time_limit_s: float
+) -> tuple[Solution, list[str]]:
+    errors: list[str] = []
+    for backend in chain:
+        try:
+            solution = backend.solve(problem, time_limit_s)
+        except SolverError as err:
+            if err.status == "infeasible":
+                raise
+            errors.append(str(err))
+            continue
+        broken = violations(problem, solution.x, solution.shared)
+        if broken:
+            errors.append(f"{backend.name}: plan breaks {broken[0]}")
+            continue
+        return solution, errors
+    raise SolverError("planner", "failed", "; ".join(errors) or "no backend fits")
+
+
+def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.0) -> Solved:
+    """Solve the whole problem; `solver` forces one backend for every part."""
+    # Filled part by part, allocated at the first part that is not the whole problem
+    # (a part that is hands over its arrays).
+    x: np.ndarray | None = None
+    shared: np.ndarray | None = None
+    parts: list[Part] = []
+    everything = [np.ones(problem.n_skus, dtype=bool)]
+    for skus in partition(problem) if solver is None else everything:
+        if np.all(skus):  # one part: the whole problem, no index arrays
+            sub, sku_idx, cell_idx = whole(problem), None, None
+        else:
+            sub, sku_idx, cell_idx = restrict(problem, skus)
+        if solver is not None:
+            forced = from_name(solver)
+            if not forced.supports(sub):
+                missing = ", ".join(sorted(f.value for f in sub.features - forced.features))
+                raise SolverError(solver, "unsupported", f"the problem has {missing}")
+            chain: Iterable[Backend] = [forced]
+        else:
+            chain = candidates(sub)
+        started = time.perf_counter()
+        solution, errors = solve_part(sub, chain, time_limit_s)
+        if sku_idx is None or cell_idx is None:
+            x, shared = solution.x, solution.shared  # one part: the whole problem
+        else:
+            if x is None or shared is None:
+                x = np.zeros(problem.n_cells, dtype=np.int64)
+                shared = np.zeros(problem.n_skus, dtype=np.int64)
+            x[cell_idx] = solution.x
+            shared[sku_idx] = solution.shared
+        parts.append(
+            Part(
+                backend=solution.backend,
+                skus=sub.n_skus,
+                cells=sub.n_cells,
+                objective=solution.objective,
+                seconds=time.perf_counter() - started,
+                notes=[*errors, *solution.notes],
+                proven=solution.proven,
+            )
+        )
+    if x is None or shared is None:  # no parts
+        x = np.zeros(problem.n_cells, dtype=np.int64)
+        shared = np.zeros(problem.n_skus, dtype=np.int64)
+    return Solved(x=x, shared=shared, parts=parts)

@@ -1,0 +1,134 @@
+"""Scenario runs in the service: checked when asked for, played as a job (engine/jobs),
+stored with their comparison and charts for GET /v1/scenarios/{id}.
+
+In the service the base is the tenant's stored snapshot and latest ruleset, never a
+file on the server: a scenario body that names base files is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+from pathlib import Path
+
+from engine.access.roles import Principal, authorize
+from engine.core.errors import InputError, Issue
+from engine.core.io import parse_snapshot
+from engine.jobs.base import JobInfo, JobNotFound, JobQueue
+from engine.jobs.tasks import Report, Task, register
+from engine.scenarios.format import Scenario, parse_scenario
+from engine.scenarios.overrides import build_variants
+from engine.store.base import JsonObject, Store
+from engine.store.errors import NotFound
+from rules.load import parse_ruleset
+
+CHART_TYPE = "image/png"
+
+
+def _checked(document: JsonObject) -> Scenario:
+    scenario = parse_scenario(document)
+    named = [k for k in ("snapshot", "ruleset") if getattr(scenario.base, k) is not None]
+    if named:
+        message = "the service plays scenarios on the stored snapshot and ruleset; leave it out"
+        raise InputError([Issue(f"base.{key}", message) for key in named], "body")
+    return scenario
+
+
+def _stored_base(store: Store) -> tuple[JsonObject, JsonObject]:
+    return store.get_snapshot().body, store.get_ruleset().body
+
+
+def check_scenario(store: Store, document: JsonObject) -> Scenario:
+    """The scenario, every variant built against the stored data: InputError naming the
+    variant and override otherwise (so a bad body is a 422 now, not a failed job)."""
+    scenario = _checked(document)
+    snapshot, ruleset = _stored_base(store)
+    build_variants(
+        scenario,
+        parse_snapshot(snapshot, "stored snapshot"),
+        parse_ruleset(ruleset, "stored ruleset"),
+    )
+    return scenario
+
+
+def submit_scenario(
+    store: Store, jobs: JobQueue, principal: Principal, document: JsonObject, time_limit_s: float
+) -> JobInfo:
+    authorize(principal, "write", principal.tenant, None)
+    check_scenario(store, document)
+    args = {"scenario": document, "time_limit_s": time_limit_s}
+    return jobs.submit(principal.tenant, "scenario", args)
+
+
+def scenario_run(store: Store, jobs: JobQueue, principal: Principal, run_id: str) -> JsonObject:
+    """The run's job (status, progress) and, once finished, its comparison and charts."""
+    authorize(principal, "read", principal.tenant, None)  # tenant-wide, like the ruleset
+    try:
+        job: JobInfo | None = jobs.get(principal.tenant, run_id)
+    except JobNotFound:
+        job = None  # jobs are forgotten after a while; stored runs are not
+    if job is not None and job.kind != "scenario":
+        raise NotFound("scenario run", run_id)
+    try:
+        stored = store.get_scenario_run(run_id)
+    except NotFound:
+        if job is None:
+            raise
+        stored = None
+    view: JsonObject = {"id": run_id, "job": job.to_json() if job is not None else None}
+    if stored is not None:
+        view["comparison"] = stored["comparison"]
+        view["notes"] = stored["notes"]
+        view["charts"] = {
+            name: f"/v1/scenarios/{run_id}/charts/{name}" for name in stored["charts"]
+        }
+    return view
+
+
+def scenario_chart(store: Store, principal: Principal, run_id: str, name: str) -> bytes:
+    authorize(principal, "read", principal.tenant, None)
+    charts = store.get_scenario_run(run_id)["charts"]
+    if name not in charts:
+        raise NotFound(f"chart of scenario run {run_id}", name)
+    return base64.b64decode(charts[name])
+
+
+# --- the job ----------------------------------------------------------------------------
+
+
+def _prepare(store: Store, args: JsonObject) -> JsonObject:
+    snapshot, ruleset = _stored_base(store)
+    return {**args, "snapshot": snapshot, "ruleset": ruleset}
+
+
+def _run(args: JsonObject, report: Report) -> JsonObject:
+    from engine.scenarios.charts import write_charts
+    from engine.scenarios.compare import comparison, to_json
+    from engine.scenarios.run import run_scenario, settings_for
+
+    scenario = _checked(args["scenario"])
+    snapshot = parse_snapshot(args["snapshot"], "stored snapshot")
+    ruleset = parse_ruleset(args["ruleset"], "stored ruleset")
+    settings = settings_for(scenario)
+    steps = settings.horizon_days * settings.replications
+    total = steps * (len(scenario.variants) + 1)
+    finished: dict[str, int] = {}
+
+    def progress(variant: str, done: int, _: int) -> None:
+        finished[variant] = done
+        report(variant, sum(finished.values()), total)
+
+    run = run_scenario(scenario, snapshot, ruleset, settings, 1, progress, args["time_limit_s"])
+    compared = comparison(run.results)
+    with tempfile.TemporaryDirectory() as folder:
+        paths = write_charts(compared, Path(folder))
+        charts = {p.name: base64.b64encode(p.read_bytes()).decode() for p in paths}
+    return {"comparison": to_json(compared), "notes": run.notes, "charts": charts}
+
+
+def _finish(store: Store, outcome: JsonObject, run_id: str) -> JsonObject:
+    store.put_scenario_run(run_id, outcome)
+    return {"scenario_id": run_id, "url": f"/v1/scenarios/{run_id}"}
+
+
+register("scenario", Task(_prepare, _run, _finish))
