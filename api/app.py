@@ -1,6 +1,7 @@
 """The FastAPI application factory: settings, error mapping and routers.
 
-Run it with `uvicorn api.app:create_app --factory`. Later areas (plans, publish,
+`omnistock serve` runs `served_app` in each worker process; `uvicorn api.app:create_app
+--factory` runs it with the environment's settings. Later areas (plans, publish,
 auth) add a router in api/routes/ and one `include_router` line here.
 """
 
@@ -8,17 +9,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
 from api import errors, observe
-from api.config import Settings
 from api.routes import access, health, planning, scenarios, shelf
 from api.routes import jobs as job_routes
-from engine.access.repository import KeyRepository, key_repository_from_env
+from engine.access.repository import KeyRepository, key_repository
+from engine.core.settings import Settings
 from engine.jobs.base import JobQueue
 from engine.jobs.queues import job_queue_for
-from engine.services.planning import StoreRegistry, seed_demo, store_registry_from_env
+from engine.runtime.process import prepare_process
+from engine.services.planning import StoreRegistry, seed_demo, store_registry
 
 
 @asynccontextmanager
@@ -36,9 +39,10 @@ def create_app(
     stores: StoreRegistry | None = None,
     jobs: JobQueue | None = None,
 ) -> FastAPI:
-    """The app; `keys` defaults to the key file (OMNISTOCK_KEYS_FILE), `stores` to one
-    store per tenant in memory, or in Redis when OMNISTOCK_REDIS_URL is set, and `jobs`
-    likewise to a local process pool or RQ on that Redis."""
+    """The app; `settings` default to the environment's (read here, once per process),
+    `keys` to the key file (`settings.keys_file`), `stores` to one store per tenant in
+    memory, or in Redis when `settings.redis_url` is set, and `jobs` likewise to a local
+    process pool or RQ on that Redis."""
     settings = settings or Settings()
     app = FastAPI(
         lifespan=_lifespan,
@@ -47,14 +51,14 @@ def create_app(
         version="0.1.0",
     )
     app.state.settings = settings
-    app.state.keys = keys if keys is not None else key_repository_from_env()
+    app.state.keys = keys if keys is not None else key_repository(settings)
     app.state.stores = (
-        stores if stores is not None else store_registry_from_env(settings.mode_max_age_s)
+        stores if stores is not None else store_registry(settings, settings.mode_max_age_s)
     )
     app.state.jobs = (
         jobs
         if jobs is not None
-        else job_queue_for(app.state.stores, settings.job_workers, settings.job_timeout_s)
+        else job_queue_for(app.state.stores, settings, partial(prepare_process, settings))
     )
     app.state.owned = [app.state.jobs] if jobs is None else []
     if stores is None:
@@ -71,3 +75,10 @@ def create_app(
     app.include_router(scenarios.router, prefix="/v1")
     app.include_router(health.router)
     return app
+
+
+def served_app(settings: Settings) -> FastAPI:
+    """An API worker process of `omnistock serve`: set up the process (it plans), then
+    the app with the settings the command read."""
+    prepare_process(settings)
+    return create_app(settings)

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.config import Settings
 from engine.access.errors import Unauthenticated
 from engine.access.repository import KeyRepository
 from engine.access.roles import Principal
+from engine.core.settings import Settings
 from engine.jobs.base import JobQueue
 from engine.services.planning import StoreRegistry
 from engine.store.base import Store

@@ -3,7 +3,7 @@
 A store implements three methods (`get`, `save`, `all_records`); creating, checking,
 listing and revoking keys are written once here on top of them, so every store
 behaves the same. The JSON file is the CLI's and the embedded service's store; its
-path is OMNISTOCK_KEYS_FILE (default .omnistock/keys.json in the current directory).
+path is `Settings.keys_file` (OMNISTOCK_KEYS_FILE; default .omnistock/keys.json here).
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ from engine.access.keys import KeyRecord, key_id_of, new_key
 from engine.access.roles import Principal
 from engine.core.errors import InputError, Issue
 from engine.core.io import parse_document, write_atomically
-
-KEYS_FILE_ENV = "OMNISTOCK_KEYS_FILE"
-DEFAULT_KEYS_FILE = Path(".omnistock") / "keys.json"
+from engine.core.settings import Settings
 
 
 class KeyRepository(ABC):
@@ -145,10 +143,6 @@ class JsonFileKeyRepository(KeyRepository):
         return list(self._read().values())
 
 
-def keys_file() -> Path:
-    """The key file's path: OMNISTOCK_KEYS_FILE, or .omnistock/keys.json here."""
-    return Path(os.environ.get(KEYS_FILE_ENV) or DEFAULT_KEYS_FILE)
-
-
-def key_repository_from_env() -> KeyRepository:
-    return JsonFileKeyRepository(keys_file())
+def key_repository(settings: Settings) -> KeyRepository:
+    """The deployment's key repository: the key file `settings.keys_file`."""
+    return JsonFileKeyRepository(settings.keys_file)

@@ -81,7 +81,15 @@ def _peak_mib() -> float:
     return float("nan")
 
 
-def _child(fn: Callable[[], Any], check: Callable[[Any], Any], runs: int, conn: Any) -> None:
+def _child(
+    fn: Callable[[], Any],
+    check: Callable[[Any], Any],
+    runs: int,
+    conn: Any,
+    setup: Callable[[], None] | None,
+) -> None:
+    if setup is not None:
+        setup()  # before the clock: the set-up of a process that plans
     # Solvers print banners and logs on the process's stdout; the table owns it.
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)
@@ -110,12 +118,14 @@ def measure(
     timeout_s: float,
     runs: int = 1,
     check: Callable[[Any], Any] = lambda value: value,
+    setup: Callable[[], None] | None = None,
 ) -> Measured:
     """`fn` run `runs` times in a forked child, each run within `timeout_s`; `check`
-    turns a run's value into the result recorded, after the run's clock stopped."""
+    turns a run's value into the result recorded, after the run's clock stopped; `setup`
+    runs first in the child, off the clock."""
     ctx = mp.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(fn, check, max(runs, 1), send), daemon=True)
+    child = ctx.Process(target=_child, args=(fn, check, max(runs, 1), send, setup), daemon=True)
     child.start()
     send.close()
     times: list[float] = []
@@ -144,9 +154,14 @@ def measure(
 
 
 def bench_instance(
-    inst: Instance, baselines: list[str], repeat: int, timeout_s: float
+    inst: Instance,
+    baselines: list[str],
+    repeat: int,
+    timeout_s: float,
+    planner_setup: Callable[[], None] | None = None,
 ) -> Iterator[Record]:
-    """Records for one instance: numpy floor, omnistock, then each baseline."""
+    """Records for one instance: numpy floor, omnistock, then each baseline;
+    `planner_setup` is the process set-up omnistock's child gets, as a planner process."""
 
     def record(solver: str, m: Measured | None, **rest: Any) -> Record:
         timed = m is not None and m.status in ("ok", "timeout")
@@ -172,7 +187,7 @@ def bench_instance(
         parts = ", ".join(f"{p.backend} {p.cells / 1000:,.0f}k" for p in out.solved.parts)
         return objective(problem, out.first_x, out.solved.shared), parts
 
-    omni = measure(plan, timeout_s, repeat, planned_objective)
+    omni = measure(plan, timeout_s, repeat, planned_objective, planner_setup)
     planned = omni.status == "ok"
     omni_s = omni.seconds
     omni_obj = omni.result[0] if planned else None
@@ -250,13 +265,14 @@ def run_bench(
     timeout_s: float,
     seed: int = 7,
     on_record: Callable[[Record], None] | None = None,
+    planner_setup: Callable[[], None] | None = None,
 ) -> list[Record]:
     records: list[Record] = []
     for family in families:
         for cells in sizes:
             for n_shops in shops:
                 inst = make_instance(family, cells, n_shops, seed)
-                for record in bench_instance(inst, baselines, repeat, timeout_s):
+                for record in bench_instance(inst, baselines, repeat, timeout_s, planner_setup):
                     records.append(record)
                     if on_record is not None:
                         on_record(record)

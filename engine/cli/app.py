@@ -23,7 +23,7 @@ from rich.table import Table
 
 from engine.cli import shelf as cli_shelf
 from engine.cli.bench import bench
-from engine.cli.common import EXIT_INPUT, add_plain_row, err, fail
+from engine.cli.common import EXIT_INPUT, add_plain_row, err, fail, read_settings
 from engine.cli.keys import keys
 from engine.cli.load import load
 from engine.core.errors import KNOWN_ERRORS, InputError, Issue
@@ -32,6 +32,7 @@ from engine.core.io import dump_json, load_plan, load_snapshot, read_document
 from engine.core.plan import Plan
 from engine.planning.explain import explain_sku
 from engine.planning.planner import make_plan
+from engine.runtime.process import prepare_process
 from rules.load import load_ruleset, parse_ruleset
 from rules.references import check_references
 
@@ -70,6 +71,7 @@ def plan(
     """Compute one plan for every shop of every SKU."""
     if mode not in (None, "normal", "peak"):
         fail(InputError([Issue("--mode", f"must be normal or peak, got {mode!r}")]))
+    prepare_process(read_settings())
     try:
         snap = load_snapshot(snapshot)
         ruleset = load_ruleset(rules)
@@ -231,7 +233,7 @@ from engine.cli.serve import serve  # noqa: E402
 
 app.command()(serve)
 
-from engine.jobs.worker import worker  # noqa: E402
+from engine.cli.worker import worker  # noqa: E402
 
 app.command()(worker)
 

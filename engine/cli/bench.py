@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +16,8 @@ from rich.table import Table
 from engine.bench.baselines import BASELINES
 from engine.bench.instances import FAMILIES
 from engine.bench.run import Record, as_json, parse_size, run_bench
-from engine.cli.common import add_plain_row
+from engine.cli.common import add_plain_row, read_settings
+from engine.runtime.process import prepare_process
 
 out = Console(width=150)  # the table is wide; it stays readable in logs and pipes
 err = Console(stderr=True)
@@ -105,8 +107,10 @@ def bench(
             f"  {r.family} {r.cells:,} cells x{r.shops}: {r.solver} {seconds} s", highlight=False
         )
 
+    # omnistock's child is set up as any planner process is; the baselines' are not.
+    setup = partial(prepare_process, read_settings())
     records = run_bench(
-        family_list, size_list, shop_list, baseline_list, repeat, time_limit, seed, show
+        family_list, size_list, shop_list, baseline_list, repeat, time_limit, seed, show, setup
     )
     out.print(table)
     if json_file is not None:

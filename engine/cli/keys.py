@@ -12,9 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.access.repository import key_repository_from_env, keys_file
+from engine.access.repository import key_repository
 from engine.access.roles import Role
-from engine.cli.common import add_plain_row, err, fail
+from engine.cli.common import add_plain_row, err, fail, read_settings
 from engine.core.errors import KNOWN_ERRORS, InputError, Issue
 
 keys = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
@@ -33,7 +33,8 @@ def create(
 ) -> None:
     """Make a key, print it once (store it now) and keep only its hash."""
     try:
-        key, record = key_repository_from_env().create(tenant, role, brand)
+        config = read_settings()
+        key, record = key_repository(config).create(tenant, role, brand)
     except InputError as error:
         # The library names the record's fields; here the user typed options.
         fail(InputError([Issue(f"--{i.path}", i.message) for i in error.issues]))
@@ -42,7 +43,7 @@ def create(
     sys.stdout.write(key + "\n")
     scope = f"tenant {record.tenant}" + (f", brand {record.brand}" if record.brand else "")
     err.print(
-        f"created key {record.key_id} ({record.role}, {scope}) in {keys_file()}; "
+        f"created key {record.key_id} ({record.role}, {scope}) in {config.keys_file}; "
         "the key above is shown only this once",
         highlight=False,
         soft_wrap=True,
@@ -55,10 +56,11 @@ def list_keys(
 ) -> None:
     """Show key ids, tenants, roles and brands (never a key)."""
     try:
-        records = key_repository_from_env().list_keys(tenant)
+        config = read_settings()
+        records = key_repository(config).list_keys(tenant)
     except KNOWN_ERRORS as error:
         fail(error)
-    table = Table(title=f"keys in {keys_file()}", title_justify="left")
+    table = Table(title=f"keys in {config.keys_file}", title_justify="left")
     for col in ("id", "tenant", "role", "brand", "created", "revoked"):
         table.add_column(col)
     for r in records:
@@ -74,7 +76,7 @@ def revoke(
 ) -> None:
     """Refuse a key from now on; its record stays, marked revoked."""
     try:
-        record = key_repository_from_env().revoke(key_id)
+        record = key_repository(read_settings()).revoke(key_id)
     except KNOWN_ERRORS as error:
         fail(error)
     when = record.revoked_at.isoformat(timespec="seconds") if record.revoked_at else ""

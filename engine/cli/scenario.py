@@ -18,8 +18,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from engine.cli.common import err, fail
+from engine.cli.common import err, fail, read_settings
 from engine.core.errors import KNOWN_ERRORS
+from engine.runtime.process import prepare_process
 
 if TYPE_CHECKING:
     from engine.scenarios.compare import Comparison
@@ -72,6 +73,7 @@ def run(
     from engine.scenarios.format import load_base, load_scenario
     from engine.scenarios.run import run_scenario, settings_for
 
+    prepare_process(read_settings())  # this process (and the variants' forks) plan
     try:
         loaded = load_scenario(file)
         snapshot, ruleset = load_base(loaded)

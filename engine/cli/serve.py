@@ -1,13 +1,14 @@
-"""`omnistock serve`: the HTTP API (api.app:create_app) under uvicorn."""
+"""`omnistock serve`: the HTTP API (api.app) under uvicorn."""
 
 from __future__ import annotations
 
-import os
+from functools import partial
 from typing import Annotated
 
 import typer
 
-from engine.access.repository import key_repository_from_env
+from engine.access.repository import key_repository
+from engine.cli.common import read_settings
 from engine.services.planning import DEMO_TENANT
 
 
@@ -22,10 +23,25 @@ def serve(
     """Run the HTTP API (docs at /docs). State is in memory per process unless
     OMNISTOCK_REDIS_URL is set; with several workers, set it so they share one state."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
+    from api.app import served_app
+
+    config = read_settings()
     if demo:
-        os.environ["OMNISTOCK_DEMO"] = "1"  # read by every worker's create_app
-        key, _ = key_repository_from_env().create(DEMO_TENANT, "operator")
+        config = config.model_copy(update={"demo": True})
+        key, _ = key_repository(config).create(DEMO_TENANT, "operator")
         typer.echo(f"demo tenant ready; operator key (shown once): {key}")
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    # The settings read here reach every worker inside the app factory: uvicorn pickles
+    # its config (the factory with them) into each worker process it spawns.
+    server_config = uvicorn.Config(
+        partial(served_app, config), factory=True, host=host, port=port, workers=workers
+    )
+    server = uvicorn.Server(server_config)
+    if workers > 1:
+        Multiprocess(server_config, sockets=[server_config.bind_socket()]).run()
+    else:
+        server.run()
+    if not server.started and workers == 1:
+        raise typer.Exit(3)  # uvicorn's own code for a server that could not start

@@ -18,6 +18,7 @@ import os
 import signal
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -42,9 +43,11 @@ KEEP_ENDED = 1000  # ended jobs remembered for GET, oldest forgotten first
 _board: Any = None  # a pool process's handle on the progress dict: job id -> progress
 
 
-def _start_pool_process(board: Any) -> None:
+def _start_pool_process(board: Any, setup: Callable[[], None] | None) -> None:
     global _board
     _board = board
+    if setup is not None:
+        setup()
 
 
 class Cancelled(Exception):
@@ -70,9 +73,14 @@ def _run_in_pool(job_id: str, kind: str, args: JsonObject) -> JsonObject:
 
 
 class LocalJobs:
-    def __init__(self, stores: StoreRegistry, workers: int = 1) -> None:
+    def __init__(
+        self, stores: StoreRegistry, workers: int = 1, setup: Callable[[], None] | None = None
+    ) -> None:
+        """`setup` runs first in each pool process (spawned: a process start; it must
+        pickle), e.g. the allocator settings of a process that plans."""
         self._stores = stores
         self._workers = workers
+        self._setup = setup
         # spawn, not fork: the server has threads (uvicorn, Redis pub/sub) a fork would copy
         self._context = multiprocessing.get_context("spawn")
         self._jobs: dict[str, JobInfo] = {}
@@ -96,7 +104,7 @@ class LocalJobs:
             self._workers,
             mp_context=self._context,
             initializer=_start_pool_process,
-            initargs=(self._board,),
+            initargs=(self._board, self._setup),
         )
 
     # --- the JobQueue interface ---------------------------------------------------------

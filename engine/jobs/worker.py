@@ -1,16 +1,13 @@
-"""`omnistock worker`: runs jobs from the Redis queue (large plans, scenario runs).
+"""The RQ worker that runs jobs from the Redis queue (large plans, scenario runs).
 
-Start as many as there are cores to spare, on any machine that reaches the Redis of
-OMNISTOCK_REDIS_URL. Each job runs in a forked work horse, so a job that crashes or is
-killed takes only itself down; the worker marks it failed (or retries it once).
+Each job runs in a forked work horse, so a job that crashes or is killed takes only
+itself down; the worker marks it failed (or retries it once). `omnistock worker`
+(engine/cli/worker.py) starts one.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from engine.jobs.base import QUEUE
 
@@ -18,6 +15,10 @@ from engine.jobs.base import QUEUE
 # heartbeat lapses: every `heartbeat` seconds the worker renews it for heartbeat + grace.
 MONITOR_S = 5
 DEFAULT_GRACE_S = 10
+
+
+class RedisUnreachable(Exception):
+    """The worker's Redis does not answer."""
 
 
 def _worker_class(grace_s: int) -> Any:
@@ -35,28 +36,16 @@ def _worker_class(grace_s: int) -> Any:
     return OmnistockWorker
 
 
-def worker(
-    burst: Annotated[bool, typer.Option(help="stop when the queue is empty")] = False,
-    grace: Annotated[
-        int,
-        typer.Option(min=1, help="seconds past a missed heartbeat before a job is retried"),
-    ] = DEFAULT_GRACE_S,
-    heartbeat: Annotated[
-        int, typer.Option(min=1, help="seconds between the worker's heartbeats")
-    ] = MONITOR_S,
-    queue: Annotated[str, typer.Option(help="the queue to take jobs from")] = QUEUE,
-    name: Annotated[str | None, typer.Option(help="worker name (default: host and pid)")] = None,
+def run_worker(
+    url: str,
+    burst: bool = False,
+    grace_s: int = DEFAULT_GRACE_S,
+    heartbeat_s: int = MONITOR_S,
+    queue: str = QUEUE,
+    name: str | None = None,
 ) -> None:
-    """Run queued jobs from Redis (OMNISTOCK_REDIS_URL). The embedded default needs no
-    worker: without Redis, `omnistock serve` runs jobs in its own process pool."""
-    url = os.environ.get("OMNISTOCK_REDIS_URL")
-    if not url:
-        typer.echo(
-            "error: omnistock worker takes jobs from Redis: set OMNISTOCK_REDIS_URL "
-            "(e.g. redis://127.0.0.1:6379/0), the same as the API's",
-            err=True,
-        )
-        raise typer.Exit(2)
+    """Take jobs from `queue` on the Redis at `url` until stopped (or, with `burst`, until
+    the queue is empty); RedisUnreachable when that Redis does not answer."""
     from redis import Redis, RedisError
     from rq import Queue
 
@@ -64,13 +53,12 @@ def worker(
     try:
         connection.ping()
     except RedisError as error:
-        typer.echo(f"error: Redis at OMNISTOCK_REDIS_URL does not answer: {error}", err=True)
-        raise typer.Exit(2) from None
-    run = _worker_class(grace)(
+        raise RedisUnreachable(str(error)) from None
+    run = _worker_class(grace_s)(
         [Queue(queue, connection=connection)],
         connection=connection,
         name=name,
-        job_monitoring_interval=heartbeat,
+        job_monitoring_interval=heartbeat_s,
         maintenance_interval=30,  # retries jobs of dead workers even with no API reads
     )
     run.work(burst=burst, with_scheduler=False)

@@ -1,4 +1,4 @@
-"""Process-wide allocator settings for a planner process.
+"""Process-wide allocator settings for a planner process, applied at its start.
 
 A plan at a million cells makes a few dozen short-lived arrays of 8 MB each. With
 glibc's defaults, blocks that large are returned to the system when freed (by munmap
@@ -19,17 +19,17 @@ the break moves 512 MB past what is asked, address space only) and grown once ri
 and the whole of it is marked MADV_HUGEPAGE, so arrays there fault in 2 MiB at a time. The
 cost: memory is committed in 2 MiB pieces (a little more resident memory), 512 MB of
 address space is reserved (and up to that much freed heap at its top is kept), and the
-kernel may spend time compacting memory to find huge pages (its defrag setting). Set
-OMNISTOCK_HUGE_PAGES=0 to leave the heap on small pages.
+kernel may spend time compacting memory to find huge pages (its defrag setting).
+`Settings.huge_pages` False (OMNISTOCK_HUGE_PAGES=0) leaves the heap on small pages.
 
-Applied once per process, at its first plan; only on glibc (elsewhere a no-op). Set
-OMNISTOCK_MALLOC_TUNING=0 to keep the allocator's defaults (and small pages).
+Applied once per process, when a process that plans starts (engine/runtime/process.py);
+only on glibc (elsewhere a no-op). `Settings.malloc_tuning` False
+(OMNISTOCK_MALLOC_TUNING=0) keeps the allocator's defaults (and small pages).
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
 import platform
 
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
@@ -44,17 +44,15 @@ MADV_HUGEPAGE = 14  # Linux (asm-generic/mman-common.h)
 _applied: bool | None = None
 
 
-def tune_malloc() -> bool:
+def tune_malloc(enabled: bool = True, huge_pages: bool = True) -> bool:
     """Apply the settings once per process; True when they are in force."""
     global _applied
     if _applied is None:
-        _applied = _apply()
+        _applied = _apply(huge_pages) if enabled else False
     return _applied
 
 
-def _apply() -> bool:
-    if os.environ.get("OMNISTOCK_MALLOC_TUNING", "1") == "0":
-        return False
+def _apply(huge_pages: bool) -> bool:
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
@@ -69,7 +67,7 @@ def _apply() -> bool:
     # Both set explicitly: setting either turns glibc's dynamic thresholds off.
     ok = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
     ok = mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 and ok
-    if ok and os.environ.get("OMNISTOCK_HUGE_PAGES", "1") != "0":
+    if ok and huge_pages:
         _huge_heap(libc)
     return ok
 

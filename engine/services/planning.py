@@ -11,7 +11,6 @@ caller's tenant's store. The routes only translate HTTP to these calls.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -25,6 +24,7 @@ from engine.core.errors import InputError, Issue
 from engine.core.index import SnapshotIndex
 from engine.core.io import canonical_json, parse_plan, parse_snapshot
 from engine.core.plan import Plan
+from engine.core.settings import Settings
 from engine.core.snapshot import ListedRow, Snapshot
 from engine.planning.explain import explain_sku
 from engine.planning.planner import Progress, make_plan
@@ -96,10 +96,10 @@ def seed_demo(stores: StoreRegistry) -> bool:
     return True
 
 
-def store_registry_from_env(mode_max_age_s: float | None = None) -> StoreRegistry:
-    """RedisStore per tenant when OMNISTOCK_REDIS_URL is set, else MemoryStore; with
+def store_registry(settings: Settings, mode_max_age_s: float | None = None) -> StoreRegistry:
+    """RedisStore per tenant when `settings.redis_url` is set, else MemoryStore; with
     `mode_max_age_s`, each store's mode is watched (engine/store/watch.py)."""
-    url = os.environ.get("OMNISTOCK_REDIS_URL")
+    url = settings.redis_url
     if not url:
         return StoreRegistry(mode_max_age_s=mode_max_age_s)
     from engine.store.redis_store import RedisStore

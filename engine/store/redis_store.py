@@ -4,18 +4,18 @@ Keys are `omnistock:{tenant}:...`; mode changes go out on the channel
 `omnistock:{tenant}:mode`. Every check-then-write runs inside one Lua script, which Redis
 executes without interleaving anything else: stock patches (compare-and-set on the stock
 version), publishing (idempotency key, stock version and the new quantities at once) and
-orders (check and decrement). The connection comes from `OMNISTOCK_REDIS_URL`.
+orders (check and decrement). The connection comes from the deployment's `Settings.redis_url`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import Any
 
 import redis
 
+from engine.core.settings import LOCAL_REDIS_URL
 from engine.store.base import (
     Cell,
     Consumed,
@@ -35,7 +35,6 @@ from engine.store.base import (
 )
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
 
-DEFAULT_URL = "redis://127.0.0.1:6379/0"
 log = logging.getLogger(__name__)
 
 # KEYS: snapshot, stock version. ARGV: snapshot JSON.
@@ -111,11 +110,6 @@ return {'ok', own - from_own + shared - from_shared, from_shared}
 """
 
 
-def redis_url() -> str:
-    """The Redis URL of this deployment: `OMNISTOCK_REDIS_URL`, else the local default."""
-    return os.environ.get("OMNISTOCK_REDIS_URL") or DEFAULT_URL
-
-
 def _cell_field(shop: str, sku: str) -> str:
     # JSON keeps any shop or SKU id unambiguous inside one hash field.
     return dumps([shop, sku])
@@ -134,8 +128,8 @@ class _Subscription:
 
 class RedisStore(Store):
     """State of one tenant in Redis. `client` must decode responses (str, not bytes) and
-    stays open on `close()`; without one, a client for `url` (default: `redis_url()`) is
-    made and closed with the store."""
+    stays open on `close()`; without one, a client for `url` (default: the local
+    server's database 0) is made and closed with the store."""
 
     def __init__(self, tenant: str, client: Any = None, url: str | None = None) -> None:
         self.tenant = check_tenant(tenant)
@@ -143,7 +137,7 @@ class RedisStore(Store):
         self.channel = self.prefix + "mode"
         self._owns_client = client is None
         self._client: Any = client or redis.Redis.from_url(
-            url or redis_url(), decode_responses=True
+            url or LOCAL_REDIS_URL, decode_responses=True
         )
         self._subscriptions: list[_Subscription] = []
         self._put_snapshot = self._client.register_script(_PUT_SNAPSHOT)

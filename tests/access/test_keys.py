@@ -15,11 +15,11 @@ from engine.access.repository import (
     InMemoryKeyRepository,
     JsonFileKeyRepository,
     KeyRepository,
-    key_repository_from_env,
-    keys_file,
+    key_repository,
 )
 from engine.access.roles import Principal, Role
 from engine.core.errors import InputError
+from engine.core.settings import Settings
 
 Store = Callable[[], KeyRepository]
 
@@ -143,9 +143,9 @@ def test_corrupt_key_file_names_the_file_and_field(tmp_path: Path) -> None:
 def test_key_file_path_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMNISTOCK_KEYS_FILE", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert keys_file() == Path(".omnistock/keys.json")
-    key, _ = key_repository_from_env().create("acme", "operator")
+    assert Settings().keys_file == Path(".omnistock/keys.json")
+    key, _ = key_repository(Settings()).create("acme", "operator")
     assert (tmp_path / ".omnistock" / "keys.json").exists()
     monkeypatch.setenv("OMNISTOCK_KEYS_FILE", str(tmp_path / "elsewhere.json"))
     with pytest.raises(Unauthenticated):
-        key_repository_from_env().authenticate(key)
+        key_repository(Settings()).authenticate(key)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from api.app import create_app
-from api.config import Settings
+from engine.core.settings import Settings
 
 with warnings.catch_warnings():
     # Starlette asks for httpx2 over httpx; both work, the warning is noise here.

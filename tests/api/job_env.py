@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from api.app import create_app
-from api.config import Settings
+from engine.core.settings import Settings
 from engine.access.repository import InMemoryKeyRepository
 from engine.jobs.base import JobQueue
 from engine.jobs.local import LocalJobs

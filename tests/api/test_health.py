@@ -57,7 +57,7 @@ def test_metrics_request_id_and_log_line(caplog: pytest.LogCaptureFixture) -> No
 
 
 def test_demo_tenant_is_seeded_once_and_plannable() -> None:
-    from api.config import Settings
+    from engine.core.settings import Settings
     from engine.services.planning import seed_demo
 
     keys = InMemoryKeyRepository()

@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from api.app import create_app
-from api.config import Settings
+from engine.core.settings import Settings
 from engine.access.repository import InMemoryKeyRepository
 from engine.services.planning import StoreRegistry
 from engine.store.base import Mode

@@ -12,7 +12,7 @@ import pytest
 from engine.core.errors import InputError
 from engine.store.base import SharedPart
 from engine.store.memory import MemoryStore
-from engine.store.redis_store import DEFAULT_URL, RedisStore, redis_url
+from engine.store.redis_store import RedisStore
 
 SNAPSHOT = {"tenant": "acme", "stock": [{"sku": "S1", "warehouse": "W1", "on_hand": 3}]}
 
@@ -90,10 +90,3 @@ def test_tenant_ids_safe_in_keys_and_files(tenant: str) -> None:
         MemoryStore(tenant)
     with pytest.raises(InputError):
         RedisStore(tenant, url="redis://127.0.0.1:1/0")
-
-
-def test_redis_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OMNISTOCK_REDIS_URL", raising=False)
-    assert redis_url() == DEFAULT_URL == "redis://127.0.0.1:6379/0"
-    monkeypatch.setenv("OMNISTOCK_REDIS_URL", "redis://cache:6380/2")
-    assert redis_url() == "redis://cache:6380/2"

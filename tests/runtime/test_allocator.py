@@ -1,4 +1,5 @@
-"""The allocator settings of a planner process (engine/runtime/allocator.py), each case in a fresh
+"""The allocator settings of a planner process (engine/runtime/allocator.py), applied as a
+process start applies them (from the environment's Settings), each case in a fresh
 interpreter: the settings are process-wide and applied once."""
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 PROBE = """
-from engine.runtime import allocator as memory
-applied = memory.tune_malloc()
-start = memory._heap_start()
+from engine.core.settings import Settings
+from engine.runtime import allocator
+from engine.runtime.process import prepare_process
+prepare_process(Settings())
+applied = allocator.tune_malloc()  # the first call's answer, kept for the process
+start = allocator._heap_start()
 heap = [line for line in open("/proc/self/maps") if line.rstrip().endswith("[heap]")]
 first = int(heap[0].split("-", 1)[0], 16) if heap else None
 flags = [line.split()[1:] for line in open("/proc/self/smaps") if line.startswith("VmFlags")]

@@ -1,0 +1,59 @@
+"""Every setting of omnistock in one place: each `OMNISTOCK_*` environment variable is a
+field here, read once when a process starts (`Settings()` in the CLI, `omnistock serve`,
+`omnistock worker`) and passed down from there. No other module reads the environment.
+
+A field's environment variable is its name in upper case behind `OMNISTOCK_`:
+`redis_url` is `OMNISTOCK_REDIS_URL`, `keys_file` is `OMNISTOCK_KEYS_FILE`, and so on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_KEYS_FILE = Path(".omnistock") / "keys.json"
+# Where a Redis store connects when it is given no URL (tests, local tools).
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMNISTOCK_", extra="ignore")
+
+    # --- where state lives -----------------------------------------------------------
+    # Set: state, locks, mode broadcasts and the job queue (RQ) live in this Redis, shared
+    # by every API worker and `omnistock worker`. Unset: the embedded default (one
+    # process's memory, a local job pool).
+    redis_url: str | None = None
+    # The API keys (stored hashed); `omnistock keys` edits this file.
+    keys_file: Path = DEFAULT_KEYS_FILE
+
+    # --- the HTTP service ------------------------------------------------------------
+    title: str = "omnistock"
+    # A request's solve never holds a worker longer than this.
+    solver_time_limit_s: float = 30.0
+    # A request body above this many bytes is refused with 413 before it is read whole.
+    max_body_bytes: int = 20 * 1024 * 1024
+    # `omnistock serve --demo`: the tenant "demo" starts with the demo snapshot and rules.
+    demo: bool = False
+    # POST /v1/plans answers at once up to this many (SKU, shop) cells; above, it starts
+    # a job (202 with the job's URL). The demo's 16,900 cells plan in about 1.5 s.
+    sync_plan_max_cells: int = 50_000
+    # Each API worker hears mode switches from the store's broadcast; it re-reads the
+    # mode after this many seconds in case a broadcast was lost.
+    mode_max_age_s: float = 5.0
+
+    # --- jobs ------------------------------------------------------------------------
+    # Processes of the local job pool (the embedded default; with Redis, `omnistock
+    # worker` processes run the jobs instead).
+    job_workers: int = 1
+    # A plan job's solver time limit (it holds no request open, so it may search longer).
+    job_solver_time_limit_s: float = 300.0
+    # A job running longer than this is stopped and failed.
+    job_timeout_s: int = 3600
+
+    # --- the planner process (engine/runtime/allocator.py says why and what it costs) ---
+    # False keeps glibc's allocator defaults (and small pages).
+    malloc_tuning: bool = True
+    # False leaves the heap on small pages (the thresholds are still raised).
+    huge_pages: bool = True
