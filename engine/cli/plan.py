@@ -1,0 +1,210 @@
+"""`omnistock plan`, `validate`, `explain` and `demo`: planning on files, no server.
+
+Exit codes: 0 ok, 2 invalid input, 3 hard rules that cannot all hold, 4 solver failure.
+Errors go to stderr as a list naming the file, field, rule or SKU - never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from engine.cli.common import EXIT_INPUT, add_plain_row, err, fail, read_settings
+from engine.core.errors import KNOWN_ERRORS, InputError, Issue
+from engine.core.index import SnapshotIndex
+from engine.core.io import dump_json, load_plan, load_snapshot, read_document
+from engine.core.plan import Plan
+from engine.planning.explain import explain_sku
+from engine.planning.planner import make_plan
+from engine.runtime.process import prepare_process
+from rules.load import load_ruleset, parse_ruleset
+from rules.references import check_references
+
+out = Console()
+
+
+@contextmanager
+def _stages(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A progress line per pipeline stage (to stderr, so --json output stays clean)."""
+    if not enabled:
+        yield lambda stage: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("planning", total=None)
+        yield lambda stage: bar.update(task, description=f"planning: {stage}")
+
+
+def plan(
+    snapshot: Annotated[Path, typer.Argument(help="snapshot file (.json/.yaml)")],
+    rules: Annotated[Path, typer.Argument(help="ruleset file (.json/.yaml)")],
+    mode: Annotated[
+        str | None, typer.Option(help="normal or peak (default: the snapshot's)")
+    ] = None,
+    solver: Annotated[
+        str | None, typer.Option(help="force a backend: closed, flow, glop, mip, pulp")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="write the plan JSON here")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
+    time_limit: Annotated[float, typer.Option(help="wall-clock limit per solve, seconds")] = 60.0,
+) -> None:
+    """Compute one plan for every shop of every SKU."""
+    if mode not in (None, "normal", "peak"):
+        fail(InputError([Issue("--mode", f"must be normal or peak, got {mode!r}")]))
+    prepare_process(read_settings())
+    try:
+        snap = load_snapshot(snapshot)
+        ruleset = load_ruleset(rules)
+        with _stages(not as_json and sys.stderr.isatty()) as say:
+            result = make_plan(
+                snap, ruleset, mode=mode, solver=solver, time_limit_s=time_limit, progress=say
+            )
+    except KNOWN_ERRORS as error:
+        fail(error)
+        return
+    if output is not None:
+        dump_json(result, output)
+    if as_json:
+        sys.stdout.write(dump_json(result))
+    else:
+        _print_plan(result, output)
+
+
+def _print_plan(p: Plan, output: Path | None) -> None:
+    k = p.kpis
+    out.print(
+        f"[bold]{p.plan_id}[/]  mode {p.mode}  solver {p.solver}  "
+        f"{k.skus} SKUs x {k.shops} shops ({k.cells} cells)"
+    )
+    out.print(
+        f"allocated {k.units_allocated:,} of {k.units_pool:,} units "
+        f"({k.utilisation:.1%}), shared {k.units_shared:,}, unallocated {k.units_unallocated:,}"
+    )
+    timing = "  ".join(f"{name} {value:.3f}s" for name, value in p.timing.items())
+    out.print(f"timing: {timing}")
+    parts = Table(title="backends", title_justify="left")
+    for col in ("backend", "SKUs", "cells", "objective", "notes"):
+        parts.add_column(col)
+    for part in p.solver_parts:
+        add_plain_row(
+            parts,
+            part.backend,
+            f"{part.skus:,}",
+            f"{part.cells:,}",
+            str(part.objective),
+            "; ".join(part.notes),
+        )
+    out.print(parts)
+    by_shop: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for a in p.allocations:
+        row = by_shop[a.shop]
+        row[0] += a.quantity
+        row[1] += a.shared
+        row[2] += a.listed
+    shops = Table(title="per shop", title_justify="left")
+    for col in ("shop", "exclusive units", "shared units listed", "SKUs listed"):
+        shops.add_column(col, justify="right" if col != "shop" else "left")
+    for shop, (units, shared, listed) in sorted(by_shop.items()):
+        add_plain_row(shops, shop, f"{units:,}", f"{shared:,}", f"{listed:,}")
+    out.print(shops)
+    reasons: dict[str, int] = defaultdict(int)
+    for u in p.unallocated:
+        reasons[u.reason.split(" (")[0] if u.reason.startswith("kept") else u.reason] += u.quantity
+    if reasons:
+        table = Table(title="unallocated", title_justify="left")
+        table.add_column("reason")
+        table.add_column("units", justify="right")
+        for reason, units in sorted(reasons.items(), key=lambda r: -r[1])[:15]:
+            add_plain_row(table, reason, f"{units:,}")
+        out.print(table)
+    for w in p.warnings:
+        out.print(
+            f"[yellow]warning[/] {w.code} {escape(w.rule or '')}: {escape(w.message)}",
+            highlight=False,
+        )
+    if output is not None:
+        out.print(f"plan written to {output}")
+
+
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="snapshot and/or ruleset files")],
+) -> None:
+    """Check files and report every error at once; rules are checked against a snapshot
+    given in the same call."""
+    problems: list[str] = []
+    snapshots, rulesets = [], []
+    for path in files:
+        try:
+            data = read_document(path)
+            if isinstance(data, dict) and "rules" in data:
+                rulesets.append((path, parse_ruleset(data, str(path))))
+            else:
+                snapshots.append(load_snapshot(path))
+        except InputError as error:
+            problems.append(str(error))
+    if len(snapshots) == 1:
+        index = SnapshotIndex.build(snapshots[0])
+        for path, ruleset in rulesets:
+            try:
+                check_references(ruleset, index)
+            except InputError as error:
+                problems.append(f"{path}: {error}")
+    if problems:
+        for text in problems:
+            err.print(f"[bold red]error:[/] {escape(text)}", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    out.print(f"{len(files)} file(s) valid")
+
+
+def explain(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="a plan JSON file")],
+    sku: Annotated[str, typer.Option(help="the SKU to explain")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Why each number of a plan is what it is, for one SKU."""
+    try:
+        the_plan = load_plan(plan_file)
+        story = explain_sku(the_plan, sku)
+    except KNOWN_ERRORS as error:
+        fail(error)
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(dataclasses.asdict(story), indent=2, ensure_ascii=False) + "\n")
+        return
+    out.print(f"[bold]{escape(story.sku)}[/] in {escape(the_plan.plan_id)}")
+    for line in story.pool_lines:
+        out.print(f"  {line}", highlight=False, markup=False)
+    table = Table()
+    for col in ("shop", "quantity", "shared", "why"):
+        table.add_column(col)
+    for cell in story.cells:
+        add_plain_row(table, cell.shop, str(cell.quantity), str(cell.shared), cell.why)
+    out.print(table)
+    for line in story.unallocated:
+        out.print(f"  {line}", highlight=False, markup=False)
+
+
+def demo(
+    directory: Annotated[Path, typer.Argument(help="where to write the demo data")] = Path(
+        "scenarios/demo"
+    ),
+) -> None:
+    """Write the demo snapshot and ruleset (deterministic)."""
+    from engine.demo import write_demo
+
+    for path in write_demo(directory):
+        out.print(f"wrote {path}")
