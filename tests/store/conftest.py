@@ -18,6 +18,7 @@ import redis
 from engine.store.base import Store
 from engine.store.memory import MemoryStore
 from engine.store.redis_store import RedisStore
+from engine.store.sqlite_store import SqliteStore
 
 TEST_REDIS_URL = os.environ.get("OMNISTOCK_REDIS_URL") or "redis://127.0.0.1:6379/15"
 
@@ -40,7 +41,7 @@ def tenant() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(params=["memory", "memory-file", "redis"])
+@pytest.fixture(params=["memory", "memory-file", "sqlite", "redis"])
 def make_store(
     request: pytest.FixtureRequest, tenant: str, tmp_path: Path
 ) -> Iterator[StoreFactory]:
@@ -56,6 +57,8 @@ def make_store(
             store = made[0] if made else MemoryStore(tenant)
         elif kind == "memory-file":
             store = MemoryStore(tenant, tmp_path / "state.json")
+        elif kind == "sqlite":
+            store = SqliteStore(tenant, tmp_path / "state.db")
         else:
             store = RedisStore(tenant, url=TEST_REDIS_URL)
         made.append(store)
