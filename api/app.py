@@ -1,8 +1,8 @@
 """The FastAPI application factory: settings, error mapping and routers.
 
 `omnistock serve` runs `served_app` in each worker process; `uvicorn api.app:create_app
---factory` runs it with the environment's settings. Later areas (plans, publish,
-auth) add a router in api/routes/ and one `include_router` line here.
+--factory` runs it with the environment's settings. A new area adds a router in
+api/routes/ and one `include_router` line here; a new job kind, one entry in JOB_KINDS.
 """
 
 from __future__ import annotations
@@ -14,14 +14,35 @@ from functools import partial
 from fastapi import FastAPI
 
 from api import errors, observe
-from api.routes import access, health, planning, scenarios, shelf
+from api.routes import (
+    access,
+    health,
+    mode,
+    orders,
+    plans,
+    publishing,
+    rulesets,
+    scenarios,
+    shelf,
+    snapshots,
+)
 from api.routes import jobs as job_routes
+from api.urls import API_PREFIX
 from engine.access.repository import KeyRepository, key_repository
 from engine.core.settings import Settings
 from engine.jobs.base import JobQueue
+from engine.jobs.kinds import JobKind
 from engine.jobs.queues import job_queue_for
 from engine.runtime.process import prepare_process
-from engine.services.planning import StoreRegistry, seed_demo, store_registry
+from engine.scenarios.tasks import SCENARIO_JOB
+from engine.services.plan_jobs import PLAN_JOB
+from engine.services.stores import StoreRegistry, seed_demo, store_registry
+
+# The kinds of job the service runs, each defined by its area. The queue is made with
+# them; a job carries its kind to the process that runs it (engine/jobs/kinds.py).
+JOB_KINDS: tuple[JobKind, ...] = (PLAN_JOB, SCENARIO_JOB)
+# The areas whose routes are mounted under API_PREFIX, in the order the docs list them.
+AREAS = (shelf, access, snapshots, rulesets, plans, publishing, orders, mode, job_routes, scenarios)
 
 
 @asynccontextmanager
@@ -58,7 +79,9 @@ def create_app(
     app.state.jobs = (
         jobs
         if jobs is not None
-        else job_queue_for(app.state.stores, settings, partial(prepare_process, settings))
+        else job_queue_for(
+            app.state.stores, settings, JOB_KINDS, partial(prepare_process, settings)
+        )
     )
     app.state.owned = [app.state.jobs] if jobs is None else []
     if stores is None:
@@ -68,11 +91,8 @@ def create_app(
     errors.install(app)
     observe.install(app)
     errors.install_body_limit(app, settings.max_body_bytes)
-    app.include_router(shelf.router, prefix="/v1")
-    app.include_router(access.router, prefix="/v1")
-    app.include_router(planning.router, prefix="/v1")
-    app.include_router(job_routes.router, prefix="/v1")
-    app.include_router(scenarios.router, prefix="/v1")
+    for area in AREAS:
+        app.include_router(area.router, prefix=API_PREFIX)
     app.include_router(health.router)
     return app
 

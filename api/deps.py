@@ -1,7 +1,19 @@
-"""Dependencies the routes declare, as Annotated aliases."""
+"""Dependencies the routes declare, as Annotated aliases: the settings, the job queue,
+the caller's tenant's store, and who the caller is with what the route needs of its
+key (the FastAPI way: each route names its permission in its signature).
+
+- `Writer`: may change the tenant's data (operators);
+- `Reader`: may read the tenant's data as far as its brand reaches (operators the whole
+  tenant, a brand viewer its brand: `reader.brand` is the scope to cut reads to);
+- `TenantReader`: may read tenant-wide documents (the ruleset, the mode, scenario runs),
+  which no brand-scoped key sees.
+
+A missing or invalid key is 401 (Unauthenticated), a key that may not is 403 (Forbidden).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,10 +21,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.access.errors import Unauthenticated
 from engine.access.repository import KeyRepository
-from engine.access.roles import Principal
+from engine.access.roles import Action, Principal, authorize
 from engine.core.settings import Settings
 from engine.jobs.base import JobQueue
-from engine.services.planning import StoreRegistry
+from engine.services.stores import StoreRegistry
 from engine.store.base import Store
 
 
@@ -40,8 +52,7 @@ def get_principal(
     keys: KeyRepositoryDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The holder of the request's key; Unauthenticated (401) without a valid one.
-    Routes then call `authorize(principal, action, tenant, brand)` (403 if refused)."""
+    """The holder of the request's key; Unauthenticated (401) without a valid one."""
     if credentials is None:
         raise Unauthenticated("send the header Authorization: Bearer <key>")
     principal = keys.authenticate(credentials.credentials)
@@ -50,6 +61,23 @@ def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(action: Action, *, whole_tenant: bool) -> Callable[[Principal], Principal]:
+    """A dependency: the caller, if its key may do `action` on its own tenant's data -
+    all of it (`whole_tenant`), or as far as the key's brand reaches."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        brand = None if whole_tenant else principal.brand
+        authorize(principal, action, principal.tenant, brand)
+        return principal
+
+    return check
+
+
+Writer = Annotated[Principal, Depends(require("write", whole_tenant=True))]
+Reader = Annotated[Principal, Depends(require("read", whole_tenant=False))]
+TenantReader = Annotated[Principal, Depends(require("read", whole_tenant=True))]
 
 
 def get_store(request: Request, principal: PrincipalDep) -> Store:

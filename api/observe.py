@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 
+from api.urls import API_PREFIX
+
 log = logging.getLogger("omnistock.api")
 
 
@@ -47,9 +49,6 @@ class Metrics:
 
     def exposition(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-API_PREFIX = "/v1"
 
 
 def _route_template(request: Request) -> str:

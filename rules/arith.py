@@ -30,8 +30,9 @@ def winners(
     """Per element, the index of the winning rule (-1 if none matches).
 
     `candidates` holds (rule_index, specificity, priority); rules are applied from the
-    weakest to the strongest so that the strongest match overwrites: more specific
-    scope first, then higher priority, then later in the file (RULES.md)."""
+    weakest to the strongest so that the strongest match overwrites. The precedence of
+    docs/rules.md: the more specific scope wins, then the higher priority, then the
+    later rule in the file."""
     won = np.full(size, -1, dtype=np.int64)
     for rule_index, _, _ in sorted(candidates, key=lambda c: (c[1], c[2], c[0])):
         won[mask_of(rule_index)] = rule_index

@@ -1,6 +1,7 @@
 """Pipeline step 3 (bounds): fixed quantities, caps, floors, per-shop safety stock,
-exclusive-when-low, and the velocities (with promotion uplift) the targets read.
-Each rule kind picks one winner per cell by precedence.
+exclusive-when-low (the stage BOUNDS, kind by kind), and the velocities (with promotion
+uplift) the pins and targets read. Each rule kind picks one winner per cell by
+precedence.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from rules.catalog import (
     PromotionUplift,
     SafetyStock,
 )
-from rules.draft import I64, Draft, Mask
+from rules.draft import I64, Draft, Mask, Stage
+from rules.supply import is_per_shop
 
 
 def per_shop_amount(
@@ -37,20 +39,24 @@ def per_shop_amount(
 
 
 def apply_uplift(d: Draft) -> None:
+    """`promotion_uplift`: the velocities the pins and the targets read (before the pool)."""
     rules = d.of_kind(Kind.UPLIFT)
-    masks = {k: d.cell_rule_mask(k, d.rule(k).shops) for k in rules}  # type: ignore[attr-defined]
     if not rules:
         return
-    velocity = d.velocity.copy()
-    for k, cells in d.won_cells(rules, masks.__getitem__):
+    factors = {}
+    masks = {}
+    for k in rules:
         rule = d.rule(k)
         assert isinstance(rule, PromotionUplift)
-        velocity[cells] *= rule.factor
+        factors[k] = rule.factor
+        masks[k] = d.cell_rule_mask(k, rule.shops)
+    velocity = d.velocity.copy()
+    for k, cells in d.won_cells(rules, masks.__getitem__):
+        velocity[cells] *= factors[k]
     d.velocity = velocity
 
 
-def apply_fixed(d: Draft) -> None:
-    rules = d.of_kind(Kind.FIXED)
+def _fixed(d: Draft, rules: list[int]) -> None:
     amounts = {}
     for k in rules:
         rule = d.rule(k)
@@ -81,46 +87,50 @@ def apply_fixed(d: Draft) -> None:
         d.exact |= cells
 
 
-def apply_caps_and_floors(d: Draft) -> None:
-    for kind in (Kind.CAP, Kind.FLOOR):
-        rules = d.of_kind(kind)
-        amounts = {}
-        for k in rules:
-            rule = d.rule(k)
-            assert isinstance(rule, MaxCap | MinFloor)
-            amounts[k] = per_shop_amount(d, k, rule.quantities, rule.quantity)
-        masks = {k: mask for k, (mask, _) in amounts.items()}
-        for k, cells in d.won_cells(rules, masks.__getitem__):
-            units = amounts[k][1][d.ix.cell_shop[cells]]
-            if kind is Kind.CAP:
-                d.tighten_ub(cells, units, k)
-            else:
-                d.floor[cells] = np.maximum(d.floor[cells], units)
-                d.floor_rule[cells] = k
-
-
-def apply_shop_safety(d: Draft) -> None:
-    """`safety_stock` with `shop`: that shop never lists the SKU's last N units."""
-    rules = [
-        k
-        for k in d.of_kind(Kind.SAFETY)
-        if isinstance(d.rule(k), SafetyStock) and d.rule(k).shop is not None  # type: ignore[attr-defined]
-    ]
-    masks = {k: d.cell_rule_mask(k, [d.rule(k).shop]) for k in rules}  # type: ignore[attr-defined]
-    won = d.win(rules, d.ix.n_cells, masks.__getitem__)
+def _won_amounts(d: Draft, rules: list[int]) -> list[tuple[int, I64, I64]]:
+    """Per cap or floor rule: the cells where it wins and its units there."""
+    amounts = {}
     for k in rules:
         rule = d.rule(k)
-        assert isinstance(rule, SafetyStock)
+        assert isinstance(rule, MaxCap | MinFloor)
+        amounts[k] = per_shop_amount(d, k, rule.quantities, rule.quantity)
+    masks = {k: mask for k, (mask, _) in amounts.items()}
+    return [
+        (k, cells, amounts[k][1][d.ix.cell_shop[cells]])
+        for k, cells in d.won_cells(rules, masks.__getitem__)
+    ]
+
+
+def _caps(d: Draft, rules: list[int]) -> None:
+    for k, cells, units in _won_amounts(d, rules):
+        d.tighten_ub(cells, units, k)
+
+
+def _floors(d: Draft, rules: list[int]) -> None:
+    for k, cells, units in _won_amounts(d, rules):
+        d.floor[cells] = np.maximum(d.floor[cells], units)
+        d.floor_rule[cells] = k
+
+
+def _shop_safety(d: Draft, rules: list[int]) -> None:
+    """`safety_stock` with `shop`: that shop never lists the SKU's last N units."""
+    masks, units = {}, {}
+    for k in rules:
+        rule = d.rule(k)
+        if is_per_shop(rule):
+            assert isinstance(rule, SafetyStock) and rule.shop is not None
+            masks[k] = d.cell_rule_mask(k, [rule.shop])
+            units[k] = rule.quantity
+    won = d.win(list(masks), d.ix.n_cells, masks.__getitem__)
+    for k, quantity in units.items():
         cells = (won == k) & ~d.peak[d.ix.cell_sku]
-        d.set_ub(cells, np.maximum(d.pool[d.ix.cell_sku] - rule.quantity, 0), k)
+        d.set_ub(cells, np.maximum(d.pool[d.ix.cell_sku] - quantity, 0), k)
 
 
-def apply_exclusive_when_low(d: Draft) -> Mask:
-    """Returns the SKUs whose whole pool goes to one shop (their share rule is set)."""
+def _exclusive_when_low(d: Draft, rules: list[int]) -> None:
+    """The SKUs whose whole pool goes to one shop (d.exclusive; their share rule is set)."""
     ix = d.ix
-    rules = d.of_kind(Kind.EXCLUSIVE_WHEN_LOW)
     won = d.win(rules, ix.n_skus, lambda k: ix.sku_mask(d.rule(k).scope))
-    low = np.zeros(ix.n_skus, dtype=bool)
     for k in rules:
         rule = d.rule(k)
         assert isinstance(rule, ExclusiveWhenLow)
@@ -129,6 +139,19 @@ def apply_exclusive_when_low(d: Draft) -> Mask:
             continue
         others = skus[ix.cell_sku] & (ix.cell_shop != ix.shop_pos[rule.shop])
         d.set_ub(others, np.zeros(ix.n_cells, dtype=np.int64), k)
-        low |= skus
+        d.exclusive |= skus
         d.share_rule[skus] = k
-    return low
+
+
+# Pipeline step 3 (bounds), in order: per cell, each kind's winning rule.
+BOUNDS: Stage = {
+    Kind.FIXED: _fixed,
+    Kind.CAP: _caps,
+    Kind.FLOOR: _floors,
+    Kind.SAFETY: _shop_safety,
+    Kind.EXCLUSIVE_WHEN_LOW: _exclusive_when_low,
+}
+
+
+def apply_bounds(d: Draft) -> None:
+    d.run(BOUNDS)

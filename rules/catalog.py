@@ -1,13 +1,18 @@
-"""The rule catalog of RULES.md: one pydantic model per rule `type`, and the ruleset.
+"""The rule catalog (docs/rules.md): one pydantic model per rule `type`, and the ruleset.
 
 A rule is validated when it is loaded, not when it first runs: unknown fields, values
 out of range and contradictory fields are refused with the rule's id and the field.
 Dumped with `exclude_unset=True`, a ruleset file round-trips unchanged.
+
+Each rule class declares its kind (which rules it competes with by precedence) and the
+fields that name shops, warehouses, SKUs or other rules (`refs`), so that a ruleset is
+checked against a snapshot from the classes' own declarations (rules/references.py).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, ClassVar, Literal
@@ -58,6 +63,12 @@ class Kind(enum.StrEnum):
     SYNC = "sync"
 
 
+# What a rule's id field names, and so where the id must exist: a shop, warehouse or SKU
+# of the snapshot, or a rule of the ruleset. A `component` is a SKU a bundle is made of
+# (neither the bundle itself nor another bundle).
+IdKind = Literal["shop", "warehouse", "sku", "component", "rule"]
+
+
 class RuleBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,6 +79,12 @@ class RuleBase(BaseModel):
     active_to: AwareDatetime | None = None
 
     kind: ClassVar[Kind]  # set by every rule class
+    # The fields that name ids, in the order they are checked: field -> what it names.
+    # A field holds one id, a list of ids or a map keyed by id; `a[].b` is field `b` of
+    # each item of the list `a`.
+    refs: ClassVar[Mapping[str, IdKind]] = {}
+    # Whether the scope may select SKUs (not for limits on a whole shop).
+    selects_skus: ClassVar[bool] = True
 
     @model_validator(mode="after")
     def _window_order(self) -> RuleBase:
@@ -79,6 +96,29 @@ class RuleBase(BaseModel):
         if self.active_from is not None and moment < self.active_from:
             return False
         return not (self.active_to is not None and moment >= self.active_to)
+
+
+def at_path(model: BaseModel, field: str) -> Iterator[tuple[str, object]]:
+    """The value(s) at a field path as `refs` writes them (`a[].b`: field `b` of each
+    item of the list `a`), each with its path (`a[0].b`, `a[1].b`, ...)."""
+    head, _, rest = field.partition("[].")
+    value = getattr(model, head)
+    if not rest:
+        yield head, value
+        return
+    for i, item in enumerate(value or []):
+        for path, inner in at_path(item, rest):
+            yield f"{head}[{i}].{path}", inner
+
+
+def ids_in(value: object) -> list[str]:
+    """The ids a field value names: one id, a list of ids, or the keys of a map."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    assert isinstance(value, list | dict)
+    return list(value)
 
 
 def one_of(model: BaseModel, *names: str) -> None:
@@ -109,6 +149,7 @@ class StockComposition(RuleBase):
 class ExcludeWarehouse(RuleBase):
     type: Literal["exclude_warehouse"]
     kind: ClassVar[Kind] = Kind.EXCLUDE
+    refs: ClassVar[Mapping[str, IdKind]] = {"warehouses": "warehouse"}
     warehouses: list[str] = Field(min_length=1)
 
 
@@ -117,6 +158,7 @@ class WarehouseScope(RuleBase):
 
     type: Literal["warehouse_scope"]
     kind: ClassVar[Kind] = Kind.WAREHOUSE_SCOPE
+    refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop", "warehouses": "warehouse"}
     warehouses: list[str] = Field(min_length=1)
     shops: list[str] | None = None
 
@@ -126,6 +168,7 @@ class VirtualStock(RuleBase):
 
     type: Literal["virtual_stock"]
     kind: ClassVar[Kind] = Kind.VIRTUAL
+    refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop"}
     quantity: PositiveInt
     shops: list[str] | None = None
 
@@ -141,6 +184,7 @@ class Bundle(RuleBase):
 
     type: Literal["bundle"]
     kind: ClassVar[Kind] = Kind.BUNDLE
+    refs: ClassVar[Mapping[str, IdKind]] = {"sku": "sku", "components[].sku": "component"}
     sku: str
     components: list[Component] = Field(min_length=1)
 
@@ -154,6 +198,7 @@ class SafetyStock(RuleBase):
 
     type: Literal["safety_stock"]
     kind: ClassVar[Kind] = Kind.SAFETY
+    refs: ClassVar[Mapping[str, IdKind]] = {"shop": "shop"}
     quantity: Units
     shop: str | None = None
 
@@ -179,6 +224,7 @@ class ZeroBelow(RuleBase):
 class ExclusiveWhenLow(RuleBase):
     type: Literal["exclusive_when_low"]
     kind: ClassVar[Kind] = Kind.EXCLUSIVE_WHEN_LOW
+    refs: ClassVar[Mapping[str, IdKind]] = {"shop": "shop"}
     threshold: Units
     shop: str
 
@@ -188,6 +234,7 @@ class PromotionHold(RuleBase):
 
     type: Literal["promotion_hold"]
     kind: ClassVar[Kind] = Kind.HOLD
+    refs: ClassVar[Mapping[str, IdKind]] = {"shop": "shop"}
     shop: str
     quantity: Units | None = None
     percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
@@ -203,6 +250,7 @@ class ShopLock(RuleBase):
 
     type: Literal["shop_lock"]
     kind: ClassVar[Kind] = Kind.LOCK
+    refs: ClassVar[Mapping[str, IdKind]] = {"shop": "shop"}
     shop: str
     quantity: Units | None = None
 
@@ -213,6 +261,7 @@ class PreorderCap(RuleBase):
 
     type: Literal["preorder_cap"]
     kind: ClassVar[Kind] = Kind.PREORDER
+    refs: ClassVar[Mapping[str, IdKind]] = {"shop": "shop"}
     shop: str
     quantity: PositiveInt
     total: PositiveInt | None = None
@@ -226,6 +275,7 @@ Rounding = Literal["largest_remainder", "floor"]
 class Percentage(RuleBase):
     type: Literal["percentage"]
     kind: ClassVar[Kind] = Kind.SHARE
+    refs: ClassVar[Mapping[str, IdKind]] = {"shares": "shop"}
     shares: dict[str, Share] = Field(min_length=1)
     rounding: Rounding = "largest_remainder"
 
@@ -235,6 +285,7 @@ class PercentageOffset(RuleBase):
 
     type: Literal["percentage_offset"]
     kind: ClassVar[Kind] = Kind.SHARE
+    refs: ClassVar[Mapping[str, IdKind]] = {"shares": "shop", "offsets": "shop"}
     shares: dict[str, Share] = Field(min_length=1)
     offsets: dict[str, int] = {}
 
@@ -257,6 +308,7 @@ class Tier(BaseModel):
 class TieredPercentage(RuleBase):
     type: Literal["tiered_percentage"]
     kind: ClassVar[Kind] = Kind.SHARE
+    refs: ClassVar[Mapping[str, IdKind]] = {"tiers[].shares": "shop"}
     tiers: list[Tier] = Field(min_length=1)
     rounding: Rounding = "largest_remainder"
 
@@ -277,6 +329,7 @@ class Fixed(RuleBase):
 
     type: Literal["fixed"]
     kind: ClassVar[Kind] = Kind.FIXED
+    refs: ClassVar[Mapping[str, IdKind]] = {"quantities": "shop"}
     quantities: dict[str, Units] = Field(min_length=1)
     best_effort: bool = False
 
@@ -284,12 +337,14 @@ class Fixed(RuleBase):
 class EqualSplit(RuleBase):
     type: Literal["equal_split"]
     kind: ClassVar[Kind] = Kind.SHARE
+    refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop"}
     shops: list[str] | None = None
 
 
 class Weighted(RuleBase):
     type: Literal["weighted"]
     kind: ClassVar[Kind] = Kind.SHARE
+    refs: ClassVar[Mapping[str, IdKind]] = {"weights": "shop"}
     weights: dict[str, Weight] = Field(min_length=1)
 
     @field_validator("weights")
@@ -305,6 +360,7 @@ class PriorityFill(RuleBase):
 
     type: Literal["priority_fill"]
     kind: ClassVar[Kind] = Kind.SHARE
+    refs: ClassVar[Mapping[str, IdKind]] = {"quantities": "shop", "shops": "shop"}
     shops: list[str] | None = None
     quantities: dict[str, Units] = {}
 
@@ -312,6 +368,7 @@ class PriorityFill(RuleBase):
 class SharedPool(RuleBase):
     type: Literal["shared_pool"]
     kind: ClassVar[Kind] = Kind.SHARE
+    refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop"}
     shops: list[str] | None = None
 
 
@@ -320,6 +377,8 @@ class SharedPool(RuleBase):
 
 class _PerShopAmount(RuleBase):
     """`quantities` per shop, or one `quantity` for every shop in scope."""
+
+    refs: ClassVar[Mapping[str, IdKind]] = {"quantities": "shop"}
 
     quantities: dict[str, Units] | None = None
     quantity: Units | None = None
@@ -357,6 +416,7 @@ class ShopCapacity(_PerShopAmount):
 
     type: Literal["shop_capacity"]
     kind: ClassVar[Kind] = Kind.CAPACITY
+    selects_skus: ClassVar[bool] = False
 
 
 class ValueBudget(RuleBase):
@@ -364,6 +424,8 @@ class ValueBudget(RuleBase):
 
     type: Literal["value_budget"]
     kind: ClassVar[Kind] = Kind.BUDGET
+    refs: ClassVar[Mapping[str, IdKind]] = {"budgets": "shop"}
+    selects_skus: ClassVar[bool] = False
     budgets: dict[str, Money] = Field(min_length=1)
 
 
@@ -373,18 +435,21 @@ class ValueBudget(RuleBase):
 class VelocityProportional(RuleBase):
     type: Literal["velocity_proportional"]
     kind: ClassVar[Kind] = Kind.SHARE
+    refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop"}
     shops: list[str] | None = None
 
 
 class DaysOfCoverBalance(RuleBase):
     type: Literal["days_of_cover_balance"]
     kind: ClassVar[Kind] = Kind.SHARE
+    refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop"}
     shops: list[str] | None = None
 
 
 class CoverTarget(RuleBase):
     type: Literal["cover_target"]
     kind: ClassVar[Kind] = Kind.SHARE
+    refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop"}
     days: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     shops: list[str] | None = None
 
@@ -419,6 +484,7 @@ class NewProduct(RuleBase):
 
     type: Literal["new_product"]
     kind: ClassVar[Kind] = Kind.SHARE
+    refs: ClassVar[Mapping[str, IdKind]] = {"shares": "shop"}
     shares: dict[str, Share] | None = None
 
 
@@ -428,6 +494,7 @@ class NewProduct(RuleBase):
 class PromotionUplift(RuleBase):
     type: Literal["promotion_uplift"]
     kind: ClassVar[Kind] = Kind.UPLIFT
+    refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop"}
     factor: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     shops: list[str] | None = None
 
@@ -437,6 +504,7 @@ class CampaignWindow(RuleBase):
 
     type: Literal["campaign_window"]
     kind: ClassVar[Kind] = Kind.WINDOW
+    refs: ClassVar[Mapping[str, IdKind]] = {"rules": "rule"}
     rules: list[str] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -1,10 +1,13 @@
 """The compile step's working state: per-SKU and per-cell arrays that the stages
 (supply, bounds, targets, couplings) fill in turn, with the rule behind each number.
+
+Private to the compile step: what plans and explanations read of it is handed over
+once, frozen, as the compiled problem's provenance (rules/provenance.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +16,10 @@ from numpy.typing import NDArray
 
 from engine.core.errors import Conflict
 from engine.core.index import SnapshotIndex
+from engine.core.modes import PEAK, Mode
 from engine.core.plan import PlanWarning
 from rules.arith import winners
-from rules.catalog import Kind, RuleBase, Ruleset
+from rules.catalog import CampaignWindow, Kind, RuleBase, Ruleset
 
 I64 = NDArray[np.int64]
 I32 = NDArray[np.int32]
@@ -34,12 +38,29 @@ def _at(value: Any, cells: NDArray[Any]) -> Any:
     return value[cells] if isinstance(value, np.ndarray) and value.ndim else value
 
 
+def active_rules(ruleset: Ruleset, index: SnapshotIndex) -> list[int]:
+    """Rules in force at the snapshot's `as_of`, campaign windows applied."""
+    moment = index.as_of
+    windows: dict[str, list[CampaignWindow]] = {}
+    for rule in ruleset.rules:
+        if isinstance(rule, CampaignWindow):
+            for name in rule.rules:
+                windows.setdefault(name, []).append(rule)
+    return [
+        k
+        for k, rule in enumerate(ruleset.rules)
+        if rule.kind is not Kind.WINDOW
+        and rule.active_at(moment)
+        and all(w.active_at(moment) for w in windows.get(rule.id or "", []))
+    ]
+
+
 @dataclass
 class Draft:
     ix: SnapshotIndex
     ruleset: Ruleset
     active: list[int]
-    peak: Mask  # per SKU
+    peak: Mask  # per SKU: in peak mode (the plan's mode, or a peak_mode rule)
     warnings: list[PlanWarning] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
 
@@ -57,6 +78,7 @@ class Draft:
     free_idle: I64 = field(init=False)
     share_rule: I64 = field(init=False)
     shared: Mask = field(init=False)
+    exclusive: Mask = field(init=False)  # exclusive_when_low gives the SKU to one shop
     limit_rule: I64 = field(init=False)  # per shop: the shop_capacity rule in force
     budget_rule: I64 = field(init=False)  # per shop: the value_budget rule in force
 
@@ -77,6 +99,17 @@ class Draft:
     restricted: Mask = field(init=False)  # the cell's shop misses a supplying warehouse
     velocity: F64 = field(init=False)
 
+    @classmethod
+    def start(cls, index: SnapshotIndex, ruleset: Ruleset, mode: Mode) -> Draft:
+        """The draft of the rules in force. In `peak` mode every SKU is in peak mode; in
+        `normal` mode, the SKUs a peak_mode rule selects."""
+        active = active_rules(ruleset, index)
+        peak = np.full(index.n_skus, mode == PEAK)
+        for k in active:
+            if ruleset.rules[k].kind is Kind.PEAK:
+                peak |= index.sku_mask(ruleset.rules[k].scope)
+        return cls(index, ruleset, active, peak)
+
     def __post_init__(self) -> None:
         n_s, n_c = self.ix.n_skus, self.ix.n_cells
         for name in ("virtual", "pool_extra", "share_base_extra", "share_base_less"):
@@ -89,6 +122,7 @@ class Draft:
         self.reserved = {}
         self.share_rule = _full(n_s, NONE)
         self.shared = np.zeros(n_s, dtype=bool)
+        self.exclusive = np.zeros(n_s, dtype=bool)
         self.limit_rule = _full(self.ix.n_shops, NONE)
         self.budget_rule = _full(self.ix.n_shops, NONE)
         big = np.iinfo(np.int64).max // 4
@@ -115,8 +149,11 @@ class Draft:
     def of_kind(self, *kinds: Kind) -> list[int]:
         return [k for k in self.active if self.rule(k).kind in kinds]
 
-    def of_type(self, *types: str) -> list[int]:
-        return [k for k in self.active if getattr(self.rule(k), "type", "") in types]
+    def run(self, stage: Stage) -> None:
+        """A pipeline stage: each kind's handler, in the stage's order, on the active
+        rules of that kind (rules of one kind compete by precedence)."""
+        for kind, handler in stage.items():
+            handler(self, self.of_kind(kind))
 
     def win(self, rules: list[int], size: int, mask_of: object) -> I64:
         cands = [(k, self.rule(k).scope.specificity(), self.rule(k).priority) for k in rules]
@@ -187,3 +224,8 @@ class Draft:
         if values.dtype.kind in "biu":
             return self.ix.by_sku.sum(values)
         return self.ix.by_sku.fsum(values).astype(np.int64)
+
+
+# A pipeline stage as data: per rule kind, in the order they apply, the handler that
+# applies the kind's active rules (given in file order).
+Stage = Mapping[Kind, Callable[[Draft, list[int]], None]]

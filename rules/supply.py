@@ -2,11 +2,15 @@
 
 Sellable per (SKU, warehouse) follows the stock composition; warehouses that are not of
 kind `sellable`, or that an `exclude_warehouse` rule names, never supply; shops reach
-only their warehouses. Reserves (safety stock, holds, locks) and virtual units then
-turn the sellable stock into the pool the solver places.
+only their warehouses. Reserves (the stage RESERVES: zero-below, safety stock), then
+pins and virtual units (the stage PINS: locks, holds, presale, virtual stock) turn the
+sellable stock into the pool the solver places.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -16,6 +20,7 @@ from rules.catalog import (
     Kind,
     PreorderCap,
     PromotionHold,
+    RuleBase,
     SafetyStock,
     SafetyStockDays,
     SafetyStockPct,
@@ -24,7 +29,7 @@ from rules.catalog import (
     WarehouseScope,
     ZeroBelow,
 )
-from rules.draft import I64, Draft, Mask
+from rules.draft import I64, Draft, Mask, Stage
 
 MINUS = ("locked", "reserved", "pending_review", "unpaid", "defective")
 PLUS = ("in_transit", "purchase_in_transit", "transfer_in_transit")
@@ -148,42 +153,53 @@ def _row_sums(table: I64) -> I64:
     return out
 
 
-def apply_zero_below(d: Draft) -> Mask:
+def _zero_below(d: Draft, rules: list[int]) -> None:
     """`zero_below`: a pool at or below the threshold publishes nothing."""
-    rules = d.of_kind(Kind.ZERO_BELOW)
     won = d.win(rules, d.ix.n_skus, lambda k: d.ix.sku_mask(d.rule(k).scope))
-    zeroed = np.zeros(d.ix.n_skus, dtype=bool)
     for k in rules:
         rule = d.rule(k)
         assert isinstance(rule, ZeroBelow)
         hit = (won == k) & (d.sellable <= rule.threshold) & (d.sellable > 0)
         _reserve(d, k, np.where(hit, d.pool, 0))
-        zeroed |= (won == k) & (d.sellable <= rule.threshold)
-    return zeroed
 
 
-def apply_safety(d: Draft) -> None:
-    """Pool-wide safety stock (the shop-level variant is a bound, see bounds.py).
+def _safety(d: Draft, rules: list[int]) -> None:
+    """Pool-wide safety stock (`safety_stock` with `shop` is a bound, see bounds.py).
     Off in peak mode."""
     ix = d.ix
-    rules = [
-        k
-        for k in d.of_kind(Kind.SAFETY)
-        if not (isinstance(d.rule(k), SafetyStock) and d.rule(k).shop is not None)  # type: ignore[attr-defined]
-    ]
+    rules = [k for k in rules if not is_per_shop(d.rule(k))]
     won = d.win(rules, ix.n_skus, lambda k: ix.sku_mask(d.rule(k).scope))
     for k in rules:
         rule = d.rule(k)
+        amount = SAFETY_UNITS[type(rule)](d, rule)
         mine = (won == k) & ~d.peak
-        if isinstance(rule, SafetyStock):
-            amount = np.full(ix.n_skus, rule.quantity, dtype=np.int64)
-        elif isinstance(rule, SafetyStockPct):
-            amount = np.ceil(d.pool * rule.percent / 100 - EPS).astype(np.int64)
-        else:
-            assert isinstance(rule, SafetyStockDays)
-            daily = ix.by_sku.fsum(d.velocity)
-            amount = np.ceil(daily * rule.days - EPS).astype(np.int64)
         _reserve(d, k, np.where(mine, np.minimum(amount, d.pool), 0))
+
+
+def is_per_shop(rule: RuleBase) -> bool:
+    """A `safety_stock` for one shop: a cap on that shop, not a reserve."""
+    return isinstance(rule, SafetyStock) and rule.shop is not None
+
+
+def _units(d: Draft, rule: SafetyStock) -> I64:
+    return np.full(d.ix.n_skus, rule.quantity, dtype=np.int64)
+
+
+def _percent(d: Draft, rule: SafetyStockPct) -> I64:
+    return np.ceil(d.pool * rule.percent / 100 - EPS).astype(np.int64)
+
+
+def _days(d: Draft, rule: SafetyStockDays) -> I64:
+    daily = d.ix.by_sku.fsum(d.velocity)
+    return np.ceil(daily * rule.days - EPS).astype(np.int64)
+
+
+# Per safety rule class: the units it holds back of each SKU (before the pool caps them).
+SAFETY_UNITS: dict[type[RuleBase], Callable[[Draft, Any], I64]] = {
+    SafetyStock: _units,
+    SafetyStockPct: _percent,
+    SafetyStockDays: _days,
+}
 
 
 def _reserve(d: Draft, k: int, units: I64) -> None:
@@ -192,11 +208,9 @@ def _reserve(d: Draft, k: int, units: I64) -> None:
         d.pool = d.pool - units
 
 
-def apply_pins(d: Draft) -> None:
-    """Units that go to one shop only: locks, promotion holds, presale, virtual stock
-    named for shops. Each raises the cell's hard floor and its target."""
+def _locks(d: Draft, rules: list[int]) -> None:
     ix = d.ix
-    for k in d.of_kind(Kind.LOCK):
+    for k in rules:
         rule = d.rule(k)
         assert isinstance(rule, ShopLock)
         cells = d.cell_rule_mask(k, [rule.shop])
@@ -210,7 +224,11 @@ def apply_pins(d: Draft) -> None:
         else:
             amount = np.minimum(rule.quantity, d.pool[skus] - d.per_sku(d.lb)[skus])
         d.raise_lb_at(np.flatnonzero(cells), np.maximum(amount, 0), k)
-    for k in d.of_kind(Kind.HOLD):
+
+
+def _holds(d: Draft, rules: list[int]) -> None:
+    ix = d.ix
+    for k in rules:
         rule = d.rule(k)
         assert isinstance(rule, PromotionHold)
         cells = d.cell_rule_mask(k, [rule.shop])
@@ -222,7 +240,11 @@ def apply_pins(d: Draft) -> None:
             assert rule.percent is not None
             want = np.ceil(d.pool[skus] * rule.percent / 100 - EPS).astype(np.int64)
         d.raise_lb_at(np.flatnonzero(cells), np.clip(want, 0, np.maximum(free, 0)), k)
-    for k in d.of_kind(Kind.PREORDER):
+
+
+def _preorders(d: Draft, rules: list[int]) -> None:
+    ix = d.ix
+    for k in rules:
         rule = d.rule(k)
         assert isinstance(rule, PreorderCap)
         presale = np.flatnonzero(d.cell_rule_mask(k, [rule.shop]))
@@ -236,12 +258,10 @@ def apply_pins(d: Draft) -> None:
         d.pool[ix.cell_sku[presale]] += amount
         d.pin_extra(presale, amount)
         d.raise_lb_at(presale, amount, k)
-    _virtual_stock(d)
 
 
-def _virtual_stock(d: Draft) -> None:
+def _virtual_stock(d: Draft, rules: list[int]) -> None:
     ix = d.ix
-    rules = d.of_kind(Kind.VIRTUAL)
     won = d.win(rules, ix.n_skus, lambda k: ix.sku_mask(d.rule(k).scope))
     for k in rules:
         rule = d.rule(k)
@@ -265,3 +285,28 @@ def _virtual_stock(d: Draft) -> None:
         d.pin_extra(cells, units)
         d.pool += amount
         d.raise_lb_at(cells, units, k)
+
+
+# Pipeline step 2, in order: each reserve reads the pool the ones before left.
+RESERVES: Stage = {
+    Kind.ZERO_BELOW: _zero_below,
+    Kind.SAFETY: _safety,
+}
+
+# Units that go to one shop only (locks, promotion holds, presale, virtual stock named
+# for shops: each raises the cell's hard floor and its target), and virtual stock for
+# every shop. In order: each takes from what the ones before left.
+PINS: Stage = {
+    Kind.LOCK: _locks,
+    Kind.HOLD: _holds,
+    Kind.PREORDER: _preorders,
+    Kind.VIRTUAL: _virtual_stock,
+}
+
+
+def apply_reserves(d: Draft) -> None:
+    d.run(RESERVES)
+
+
+def apply_pins(d: Draft) -> None:
+    d.run(PINS)

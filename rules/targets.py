@@ -4,11 +4,14 @@ reserves, pins and fixed quantities (the *share base*) into whole-unit targets.
 Per SKU the most specific share rule wins. Every share rule yields a fractional quota
 per cell; quotas above the share base are scaled down (shares over 100%), then largest
 remainder makes them whole (or `floor`, the incumbents' formula). SKUs that no share rule
-covers are split in proportion to velocity, or equally when they have none.
+covers are split in proportion to velocity, or equally when they have none. Each share
+rule class has its entry in SHARES: the shops it names and its quota handler.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,13 +27,16 @@ from rules.catalog import (
     Percentage,
     PercentageOffset,
     PriorityFill,
+    RuleBase,
     SharedPool,
     TieredPercentage,
     VelocityClass,
     VelocityProportional,
     Weighted,
+    at_path,
+    ids_in,
 )
-from rules.draft import F64, I64, NONE, Draft, Mask
+from rules.draft import F64, I64, NONE, Draft, Mask, Stage
 from solvers.problem import row_sums
 
 DEFAULT_POLICIES = {"A": "shared", "B": "velocity", "C": "concentrate"}
@@ -67,31 +73,28 @@ def by_shop(d: Draft, amounts: dict[str, float]) -> F64:
 
 
 def rule_cells(d: Draft, k: int) -> Mask:
-    """Cells a share rule names: its scope and its shop list or share map."""
+    """Cells a share rule names: its scope, on the shops its SHARES entry's field names."""
     rule = d.rule(k)
+    share = SHARES[type(rule)]
     names: list[str] | None = None
-    for attr in ("shares", "weights"):
-        if getattr(rule, attr, None) is not None:
-            names = list(getattr(rule, attr))
-    if isinstance(rule, TieredPercentage):
-        names = sorted({s for tier in rule.tiers for s in tier.shares})
-    if getattr(rule, "shops", None) is not None:
-        names = rule.shops  # type: ignore[attr-defined]
+    if share.shops is not None:
+        values = [value for _, value in at_path(rule, share.shops) if value is not None]
+        names = [name for value in values for name in ids_in(value)] if values else None
     mask = d.cell_rule_mask(k, names)
-    if isinstance(rule, NewProduct):
+    if share.unsold_only:
         mask &= (d.per_sku(d.ix.velocity) <= 0)[d.ix.cell_sku]
     return mask
 
 
-def apply_shares(d: Draft, exclusive_low: Mask) -> None:
+def apply_shares(d: Draft, rules: list[int]) -> None:
+    """The share rules (and the default split) turn the share base into targets."""
     ix = d.ix
     base = share_base(d)
     d.share_base = base
-    rules = d.of_kind(Kind.SHARE)
     cells_of = {k: rule_cells(d, k) for k in rules}
     candidate = {k: ix.by_sku.any(cells_of[k]) for k in rules}
     won = d.win(rules, ix.n_skus, candidate.__getitem__)
-    won[exclusive_low] = EXCLUSIVE
+    won[d.exclusive] = EXCLUSIVE
     q = Quotas(d)
     open_cell = ~d.exact
     for k in rules:
@@ -102,75 +105,114 @@ def apply_shares(d: Draft, exclusive_low: Mask) -> None:
         cells = cells_of[k] & ix.by_sku.spread(skus) & open_cell
         _quota_for_rule(d, k, skus, cells, base, q)
     _default_quota(d, won == NONE, base, q)
-    _exclusive_quota(d, exclusive_low, base, q)
+    _exclusive_quota(d, d.exclusive, base, q)
     d.share_rule = np.where(won >= 0, won, d.share_rule)
     _round(d, base, q)
 
 
 def _quota_for_rule(d: Draft, k: int, skus: Mask, cells: Mask, base: I64, q: Quotas) -> None:
-    ix = d.ix
     rule = d.rule(k)
-    group = ix.cell_sku
-    n_s = ix.n_skus
     q.participant |= cells
-    if isinstance(rule, Percentage | PercentageOffset):
+    SHARES[type(rule)].quota(d, k, rule, skus, cells, base, q)
+
+
+def _percentage(
+    d: Draft, k: int, rule: Percentage, skus: Mask, cells: Mask, base: I64, q: Quotas
+) -> None:
+    _fractions(d, k, skus, cells, by_shop(d, rule.shares), base, q)
+    if rule.rounding == "floor":
+        q.floor_mode |= skus & ~d.peak
+
+
+def _percentage_offset(
+    d: Draft, k: int, rule: PercentageOffset, skus: Mask, cells: Mask, base: I64, q: Quotas
+) -> None:
+    """Wangdiantong's formula: floor rounding, with an offset per shop."""
+    _fractions(d, k, skus, cells, by_shop(d, rule.shares), base, q)
+    q.floor_mode |= skus
+    offset = 0.0 if q.offset is None else q.offset
+    q.offset = np.where(cells, by_shop(d, dict(rule.offsets))[d.ix.cell_shop], offset)
+
+
+def _tiered(
+    d: Draft, k: int, rule: TieredPercentage, skus: Mask, cells: Mask, base: I64, q: Quotas
+) -> None:
+    lower = 0
+    for tier in rule.tiers:
+        upper = tier.threshold if tier.threshold is not None else np.iinfo(np.int64).max
+        band = skus & (base >= lower) & (base < upper)
+        spread = d.ix.by_sku.spread(band)
+        _fractions(d, k, band, cells & spread, by_shop(d, tier.shares), base, q)
+        lower = upper
+    if rule.rounding == "floor":
+        q.floor_mode |= skus & ~d.peak
+
+
+def _equal_split(
+    d: Draft, k: int, rule: EqualSplit, skus: Mask, cells: Mask, base: I64, q: Quotas
+) -> None:
+    _proportional(d, np.flatnonzero(cells), None, base, q)
+
+
+def _weighted(
+    d: Draft, k: int, rule: Weighted, skus: Mask, cells: Mask, base: I64, q: Quotas
+) -> None:
+    weight = by_shop(d, rule.weights)[d.ix.cell_shop]
+    _proportional(d, np.flatnonzero(cells), weight, base, q)
+    q.participant &= ~(cells & (weight <= 0))
+
+
+def _by_velocity(
+    d: Draft, k: int, rule: VelocityProportional, skus: Mask, cells: Mask, base: I64, q: Quotas
+) -> None:
+    _proportional(d, np.flatnonzero(cells), d.velocity, base, q)
+
+
+def _new_product(
+    d: Draft, k: int, rule: NewProduct, skus: Mask, cells: Mask, base: I64, q: Quotas
+) -> None:
+    if rule.shares is not None:
         _fractions(d, k, skus, cells, by_shop(d, rule.shares), base, q)
-        if isinstance(rule, PercentageOffset):
-            q.floor_mode |= skus
-            offset = 0.0 if q.offset is None else q.offset
-            q.offset = np.where(cells, by_shop(d, dict(rule.offsets))[ix.cell_shop], offset)
-        elif rule.rounding == "floor":
-            q.floor_mode |= skus & ~d.peak
-    elif isinstance(rule, TieredPercentage):
-        lower = 0
-        for tier in rule.tiers:
-            upper = tier.threshold if tier.threshold is not None else np.iinfo(np.int64).max
-            band = skus & (base >= lower) & (base < upper)
-            _fractions(d, k, band, cells & ix.by_sku.spread(band), by_shop(d, tier.shares), base, q)
-            lower = upper
-        if rule.rounding == "floor":
-            q.floor_mode |= skus & ~d.peak
-    elif isinstance(rule, EqualSplit):
-        _proportional(d, np.flatnonzero(cells), None, base, q)
-    elif isinstance(rule, Weighted):
-        weight = by_shop(d, rule.weights)[ix.cell_shop]
-        _proportional(d, np.flatnonzero(cells), weight, base, q)
-        q.participant &= ~(cells & (weight <= 0))
-    elif isinstance(rule, VelocityProportional):
-        _proportional(d, np.flatnonzero(cells), d.velocity, base, q)
-    elif isinstance(rule, NewProduct):
-        if rule.shares is not None:
-            _fractions(d, k, skus, cells, by_shop(d, rule.shares), base, q)
-        else:
-            _proportional(d, np.flatnonzero(cells), _category_velocity(d), base, q)
-    elif isinstance(rule, DaysOfCoverBalance):
-        at = np.flatnonzero(cells)
-        rows = _whole_rows(d, at)
-        if rows is not None:
-            _cover_balance_rows(d, rows, base, q)
-        else:
-            owner, speed = group[at], d.velocity[at]
-            cap = np.minimum(d.ub[at] - d.lb[at], base[owner]).astype(np.float64)
-            q.quota[at] = water_fill(owner, speed, cap, base.astype(float), n_s)
-            no_velocity = group_sum(owner, speed, n_s) <= 0
-            _proportional(d, at[no_velocity[owner]], None, base, q)
-    elif isinstance(rule, CoverTarget):
-        _cover_target(d, k, cells, rule.days, base, q)
-    elif isinstance(rule, PriorityFill):
-        caps = np.full(ix.n_shops, np.iinfo(np.int64).max // 4, dtype=np.int64)
-        for shop, units in rule.quantities.items():
-            if shop in ix.shop_pos:
-                caps[ix.shop_pos[shop]] = units
-        idx = np.flatnonzero(cells)  # cells are ordered by SKU, then shop priority
-        if q.whole is None:
-            q.whole = np.full(q.n_cells, -1, dtype=np.int64)
-        q.whole[idx] = sequential_fill(group[idx], caps[ix.cell_shop[idx]], base)
-        capped = cells & (caps[ix.cell_shop] < np.iinfo(np.int64).max // 4)
-        d.set_ub(capped, caps[ix.cell_shop], k)
-    elif isinstance(rule, SharedPool):
-        _shared(d, skus, cells, q)
-    elif isinstance(rule, VelocityClass):
-        _velocity_class(d, k, rule, skus, cells, base, q)
+    else:
+        _proportional(d, np.flatnonzero(cells), _category_velocity(d), base, q)
+
+
+def _cover_balance(
+    d: Draft, k: int, rule: DaysOfCoverBalance, skus: Mask, cells: Mask, base: I64, q: Quotas
+) -> None:
+    ix = d.ix
+    at = np.flatnonzero(cells)
+    rows = _whole_rows(d, at)
+    if rows is not None:
+        _cover_balance_rows(d, rows, base, q)
+        return
+    owner, speed = ix.cell_sku[at], d.velocity[at]
+    cap = np.minimum(d.ub[at] - d.lb[at], base[owner]).astype(np.float64)
+    q.quota[at] = water_fill(owner, speed, cap, base.astype(float), ix.n_skus)
+    no_velocity = group_sum(owner, speed, ix.n_skus) <= 0
+    _proportional(d, at[no_velocity[owner]], None, base, q)
+
+
+def _priority_fill(
+    d: Draft, k: int, rule: PriorityFill, skus: Mask, cells: Mask, base: I64, q: Quotas
+) -> None:
+    ix = d.ix
+    caps = np.full(ix.n_shops, np.iinfo(np.int64).max // 4, dtype=np.int64)
+    for shop, units in rule.quantities.items():
+        if shop in ix.shop_pos:
+            caps[ix.shop_pos[shop]] = units
+    idx = np.flatnonzero(cells)  # cells are ordered by SKU, then shop priority
+    if q.whole is None:
+        q.whole = np.full(q.n_cells, -1, dtype=np.int64)
+    q.whole[idx] = sequential_fill(ix.cell_sku[idx], caps[ix.cell_shop[idx]], base)
+    capped = cells & (caps[ix.cell_shop] < np.iinfo(np.int64).max // 4)
+    d.set_ub(capped, caps[ix.cell_shop], k)
+
+
+def _shared_pool(
+    d: Draft, k: int, rule: SharedPool, skus: Mask, cells: Mask, base: I64, q: Quotas
+) -> None:
+    _shared(d, skus, cells, q)
 
 
 def _fractions(d: Draft, k: int, skus: Mask, cells: Mask, share: F64, base: I64, q: Quotas) -> None:
@@ -299,10 +341,12 @@ def _category_velocity(d: Draft) -> F64:
     return (total / np.maximum(count, 1))[key]
 
 
-def _cover_target(d: Draft, k: int, cells: Mask, days: float, base: I64, q: Quotas) -> None:
+def _cover_target(
+    d: Draft, k: int, rule: CoverTarget, skus: Mask, cells: Mask, base: I64, q: Quotas
+) -> None:
     ix = d.ix
     group = ix.cell_sku
-    need = np.where(cells, np.ceil(d.velocity * days - EPS), 0).astype(np.int64)
+    need = np.where(cells, np.ceil(d.velocity * rule.days - EPS), 0).astype(np.int64)
     total_need = group_sum(group, need, ix.n_skus)
     # Short of stock: cover is shared in proportion to need, not by shop order.
     short = total_need > base
@@ -487,3 +531,39 @@ def _floored(
             floored,
         )
     return floored, floor_cells
+
+
+@dataclass(frozen=True)
+class Share:
+    """How the rules of one share class turn the base into quotas."""
+
+    # Sets the quotas (and what else the rule decides) on the cells of the SKUs it wins.
+    quota: Callable[[Draft, int, Any, Mask, Mask, I64, Quotas], None]
+    # The field (a path as in `refs`) naming the shops its cells are on; None, or the
+    # field unset: every shop in scope.
+    shops: str | None
+    unsold_only: bool = False  # only SKUs without sales history
+
+
+# Per share rule class, its handler (the SKUs a share rule wins are its own).
+SHARES: dict[type[RuleBase], Share] = {
+    Percentage: Share(_percentage, "shares"),
+    PercentageOffset: Share(_percentage_offset, "shares"),
+    TieredPercentage: Share(_tiered, "tiers[].shares"),
+    EqualSplit: Share(_equal_split, "shops"),
+    Weighted: Share(_weighted, "weights"),
+    VelocityProportional: Share(_by_velocity, "shops"),
+    NewProduct: Share(_new_product, "shares", unsold_only=True),
+    DaysOfCoverBalance: Share(_cover_balance, "shops"),
+    CoverTarget: Share(_cover_target, "shops"),
+    PriorityFill: Share(_priority_fill, "shops"),
+    SharedPool: Share(_shared_pool, "shops"),
+    VelocityClass: Share(_velocity_class, None),
+}
+
+# Pipeline step 3 (targets): the share rules compete for each SKU.
+TARGETS: Stage = {Kind.SHARE: apply_shares}
+
+
+def apply_targets(d: Draft) -> None:
+    d.run(TARGETS)

@@ -1,1 +1,2 @@
-"""Solver backends behind one interface; see solvers.base."""
+"""Solver backends behind one interface (solvers.base), chosen by the registry
+(solvers.registry); the bottom layer: nothing here imports the engine."""

@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 
-from solvers.base import Backend, BackendName, register
+from solvers.base import Backend
 from solvers.errors import SolverError
 from solvers.problem import (
     Costs,
@@ -27,11 +27,13 @@ from solvers.problem import (
 )
 
 
-@register
 class MinCostFlow(Backend):
-    name: ClassVar[BackendName] = BackendName.FLOW
+    name: ClassVar[str] = "flow"
     features: ClassVar[frozenset[Feature]] = frozenset({Feature.CAPACITY})
-    speed_rank: ClassVar[int] = 1
+
+    @classmethod
+    def is_available(cls) -> bool:
+        return True  # OR-Tools' graph solver is imported with this module
 
     def solve(self, problem: Problem, time_limit_s: float = 60.0) -> Solution:
         # The flow solver has no time limit; it is polynomial and fast at our sizes.

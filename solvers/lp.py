@@ -20,7 +20,7 @@ from ortools.linear_solver.python.model_builder_helper import (
     SolveStatus,
 )
 
-from solvers.base import Backend, BackendName, register
+from solvers.base import Backend
 from solvers.errors import SolverError
 from solvers.problem import (
     I64,
@@ -278,13 +278,11 @@ class TimeLimited(Exception):
         self.gap = gap
 
 
-@register
 class Glop(Backend):
-    name: ClassVar[BackendName] = BackendName.GLOP
+    name: ClassVar[str] = "glop"
     features: ClassVar[frozenset[Feature]] = frozenset(
         {Feature.CAPACITY, Feature.SHARED_CAPACITY, Feature.GROUPS}
     )
-    speed_rank: ClassVar[int] = 2
 
     @classmethod
     def is_available(cls) -> bool:
@@ -341,7 +339,7 @@ def repair(model: MatrixModel, whole: I64) -> int:
     if not deficit.any():
         return 0
     if np.any(deficit < 0):
-        raise SolverError(BackendName.GLOP, "repair_failed", "rounded plan exceeds a pool")
+        raise SolverError(Glop.name, "repair_failed", "rounded plan exceeds a pool")
     rows = model.matrix[n:].tocsc()
     slack = np.floor(model.row_ub[n:] - rows @ whole + WHOLE_TOL)
     # Sorted by SKU, then cost, so each SKU's remainder goes to its cheapest columns.
@@ -357,15 +355,13 @@ def repair(model: MatrixModel, whole: I64) -> int:
         slack[hit] -= take * coef
         placed += take
     if deficit.any():
-        raise SolverError(BackendName.GLOP, "repair_failed", "no room left for a SKU's units")
+        raise SolverError(Glop.name, "repair_failed", "no room left for a SKU's units")
     return placed
 
 
-@register
 class Mip(Backend):
-    name: ClassVar[BackendName] = BackendName.MIP
+    name: ClassVar[str] = "mip"
     features: ClassVar[frozenset[Feature]] = frozenset(Feature)
-    speed_rank: ClassVar[int] = 3
 
     def __init__(self, accept_feasible: bool = False) -> None:
         # The planner accepts a feasible plan at the time limit (flagged in the plan);
@@ -433,7 +429,7 @@ def trim_overshoot(model: MatrixModel, whole: I64) -> int:
         before = np.cumsum(frees) - frees
         need = np.clip(np.ceil((excess - before) / coef), 0, whole[cols]).astype(np.int64)
         if float(coef @ need) < excess:
-            raise SolverError(BackendName.MIP, "repair_failed", f"row {i} stays above its limit")
+            raise SolverError(Mip.name, "repair_failed", f"row {i} stays above its limit")
         whole[cols] -= need
         np.add.at(whole, idle[model.col_sku[cols]], need)
         moved += int(need.sum())

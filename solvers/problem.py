@@ -159,6 +159,9 @@ class Feature(enum.Enum):
     BUDGETS = "value_budgets"  # per-shop stock value limits
 
 
+FEATURE_BITS = {feature: 1 << k for k, feature in enumerate(Feature)}
+
+
 class SegmentKind(enum.IntEnum):
     FLOOR = 0
     TARGET = 1
@@ -261,9 +264,7 @@ class Problem:
         """Per SKU, the structures beyond its pool row that involve it (a bit per
         Feature), computed once per problem: detecting features, partitioning and
         post rules all read it. Read-only."""
-        from solvers.split import feature_bits_of  # split builds on this module
-
-        bits = feature_bits_of(self)
+        bits = _feature_bits(self)
         bits.flags.writeable = False
         return bits
 
@@ -395,6 +396,32 @@ def cell_arrays(problem: Problem, cells: I64) -> CellArrays:
         target=problem.target[cells],
         in_shared=problem.in_shared[cells],
     )
+
+
+def live_cells(problem: Problem) -> Bool:
+    """Cells that take part: they may hold units or list the SKU's shared part."""
+    return (problem.ub > 0) | problem.in_shared
+
+
+def _feature_bits(problem: Problem) -> I64:
+    """`Problem.feature_bits`, computed afresh."""
+    bits = np.zeros(problem.n_skus, dtype=np.int64)
+    live = live_cells(problem)
+    capacity = (problem.shop_capacity >= 0)[problem.cell_shop] & live
+    np.bitwise_or.at(bits, problem.cell_sku[capacity], FEATURE_BITS[Feature.CAPACITY])
+    shared_cap = capacity & problem.in_shared
+    np.bitwise_or.at(bits, problem.cell_sku[shared_cap], FEATURE_BITS[Feature.SHARED_CAPACITY])
+    if problem.budgets is not None:
+        budget_shop = np.zeros(problem.n_shops, dtype=bool)
+        budget_shop[problem.budgets.shop] = True
+        on_budget = budget_shop[problem.cell_shop] & live
+        np.bitwise_or.at(bits, problem.cell_sku[on_budget], FEATURE_BITS[Feature.BUDGETS])
+    if problem.groups is not None:
+        bits[problem.groups.sku] |= FEATURE_BITS[Feature.GROUPS]
+    if problem.bundles is not None:
+        bits[problem.bundles.bundle] |= FEATURE_BITS[Feature.BUNDLES]
+        bits[problem.bundles.component] |= FEATURE_BITS[Feature.BUNDLES]
+    return bits
 
 
 def remaining_pool(problem: Problem) -> I64:

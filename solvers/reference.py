@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 import pulp
 
-from solvers.base import Backend, BackendName, register
+from solvers.base import Backend
 from solvers.errors import SolverError
 from solvers.lp import MIP_GAP
 from solvers.problem import (
@@ -37,11 +37,9 @@ def _cbc(time_limit_s: float) -> pulp.LpSolver:
         return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, gapRel=MIP_GAP)
 
 
-@register
 class Reference(Backend):
-    name: ClassVar[BackendName] = BackendName.PULP
+    name: ClassVar[str] = "pulp"
     features: ClassVar[frozenset[Feature]] = frozenset(Feature)
-    speed_rank: ClassVar[int] = 9
 
     @classmethod
     @functools.cache

@@ -17,6 +17,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from solvers.problem import (
+    FEATURE_BITS,
     I64,
     Bool,
     Budgets,
@@ -25,15 +26,10 @@ from solvers.problem import (
     Groups,
     Problem,
     cell_arrays,
+    live_cells,
 )
 
 Mask = Bool
-FEATURE_BITS = {feature: 1 << k for k, feature in enumerate(Feature)}
-
-
-def _live(problem: Problem) -> Mask:
-    """Cells that take part: they may hold units or list the SKU's shared part."""
-    return (problem.ub > 0) | problem.in_shared
 
 
 def _limited_shops(problem: Problem) -> Mask:
@@ -48,27 +44,6 @@ def sku_feature_bits(problem: Problem) -> I64:
     """Per SKU, the structures beyond its pool row that involve it (bit per Feature);
     read-only, computed once per problem."""
     return problem.feature_bits
-
-
-def feature_bits_of(problem: Problem) -> I64:
-    """`sku_feature_bits`, computed afresh."""
-    bits = np.zeros(problem.n_skus, dtype=np.int64)
-    live = _live(problem)
-    capacity = (problem.shop_capacity >= 0)[problem.cell_shop] & live
-    np.bitwise_or.at(bits, problem.cell_sku[capacity], FEATURE_BITS[Feature.CAPACITY])
-    shared_cap = capacity & problem.in_shared
-    np.bitwise_or.at(bits, problem.cell_sku[shared_cap], FEATURE_BITS[Feature.SHARED_CAPACITY])
-    if problem.budgets is not None:
-        budget_shop = np.zeros(problem.n_shops, dtype=bool)
-        budget_shop[problem.budgets.shop] = True
-        on_budget = budget_shop[problem.cell_shop] & live
-        np.bitwise_or.at(bits, problem.cell_sku[on_budget], FEATURE_BITS[Feature.BUDGETS])
-    if problem.groups is not None:
-        bits[problem.groups.sku] |= FEATURE_BITS[Feature.GROUPS]
-    if problem.bundles is not None:
-        bits[problem.bundles.bundle] |= FEATURE_BITS[Feature.BUNDLES]
-        bits[problem.bundles.component] |= FEATURE_BITS[Feature.BUNDLES]
-    return bits
 
 
 def features_of(bits: int) -> frozenset[Feature]:
@@ -86,7 +61,7 @@ def partition(problem: Problem) -> list[Mask]:
     bits = sku_feature_bits(problem)
     if not bits.any():
         return [np.ones(n_s, dtype=bool)]  # every SKU on its own, all alike: one part
-    live = _live(problem)
+    live = live_cells(problem)
     on_limited = np.flatnonzero(live & _limited_shops(problem)[problem.cell_shop])
     order = on_limited[np.lexsort((problem.cell_sku[on_limited], problem.cell_shop[on_limited]))]
     shop, sku = problem.cell_shop[order], problem.cell_sku[order]

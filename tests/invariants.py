@@ -1,5 +1,5 @@
 """The invariants every plan keeps, written once and called from every test that
-makes a plan (CONVENTIONS.md: Saleor's stock invariants)."""
+makes a plan (docs/design.md lists them)."""
 
 from __future__ import annotations
 

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from api.deps import PrincipalDep
-from engine.access.roles import Role
+from api.schemas.access import WhoAmI
 
 router = APIRouter()
-
-
-class WhoAmI(BaseModel):
-    key_id: str
-    tenant: str
-    role: Role
-    brand: str | None  # set for brand_viewer keys only
 
 
 @router.get("/whoami", operation_id="whoami", tags=["access"], response_model=WhoAmI)

@@ -1,16 +1,16 @@
 """Shelf ranking, product selection and the two-way stock check over HTTP; the work is
-engine/shelf and engine/checks, as `omnistock rank|select|check` do it."""
+engine/shelf and engine/checks, as `omnistock rank|select|check` do it. The documents
+come in the request (nothing of the tenant's state is read), but the routes answer
+only callers whose key may read."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
-from api.deps import SettingsDep
-from api.schemas.shelf import CheckRequest, RankRequest, SelectRequest
-from engine.checks.findings import StockWarning
+from api.deps import Reader, SettingsDep
+from api.schemas.shelf import CheckRequest, CheckResponse, RankRequest, SelectRequest
 from engine.checks.two_way import check_stock
 from engine.core.io import parse_plan, parse_snapshot
 from engine.shelf.from_plan import selection_from_plan, shelf_from_plan
@@ -21,13 +21,8 @@ from engine.shelf.selection import Selection, parse_selection_input, select
 router = APIRouter()
 
 
-class CheckResponse(BaseModel):
-    counts: dict[str, int]  # warnings per code
-    warnings: list[StockWarning]
-
-
 @router.post("/rank", operation_id="rank-shelf", tags=["shelf"], response_model=Ranking)
-def rank_shelf(body: RankRequest, settings: SettingsDep) -> Ranking:
+def rank_shelf(body: RankRequest, reader: Reader, settings: SettingsDep) -> Ranking:
     """Rank a shop's shelf: the order, each product's move and its reason."""
     if body.shelf is not None:
         shelf = parse_shelf_input(body.shelf, "body.shelf")
@@ -41,7 +36,7 @@ def rank_shelf(body: RankRequest, settings: SettingsDep) -> Ranking:
 
 
 @router.post("/select", operation_id="select-products", tags=["shelf"], response_model=Selection)
-def select_products(body: SelectRequest) -> Selection:
+def select_products(body: SelectRequest, reader: Reader) -> Selection:
     """Which products a shop should list next, with reasons and units per day."""
     if body.selection is not None:
         return select(parse_selection_input(body.selection, "body.selection"))
@@ -54,7 +49,7 @@ def select_products(body: SelectRequest) -> Selection:
 
 
 @router.post("/check", operation_id="check-stock", tags=["checks"], response_model=CheckResponse)
-def check(body: CheckRequest) -> CheckResponse:
+def check(body: CheckRequest, reader: Reader) -> CheckResponse:
     """The two-way check: listed vs the published plan vs available stock."""
     snapshot = parse_snapshot(body.snapshot, "body.snapshot")
     plan = parse_plan(body.plan, "body.plan") if body.plan is not None else None

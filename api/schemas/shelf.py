@@ -1,4 +1,4 @@
-"""Request bodies of the shelf and check routes, with examples for the OpenAPI page.
+"""Models of the shelf and check routes, request bodies with examples for the OpenAPI page.
 
 Documents (a snapshot, a plan, a ranking or selection input) travel as plain objects
 and are parsed by the engine, so every problem in them is reported at once with its
@@ -7,16 +7,15 @@ full path, e.g. `body.from_plan.snapshot.listed[3].shop`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
-from engine.checks.findings import CheckThresholds
+from api.schemas.common import Document, Strict
+from engine.checks.findings import CheckThresholds, StockWarning
 from engine.shelf.backends import ShelfSolver
 from engine.shelf.inputs import ShelfRules
-
-Document = dict[str, Any]
 
 EXAMPLE_SHELF: JsonDict = {
     "shop": "tm-b1",
@@ -79,11 +78,7 @@ EXAMPLE_SNAPSHOT: JsonDict = {
 }
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ShelfFromPlan(_Body):
+class ShelfFromPlan(Strict):
     snapshot: Document = Field(description="a snapshot (interchange format v1)")
     plan: Document = Field(description="a plan made from it (`omnistock plan -o`)")
     shop: str
@@ -91,7 +86,7 @@ class ShelfFromPlan(_Body):
     rules: ShelfRules = ShelfRules()
 
 
-class RankRequest(_Body):
+class RankRequest(Strict):
     """A ranking input as `omnistock rank FILE` reads it, or a snapshot and plan."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"shelf": EXAMPLE_SHELF}]})
@@ -107,7 +102,7 @@ class RankRequest(_Body):
         return self
 
 
-class SelectFromPlan(_Body):
+class SelectFromPlan(Strict):
     snapshot: Document
     plan: Document
     shop: str
@@ -115,7 +110,7 @@ class SelectFromPlan(_Body):
     max_per_category: Annotated[int, Field(ge=1)] | None = None
 
 
-class SelectRequest(_Body):
+class SelectRequest(Strict):
     """A selection input as `omnistock select FILE` reads it, or a snapshot and plan."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"selection": EXAMPLE_SELECTION}]})
@@ -130,7 +125,7 @@ class SelectRequest(_Body):
         return self
 
 
-class CheckRequest(_Body):
+class CheckRequest(Strict):
     """A snapshot (its listings may be a platform read-back) and the published plan."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"snapshot": EXAMPLE_SNAPSHOT}]})
@@ -138,3 +133,8 @@ class CheckRequest(_Body):
     snapshot: Document
     plan: Document | None = None
     thresholds: CheckThresholds = CheckThresholds()
+
+
+class CheckResponse(BaseModel):
+    counts: dict[str, int]  # warnings per code
+    warnings: list[StockWarning]

@@ -25,6 +25,7 @@ from engine.cli.common import EXIT_INPUT, add_plain_row, err, fail, read_setting
 from engine.core.errors import KNOWN_ERRORS, InputError, Issue
 from engine.core.index import SnapshotIndex
 from engine.core.io import dump_json, load_plan, load_snapshot, read_document
+from engine.core.modes import MODES, Mode
 from engine.core.plan import Plan
 from engine.planning.explain import explain_sku
 from engine.planning.planner import make_plan
@@ -47,6 +48,16 @@ def _stages(enabled: bool) -> Iterator[Callable[[str], None]]:
         yield lambda stage: bar.update(task, description=f"planning: {stage}")
 
 
+def _mode_option(mode: str | None) -> Mode | None:
+    """The --mode option as a Mode (None: the snapshot's own); exit 2 naming it if not."""
+    if mode is None:
+        return None
+    for known in MODES:
+        if mode == known:
+            return known
+    fail(InputError([Issue("--mode", f"must be normal or peak, got {mode!r}")]))
+
+
 def plan(
     snapshot: Annotated[Path, typer.Argument(help="snapshot file (.json/.yaml)")],
     rules: Annotated[Path, typer.Argument(help="ruleset file (.json/.yaml)")],
@@ -63,15 +74,19 @@ def plan(
     time_limit: Annotated[float, typer.Option(help="wall-clock limit per solve, seconds")] = 60.0,
 ) -> None:
     """Compute one plan for every shop of every SKU."""
-    if mode not in (None, "normal", "peak"):
-        fail(InputError([Issue("--mode", f"must be normal or peak, got {mode!r}")]))
+    planned_mode = _mode_option(mode)
     prepare_process(read_settings())
     try:
         snap = load_snapshot(snapshot)
         ruleset = load_ruleset(rules)
         with _stages(not as_json and sys.stderr.isatty()) as say:
             result = make_plan(
-                snap, ruleset, mode=mode, solver=solver, time_limit_s=time_limit, progress=say
+                snap,
+                ruleset,
+                mode=planned_mode,
+                solver=solver,
+                time_limit_s=time_limit,
+                progress=say,
             )
     except KNOWN_ERRORS as error:
         fail(error)

@@ -9,7 +9,7 @@ import typer
 
 from engine.access.repository import key_repository
 from engine.cli.common import read_settings
-from engine.services.planning import DEMO_TENANT
+from engine.services.stores import DEMO_TENANT
 
 
 def serve(

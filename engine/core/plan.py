@@ -1,5 +1,5 @@
-"""The plan of interchange format v1 (DESIGN.md), with the v1 extensions that let
-`omnistock explain` answer from the plan alone (documented in the README):
+"""The plan of interchange format v1 (docs/design.md), with the v1 extensions that let
+`omnistock explain` answer from the plan alone (documented there too):
 
 - allocations[].target / lb / ub: the soft target and hard bounds the rules set;
 - skus[]: each SKU's pool derivation (sellable, reserves, virtual units, pool);

@@ -27,7 +27,7 @@ OneOrMany = Annotated[
     PlainSerializer(_dump_one_or_many, return_type=str | list[str]),
 ]
 
-# Precedence between two rules of one kind (RULES.md): skus > category/tags > shop >
+# Precedence between two rules of one kind (docs/rules.md): skus > category/tags > shop >
 # platform > brand > global.
 SPECIFICITY = {"skus": 5, "category": 4, "tags": 4, "shop": 3, "platform": 2, "brand": 1}
 

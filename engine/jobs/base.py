@@ -9,11 +9,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+from engine.store.base import Store
 from engine.store.errors import NotFound, StoreError
 
 JobStatus = Literal["queued", "running", "finished", "failed", "cancelled"]
 ENDED: frozenset[str] = frozenset({"finished", "failed", "cancelled"})
-JobKind = Literal["plan", "scenario"]
 QUEUE = "omnistock"  # the RQ queue API workers submit to and `omnistock worker` reads
 
 
@@ -70,10 +70,16 @@ class JobAlreadyEnded(StoreError):
         super().__init__(f"job {job_id!r} has already ended ({status}); nothing to cancel")
 
 
+class TenantStores(Protocol):
+    """Each tenant's store, where a queue prepares and finishes that tenant's jobs."""
+
+    def get(self, tenant: str) -> Store: ...
+
+
 class JobQueue(Protocol):
     """Runs jobs away from the request; every call is scoped to one tenant."""
 
-    def submit(self, tenant: str, kind: JobKind, args: dict[str, Any]) -> JobInfo: ...
+    def submit(self, tenant: str, kind: str, args: dict[str, Any]) -> JobInfo: ...
 
     def get(self, tenant: str, job_id: str) -> JobInfo: ...
 

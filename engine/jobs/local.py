@@ -18,7 +18,7 @@ import os
 import signal
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -28,13 +28,12 @@ from engine.jobs.base import (
     ENDED,
     JobAlreadyEnded,
     JobInfo,
-    JobKind,
     JobNotFound,
     Progress,
+    TenantStores,
     utc_now,
 )
-from engine.jobs.tasks import error_text, run_task, task_for
-from engine.services.planning import StoreRegistry
+from engine.jobs.kinds import JobKind, by_name, error_text, run_kind
 from engine.store.base import JsonObject
 
 MAX_ATTEMPTS = 2  # a run lost with its process is retried once
@@ -58,7 +57,7 @@ def _cancel_key(job_id: str) -> tuple[str, str]:
     return ("cancel", job_id)
 
 
-def _run_in_pool(job_id: str, kind: str, args: JsonObject) -> JsonObject:
+def _run_in_pool(job_id: str, kind: JobKind, args: JsonObject) -> JsonObject:
     started = utc_now()  # when the run began, not when the server first looked
 
     def report(stage: str, done: int, total: int) -> None:
@@ -69,16 +68,21 @@ def _run_in_pool(job_id: str, kind: str, args: JsonObject) -> JsonObject:
         _board[job_id] = (stage, done, total, started)
 
     report("started", 0, 1)
-    return run_task(kind, args, report)
+    return run_kind(kind, args, report)
 
 
 class LocalJobs:
     def __init__(
-        self, stores: StoreRegistry, workers: int = 1, setup: Callable[[], None] | None = None
+        self,
+        stores: TenantStores,
+        kinds: Iterable[JobKind],
+        workers: int = 1,
+        setup: Callable[[], None] | None = None,
     ) -> None:
         """`setup` runs first in each pool process (spawned: a process start; it must
         pickle), e.g. the allocator settings of a process that plans."""
         self._stores = stores
+        self._kinds = by_name(kinds)
         self._workers = workers
         self._setup = setup
         # spawn, not fork: the server has threads (uvicorn, Redis pub/sub) a fork would copy
@@ -109,8 +113,8 @@ class LocalJobs:
 
     # --- the JobQueue interface ---------------------------------------------------------
 
-    def submit(self, tenant: str, kind: JobKind, args: JsonObject) -> JobInfo:
-        prepared = task_for(kind).prepare(self._stores.get(tenant), args)
+    def submit(self, tenant: str, kind: str, args: JsonObject) -> JobInfo:
+        prepared = self._kinds[kind].prepare(self._stores.get(tenant), args)
         job = JobInfo(id=uuid.uuid4().hex, tenant=tenant, kind=kind, status="queued")
         with self._lock:
             self._start()
@@ -166,11 +170,12 @@ class LocalJobs:
     def _launch(self, job: JobInfo) -> None:
         job.attempts += 1
         assert self._pool is not None, "started by submit"
+        kind = self._kinds[job.kind]
         try:
-            future = self._pool.submit(_run_in_pool, job.id, job.kind, self._args[job.id])
+            future = self._pool.submit(_run_in_pool, job.id, kind, self._args[job.id])
         except (BrokenProcessPool, RuntimeError):  # a broken pool takes no more work
             self._pool = self._new_pool()
-            future = self._pool.submit(_run_in_pool, job.id, job.kind, self._args[job.id])
+            future = self._pool.submit(_run_in_pool, job.id, kind, self._args[job.id])
         self._futures[job.id] = future
         future.add_done_callback(functools.partial(self._done, job.id))
 
@@ -198,7 +203,7 @@ class LocalJobs:
                 self._end(job, "failed", error=error_text(error))
                 return
         try:  # the store write happens outside the lock: it can take a while
-            result = task_for(job.kind).finish(
+            result = self._kinds[job.kind].finish(
                 self._stores.get(job.tenant), future.result(), job.id
             )
         except Exception as finish_error:  # noqa: BLE001 - reported on the job, not lost

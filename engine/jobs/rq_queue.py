@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from redis import Redis
@@ -26,13 +27,12 @@ from engine.jobs.base import (
     QUEUE,
     JobAlreadyEnded,
     JobInfo,
-    JobKind,
     JobNotFound,
     JobStatus,
     Progress,
     utc_now,
 )
-from engine.jobs.tasks import JobFailed, error_text, run_task, task_for
+from engine.jobs.kinds import JobFailed, JobKind, by_name, error_text, run_kind
 from engine.store.base import JsonObject
 
 KEEP_S = 7 * 24 * 3600  # finished and failed jobs stay readable for a week
@@ -71,20 +71,23 @@ def _error(job: Job, status: JobStatus) -> str | None:
 
 
 class RqJobs:
-    def __init__(self, url: str, job_timeout_s: int = 3600, queue: str = QUEUE) -> None:
+    def __init__(
+        self, url: str, kinds: Iterable[JobKind], job_timeout_s: int = 3600, queue: str = QUEUE
+    ) -> None:
         self._url = url
+        self._kinds = by_name(kinds)
         self._redis = Redis.from_url(url)  # RQ pickles its payloads: bytes, not str
         self._queue = Queue(queue, connection=self._redis)
         self._timeout = job_timeout_s
 
-    def submit(self, tenant: str, kind: JobKind, args: JsonObject) -> JobInfo:
-        task_for(kind)  # an unknown kind fails here, not in a worker
+    def submit(self, tenant: str, kind: str, args: JsonObject) -> JobInfo:
+        job_kind = self._kinds[kind]  # an unknown kind fails here, not in a worker
         job_id = uuid.uuid4().hex
         meta = {"tenant": tenant, "kind": kind, "created_at": utc_now(), "attempts": 0}
         job = self._queue.enqueue(
             run_job,
             tenant,
-            kind,
+            job_kind,
             args,
             self._url,
             job_id=job_id,
@@ -167,9 +170,10 @@ class RqJobs:
         )
 
 
-def run_job(tenant: str, kind: str, args: JsonObject, store_url: str) -> JsonObject:
+def run_job(tenant: str, kind: JobKind, args: JsonObject, store_url: str) -> JsonObject:
     """What an RQ worker runs: prepare, run and finish on the tenant's Redis store (at
-    the URL the API uses, which the job carries: workers need no store settings)."""
+    the URL the API uses, which the job carries: workers need no store settings). The
+    kind comes with the job (engine/jobs/kinds.py): workers need no table of kinds."""
     from engine.store.redis_store import RedisStore
 
     job = get_current_job()
@@ -181,17 +185,16 @@ def run_job(tenant: str, kind: str, args: JsonObject, store_url: str) -> JsonObj
         job.meta["progress"] = {"stage": stage, "done": done, "total": total}
         job.save_meta()
 
-    task = task_for(kind)
     store = RedisStore(tenant, url=store_url)
     try:
         report("started", 0, 1)
         try:
-            prepared = task.prepare(store, args)
+            prepared = kind.prepare(store, args)
         except Exception as error:
             raise JobFailed(error_text(error)) from error
-        outcome = run_task(kind, prepared, report)
+        outcome = run_kind(kind, prepared, report)
         try:
-            return task.finish(store, outcome, job.id)
+            return kind.finish(store, outcome, job.id)
         except Exception as error:
             raise JobFailed(error_text(error)) from error
     finally:

@@ -1,9 +1,11 @@
-"""The planner: snapshot + ruleset + mode -> plan (DESIGN.md data flow).
+"""The planner: snapshot + ruleset + mode -> plan (the data flow of docs/design.md).
 
 compile (rules -> one array problem) -> solve (closed form for the separable SKUs, the
 fastest exact backend for the coupled ones) -> post rules -> the plan with its binding
-rules, unallocated stock and reasons, warnings and KPIs. The same input gives the same
-plan byte for byte, except `timing`.
+rules, unallocated stock and reasons, warnings and KPIs, assembled from the compiled
+problem, its provenance and the solution. The same input gives the same plan byte for
+byte, except `timing`. Process set-up (the allocator's settings) is the entry points'
+job, never the planner's.
 """
 
 from __future__ import annotations
@@ -17,19 +19,19 @@ import numpy as np
 
 from engine.core.index import SnapshotIndex
 from engine.core.io import canonical_json
+from engine.core.modes import Mode
 from engine.core.plan import Allocation, Kpis, Plan, PlanWarning, SkuPool, SolverPart
 from engine.core.snapshot import Snapshot
 from engine.planning.post import SecondPass, finish, second_pass
 from engine.planning.reasons import unallocated_rows
 from engine.planning.solve import Solved, solve
-from engine.runtime.allocator import tune_malloc
 from rules.catalog import Ruleset
 from rules.compile import Compiled, compile_problem
 
 Progress = Callable[[str], None]
 
 
-def input_hash(snapshot: Snapshot, ruleset: Ruleset, mode: str) -> str:
+def input_hash(snapshot: Snapshot, ruleset: Ruleset, mode: Mode) -> str:
     doc = {
         "snapshot": snapshot.model_dump(mode="json"),
         "ruleset": ruleset.model_dump(mode="json", exclude_unset=True),
@@ -52,15 +54,12 @@ class Outcome:
 def run_planner(
     index: SnapshotIndex,
     ruleset: Ruleset,
-    mode: str,
+    mode: Mode,
     solver: str | None = None,
     time_limit_s: float = 60.0,
     progress: Progress | None = None,
 ) -> Outcome:
     say = progress or (lambda stage: None)
-    # Once per process, at its first plan: large per-plan arrays then reuse freed memory
-    # instead of faulting it in again (engine/runtime/allocator.py says why and what it costs).
-    tune_malloc()
     started = time.perf_counter()
     say("compile")
     compiled = compile_problem(index, ruleset, mode)
@@ -85,13 +84,15 @@ def run_planner(
 def make_plan(
     snapshot: Snapshot,
     ruleset: Ruleset,
-    mode: str | None = None,
+    mode: Mode | None = None,
     solver: str | None = None,
     time_limit_s: float = 60.0,
     progress: Progress | None = None,
 ) -> Plan:
+    """The plan of the snapshot under the ruleset, in `mode` (None: the snapshot's)."""
     say = progress or (lambda stage: None)
-    mode = mode or snapshot.mode
+    if mode is None:
+        mode = snapshot.mode
     started = time.perf_counter()
     say("index")
     index = SnapshotIndex.build(snapshot)
@@ -108,9 +109,9 @@ def _assemble(
     second: SecondPass | None,
     snapshot: Snapshot,
     ruleset: Ruleset,
-    mode: str,
+    mode: Mode,
 ) -> Plan:
-    ix, d, problem = c.index, c.draft, c.problem
+    ix, prov, problem = c.index, c.provenance, c.problem
     result = finish(problem, solved.x, c.post, ix.listed)
     x = result.x
     shared = solved.shared
@@ -140,7 +141,7 @@ def _assemble(
     unallocated = unallocated_rows(c, solved.x, shared, result, second, name)
     pools = _pools(c, name)
     allocated = int(x.sum() + shared.sum())
-    units_pool = int((d.sellable + d.virtual).sum())
+    units_pool = int((prov.sellable + prov.virtual).sum())
     kpis = Kpis(
         units_allocated=allocated,
         units_pool=units_pool,
@@ -151,7 +152,7 @@ def _assemble(
         shops=ix.n_shops,
         cells=ix.n_cells,
     )
-    warnings = list(d.warnings)
+    warnings = list(prov.warnings)
     for part in solved.parts:
         if not part.proven:
             note = "; ".join(part.notes)
@@ -171,7 +172,7 @@ def _assemble(
     return Plan(
         plan_id="plan-" + digest[:16],
         input_hash=digest,
-        mode=mode if not c.peak else "peak",
+        mode=c.mode,
         solver="+".join(backends) if backends else "none",
         timing={},
         allocations=allocations,
@@ -191,13 +192,13 @@ def _assemble(
 def _binding(c: Compiled, cell: int, q: int, name: Callable[[int], str | None]) -> list[str]:
     """Rules that determined the cell: the one whose target it follows, and any whose
     bound it sits on."""
-    d, problem = c.draft, c.problem
+    prov, problem = c.provenance, c.problem
     found: list[str] = []
     checks = [
-        (int(d.target_rule[cell]), q > 0 or problem.target[cell] > 0),
-        (int(d.lb_rule[cell]), problem.lb[cell] > 0 and q == problem.lb[cell]),
-        (int(d.floor_rule[cell]), problem.floor[cell] > 0 and q <= problem.floor[cell]),
-        (int(d.ub_rule[cell]), q == problem.ub[cell]),
+        (int(prov.target_rule[cell]), q > 0 or problem.target[cell] > 0),
+        (int(prov.lb_rule[cell]), problem.lb[cell] > 0 and q == problem.lb[cell]),
+        (int(prov.floor_rule[cell]), problem.floor[cell] > 0 and q <= problem.floor[cell]),
+        (int(prov.ub_rule[cell]), q == problem.ub[cell]),
     ]
     for k, holds in checks:
         label = name(k)
@@ -207,18 +208,18 @@ def _binding(c: Compiled, cell: int, q: int, name: Callable[[int], str | None]) 
 
 
 def _pools(c: Compiled, name: Callable[[int], str | None]) -> list[SkuPool]:
-    ix, d = c.index, c.draft
-    reserved = d.reserved
+    ix, prov = c.index, c.provenance
+    reserved = prov.reserved
     out = []
     for i in range(ix.n_skus):
         out.append(
             SkuPool(
                 sku=ix.sku_ids[i],
-                sellable=int(d.sellable[i]),
+                sellable=int(prov.sellable[i]),
                 reserved={name(k) or "": int(v[i]) for k, v in reserved.items() if v[i] > 0},
-                virtual=int(d.virtual[i]),
-                pool=int(d.pool[i]),
-                share_rule=name(int(d.share_rule[i])),
+                virtual=int(prov.virtual[i]),
+                pool=int(prov.pool[i]),
+                share_rule=name(int(prov.share_rule[i])),
             )
         )
     return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rules.compile import PostRules
+from rules.post_rules import PostRules
 from solvers.problem import I64, Problem, per_sku
 from solvers.split import sku_feature_bits
 

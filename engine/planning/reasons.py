@@ -27,7 +27,7 @@ def unallocated_rows(
     second: SecondPass | None,
     name: Name,
 ) -> list[Unallocated]:
-    ix, d, problem = c.index, c.draft, c.problem
+    ix, prov, problem = c.index, c.provenance, c.problem
     rows: list[tuple[int, int, str]] = []
 
     def described(k: int) -> str:
@@ -39,11 +39,11 @@ def unallocated_rows(
             rows.append((int(i), int(units[i]), why))
 
     def share_name(i: int) -> str:
-        return name(int(d.share_rule[i])) or "default split"
+        return name(int(prov.share_rule[i])) or "default split"
 
-    for k, units in sorted(d.reserved.items()):
+    for k, units in sorted(prov.reserved.items()):
         add(units, described(k))
-    add(d.unreachable, "no shop is supplied from its warehouse")
+    add(prov.unreachable, "no shop is supplied from its warehouse")
     # Rounded away after the last solve: idle under the post rule that did it.
     for k in np.unique(result.freed_rule[result.freed > 0]):
         units = per_sku(problem, np.where(result.freed_rule == k, result.freed, 0))
@@ -68,31 +68,31 @@ def unallocated_rows(
 
 def _full_limits(c: Compiled, x: np.ndarray, shared: np.ndarray) -> dict[int, str]:
     """Shops whose capacity or value budget the plan uses up, with the rule's label."""
-    problem, d = c.problem, c.draft
+    problem, prov = c.problem, c.provenance
     full: dict[int, str] = {}
     load = per_shop(problem, x) + shared_load(problem, shared)
     for j in np.flatnonzero((problem.shop_capacity >= 0) & (load >= problem.shop_capacity)):
-        full[int(j)] = f"shop_capacity {c.ruleset.label(int(d.limit_rule[j]))}"
+        full[int(j)] = f"shop_capacity {c.ruleset.label(int(prov.limit_rule[j]))}"
     if problem.budgets is not None:
         value = per_shop(problem, x * problem.price_cents[problem.cell_sku])
         for j, limit in zip(problem.budgets.shop, problem.budgets.limit, strict=True):
             # Less than the cheapest unit left: the budget is what stops the shop.
             if value[j] + problem.price_cents.min(initial=0) > limit:
-                full.setdefault(int(j), f"value_budget {c.ruleset.label(int(d.budget_rule[j]))}")
+                full.setdefault(int(j), f"value_budget {c.ruleset.label(int(prov.budget_rule[j]))}")
     return full
 
 
 def _capped_reason(c: Compiled, i: int, x: np.ndarray, full: dict[int, str], name: Name) -> str:
     """Why no shop took more of SKU i: full shops, else the caps its cells sit on."""
-    problem, d = c.problem, c.draft
+    problem, prov = c.problem, c.provenance
     start, end = np.searchsorted(problem.cell_sku, [i, i + 1])
     cells = np.arange(start, end)
     live = cells[(problem.ub[cells] > 0) | problem.in_shared[cells]]
     limits = sorted({full[int(j)] for j in problem.cell_shop[live] if int(j) in full})
     if limits:
         return "shops full: " + ", ".join(limits)
-    at_cap = cells[(x[cells] >= problem.ub[cells]) & (d.ub_rule[cells] >= 0)]
-    caps = sorted({name(int(k)) or "" for k in d.ub_rule[at_cap]})
+    at_cap = cells[(x[cells] >= problem.ub[cells]) & (prov.ub_rule[cells] >= 0)]
+    caps = sorted({name(int(k)) or "" for k in prov.ub_rule[at_cap]})
     if caps:
         return "capped by " + ", ".join(caps)
     return "no shop may take more: shops outside the share rule get only fixed units and floors"

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.core.errors import SolverError
-from solvers.base import Backend, BackendName, available_backends, from_name
+from solvers.base import Backend
 from solvers.closed import ClosedForm
 from solvers.lp import Mip
 from solvers.problem import Problem, Solution, violations
+from solvers.registry import available_backends, from_name
 from solvers.split import partition, restrict, whole
 
 
@@ -46,8 +47,7 @@ def candidates(problem: Problem) -> Iterator[Backend]:
         yield ClosedForm()
     fits = [b() for b in available_backends() if b.supports(problem) and b is not ClosedForm]
     # A plan at the MIP's time limit beats no plan: it is returned with its proven gap.
-    fits = [Mip(accept_feasible=True) if isinstance(b, Mip) else b for b in fits]
-    yield from sorted(fits, key=lambda b: (b.name is BackendName.PULP, b.speed_rank))
+    yield from (Mip(accept_feasible=True) if isinstance(b, Mip) else b for b in fits)
 
 
 def solve_part(

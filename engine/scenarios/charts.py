@@ -20,21 +20,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from engine.scenarios.compare import HIGHER_IS_BETTER, Comparison
-from engine.scenarios.spec import KPI_NAMES, VariantResult
+from engine.scenarios.compare import Comparison
+from engine.scenarios.kpis import KPIS, Kpi
+from engine.scenarios.spec import VariantResult
 
-HEADLINE = (
-    "units_sold",
-    "revenue",
-    "lost_sales",
-    "avoidable_lost_sales",
-    "units_oversold",
-    "stranded_units_end",
-    "pool_utilisation",
-    "sell_through",
-)
-assert set(HEADLINE) <= set(KPI_NAMES)
-_SHARES = {"pool_utilisation", "sell_through"}
+HEADLINE = tuple(kpi for kpi in KPIS if kpi.chart)  # a panel each in kpis.png
 
 DPI = 110
 BASE_COLOUR = "#333333"
@@ -67,24 +57,24 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _kpi_panel(ax: Axes, kpi: str, c: Comparison, colours: list[Any]) -> None:
+def _kpi_panel(ax: Axes, kpi: Kpi, c: Comparison, colours: list[Any]) -> None:
     names = [r.name for r in c.results]
-    values = [r.kpis[kpi] for r in c.results]
-    spread = [r.spread.get(kpi, 0.0) for r in c.results]
+    values = [r.kpis[kpi.name] for r in c.results]
+    spread = [r.spread.get(kpi.name, 0.0) for r in c.results]
     x = np.arange(len(names))
     errors = spread if any(s > 0 for s in spread) else None  # replications > 1
     ax.bar(x, values, color=colours, yerr=errors, capsize=3, ecolor="#555555", width=0.7)
     ax.axhline(values[0], color=BASE_COLOUR, linestyle="--", linewidth=0.8)  # the base level
-    higher = HIGHER_IS_BETTER[kpi]
-    note = "" if higher is None else "\nhigher is better" if higher else "\nlower is better"
-    ax.set_title(kpi + note, fontsize=10)
+    note = "" if kpi.better is None else f"\n{kpi.better} is better"
+    ax.set_title(kpi.name + note, fontsize=10)
     ax.set_xticks(x)
     if len(names) == 1:  # a lone bar would fill the panel
         ax.set_xlim(-1.0, 1.0)
     turn = len(names) > 2 or max(len(n) for n in names) > 10
     ax.set_xticklabels(names, rotation=30 if turn else 0, ha="right" if turn else "center")
     ax.get_xticklabels()[0].set_fontweight("bold")
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0) if kpi in _SHARES else FuncFormatter(_units))
+    share = kpi.unit == "share"
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0) if share else FuncFormatter(_units))
     ax.set_ylim(bottom=0)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
@@ -97,9 +87,12 @@ def kpi_chart(c: Comparison, path: Path) -> Path:
     panel = max(2.8, 1.2 + 0.45 * len(c.variants))
     fig = Figure(figsize=(columns * panel, rows * 3.6), layout="constrained")
     colours = variant_colours(c)
-    for ax, kpi in zip(fig.subplots(rows, columns).flat, HEADLINE, strict=True):
+    panels = list(fig.subplots(rows, columns).flat)
+    for ax, kpi in zip(panels, HEADLINE, strict=False):
         _kpi_panel(ax, kpi, c, colours)
-    spread = any(r.spread.get(k, 0.0) > 0 for r in c.results for k in HEADLINE)
+    for ax in panels[len(HEADLINE) :]:  # the last row's places left over
+        ax.set_visible(False)
+    spread = any(r.spread.get(k.name, 0.0) > 0 for r in c.results for k in HEADLINE)
     note = "; error bars: ±1 standard deviation over the replications" if spread else ""
     fig.suptitle(f"KPIs per variant over the horizon (base: {c.base.name}, dashed){note}")
     return _save(fig, path)

@@ -1,4 +1,4 @@
-"""Scenario variants side by side: every KPI (spec.KPI_NAMES) with its delta against the
+"""Scenario variants side by side: every KPI (kpis.KPIS) with its delta against the
 base (the first variant), as a rich table, JSON-safe data and long-format CSV.
 
 The relative delta is a fraction of the base (0.1 = +10%); it is None when the base is 0,
@@ -13,35 +13,14 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from engine.scenarios.spec import KPI_NAMES, VariantResult
+from engine.scenarios.kpis import KPI, KPI_NAMES, KPIS
+from engine.scenarios.spec import VariantResult
 
 Verdict = Literal["good", "bad"]
 
-# Which way each KPI should move. None: neither way is better in itself, e.g. listing
-# more units on day 0 (the incumbents list beyond the pool) or more days of cover (stock
-# left over as much as safety), so the table leaves those uncoloured.
-HIGHER_IS_BETTER: dict[str, bool | None] = {
-    "units_listed_day0": None,
-    "units_sold": True,
-    "revenue": True,
-    "lost_sales": False,
-    "avoidable_lost_sales": False,
-    "units_oversold": False,
-    "oversell_attempts_prevented": None,  # counts refusals as much as protection
-    "stranded_units_end": False,
-    "cover_days_start": None,
-    "cover_days_end": None,
-    "pool_utilisation": None,  # above 1 promises units that do not exist
-    "sell_through": True,
-}
-assert tuple(HIGHER_IS_BETTER) == KPI_NAMES
-
-_DAYS = {"cover_days_start", "cover_days_end"}
-_SHARES = {"pool_utilisation", "sell_through"}
 _STYLE: dict[Verdict, str] = {"good": "green", "bad": "red"}
 # Means over replications differ from the base by float noise; not a move either way.
 _NOISE = 1e-9
@@ -101,7 +80,7 @@ def comparison(results: list[VariantResult]) -> Comparison:
 def verdict(kpi: str, delta: float) -> Verdict | None:
     """Whether a move of `delta` against the base is good or bad for the KPI; None for a
     neutral KPI or no move."""
-    higher = HIGHER_IS_BETTER.get(kpi)
+    higher = KPI[kpi].higher_is_better
     if higher is None or abs(delta) <= _NOISE:
         return None
     return "good" if (delta > 0) == higher else "bad"
@@ -116,9 +95,10 @@ def _count(value: float) -> str:
 
 
 def format_value(kpi: str, value: float) -> str:
-    if kpi in _SHARES:
+    unit = KPI[kpi].unit
+    if unit == "share":
         return f"{value:.1%}"
-    if kpi in _DAYS:
+    if unit == "days":
         return f"{value:,.1f}"
     return _count(value)
 
@@ -126,9 +106,10 @@ def format_value(kpi: str, value: float) -> str:
 def format_delta(kpi: str, delta: float) -> str:
     if abs(delta) <= _NOISE:
         return "±0"
-    if kpi in _SHARES:  # a difference of two percentages is in points
+    unit = KPI[kpi].unit
+    if unit == "share":  # a difference of two percentages is in points
         return f"{delta * 100:+.1f} pp"
-    if kpi in _DAYS:
+    if unit == "days":
         return f"{delta:+,.1f}"
     text = _count(abs(delta))
     return ("+" if delta > 0 else "-") + text
@@ -162,13 +143,6 @@ def render_table(c: Comparison) -> Table:
     return table
 
 
-def table_text(c: Comparison, width: int = 160) -> str:
-    """The table as plain text (no colour codes), for logs and tests."""
-    console = Console(record=True, width=width, file=io.StringIO(), color_system=None)
-    console.print(render_table(c))
-    return console.export_text()
-
-
 # --- data --------------------------------------------------------------------------------
 
 
@@ -198,7 +172,7 @@ def to_json(c: Comparison) -> dict[str, Any]:
     return {
         "base": c.base.name,
         "kpis": list(KPI_NAMES),
-        "higher_is_better": dict(HIGHER_IS_BETTER),
+        "higher_is_better": {kpi.name: kpi.higher_is_better for kpi in KPIS},
         "variants": [
             {
                 "name": v.result.name,

@@ -26,7 +26,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.core.index import SnapshotIndex
-from engine.core.snapshot import Snapshot
 from engine.scenarios.spec import IncumbentPolicy
 from engine.scenarios.stock import Supply, derive_supply
 from rules.arith import EPS
@@ -82,18 +81,3 @@ def incumbent_listing(
     closed = np.array([shop in closed_shops for shop in index.shop_ids], dtype=bool)
     listing[closed[index.cell_shop]] = 0
     return IncumbentListing(pool=pool, listing=listing)
-
-
-def incumbent_rows(
-    snapshot: Snapshot,
-    ruleset: Ruleset,
-    policy: IncumbentPolicy,
-    closed_shops: frozenset[str] = frozenset(),
-) -> dict[tuple[str, str], int]:
-    """(SKU, shop) -> units listed: the policy on a snapshot, for reading and tests."""
-    index = SnapshotIndex.build(snapshot)
-    found = incumbent_listing(index, ruleset, policy, closed_shops)
-    return {
-        (index.sku_ids[index.cell_sku[c]], index.shop_ids[index.cell_shop[c]]): int(q)
-        for c, q in enumerate(found.listing)
-    }

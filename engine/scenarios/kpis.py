@@ -1,4 +1,5 @@
-"""The KPIs of a scenario variant (spec.KPI_NAMES), one number each for the horizon.
+"""The KPIs of a scenario variant, one number each for the horizon, and their registry
+(`KPIS`): what the simulator measures, the comparison tabulates and the charts draw.
 
 Terms. A *cell* is a (SKU, shop) pair of one brand. On each day, in this order: arrivals
 come in, the plan is made or re-made when due, then every cell's demand meets its
@@ -59,18 +60,27 @@ sold_by_shop_day give lost_sales and units_sold per shop and day.
 
 Every KPI is the mean over the replications; `spread` is the sample standard deviation
 over them (0.0 for one replication).
+
+A KPI is one entry of `KPIS` (its definition above, its count in `Totals` where it needs
+one); the simulator, the comparison (compare.py) and the charts (charts.py) read it there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.scenarios.spec import KPI_NAMES, PlannerName, VariantResult
+from engine.scenarios.spec import PlannerName, VariantResult
 
 F64 = NDArray[np.float64]
+
+# How a KPI's numbers read: units and money as counts, days with one decimal, a share
+# in percent (and a difference of two shares in points).
+Unit = Literal["units", "money", "days", "share"]
 
 
 def _ratio(num: float, den: float) -> float:
@@ -108,29 +118,84 @@ class Totals:
         self.offered_by_shop = np.zeros(self.n_shops)
 
     def kpis(self) -> dict[str, float]:
-        values = {
-            "units_listed_day0": self.units_listed_day0,
-            "units_sold": self.units_sold,
-            "revenue": round(self.revenue, 2),
-            "lost_sales": self.lost_sales,
-            "avoidable_lost_sales": self.avoidable_lost_sales,
-            "units_oversold": self.units_oversold,
-            "oversell_attempts_prevented": self.oversell_attempts_prevented,
-            "stranded_units_end": self.stranded_units_end,
-            "cover_days_start": _ratio(self.pool_day0, self.demand_rate_start),
-            "cover_days_end": _ratio(self.supply_end, self.demand_rate_end),
-            "pool_utilisation": _ratio(self.units_listed_day0, self.pool_day0),
-            "sell_through": _ratio(
-                self.units_sold, self.physical_start + self.arrived + self.presold
-            ),
-        }
-        return {name: float(values[name]) for name in KPI_NAMES}
+        return {kpi.name: float(kpi.of(self)) for kpi in KPIS}
 
     def sell_through_by_shop(self) -> F64:
         sold = self.sold_by_shop_day.sum(axis=0)
         out = np.zeros(self.n_shops)
         np.divide(sold, self.offered_by_shop, out=out, where=self.offered_by_shop > 0)
         return out
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI: how it reads, which way is better, whether it is charted, and its value
+    in one replication."""
+
+    name: str
+    unit: Unit
+    # Which way the KPI should move; None: neither way is better in itself (the table
+    # leaves its deltas uncoloured).
+    better: Literal["higher", "lower"] | None
+    chart: bool  # a panel of its own in the KPI chart (kpis.png)
+    of: Callable[[Totals], float]
+
+    @property
+    def higher_is_better(self) -> bool | None:
+        return None if self.better is None else self.better == "higher"
+
+
+# In the order every output lists them.
+KPIS = (
+    # Neutral: the incumbents list beyond the pool, so more is not better.
+    Kpi("units_listed_day0", "units", None, chart=False, of=lambda t: t.units_listed_day0),
+    Kpi("units_sold", "units", "higher", chart=True, of=lambda t: t.units_sold),
+    Kpi("revenue", "money", "higher", chart=True, of=lambda t: round(t.revenue, 2)),
+    Kpi("lost_sales", "units", "lower", chart=True, of=lambda t: t.lost_sales),
+    Kpi("avoidable_lost_sales", "units", "lower", chart=True, of=lambda t: t.avoidable_lost_sales),
+    Kpi("units_oversold", "units", "lower", chart=True, of=lambda t: t.units_oversold),
+    # Neutral: it counts refusals as much as protection.
+    Kpi(
+        "oversell_attempts_prevented",
+        "units",
+        None,
+        chart=False,
+        of=lambda t: t.oversell_attempts_prevented,
+    ),
+    Kpi("stranded_units_end", "units", "lower", chart=True, of=lambda t: t.stranded_units_end),
+    # Neutral: days of cover are stock left over as much as safety.
+    Kpi(
+        "cover_days_start",
+        "days",
+        None,
+        chart=False,
+        of=lambda t: _ratio(t.pool_day0, t.demand_rate_start),
+    ),
+    Kpi(
+        "cover_days_end",
+        "days",
+        None,
+        chart=False,
+        of=lambda t: _ratio(t.supply_end, t.demand_rate_end),
+    ),
+    # Neutral: above 1 promises units that do not exist.
+    Kpi(
+        "pool_utilisation",
+        "share",
+        None,
+        chart=True,
+        of=lambda t: _ratio(t.units_listed_day0, t.pool_day0),
+    ),
+    Kpi(
+        "sell_through",
+        "share",
+        "higher",
+        chart=True,
+        of=lambda t: _ratio(t.units_sold, t.physical_start + t.arrived + t.presold),
+    ),
+)
+KPI_NAMES = tuple(kpi.name for kpi in KPIS)
+KPI = {kpi.name: kpi for kpi in KPIS}
 
 
 def _spread(values: F64) -> float:

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.core.index import SnapshotIndex
+from engine.core.modes import Mode
 from engine.planning.planner import run_planner
 from engine.planning.post import finish
 from engine.scenarios.incumbent import incumbent_listing
@@ -47,7 +48,7 @@ class Listing:
 
 
 def omnistock_listing(
-    index: SnapshotIndex, ruleset: Ruleset, mode: str, time_limit_s: float = 60.0
+    index: SnapshotIndex, ruleset: Ruleset, mode: Mode, time_limit_s: float = 60.0
 ) -> Listing:
     """omnistock's plan of the index, as listings: the solve, then the post step, exactly
     as `make_plan` assembles its allocations (quantity = exclusive, shared per SKU)."""
@@ -58,8 +59,8 @@ def omnistock_listing(
         exclusive=np.asarray(exclusive, dtype=np.int64).copy(),
         shared=np.asarray(outcome.solved.shared, dtype=np.int64).copy(),
         access=np.asarray(c.problem.in_shared, dtype=bool).copy(),
-        presale=c.draft.virtual.astype(np.int64),
-        pool=(c.draft.sellable + c.draft.virtual).astype(np.int64),
+        presale=c.provenance.virtual.astype(np.int64),
+        pool=(c.provenance.sellable + c.provenance.virtual).astype(np.int64),
     )
 
 

@@ -5,18 +5,28 @@ step 3, describes the rules); the day's KPIs and ledger are counted as it goes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-from engine.scenarios.listing import I64
-from engine.scenarios.stock import cumulative, per_sku, take_in_order, take_items
+from engine.scenarios.kpis import Totals
+from engine.scenarios.listing import I64, Listing
+from engine.scenarios.prepared import PreparedVariant, Trace
+from engine.scenarios.stock import Stock, cumulative, per_sku, take_in_order, take_items
 
-if TYPE_CHECKING:
-    from engine.scenarios.replication import Replication
+
+class ReplicationState(Protocol):
+    """What the trade reads and changes of a replication as it plays (replication.py)."""
+
+    v: PreparedVariant
+    demand: I64  # [day, cell]
+    listing: Listing | None
+    stock: Stock
+    totals: Totals
+    trace: Trace | None
 
 
-def trade(rep: Replication, t: int) -> None:
+def trade(rep: ReplicationState, t: int) -> None:
     """Day t's orders, on the listing and stock the replication holds after its plan."""
     v, ix, tr, lst, stock = rep.v, rep.v.index, rep.trace, rep.listing, rep.stock
     assert lst is not None
@@ -91,7 +101,7 @@ def trade(rep: Replication, t: int) -> None:
 
 
 def _sell_bundle(
-    rep: Replication,
+    rep: ReplicationState,
     p: int,
     at: I64,
     sku: I64,
@@ -140,7 +150,7 @@ def _sell_bundle(
     left_after[p] += _can_make(rep, int(at[p]), b) + int(lst.presale[b])
 
 
-def _can_make(rep: Replication, cell: int, b: int) -> int:
+def _can_make(rep: ReplicationState, cell: int, b: int) -> int:
     """Bundles the components in the warehouses the cell's shop reaches could make."""
     comps, qty = rep.v.bundle_rows[b]
     if comps.size == 0:
@@ -149,7 +159,7 @@ def _can_make(rep: Replication, cell: int, b: int) -> int:
     return int((there // qty).min())
 
 
-def _reachable_end(rep: Replication, cells: I64, sku: I64) -> I64:
+def _reachable_end(rep: ReplicationState, cells: I64, sku: I64) -> I64:
     """Per item: physical units (bundles: own plus what components make) the cell's
     shop reaches."""
     cap = rep.stock.reachable(cells, sku)

@@ -28,8 +28,9 @@ Everything is vectorised over cells; the only Python loops are over days, wareho
 and the bundles that sold on a day.
 
 The code: this module runs the replications and measures them; listing.py turns
-plans into listings (step 2), replication.py plays one replication day by day, and
-market.py is the day's trade (steps 3-4).
+plans into listings (step 2), prepared.py builds what the replications share,
+replication.py plays one replication day by day, and market.py is the day's trade
+(steps 3-4).
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from collections.abc import Callable
 
 from engine.scenarios.kpis import Totals, summarise
 from engine.scenarios.listing import Listing, incumbent_plan, omnistock_listing
-from engine.scenarios.replication import Replication, Trace, prepare
+from engine.scenarios.prepared import Trace, prepare
+from engine.scenarios.replication import Replication
 from engine.scenarios.spec import SimulationSettings, VariantInputs, VariantResult
 
 __all__ = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from engine.core.modes import Mode
 from engine.core.snapshot import Snapshot
 from rules.catalog import Ruleset
 
@@ -71,7 +72,7 @@ class VariantInputs:
     name: str
     snapshot: Snapshot  # overrides applied: stock deltas, shops opened
     ruleset: Ruleset  # overrides applied: rules added, removed or replaced, shops closed
-    mode: Literal["normal", "peak"]
+    mode: Mode
     planner: PlannerName = "omnistock"
     incumbent: IncumbentPolicy | None = None  # set when planner == "incumbent"
     uplifts: tuple[Uplift, ...] = ()
@@ -79,31 +80,13 @@ class VariantInputs:
     closed_shops: frozenset[str] = frozenset()  # list nothing; their demand is lost
 
 
-# The KPIs of one variant, in the order the comparison table shows them. Each is a
-# number for the whole horizon (mean over replications).
-KPI_NAMES = (
-    "units_listed_day0",  # units published on the shops by the first plan
-    "units_sold",  # units shipped (never more than the physical stock)
-    "revenue",  # units_sold x price, in the snapshot's currency
-    "lost_sales",  # demand that found no listed stock
-    "avoidable_lost_sales",  # lost while the SKU's stock sat unsold elsewhere or unallocated
-    "units_oversold",  # orders accepted beyond the physical stock (cancelled later)
-    "oversell_attempts_prevented",  # demand refused because the SKU's stock was gone
-    "stranded_units_end",  # physical units left at the end that no shop lists
-    "cover_days_start",  # pool / daily demand rate, over all SKUs, on day 0
-    "cover_days_end",  # the same on the last day
-    "pool_utilisation",  # units listed / pool on day 0
-    "sell_through",  # units_sold / (start stock + arrivals)
-)
-
-
 @dataclass
 class VariantResult:
     name: str
     planner: PlannerName
     mode: str
-    kpis: dict[str, float]  # KPI_NAMES -> mean over replications
-    spread: dict[str, float]  # KPI_NAMES -> standard deviation (0.0 for one replication)
+    kpis: dict[str, float]  # KPI name (kpis.KPIS) -> mean over replications
+    spread: dict[str, float]  # KPI name -> standard deviation (0.0 for one replication)
     sell_through_by_shop: dict[str, float]  # shop -> units sold / units listed over time
     lost_by_shop_day: dict[str, list[float]]  # shop -> lost units per day (mean)
     sold_by_shop_day: dict[str, list[float]]  # shop -> units sold per day (mean)

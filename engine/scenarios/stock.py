@@ -36,8 +36,8 @@ from numpy.typing import NDArray
 
 from engine.core.index import SnapshotIndex
 from rules.bounds import apply_uplift
+from rules.bundles import bundles_of
 from rules.catalog import Kind, Ruleset, ShopLock
-from rules.compile import active_rules, bundles_of
 from rules.draft import Draft
 from rules.references import check_references
 from rules.supply import apply_pins, build_pool, cell_reach, sellable_by_warehouse, supplying
@@ -76,7 +76,7 @@ def with_stock(
 def derive_supply(index: SnapshotIndex, ruleset: Ruleset) -> Supply:
     """Run the pool steps of the compile pipeline (uplift, pool, pins) on the index."""
     check_references(ruleset, index)
-    d = Draft(index, ruleset, active_rules(ruleset, index), np.zeros(index.n_skus, dtype=bool))
+    d = Draft.start(index, ruleset, "normal")
     apply_uplift(d)  # velocities order presale and split named virtual stock
     by_wh, _ = build_pool(d)
     _, locked_taken = sellable_by_warehouse(d)

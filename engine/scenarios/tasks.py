@@ -1,8 +1,8 @@
-"""Scenario runs in the service: checked when asked for, played as a job (engine/jobs),
-stored with their comparison and charts for GET /v1/scenarios/{id}.
+"""The what-if scenario job kind (engine/jobs/kinds.py): a scenario played on the
+tenant's stored snapshot and latest ruleset, stored with its comparison and charts.
 
-In the service the base is the tenant's stored snapshot and latest ruleset, never a
-file on the server: a scenario body that names base files is refused.
+In the service the base is the stored data, never a file on the server: a scenario
+body that names base files is refused.
 """
 
 from __future__ import annotations
@@ -11,18 +11,13 @@ import base64
 import tempfile
 from pathlib import Path
 
-from engine.access.roles import Principal, authorize
 from engine.core.errors import InputError, Issue
 from engine.core.io import parse_snapshot
-from engine.jobs.base import JobInfo, JobNotFound, JobQueue
-from engine.jobs.tasks import Report, Task, register
+from engine.jobs.kinds import JobKind, Report
 from engine.scenarios.format import Scenario, parse_scenario
 from engine.scenarios.overrides import build_variants
 from engine.store.base import JsonObject, Store
-from engine.store.errors import NotFound
 from rules.load import parse_ruleset
-
-CHART_TYPE = "image/png"
 
 
 def _checked(document: JsonObject) -> Scenario:
@@ -49,51 +44,6 @@ def check_scenario(store: Store, document: JsonObject) -> Scenario:
         parse_ruleset(ruleset, "stored ruleset"),
     )
     return scenario
-
-
-def submit_scenario(
-    store: Store, jobs: JobQueue, principal: Principal, document: JsonObject, time_limit_s: float
-) -> JobInfo:
-    authorize(principal, "write", principal.tenant, None)
-    check_scenario(store, document)
-    args = {"scenario": document, "time_limit_s": time_limit_s}
-    return jobs.submit(principal.tenant, "scenario", args)
-
-
-def scenario_run(store: Store, jobs: JobQueue, principal: Principal, run_id: str) -> JsonObject:
-    """The run's job (status, progress) and, once finished, its comparison and charts."""
-    authorize(principal, "read", principal.tenant, None)  # tenant-wide, like the ruleset
-    try:
-        job: JobInfo | None = jobs.get(principal.tenant, run_id)
-    except JobNotFound:
-        job = None  # jobs are forgotten after a while; stored runs are not
-    if job is not None and job.kind != "scenario":
-        raise NotFound("scenario run", run_id)
-    try:
-        stored = store.get_scenario_run(run_id)
-    except NotFound:
-        if job is None:
-            raise
-        stored = None
-    view: JsonObject = {"id": run_id, "job": job.to_json() if job is not None else None}
-    if stored is not None:
-        view["comparison"] = stored["comparison"]
-        view["notes"] = stored["notes"]
-        view["charts"] = {
-            name: f"/v1/scenarios/{run_id}/charts/{name}" for name in stored["charts"]
-        }
-    return view
-
-
-def scenario_chart(store: Store, principal: Principal, run_id: str, name: str) -> bytes:
-    authorize(principal, "read", principal.tenant, None)
-    charts = store.get_scenario_run(run_id)["charts"]
-    if name not in charts:
-        raise NotFound(f"chart of scenario run {run_id}", name)
-    return base64.b64decode(charts[name])
-
-
-# --- the job ----------------------------------------------------------------------------
 
 
 def _prepare(store: Store, args: JsonObject) -> JsonObject:
@@ -128,7 +78,7 @@ def _run(args: JsonObject, report: Report) -> JsonObject:
 
 def _finish(store: Store, outcome: JsonObject, run_id: str) -> JsonObject:
     store.put_scenario_run(run_id, outcome)
-    return {"scenario_id": run_id, "url": f"/v1/scenarios/{run_id}"}
+    return {"scenario_id": run_id}
 
 
-register("scenario", Task(_prepare, _run, _finish))
+SCENARIO_JOB = JobKind("scenario", _prepare, _run, _finish)

@@ -21,12 +21,12 @@ from pydantic import (
     model_validator,
 )
 
+from engine.core.modes import Mode
 from engine.core.scope import OneOrMany
 from engine.core.snapshot import MAX_UNITS
 from engine.scenarios.spec import IncumbentPolicy
 from rules.catalog import Rule, one_of
 
-Mode = Literal["normal", "peak"]
 Id = Annotated[str, StringConstraints(strict=True, min_length=1)]
 Day = Annotated[int, Field(strict=True, ge=0)]
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]

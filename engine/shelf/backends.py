@@ -1,5 +1,6 @@
-"""Shelf-ranking solvers, each exact for the structures it accepts; `fits` says which
-accept a problem, and rank.py takes the fastest that does (the planner's pattern).
+"""The shelf-ranking backends, each exact for the structures it accepts; `fits` says
+which accept a problem, and rank.py takes the fastest that does (the planner's pattern).
+The backend a caller may force is named by `ShelfSolver`, the API's and CLI's word.
 
 - sort: every candidate's value is a constant times the slot's weight (no candidate
   runs out anywhere) and weights fall with the slot; then the rearrangement inequality

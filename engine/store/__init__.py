@@ -1,7 +1,7 @@
 """The allocation service's state, one tenant at a time: `Store` and its in-memory and
 Redis implementations (see base.py for what is stored and what is guaranteed)."""
 
-from engine.store.base import Mode, PublishResult, Store, Versioned
+from engine.store.base import PublishResult, Store, Versioned
 from engine.store.errors import (
     IdempotencyConflict,
     InsufficientStock,
@@ -15,7 +15,7 @@ __all__ = [
     "IdempotencyConflict",
     "InsufficientStock",
     "MemoryStore",
-    "Mode",
+    "ModeSwitch",
     "NotFound",
     "PublishResult",
     "StaleVersion",

@@ -21,60 +21,15 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
-from typing import Any, Literal, Protocol, cast
+from typing import Any, cast
 
 from engine.core.errors import InputError, Issue
+from engine.store.switch import ModeCallback, ModeSwitch, Subscription
 from engine.store.watch import ModeWatch
 
 JsonObject = dict[str, Any]
 Cell = tuple[str, str]  # (shop, sku)
-ModeName = Literal["normal", "peak"]
-
-
-@dataclass(frozen=True)
-class Mode:
-    """The planning mode: normal, or peak (Double-11) optionally limited to a window."""
-
-    mode: ModeName = "normal"
-    start: datetime | None = None
-    end: datetime | None = None
-
-    def __post_init__(self) -> None:
-        issues = []
-        if self.mode not in ("normal", "peak"):
-            issues.append(Issue("mode", f"must be 'normal' or 'peak', not {self.mode!r}"))
-        for name in ("start", "end"):
-            moment = getattr(self, name)
-            if moment is not None and moment.tzinfo is None:
-                issues.append(Issue(name, "must carry a time zone"))
-        if not issues and self.start and self.end and self.start >= self.end:
-            issues.append(Issue("end", f"must be after start ({self.start.isoformat()})"))
-        if issues:
-            raise InputError(issues, "mode")
-
-    def effective(self, at: datetime) -> ModeName:
-        """The mode in force at `at`: a scheduled peak is peak only inside its window."""
-        started = self.start is None or at >= self.start
-        ended = self.end is not None and at >= self.end
-        return "peak" if self.mode == "peak" and started and not ended else "normal"
-
-    def to_json(self) -> JsonObject:
-        return {
-            "mode": self.mode,
-            "start": self.start.isoformat() if self.start else None,
-            "end": self.end.isoformat() if self.end else None,
-        }
-
-    @classmethod
-    def from_json(cls, data: JsonObject) -> Mode:
-        def moment(name: str) -> datetime | None:
-            text = data.get(name)
-            return datetime.fromisoformat(text) if text else None
-
-        return cls(mode=data.get("mode", "normal"), start=moment("start"), end=moment("end"))
 
 
 @dataclass(frozen=True)
@@ -134,15 +89,6 @@ class Consumed:
     from_shared: int  # of the order's units, those taken from the shared part
 
 
-class Subscription(Protocol):
-    """A live subscription to mode changes; `close()` ends it."""
-
-    def close(self) -> None: ...
-
-
-ModeCallback = Callable[[Mode], None]
-
-
 class Store(abc.ABC):
     """The state of one tenant. Every method is safe to call from several threads."""
 
@@ -154,7 +100,7 @@ class Store(abc.ABC):
         if self._watch is None:
             self._watch = ModeWatch(self, max_age_s)
 
-    def mode_now(self) -> Mode:
+    def mode_now(self) -> ModeSwitch:
         """The mode as this process knows it: heard from the broadcast when watched, else
         read from the store."""
         return self._watch.current() if self._watch is not None else self.get_mode()
@@ -234,11 +180,11 @@ class Store(abc.ABC):
     # --- mode -----------------------------------------------------------------------
 
     @abc.abstractmethod
-    def get_mode(self) -> Mode:
+    def get_mode(self) -> ModeSwitch:
         """The current mode; normal until one is put."""
 
     @abc.abstractmethod
-    def put_mode(self, mode: Mode) -> Mode:
+    def put_mode(self, mode: ModeSwitch) -> ModeSwitch:
         """Set the mode and broadcast it to every subscriber of this tenant."""
 
     @abc.abstractmethod

@@ -9,7 +9,6 @@ to one store instance: two processes must not share it (use Redis for that).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from pathlib import Path
@@ -19,8 +18,6 @@ from engine.store.base import (
     Cell,
     Consumed,
     JsonObject,
-    Mode,
-    ModeCallback,
     PublishResult,
     SharedPart,
     Store,
@@ -33,17 +30,10 @@ from engine.store.base import (
     plan_shared,
 )
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
+from engine.store.listeners import ModeListeners
+from engine.store.switch import ModeCallback, ModeSwitch, Subscription
 
 FORMAT = "omnistock-state/1"
-
-
-class _Subscription:
-    def __init__(self, store: MemoryStore, callback: ModeCallback) -> None:
-        self._store = store
-        self._callback = callback
-
-    def close(self) -> None:
-        self._store._unsubscribe(self._callback)
 
 
 class MemoryStore(Store):
@@ -53,7 +43,7 @@ class MemoryStore(Store):
         self.tenant = check_tenant(tenant)
         self.path = Path(path) if path is not None else None
         self._lock = threading.Lock()
-        self._subscribers: list[ModeCallback] = []
+        self._listeners = ModeListeners()
         self._reset()
         if self.path is not None and self.path.exists():
             self._load()
@@ -68,7 +58,7 @@ class MemoryStore(Store):
         self._published: dict[Cell, int] = {}
         self._shared: dict[str, SharedPart] = {}
         self._idempotency: dict[str, tuple[str, JsonObject]] = {}
-        self._mode = Mode()
+        self._mode = ModeSwitch()
 
     # --- persistence ------------------------------------------------------------------
 
@@ -112,7 +102,7 @@ class MemoryStore(Store):
             key: (entry["body_hash"], entry["result"])
             for key, entry in state["idempotency"].items()
         }
-        self._mode = Mode.from_json(state["mode"])
+        self._mode = ModeSwitch.from_json(state["mode"])
 
     def _save(self) -> None:
         """Write the state atomically; called with the lock held, after each change.
@@ -270,27 +260,19 @@ class MemoryStore(Store):
 
     # --- mode -----------------------------------------------------------------------------
 
-    def get_mode(self) -> Mode:
+    def get_mode(self) -> ModeSwitch:
         with self._lock:
             return self._mode
 
-    def put_mode(self, mode: Mode) -> Mode:
+    def put_mode(self, mode: ModeSwitch) -> ModeSwitch:
         with self._lock:
             self._mode = mode
             self._save()
-            subscribers = list(self._subscribers)
-        for callback in subscribers:
-            callback(mode)
+        self._listeners.tell(mode)
         return mode
 
-    def subscribe(self, callback: ModeCallback) -> _Subscription:
-        with self._lock:
-            self._subscribers.append(callback)
-        return _Subscription(self, callback)
-
-    def _unsubscribe(self, callback: ModeCallback) -> None:
-        with self._lock, contextlib.suppress(ValueError):
-            self._subscribers.remove(callback)
+    def subscribe(self, callback: ModeCallback) -> Subscription:
+        return self._listeners.add(callback)
 
     def ping(self) -> bool:
         return True

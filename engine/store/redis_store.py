@@ -20,8 +20,6 @@ from engine.store.base import (
     Cell,
     Consumed,
     JsonObject,
-    Mode,
-    ModeCallback,
     PublishResult,
     SharedPart,
     Store,
@@ -34,6 +32,7 @@ from engine.store.base import (
     plan_shared,
 )
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
+from engine.store.switch import ModeCallback, ModeSwitch
 
 log = logging.getLogger(__name__)
 
@@ -280,11 +279,11 @@ class RedisStore(Store):
 
     # --- mode -----------------------------------------------------------------------------
 
-    def get_mode(self) -> Mode:
+    def get_mode(self) -> ModeSwitch:
         text = self._client.get(self._key("mode"))
-        return Mode.from_json(json.loads(text)) if text else Mode()
+        return ModeSwitch.from_json(json.loads(text)) if text else ModeSwitch()
 
-    def put_mode(self, mode: Mode) -> Mode:
+    def put_mode(self, mode: ModeSwitch) -> ModeSwitch:
         text = dumps(mode.to_json())
         with self._client.pipeline(transaction=True) as pipe:
             pipe.set(self._key("mode"), text)
@@ -295,7 +294,7 @@ class RedisStore(Store):
     def subscribe(self, callback: ModeCallback) -> _Subscription:
         def on_message(message: dict[str, Any]) -> None:
             try:
-                callback(Mode.from_json(json.loads(message["data"])))
+                callback(ModeSwitch.from_json(json.loads(message["data"])))
             except Exception:
                 log.exception("mode subscriber of tenant %s failed", self.tenant)
 

@@ -7,7 +7,7 @@ answered survives a kill -9 or a power cut; nothing rewrites the whole state. Wr
 take SQLite's write lock first (`BEGIN IMMEDIATE`), so every check-then-write (stock
 version, idempotency key, units left) is atomic, also between processes sharing the file.
 
-Mode changes reach the subscribers of this process at once; another process sharing the
+Mode switches reach the subscribers of this process at once; another process sharing the
 file sees them when its mode view expires (engine/store/watch.py).
 """
 
@@ -25,8 +25,6 @@ from engine.store.base import (
     Cell,
     Consumed,
     JsonObject,
-    Mode,
-    ModeCallback,
     PublishResult,
     SharedPart,
     Store,
@@ -39,6 +37,8 @@ from engine.store.base import (
     plan_shared,
 )
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
+from engine.store.listeners import ModeListeners
+from engine.store.switch import ModeCallback, ModeSwitch, Subscription
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -94,15 +94,6 @@ def connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-class _Subscription:
-    def __init__(self, store: SqliteStore, callback: ModeCallback) -> None:
-        self._store = store
-        self._callback = callback
-
-    def close(self) -> None:
-        self._store._unsubscribe(self._callback)
-
-
 class SqliteStore(Store):
     """State of one tenant in the SQLite file at `path` (shared with other tenants)."""
 
@@ -111,7 +102,7 @@ class SqliteStore(Store):
         self.path = Path(path)
         self._db = connect(self.path)
         self._lock = threading.Lock()  # one transaction at a time on this connection
-        self._subscribers: list[ModeCallback] = []
+        self._listeners = ModeListeners()
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -327,30 +318,21 @@ class SqliteStore(Store):
 
     # --- mode -----------------------------------------------------------------------------
 
-    def get_mode(self) -> Mode:
+    def get_mode(self) -> ModeSwitch:
         with self._read() as db:
             row = self._one(db, "SELECT body FROM modes WHERE tenant = ?")
-        return Mode.from_json(json.loads(str(row[0]))) if row else Mode()
+        return ModeSwitch.from_json(json.loads(str(row[0]))) if row else ModeSwitch()
 
-    def put_mode(self, mode: Mode) -> Mode:
+    def put_mode(self, mode: ModeSwitch) -> ModeSwitch:
         with self._write() as db:
             db.execute(
                 "INSERT OR REPLACE INTO modes VALUES (?, ?)", (self.tenant, dumps(mode.to_json()))
             )
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for callback in subscribers:
-            callback(mode)
+        self._listeners.tell(mode)
         return mode
 
-    def subscribe(self, callback: ModeCallback) -> _Subscription:
-        with self._lock:
-            self._subscribers.append(callback)
-        return _Subscription(self, callback)
-
-    def _unsubscribe(self, callback: ModeCallback) -> None:
-        with self._lock, contextlib.suppress(ValueError):
-            self._subscribers.remove(callback)
+    def subscribe(self, callback: ModeCallback) -> Subscription:
+        return self._listeners.add(callback)
 
     def ping(self) -> bool:
         try:

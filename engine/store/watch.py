@@ -11,33 +11,40 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from engine.store.base import Mode, Store, Subscription
+from engine.store.switch import ModeCallback, ModeSwitch, Subscription
+
+
+class ModeSource(Protocol):
+    """What a watch needs of a store: the mode now, and its broadcast."""
+
+    def get_mode(self) -> ModeSwitch: ...
+
+    def subscribe(self, callback: ModeCallback) -> Subscription: ...
 
 
 class ModeWatch:
-    def __init__(self, store: Store, max_age_s: float) -> None:
-        self._store = store
+    def __init__(self, source: ModeSource, max_age_s: float) -> None:
+        self._source = source
         self._max_age_s = max_age_s
         self._lock = threading.Lock()
-        self._mode: Mode | None = None
+        self._mode: ModeSwitch | None = None
         self._seen_at = 0.0
         self._subscription: Subscription | None = None
         self.heard = 0  # broadcasts received (tests and debugging)
 
-    def current(self) -> Mode:
+    def current(self) -> ModeSwitch:
         with self._lock:
             if self._mode is None or time.monotonic() - self._seen_at > self._max_age_s:
                 if self._subscription is None:
                     # Subscribe before reading: a switch made in between is then heard.
-                    self._subscription = self._store.subscribe(self._heard)
-                self._mode = self._store.get_mode()
+                    self._subscription = self._source.subscribe(self._heard)
+                self._mode = self._source.get_mode()
                 self._seen_at = time.monotonic()
             return self._mode
 
-    def _heard(self, mode: Mode) -> None:
+    def _heard(self, mode: ModeSwitch) -> None:
         with self._lock:
             self._mode = mode
             self._seen_at = time.monotonic()

@@ -1,5 +1,6 @@
-"""The API key dependency end to end: /v1/whoami, and a test-only route that asks
-authorize() the way real routes will (401 without a valid key, 403 when refused)."""
+"""The API key dependency end to end: 401 without a valid key (on /v1/whoami), and a
+test-only route that asks authorize() for a tenant and brand (403 when refused). What
+/v1/whoami answers: tests/api/routes/test_access.py."""
 
 from __future__ import annotations
 
@@ -82,24 +83,6 @@ def test_bad_keys_are_401(client: TestClient, keys: InMemoryKeyRepository) -> No
     assert f"key {old.key_id} was revoked" in response.json()["detail"]["message"]
 
 
-@pytest.mark.parametrize(
-    ("tenant", "role", "brand"),
-    [("acme", "operator", None), ("acme", "brand_viewer", "b1"), ("globex", "admin", None)],
-)
-def test_good_keys_say_who_they_are(
-    client: TestClient, keys: InMemoryKeyRepository, tenant: str, role: str, brand: str | None
-) -> None:
-    key, record = keys.create(tenant, role, brand)
-    response = client.get("/v1/whoami", headers=_bearer(key))
-    assert response.status_code == 200
-    assert response.json() == {
-        "key_id": record.key_id,
-        "tenant": tenant,
-        "role": role,
-        "brand": brand,
-    }
-
-
 def test_brand_viewer_cannot_act_for_another_brand(
     client: TestClient, keys: InMemoryKeyRepository
 ) -> None:
@@ -146,9 +129,3 @@ def test_cli_key_works_on_the_service_until_revoked(
         assert runner.invoke(cli, ["keys", "revoke", key_id]).exit_code == 0
         assert service.get("/v1/whoami", headers=_bearer(key)).status_code == 401
     assert JsonFileKeyRepository(tmp_path / "keys.json").get(key_id) is not None
-
-
-def test_openapi_declares_the_bearer_scheme(client: TestClient) -> None:
-    spec = client.get("/openapi.json").json()
-    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    assert spec["paths"]["/v1/whoami"]["get"]["operationId"] == "whoami"

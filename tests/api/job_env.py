@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 import redis
 
-from api.app import create_app
-from engine.core.settings import Settings
+from api.app import JOB_KINDS, create_app
 from engine.access.repository import InMemoryKeyRepository
+from engine.core.settings import Settings
 from engine.jobs.base import JobQueue
 from engine.jobs.local import LocalJobs
 from engine.jobs.rq_queue import RqJobs
-from engine.services.planning import StoreRegistry
+from engine.services.stores import StoreRegistry
 from engine.store.memory import MemoryStore
 from engine.store.redis_store import RedisStore
 
@@ -128,14 +128,14 @@ def env(request: pytest.FixtureRequest) -> Iterator[Env]:
     jobs: JobQueue
     if request.param == "local":
         stores = StoreRegistry(MemoryStore)
-        jobs = LocalJobs(stores, workers=1)
+        jobs = LocalJobs(stores, JOB_KINDS, workers=1)
     else:
         try:
             redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
         except redis.RedisError:
             pytest.fail(f"Redis not reachable at {REDIS_URL} (set OMNISTOCK_REDIS_URL)")
         stores = StoreRegistry(lambda t: RedisStore(t, url=REDIS_URL), redis_url=REDIS_URL)
-        jobs = RqJobs(REDIS_URL, queue=queue)
+        jobs = RqJobs(REDIS_URL, JOB_KINDS, queue=queue)
 
     def start_worker() -> Worker:
         workers.append(Worker(queue))

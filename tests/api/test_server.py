@@ -67,12 +67,17 @@ def _served(env: dict[str, str] | None = None) -> Iterator[str]:
             server.wait()
 
 
-def test_uvicorn_serves_rank_over_http() -> None:
-    with _served() as base:
+def test_uvicorn_serves_rank_over_http(tmp_path: Path) -> None:
+    from engine.access.repository import JsonFileKeyRepository
+
+    keys_file = tmp_path / "keys.json"
+    key = JsonFileKeyRepository(keys_file).create("acme", "brand_viewer", "b1")[0]
+    env = {**os.environ, "OMNISTOCK_KEYS_FILE": str(keys_file)}
+    with _served(env) as base:
         request = urllib.request.Request(
             f"{base}/v1/rank",
             data=json.dumps({"shelf": seed_shelf()}).encode(),
-            headers={"content-type": "application/json"},
+            headers={"content-type": "application/json", "Authorization": f"Bearer {key}"},
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=10) as response:

@@ -48,14 +48,22 @@ def test_a_bad_variable_is_named_not_a_traceback(
 
 def _reads_environment(tree: ast.AST) -> list[int]:
     """Lines that read or write os.environ / os.getenv."""
+    names = ("environ", "getenv", "putenv")
     lines = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv"):
-            if isinstance(node.value, ast.Name) and node.value.id == "os":
-                lines.append(node.lineno)
-        if isinstance(node, ast.ImportFrom) and node.module == "os":
-            if any(a.name in ("environ", "getenv", "putenv") for a in node.names):
-                lines.append(node.lineno)
+        reads = (
+            isinstance(node, ast.Attribute)
+            and node.attr in names
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        )
+        imports = (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and any(a.name in names for a in node.names)
+        )
+        if reads or imports:
+            lines.append(node.lineno)
     return lines
 
 

@@ -1,4 +1,4 @@
-"""Every worked example of RULES.md, as written there."""
+"""Worked examples of docs/rules.md, as written there (tests/rules/ has one per rule type)."""
 
 from __future__ import annotations
 
@@ -110,3 +110,55 @@ def test_excluded_defect_warehouse() -> None:
         {"type": "equal_split", "shops": ["A", "B"]},
     ]
     assert quantities(plan(snap, rules)) == {"A": 30, "B": 30, "C": 0}
+
+
+def test_shares_under_100_percent_keep_the_rest_back_except_in_peak() -> None:
+    rules = [{"id": "p", "type": "percentage", "shares": {"A": 0.5, "B": 0.3}}]
+    p = plan(snapshot(pools={"S": 100}), rules)
+    assert quantities(p) == {"A": 50, "B": 30, "C": 0}
+    reason = "kept back: shares cover less than the pool (p)"
+    assert [(u.quantity, u.reason) for u in p.unallocated] == [(20, reason)]
+    peak = plan(snapshot(pools={"S": 100}), rules, mode="peak")
+    assert quantities(peak) == {"A": 70, "B": 30, "C": 0}
+
+
+def test_the_more_specific_scope_wins_only_where_it_applies() -> None:
+    rules = [
+        {"id": "g", "type": "equal_split"},
+        {"id": "s", "type": "percentage", "scope": {"skus": ["S"]}, "shares": {"A": 1.0}},
+    ]
+    p = plan(snapshot(pools={"S": 9, "T": 9}), rules)
+    assert quantities(p, "S") == {"A": 9, "B": 0, "C": 0}
+    assert quantities(p, "T") == {"A": 3, "B": 3, "C": 3}
+
+
+def test_priority_then_the_later_rule_wins() -> None:
+    weighted = {"type": "weighted", "weights": {"A": 2, "B": 1}}
+    later = plan(snapshot(pools={"S": 9}), [{"type": "equal_split"}, weighted])
+    assert quantities(later) == {"A": 6, "B": 3, "C": 0}
+    assert [w.code for w in later.warnings] == ["rule_never_wins"]
+    first = plan(snapshot(pools={"S": 9}), [{"type": "equal_split", "priority": 5}, weighted])
+    assert quantities(first) == {"A": 3, "B": 3, "C": 3}
+
+
+def test_caps_of_two_scopes() -> None:
+    rules = [
+        {"id": "c1", "type": "max_cap", "scope": {"brand": "b"}, "quantity": 2},
+        {"id": "c2", "type": "max_cap", "scope": {"shop": "A"}, "quantity": 5},
+        {"type": "equal_split"},
+    ]
+    p = plan(snapshot(pools={"S": 12}), rules)
+    assert quantities(p) == {"A": 5, "B": 2, "C": 2}
+    assert [(u.quantity, u.reason) for u in p.unallocated] == [(3, "capped by c1, c2")]
+
+
+def test_a_share_rule_scoped_to_a_shop_decides_the_whole_sku() -> None:
+    rules = [
+        {"id": "e", "type": "equal_split"},
+        {"id": "a", "type": "percentage", "scope": {"shop": "A"}, "shares": {"A": 0.5}},
+    ]
+    p = plan(snapshot(pools={"S": 10}), rules)
+    assert quantities(p) == {"A": 5, "B": 0, "C": 0}
+    assert [(u.quantity, u.reason) for u in p.unallocated] == [
+        (5, "kept back: shares cover less than the pool (a)")
+    ]

@@ -1,4 +1,4 @@
-"""Each rule type of RULES.md on a small case whose answer is worked out by hand.
+"""Each rule type of docs/rules.md on a small case whose answer is worked out by hand.
 Shops A, B, C have priorities 1, 2, 3; every plan also passes the invariants."""
 
 from __future__ import annotations

@@ -11,21 +11,20 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
+from engine.scenarios import charts
 from engine.scenarios.charts import kpi_chart, lost_by_shop_chart, write_charts
 from engine.scenarios.compare import (
     CSV_COLUMNS,
-    HIGHER_IS_BETTER,
     Comparison,
     comparison,
     render_table,
-    table_text,
     to_csv,
     to_json,
     verdict,
 )
+from engine.scenarios.kpis import KPI_NAMES, KPIS
 from engine.scenarios.simulate import simulate
 from engine.scenarios.spec import (
-    KPI_NAMES,
     IncumbentPolicy,
     SimulationSettings,
     VariantInputs,
@@ -33,6 +32,7 @@ from engine.scenarios.spec import (
 )
 from rules.load import parse_ruleset
 from tests.helpers import snapshot
+from tests.scenarios.helpers import table_text
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SHOPS = ("tm-b1", "jd-b1", "dy-b1")
@@ -214,7 +214,7 @@ def test_a_narrow_table_still_names_everything() -> None:
 
 
 def test_colours_follow_whether_higher_is_better_for_the_kpi() -> None:
-    assert set(HIGHER_IS_BETTER) == set(KPI_NAMES)
+    assert set(to_json(three())["higher_is_better"]) == set(KPI_NAMES)
     assert verdict("units_sold", 100.0) == "good" and verdict("units_sold", -1.0) == "bad"
     assert verdict("lost_sales", 50.0) == "bad" and verdict("lost_sales", -50.0) == "good"
     assert verdict("units_oversold", 12.0) == "bad"
@@ -275,6 +275,14 @@ def test_error_bars_appear_with_a_spread(tmp_path: Path) -> None:
         v.spread["units_sold"] = 25.0
     bars = kpi_chart(spread, tmp_path / "bars.png")
     assert plain.read_bytes() != bars.read_bytes()
+
+
+def test_the_kpi_chart_draws_any_number_of_charted_kpis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert [k.name for k in charts.HEADLINE] == [k.name for k in KPIS if k.chart]
+    monkeypatch.setattr(charts, "HEADLINE", charts.HEADLINE[:5])  # a row not filled
+    assert png_size(kpi_chart(three(), tmp_path / "five.png"))[1] > 250
 
 
 @pytest.mark.parametrize(("variants", "shops"), [(1, 3), (6, 3), (2, 14)])

@@ -11,10 +11,11 @@ from engine.core.index import SnapshotIndex
 from engine.core.io import parse_snapshot
 from engine.demo import build_demo
 from engine.planning.planner import make_plan
-from engine.scenarios.incumbent import incumbent_listing, incumbent_rows
+from engine.scenarios.incumbent import incumbent_listing
 from engine.scenarios.spec import IncumbentPolicy
 from rules.load import parse_ruleset
 from tests.helpers import snapshot
+from tests.scenarios.helpers import incumbent_rows
 
 SHOPS = (("A", 1), ("B", 2), ("C", 3))
 

@@ -16,9 +16,9 @@ from engine.core.io import parse_snapshot
 from engine.core.snapshot import Snapshot
 from engine.demo import build_demo
 from engine.planning.planner import make_plan
+from engine.scenarios.kpis import KPI_NAMES
 from engine.scenarios.simulate import Trace, omnistock_listing, simulate, simulate_traced
 from engine.scenarios.spec import (
-    KPI_NAMES,
     Arrival,
     IncumbentPolicy,
     SimulationSettings,

@@ -14,7 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.core.errors import SolverError
-from solvers.base import Backend, BackendName, available_backends
+from solvers.base import Backend
+from solvers.closed import ClosedForm
+from solvers.flow import MinCostFlow
 from solvers.lp import Glop, Mip, build_model, repair, to_plan, trim_overshoot
 from solvers.problem import (
     Bundles,
@@ -26,6 +28,7 @@ from solvers.problem import (
     violations,
 )
 from solvers.reference import Reference
+from solvers.registry import available_backends
 from tests.solvers.random_problems import problems, seeded_problem
 
 # PuLP 3.3 warns about its 4.0 API on every variable; the reference keeps the API
@@ -33,7 +36,7 @@ from tests.solvers.random_problems import problems, seeded_problem
 pytestmark = pytest.mark.filterwarnings("ignore:.*PuLP 4.0:DeprecationWarning")
 
 BACKENDS = available_backends()
-IDS = [b.name.value for b in BACKENDS]
+IDS = [b.name for b in BACKENDS]
 # Where the LP optimum may be fractional, GLOP may refuse and leave the plan to MIP.
 NOT_NETWORK = {Feature.SHARED_CAPACITY, Feature.GROUPS}
 
@@ -52,7 +55,7 @@ def solve_or_refuse(backend: type[Backend], problem: Problem) -> Solution | None
     try:
         return backend().solve(problem)
     except SolverError as err:
-        if backend.name is BackendName.GLOP and err.status == "not_integral":
+        if backend is Glop and err.status == "not_integral":
             assert problem.features & NOT_NETWORK
             return None
         raise
@@ -150,7 +153,7 @@ KNOWN = [
 def fitting(cases: list[ParameterSet]) -> list[ParameterSet]:
     """Every (backend, case) pair whose features the backend supports."""
     return [
-        pytest.param(b, *case.values, id=f"{b.name.value}-{case.id}")
+        pytest.param(b, *case.values, id=f"{b.name}-{case.id}")
         for case in cases
         for b in BACKENDS
         if b.supports(case.values[0])  # type: ignore[arg-type]
@@ -168,11 +171,11 @@ def test_known_optimum(backend: type[Backend], problem: Problem, x: list[int], v
 def test_closed_form_refuses_capacity_and_others_agree() -> None:
     problem = tiny(capacity=4, features=CAPACITY)
     with pytest.raises(SolverError) as err:
-        next(b for b in BACKENDS if b.name is BackendName.CLOSED)().solve(problem)
+        ClosedForm().solve(problem)
     assert err.value.status == "unsupported"
-    values = {b.name: b().solve(problem).objective for b in BACKENDS if b.supports(problem)}
-    assert set(values) >= {BackendName.FLOW, BackendName.GLOP, BackendName.MIP}
-    assert set(values.values()) == {values[BackendName.PULP]}
+    values = {b: b().solve(problem).objective for b in BACKENDS if b.supports(problem)}
+    assert set(values) >= {MinCostFlow, Glop, Mip}
+    assert set(values.values()) == {values[Reference]}
 
 
 INFEASIBLE = [

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from engine.core.errors import InputError
-from engine.store.base import Consumed, Mode, PublishResult, SharedPart, Store
+from engine.store.base import Consumed, PublishResult, SharedPart, Store
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
 from engine.store.redis_store import RedisStore
+from engine.store.switch import ModeSwitch
 from tests.store.conftest import StoreFactory
 
 SNAPSHOT: dict[str, Any] = {
@@ -384,7 +385,9 @@ def test_a_new_instance_sees_the_same_state(make_store: StoreFactory) -> None:
     published_plan(store, {("A", "S1"): 5})
     store.consume("A", "S1", 2)
     store.put_ruleset({"rules": []})
-    peak = Mode("peak", datetime(2024, 11, 10, 20, tzinfo=UTC), datetime(2024, 11, 12, tzinfo=UTC))
+    peak = ModeSwitch(
+        "peak", datetime(2024, 11, 10, 20, tzinfo=UTC), datetime(2024, 11, 12, tzinfo=UTC)
+    )
     store.put_mode(peak)
 
     again = make_store()
@@ -401,40 +404,42 @@ def test_a_new_instance_sees_the_same_state(make_store: StoreFactory) -> None:
 
 
 def test_mode_defaults_to_normal_and_is_stored(store: Store) -> None:
-    assert store.get_mode() == Mode()
-    peak = Mode("peak", start=datetime(2024, 11, 10, 20, tzinfo=UTC))
+    assert store.get_mode() == ModeSwitch()
+    peak = ModeSwitch("peak", start=datetime(2024, 11, 10, 20, tzinfo=UTC))
     assert store.put_mode(peak) == peak
     assert store.get_mode() == peak
-    store.put_mode(Mode("normal"))
-    assert store.get_mode() == Mode()
+    store.put_mode(ModeSwitch("normal"))
+    assert store.get_mode() == ModeSwitch()
 
 
 def test_mode_is_validated() -> None:
     with pytest.raises(InputError) as bad:
-        Mode("busy")  # type: ignore[arg-type]
+        ModeSwitch("busy")  # type: ignore[arg-type]
     assert bad.value.issues[0].path == "mode"
     start = datetime(2024, 11, 12, tzinfo=UTC)
     with pytest.raises(InputError) as backwards:
-        Mode("peak", start=start, end=start)
+        ModeSwitch("peak", start=start, end=start)
     assert backwards.value.issues[0].path == "end"
     with pytest.raises(InputError):
-        Mode("peak", start=datetime(2024, 11, 12))
-    assert Mode.from_json(Mode("peak", start=start).to_json()) == Mode("peak", start=start)
+        ModeSwitch("peak", start=datetime(2024, 11, 12))
+    assert ModeSwitch.from_json(ModeSwitch("peak", start=start).to_json()) == ModeSwitch(
+        "peak", start=start
+    )
 
 
 def test_mode_change_reaches_a_subscriber(make_store: StoreFactory) -> None:
     store = make_store()
     # On Redis the subscriber is another connection, as another API worker would be.
     listener = make_store() if isinstance(store, RedisStore) else store
-    received: list[Mode] = []
+    received: list[ModeSwitch] = []
     arrived = threading.Event()
 
-    def on_change(mode: Mode) -> None:
+    def on_change(mode: ModeSwitch) -> None:
         received.append(mode)
         arrived.set()
 
     subscription = listener.subscribe(on_change)
-    peak = Mode("peak", end=datetime(2024, 11, 12, tzinfo=UTC))
+    peak = ModeSwitch("peak", end=datetime(2024, 11, 12, tzinfo=UTC))
     began = time.monotonic()
     store.put_mode(peak)
     assert arrived.wait(1.0), "no broadcast within a second"
@@ -443,7 +448,7 @@ def test_mode_change_reaches_a_subscriber(make_store: StoreFactory) -> None:
 
     subscription.close()
     arrived.clear()
-    store.put_mode(Mode())
+    store.put_mode(ModeSwitch())
     assert not arrived.wait(0.2), "a closed subscription receives nothing"
 
 
@@ -457,10 +462,10 @@ def test_a_watched_mode_follows_the_broadcast_of_another_connection(
     writer = make_store()
     watcher = make_store() if isinstance(writer, RedisStore) else writer
     watcher.watch_mode(max_age_s=600)  # only the broadcast can tell it within the test
-    assert watcher.mode_now() == Mode()
-    writer.put_mode(Mode("peak"))
+    assert watcher.mode_now() == ModeSwitch()
+    writer.put_mode(ModeSwitch("peak"))
     deadline = time.monotonic() + 5
-    while watcher.mode_now() != Mode("peak"):
+    while watcher.mode_now() != ModeSwitch("peak"):
         assert time.monotonic() < deadline, "the switch was not heard"
         time.sleep(0.01)
 
@@ -468,11 +473,11 @@ def test_a_watched_mode_follows_the_broadcast_of_another_connection(
 def test_a_watched_mode_is_read_again_once_it_is_too_old(make_store: StoreFactory) -> None:
     store = make_store()
     store.watch_mode(max_age_s=0.05)
-    assert store.mode_now() == Mode()
+    assert store.mode_now() == ModeSwitch()
     lost: list[Any] = []
     store.subscribe = lambda callback: lost.append(callback)  # type: ignore[method-assign]
     assert store._watch is not None
     store._watch.close()  # a dropped pub/sub connection: later broadcasts are lost
-    store.put_mode(Mode("peak"))
+    store.put_mode(ModeSwitch("peak"))
     time.sleep(0.1)
-    assert store.mode_now() == Mode("peak")
+    assert store.mode_now() == ModeSwitch("peak")

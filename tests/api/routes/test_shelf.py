@@ -1,5 +1,5 @@
 """POST /v1/rank, /v1/select and /v1/check: on the demo data, and every client error a
-422 (or 409) naming the field - never a 500."""
+422 (or 409) naming the field - never a 500; only for a key that may read."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.schemas.shelf import EXAMPLE_SHELF, EXAMPLE_SNAPSHOT
+from api.schemas.shelf import EXAMPLE_SELECTION, EXAMPLE_SHELF, EXAMPLE_SNAPSHOT
+from engine.access.repository import InMemoryKeyRepository
 from tests.shelf.demo import SNAPSHOT, demo_plan
 from tests.shelf.test_ranking import seed_shelf
 
@@ -18,6 +19,26 @@ from tests.shelf.test_ranking import seed_shelf
 def demo_documents() -> tuple[dict[str, Any], dict[str, Any]]:
     snapshot = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
     return snapshot, json.loads(demo_plan().read_text(encoding="utf-8"))
+
+
+def test_the_shelf_routes_need_a_key_that_may_read(
+    client: TestClient, keys: InMemoryKeyRepository
+) -> None:
+    bodies = {
+        "/v1/rank": {"shelf": seed_shelf()},
+        "/v1/select": {"selection": EXAMPLE_SELECTION},
+        "/v1/check": {"snapshot": _snapshot()},
+    }
+    anonymous = TestClient(client.app)
+    admin = {"Authorization": f"Bearer {keys.create('acme', 'admin')[0]}"}
+    operator = {"Authorization": f"Bearer {keys.create('acme', 'operator')[0]}"}
+    for path, body in bodies.items():
+        refused = anonymous.post(path, json=body)
+        assert refused.status_code == 401, path
+        assert refused.json()["detail"]["header"] == "Authorization"
+        assert anonymous.post(path, json=body, headers=admin).status_code == 403, path
+        assert anonymous.post(path, json=body, headers=operator).status_code == 200, path
+        assert client.post(path, json=body).status_code == 200, path  # a brand viewer
 
 
 def test_rank_a_shelf_document(client: TestClient) -> None:

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.access.repository import InMemoryKeyRepository
-from engine.services.planning import StoreRegistry
+from engine.services.stores import StoreRegistry
 from engine.store.memory import MemoryStore
 from engine.store.redis_store import RedisStore
 from tests.helpers import snapshot_data
@@ -58,7 +58,7 @@ def test_metrics_request_id_and_log_line(caplog: pytest.LogCaptureFixture) -> No
 
 def test_demo_tenant_is_seeded_once_and_plannable() -> None:
     from engine.core.settings import Settings
-    from engine.services.planning import seed_demo
+    from engine.services.stores import seed_demo
 
     keys = InMemoryKeyRepository()
     key = keys.create("demo", "operator")[0]

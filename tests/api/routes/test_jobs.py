@@ -10,10 +10,11 @@ import signal
 import time
 from typing import Any
 
+from api.app import JOB_KINDS
 from engine.demo import build_demo
 from engine.jobs.local import LocalJobs
 from engine.jobs.rq_queue import RqJobs
-from engine.services.planning import StoreRegistry
+from engine.services.stores import StoreRegistry
 from engine.store.memory import MemoryStore
 from tests.api.job_env import Env, env
 from tests.helpers import snapshot_data
@@ -133,7 +134,7 @@ def test_a_worker_killed_mid_job_gets_its_job_retried(env: Env) -> None:
 
 def test_a_job_lost_twice_fails_with_the_cause() -> None:
     stores = StoreRegistry(MemoryStore)
-    jobs = LocalJobs(stores, workers=1)
+    jobs = LocalJobs(stores, JOB_KINDS, workers=1)
     try:
         snapshot, rules = build_demo(skus=3000)
         store = stores.get("demo")

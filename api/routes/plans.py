@@ -1,0 +1,57 @@
+"""Plans of the tenant: made now or as a job, read back (cut to a brand viewer's
+brand), and why a SKU got what it got."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import JobsDep, Reader, SettingsDep, StoreDep, Writer
+from api.schemas.jobs import JobOut
+from api.schemas.plans import PlanOut, PlanRequest, SkuStoryOut
+from api.urls import job_json, job_url
+from engine.jobs.base import JobInfo
+from engine.services import plans
+from engine.services.plan_jobs import plan_now_or_job
+
+router = APIRouter(tags=["planning"])
+
+
+@router.post(
+    "/plans",
+    operation_id="create-plan",
+    response_model=PlanOut,
+    responses={202: {"model": JobOut, "description": "a large plan runs as a job"}},
+)
+def create_plan(
+    request: Request,
+    writer: Writer,
+    store: StoreDep,
+    jobs: JobsDep,
+    settings: SettingsDep,
+    body: PlanRequest | None = None,
+) -> Any:
+    """Plan the stored snapshot with the latest ruleset; the plan is stored. Up to
+    OMNISTOCK_SYNC_PLAN_MAX_CELLS cells the plan comes back now; above (or with
+    `run: job`), 202 with the job to follow at its URL (Location header)."""
+    body = body or PlanRequest()
+    result = plan_now_or_job(store, jobs, body.mode, body.run, settings)
+    if isinstance(result, JobInfo):
+        headers = {"Location": job_url(result.id)}
+        return JSONResponse(job_json(result), status_code=202, headers=headers)
+    request.app.state.metrics.record_plan(result["plan"])
+    return result
+
+
+@router.get("/plans/{plan_id}", operation_id="get-plan", response_model=PlanOut)
+def get_plan(plan_id: str, reader: Reader, store: StoreDep) -> dict[str, Any]:
+    """A stored plan (a brand viewer sees its brand's SKUs and shops only)."""
+    return plans.get_plan(store, plan_id, reader.brand)
+
+
+@router.get("/plans/{plan_id}/explain", operation_id="explain-sku", response_model=SkuStoryOut)
+def explain_sku(plan_id: str, sku: str, reader: Reader, store: StoreDep) -> dict[str, Any]:
+    """Why the plan gives each shop what it gives for one SKU."""
+    return plans.explain(store, plan_id, sku, reader.brand)

@@ -1,0 +1,62 @@
+"""A plan made now or as a job, and the plan job kind (engine/jobs/kinds.py): large
+plans run away from the request and are stored like any other."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Literal
+
+from engine.core.modes import Mode
+from engine.core.settings import Settings
+from engine.jobs.base import JobInfo, JobQueue
+from engine.jobs.kinds import JobKind, Report
+from engine.services.plans import PlanInputs, compute_plan, plan_cells, plan_inputs, save_plan
+from engine.store.base import JsonObject, Store
+
+RunAs = Literal["auto", "now", "job"]
+
+
+def plan_now_or_job(
+    store: Store, jobs: JobQueue, mode: Mode | None, run: RunAs, settings: Settings
+) -> JobInfo | JsonObject:
+    """The plan made now (its stored view) or, when asked for or (auto) larger than
+    `settings.sync_plan_max_cells`, the job that makes it. `mode` None: the mode in
+    force when the plan's inputs are read. A plan made now reads the stored snapshot
+    once, for both its size and the plan."""
+    job_args: JsonObject = {"mode": mode, "time_limit_s": settings.job_solver_time_limit_s}
+    if run == "job":
+        return jobs.submit(store.tenant, PLAN_JOB.name, job_args)
+    inputs = plan_inputs(store, mode)
+    if run == "auto" and plan_cells(inputs.snapshot) > settings.sync_plan_max_cells:
+        return jobs.submit(store.tenant, PLAN_JOB.name, job_args)
+    document, meta = compute_plan(inputs, settings.solver_time_limit_s)
+    return save_plan(store, document, meta)
+
+
+# --- the job ----------------------------------------------------------------------------
+
+# The planner's progress stages (engine/planning/planner.py) in the order they come.
+PLAN_STAGES = ("read", "index", "compile", "solve", "post", "plan", "store")
+
+
+def _prepare(store: Store, args: JsonObject) -> JsonObject:
+    inputs = plan_inputs(store, args["mode"])
+    return {"inputs": asdict(inputs), "time_limit_s": args["time_limit_s"]}
+
+
+def _run(args: JsonObject, report: Report) -> JsonObject:
+    def stage(name: str) -> None:
+        report(name, PLAN_STAGES.index(name), len(PLAN_STAGES))
+
+    stage("read")
+    document, meta = compute_plan(PlanInputs(**args["inputs"]), args["time_limit_s"], stage)
+    stage("store")
+    return {"document": document, "meta": meta}
+
+
+def _finish(store: Store, outcome: JsonObject, job_id: str) -> JsonObject:
+    view = save_plan(store, outcome["document"], outcome["meta"])
+    return {"plan_id": view["plan_id"]}
+
+
+PLAN_JOB = JobKind("plan", _prepare, _run, _finish)
