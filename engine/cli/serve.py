@@ -1,37 +1,66 @@
-"""`omnistock serve`: the HTTP API (api.app) under uvicorn."""
+"""`omnistock serve`: the HTTP API (api.app) under uvicorn.
+
+Without Redis the state is durable by default: one SQLite file beside the key file
+(engine/store/sqlite_store.py), synced at every change, so a restart - even after a
+kill -9 - finds every acknowledged publish, order and idempotency key where it was.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from engine.access.errors import UnknownKey
 from engine.access.repository import key_repository
-from engine.cli.common import read_settings
+from engine.cli.common import EXIT_INPUT, err, read_settings
+from engine.core.settings import STATE_FILE_NAME, Settings
 from engine.services.stores import DEMO_TENANT
+from engine.store.sqlite_store import StateFileError, connect
+
+IN_MEMORY = "memory"
+DEMO_KEY_FILE = "demo-key"  # beside the key file: the id of the key the last --demo made
 
 
 def serve(
     host: Annotated[str, typer.Option(help="the address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="the port to listen on")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="worker processes (more than 1 needs Redis)")
+    ] = 1,
     demo: Annotated[
         bool, typer.Option(help="tenant 'demo' starts with the demo data; prints a key for it")
     ] = False,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            help="without Redis: the state file (SQLite; default state.db beside the key "
+            "file), or 'memory' to keep state in this process only (lost when it stops)"
+        ),
+    ] = None,
 ) -> None:
-    """Run the HTTP API (docs at /docs). State is in memory per process unless
-    OMNISTOCK_REDIS_URL is set; with several workers, set it so they share one state."""
+    """Run the HTTP API (docs at /docs). State lives in Redis when OMNISTOCK_REDIS_URL is
+    set, else in a durable file (--state); several workers need Redis to share it."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     from api.app import served_app
 
     config = read_settings()
+    if workers > 1 and not config.redis_url:
+        err.print(
+            f"error: --workers {workers} needs OMNISTOCK_REDIS_URL: without Redis each worker "
+            "would keep its own jobs and mode, and could sell what another worker sold",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_INPUT)
+    config = _with_state(config, state)
     if demo:
         config = config.model_copy(update={"demo": True})
-        key, _ = key_repository(config).create(DEMO_TENANT, "operator")
-        typer.echo(f"demo tenant ready; operator key (shown once): {key}")
+        typer.echo(f"demo tenant ready; operator key (shown once): {_demo_key(config)}")
 
     # The settings read here reach every worker inside the app factory: uvicorn pickles
     # its config (the factory with them) into each worker process it spawns.
@@ -45,3 +74,31 @@ def serve(
         server.run()
     if not server.started and workers == 1:
         raise typer.Exit(3)  # uvicorn's own code for a server that could not start
+
+
+def _with_state(config: Settings, state: str | None) -> Settings:
+    """The settings with the state file resolved (none with Redis or 'memory'); exits 2
+    naming the file when it cannot be used."""
+    if config.redis_url or state == IN_MEMORY:
+        return config.model_copy(update={"state_path": None})
+    path = Path(state) if state else config.state_path or config.keys_file.parent / STATE_FILE_NAME
+    try:
+        connect(path).close()  # made, or checked, before any worker starts
+    except (StateFileError, OSError) as error:
+        err.print(f"error: --state: {error}", highlight=False)
+        raise typer.Exit(EXIT_INPUT) from None
+    err.print(f"state: {path}", highlight=False)
+    return config.model_copy(update={"state_path": path})
+
+
+def _demo_key(config: Settings) -> str:
+    """A new operator key for the demo tenant; the one the previous --demo start made is
+    revoked, so restarts do not pile up live keys nobody holds any more."""
+    keys = key_repository(config)
+    remembered = config.keys_file.parent / DEMO_KEY_FILE
+    if remembered.exists():
+        with contextlib.suppress(UnknownKey):
+            keys.revoke(remembered.read_text(encoding="ascii").strip())
+    key, record = keys.create(DEMO_TENANT, "operator")
+    remembered.write_text(record.key_id + "\n", encoding="ascii")
+    return key

@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_KEYS_FILE = Path(".omnistock") / "keys.json"
+# `omnistock serve`'s state file, beside the key file, when no state path is set.
+STATE_FILE_NAME = "state.db"
 # Where a Redis store connects when it is given no URL (tests, local tools).
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -27,6 +29,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # The API keys (stored hashed); `omnistock keys` edits this file.
     keys_file: Path = DEFAULT_KEYS_FILE
+    # Without Redis: the SQLite file that keeps every tenant's state (durable, synced at
+    # each change). Unset: `omnistock serve` keeps it beside the key file
+    # (STATE_FILE_NAME); a bare app (tests, `uvicorn --factory`) keeps state in memory.
+    state_path: Path | None = None
 
     # --- the HTTP service ------------------------------------------------------------
     title: str = "omnistock"

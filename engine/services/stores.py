@@ -54,11 +54,19 @@ class StoreRegistry:
 
 
 def store_registry(settings: Settings, mode_max_age_s: float | None = None) -> StoreRegistry:
-    """RedisStore per tenant when `settings.redis_url` is set, else MemoryStore; with
-    `mode_max_age_s`, each store's mode is watched (engine/store/watch.py)."""
+    """RedisStore per tenant when `settings.redis_url` is set; else SqliteStore in
+    `settings.state_path` when that is set; else MemoryStore. With `mode_max_age_s`, each
+    store's mode is watched (engine/store/watch.py)."""
     url = settings.redis_url
     if not url:
-        return StoreRegistry(mode_max_age_s=mode_max_age_s)
+        path = settings.state_path
+        if path is None:
+            return StoreRegistry(mode_max_age_s=mode_max_age_s)
+        from engine.store.sqlite_store import SqliteStore
+
+        return StoreRegistry(
+            lambda tenant: SqliteStore(tenant, path), mode_max_age_s=mode_max_age_s
+        )
     from engine.store.redis_store import RedisStore
 
     return StoreRegistry(

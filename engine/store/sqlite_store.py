@@ -36,7 +36,13 @@ from engine.store.base import (
     plan_quantities,
     plan_shared,
 )
-from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
+from engine.store.errors import (
+    IdempotencyConflict,
+    InsufficientStock,
+    NotFound,
+    StaleVersion,
+    StoreError,
+)
 from engine.store.listeners import ModeListeners
 from engine.store.switch import ModeCallback, ModeSwitch, Subscription
 
@@ -67,7 +73,7 @@ CREATE TABLE IF NOT EXISTS modes (tenant TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
 
-class StateFileError(Exception):
+class StateFileError(StoreError):
     """The state file cannot be used (not a SQLite database, or a newer schema)."""
 
 
