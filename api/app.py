@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from api import errors, observe
 from api.routes import (
     access,
+    audit,
     health,
     mode,
     orders,
@@ -28,6 +29,7 @@ from api.routes import (
 )
 from api.routes import jobs as job_routes
 from api.urls import API_PREFIX
+from engine.access.rate_limit import RateLimiter
 from engine.access.repository import KeyRepository, key_repository
 from engine.core.settings import Settings
 from engine.jobs.base import JobQueue
@@ -42,7 +44,19 @@ from engine.services.stores import StoreRegistry, seed_demo, store_registry
 # them; a job carries its kind to the process that runs it (engine/jobs/kinds.py).
 JOB_KINDS: tuple[JobKind, ...] = (PLAN_JOB, SCENARIO_JOB)
 # The areas whose routes are mounted under API_PREFIX, in the order the docs list them.
-AREAS = (shelf, access, snapshots, rulesets, plans, publishing, orders, mode, job_routes, scenarios)
+AREAS = (
+    shelf,
+    access,
+    snapshots,
+    rulesets,
+    plans,
+    publishing,
+    orders,
+    mode,
+    job_routes,
+    scenarios,
+    audit,
+)
 
 
 @asynccontextmanager
@@ -63,8 +77,10 @@ def create_app(
     """The app; `settings` default to the environment's (read here, once per process),
     `keys` to the key file (`settings.keys_file`), `stores` to one store per tenant in
     memory, or in Redis when `settings.redis_url` is set, and `jobs` likewise to a local
-    process pool or RQ on that Redis."""
+    process pool or RQ on that Redis. The per-key rate limit counts in that Redis too
+    (shared by every worker), else in this process. Request log lines go to stderr."""
     settings = settings or Settings()
+    observe.configure_logging()
     app = FastAPI(
         lifespan=_lifespan,
         title=settings.title,
@@ -82,6 +98,11 @@ def create_app(
         else job_queue_for(
             app.state.stores, settings, JOB_KINDS, partial(prepare_process, settings)
         )
+    )
+    app.state.limiter = RateLimiter(
+        settings.rate_limit_per_s,
+        settings.rate_limit_burst,
+        app.state.stores.redis_url,
     )
     app.state.owned = [app.state.jobs] if jobs is None else []
     if stores is None:

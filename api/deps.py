@@ -6,9 +6,12 @@ key (the FastAPI way: each route names its permission in its signature).
 - `Reader`: may read the tenant's data as far as its brand reaches (operators the whole
   tenant, a brand viewer its brand: `reader.brand` is the scope to cut reads to);
 - `TenantReader`: may read tenant-wide documents (the ruleset, the mode, scenario runs),
-  which no brand-scoped key sees.
+  which no brand-scoped key sees;
+- `Auditor`: may read the tenant's audit log (admins).
 
-A missing or invalid key is 401 (Unauthenticated), a key that may not is 403 (Forbidden).
+A missing or invalid key is 401 (Unauthenticated), a key that may not is 403 (Forbidden),
+a key over its rate limit 429 (RateLimited); a key file that cannot be read is 503.
+Every request that asks for `Writer` is audited (api/observe.py), refused ones too.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.access.errors import Unauthenticated
+from engine.access.rate_limit import RateLimiter
 from engine.access.repository import KeyRepository
 from engine.access.roles import Action, Principal, authorize
 from engine.core.settings import Settings
@@ -52,22 +56,28 @@ def get_principal(
     keys: KeyRepositoryDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The holder of the request's key; Unauthenticated (401) without a valid one."""
+    """The holder of the request's key; Unauthenticated (401) without a valid one,
+    RateLimited (429) when the key has sent too many requests of late."""
     if credentials is None:
         raise Unauthenticated("send the header Authorization: Bearer <key>")
     principal = keys.authenticate(credentials.credentials)
     request.state.tenant = principal.tenant  # for the request's log line
+    request.state.principal = principal  # for the audit log
+    limiter: RateLimiter = request.app.state.limiter
+    limiter.hit(principal.key_id)
     return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(action: Action, *, whole_tenant: bool) -> Callable[[Principal], Principal]:
+def require(action: Action, *, whole_tenant: bool) -> Callable[[Request, Principal], Principal]:
     """A dependency: the caller, if its key may do `action` on its own tenant's data -
     all of it (`whole_tenant`), or as far as the key's brand reaches."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    def check(request: Request, principal: PrincipalDep) -> Principal:
+        if action == "write":
+            request.state.audited = True  # a write, or an attempt at one: logged
         brand = None if whole_tenant else principal.brand
         authorize(principal, action, principal.tenant, brand)
         return principal
@@ -78,6 +88,7 @@ def require(action: Action, *, whole_tenant: bool) -> Callable[[Principal], Prin
 Writer = Annotated[Principal, Depends(require("write", whole_tenant=True))]
 Reader = Annotated[Principal, Depends(require("read", whole_tenant=False))]
 TenantReader = Annotated[Principal, Depends(require("read", whole_tenant=True))]
+Auditor = Annotated[Principal, Depends(require("read_audit", whole_tenant=True))]
 
 
 def get_store(request: Request, principal: PrincipalDep) -> Store:

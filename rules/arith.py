@@ -242,6 +242,9 @@ def _running(by: Grouping, values: F64, reverse: bool) -> tuple[F64, F64]:
 
 def sequential_fill(group: I64, cap: I64, amount: I64) -> I64:
     """Fill elements in order (sorted by group, then fill order), each up to its cap."""
+    # No element takes more than its group's amount: capped so, the running sums stay
+    # within int64 where "no cap" is a huge number.
+    cap = np.minimum(cap, amount[group])
     before = np.cumsum(cap) - cap
     if group.size:
         first = np.r_[True, group[1:] != group[:-1]]

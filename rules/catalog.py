@@ -22,17 +22,36 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PositiveInt,
     field_validator,
     model_validator,
 )
 
+from engine.core.limits import (
+    MAX_BUNDLE_QTY,
+    MAX_DAYS,
+    MAX_FACTOR,
+    MAX_MONEY,
+    MAX_PRIORITY,
+    MAX_UNITS,
+    MAX_WEIGHT,
+    MONEY_PLACES,
+)
 from engine.core.scope import Scope
 
+# Every number a rule takes is bounded (engine/core/limits.py says why each bound keeps
+# the compile step exact): a rule beyond one is refused on load, naming the field.
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Weight = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Units = Annotated[int, Field(ge=0, strict=True)]
-Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Weight = Annotated[float, Field(ge=0.0, le=MAX_WEIGHT, allow_inf_nan=False)]
+Units = Annotated[int, Field(ge=0, le=MAX_UNITS, strict=True)]
+PositiveUnits = Annotated[int, Field(gt=0, le=MAX_UNITS)]
+Offset = Annotated[int, Field(ge=-MAX_UNITS, le=MAX_UNITS)]
+Money = Annotated[
+    Decimal, Field(ge=0, le=MAX_MONEY, decimal_places=MONEY_PLACES, allow_inf_nan=False)
+]
+Days = Annotated[float, Field(gt=0, le=MAX_DAYS, allow_inf_nan=False)]
+Factor = Annotated[float, Field(gt=0, le=MAX_FACTOR, allow_inf_nan=False)]
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Priority = Annotated[int, Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
 
 
 class Kind(enum.StrEnum):
@@ -74,7 +93,7 @@ class RuleBase(BaseModel):
 
     id: str | None = None
     scope: Scope = Scope()
-    priority: int = 0
+    priority: Priority = 0
     active_from: AwareDatetime | None = None
     active_to: AwareDatetime | None = None
 
@@ -169,14 +188,14 @@ class VirtualStock(RuleBase):
     type: Literal["virtual_stock"]
     kind: ClassVar[Kind] = Kind.VIRTUAL
     refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop"}
-    quantity: PositiveInt
+    quantity: PositiveUnits
     shops: list[str] | None = None
 
 
 class Component(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     sku: str
-    qty: PositiveInt
+    qty: Annotated[int, Field(gt=0, le=MAX_BUNDLE_QTY)]
 
 
 class Bundle(RuleBase):
@@ -206,13 +225,13 @@ class SafetyStock(RuleBase):
 class SafetyStockPct(RuleBase):
     type: Literal["safety_stock_pct"]
     kind: ClassVar[Kind] = Kind.SAFETY
-    percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+    percent: Percent
 
 
 class SafetyStockDays(RuleBase):
     type: Literal["safety_stock_days"]
     kind: ClassVar[Kind] = Kind.SAFETY
-    days: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    days: Days
 
 
 class ZeroBelow(RuleBase):
@@ -237,7 +256,7 @@ class PromotionHold(RuleBase):
     refs: ClassVar[Mapping[str, IdKind]] = {"shop": "shop"}
     shop: str
     quantity: Units | None = None
-    percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    percent: Percent | None = None
 
     @model_validator(mode="after")
     def _amount(self) -> PromotionHold:
@@ -263,8 +282,8 @@ class PreorderCap(RuleBase):
     kind: ClassVar[Kind] = Kind.PREORDER
     refs: ClassVar[Mapping[str, IdKind]] = {"shop": "shop"}
     shop: str
-    quantity: PositiveInt
-    total: PositiveInt | None = None
+    quantity: PositiveUnits
+    total: PositiveUnits | None = None
 
 
 # --- Shares ------------------------------------------------------------------------
@@ -287,7 +306,7 @@ class PercentageOffset(RuleBase):
     kind: ClassVar[Kind] = Kind.SHARE
     refs: ClassVar[Mapping[str, IdKind]] = {"shares": "shop", "offsets": "shop"}
     shares: dict[str, Share] = Field(min_length=1)
-    offsets: dict[str, int] = {}
+    offsets: dict[str, Offset] = {}
 
     @model_validator(mode="after")
     def _offsets_known(self) -> PercentageOffset:
@@ -301,7 +320,7 @@ class Tier(BaseModel):
     """Applies while the pool is below `threshold`; the last tier may omit it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    threshold: PositiveInt | None = None
+    threshold: PositiveUnits | None = None
     shares: dict[str, Share] = Field(min_length=1)
 
 
@@ -402,13 +421,13 @@ class MinFloor(_PerShopAmount):
 class MinOrDelist(RuleBase):
     type: Literal["min_or_delist"]
     kind: ClassVar[Kind] = Kind.DELIST
-    threshold: PositiveInt
+    threshold: PositiveUnits
 
 
 class PackSize(RuleBase):
     type: Literal["pack_size"]
     kind: ClassVar[Kind] = Kind.PACK
-    quantity: PositiveInt
+    quantity: PositiveUnits
 
 
 class ShopCapacity(_PerShopAmount):
@@ -450,7 +469,7 @@ class CoverTarget(RuleBase):
     type: Literal["cover_target"]
     kind: ClassVar[Kind] = Kind.SHARE
     refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop"}
-    days: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    days: Days
     shops: list[str] | None = None
 
 
@@ -495,7 +514,7 @@ class PromotionUplift(RuleBase):
     type: Literal["promotion_uplift"]
     kind: ClassVar[Kind] = Kind.UPLIFT
     refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop"}
-    factor: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    factor: Factor
     shops: list[str] | None = None
 
 
@@ -527,8 +546,8 @@ class SyncThreshold(RuleBase):
 
     type: Literal["sync_threshold"]
     kind: ClassVar[Kind] = Kind.SYNC
-    threshold: PositiveInt
-    bands: list[PositiveInt] = []
+    threshold: PositiveUnits
+    bands: list[PositiveUnits] = []
 
 
 Rule = Annotated[

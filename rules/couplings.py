@@ -71,9 +71,10 @@ def value_budgets(d: Draft) -> Budgets | None:
             if won[at] == k:
                 limit[at] = int(money * 100)
     shops = np.flatnonzero(limit >= 0)
-    value = np.bincount(
-        ix.cell_shop, weights=d.lb * ix.price_cents[ix.cell_sku], minlength=ix.n_shops
-    )
+    # In float64: units x fen can pass int64, and every sum that could reach a budget
+    # (at most MAX_MONEY) is exact below 2**53 (engine/core/limits.py).
+    worth = np.multiply(d.lb, ix.price_cents[ix.cell_sku], dtype=np.float64)
+    value = np.bincount(ix.cell_shop, weights=worth, minlength=ix.n_shops)
     for j in shops[value[shops] > limit[shops]]:
         cells = (ix.cell_shop == j) & (d.lb > 0)
         d.conflict(

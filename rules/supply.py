@@ -191,7 +191,10 @@ def _percent(d: Draft, rule: SafetyStockPct) -> I64:
 
 def _days(d: Draft, rule: SafetyStockDays) -> I64:
     daily = d.ix.by_sku.fsum(d.velocity)
-    return np.ceil(daily * rule.days - EPS).astype(np.int64)
+    # Capped at the pool (as `_safety` caps every reserve) before it becomes an integer:
+    # a need beyond int64 would otherwise wrap to a negative and reserve nothing.
+    need = np.minimum(np.ceil(daily * rule.days - EPS), d.pool)
+    return need.astype(np.int64)
 
 
 # Per safety rule class: the units it holds back of each SKU (before the pool caps them).

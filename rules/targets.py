@@ -352,7 +352,9 @@ def _cover_target(
     short = total_need > base
     idx = np.flatnonzero(cells & short[group])
     if idx.size:
-        scaled = need[idx] * base[group[idx]] / np.maximum(total_need[group[idx]], 1)
+        # In float64: need x base can pass int64 (engine/core/limits.py).
+        scaled = np.multiply(need[idx], base[group[idx]], dtype=np.float64)
+        scaled /= np.maximum(total_need[group[idx]], 1)
         rank = ix.shop_rank[ix.cell_shop[idx]]
         need[idx] = largest_remainder(group[idx], scaled, base, rank, ix.n_skus)
     d.floor = np.where(cells, d.lb + need, d.floor)

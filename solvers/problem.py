@@ -439,6 +439,15 @@ def per_shop(problem: Problem, x: I64) -> I64:
     return np.bincount(problem.cell_shop, weights=x, minlength=problem.n_shops).astype(np.int64)
 
 
+def stock_value(problem: Problem, x: I64) -> F64:
+    """Per shop, the value of the units `x` in fen. In float64: units x fen can pass
+    int64; a sum up to any budget is exact (below 2**53), and a sum beyond 2**53 is
+    beyond every budget (engine/core/limits.py bounds both)."""
+    worth = np.multiply(x, problem.price_cents[problem.cell_sku], dtype=np.float64)
+    value = np.bincount(problem.cell_shop, weights=worth, minlength=problem.n_shops)
+    return value.astype(np.float64, copy=False)  # float64 already: for the type checker
+
+
 def bundles_made(problem: Problem, x: I64, shared: I64) -> I64:
     """Per SKU: bundle units made from components (own stock is used first)."""
     made = np.zeros(problem.n_skus, dtype=np.int64)
@@ -520,10 +529,10 @@ def violations(problem: Problem, x: I64, shared: I64) -> list[str]:
     if problem.groups is not None:
         out.extend(_group_violations(problem, x, shared))
     if problem.budgets is not None:
-        value = per_shop(problem, x * problem.price_cents[problem.cell_sku])
+        value = stock_value(problem, x)
         for j, limit in zip(problem.budgets.shop, problem.budgets.limit, strict=True):
             if value[j] > limit:
-                out.append(f"shop {problem.shop_ids[j]}: value {value[j]} above {limit} cents")
+                out.append(f"shop {problem.shop_ids[j]}: value {value[j]:.0f} above {limit} cents")
     return out
 
 

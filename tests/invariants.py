@@ -104,7 +104,8 @@ def _assert_hard_rules(
                 if cap is not None:
                     assert a.quantity <= cap, (rule, sku, shop)
         elif kind == "shop_capacity":
-            for shop, cap in rule["quantities"].items():
+            caps = rule.get("quantities") or {h: rule["quantity"] for _, h in by_cell}
+            for shop, cap in caps.items():
                 load = sum(a.quantity + a.shared for (s, h), a in by_cell.items() if h == shop)
                 assert load <= cap, (rule, shop, load)
         elif kind == "zero_below":

@@ -5,12 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import PrincipalDep
+from api.errors import JsonRoute
 from api.schemas.access import WhoAmI
+from api.schemas.errors import KEY, responses
 
-router = APIRouter()
+router = APIRouter(route_class=JsonRoute)
 
 
-@router.get("/whoami", operation_id="whoami", tags=["access"], response_model=WhoAmI)
+@router.get(
+    "/whoami",
+    operation_id="whoami",
+    tags=["access"],
+    response_model=WhoAmI,
+    responses=responses(KEY),
+)
 def whoami(principal: PrincipalDep) -> WhoAmI:
     """The tenant, role and brand of the key in `Authorization: Bearer KEY`."""
     return WhoAmI(

@@ -9,21 +9,43 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import JobsDep, Reader, SettingsDep, StoreDep, Writer
-from api.schemas.jobs import JobOut
-from api.schemas.plans import PlanOut, PlanRequest, SkuStoryOut
+from api.errors import JsonRoute
+from api.observe import audit_target
+from api.schemas.errors import (
+    INVALID,
+    KEYED,
+    NOT_FOUND,
+    SOLVER_FAILED,
+    WITH_BODY,
+    Answer,
+    RulesConflict,
+    conflicts,
+    location,
+    responses,
+)
+from api.schemas.jobs import JOB_LINKS, JobOut
+from api.schemas.plans import PLAN_LINKS, PlanOut, PlanRequest, SkuStoryOut
 from api.urls import job_json, job_url
 from engine.jobs.base import JobInfo
 from engine.services import plans
 from engine.services.plan_jobs import plan_now_or_job
 
-router = APIRouter(tags=["planning"])
+router = APIRouter(route_class=JsonRoute, tags=["planning"])
 
 
 @router.post(
     "/plans",
     operation_id="create-plan",
     response_model=PlanOut,
-    responses={202: {"model": JobOut, "description": "a large plan runs as a job"}},
+    responses=responses(
+        Answer(200, "the plan, made now", (PlanOut,), links=PLAN_LINKS),
+        Answer(202, "a large plan runs as a job", (JobOut,), location("job"), JOB_LINKS),
+        KEYED,
+        WITH_BODY,
+        NOT_FOUND,
+        conflicts(RulesConflict),
+        SOLVER_FAILED,
+    ),
 )
 def create_plan(
     request: Request,
@@ -39,19 +61,31 @@ def create_plan(
     body = body or PlanRequest()
     result = plan_now_or_job(store, jobs, body.mode, body.run, settings)
     if isinstance(result, JobInfo):
+        audit_target(request, job_id=result.id)
         headers = {"Location": job_url(result.id)}
         return JSONResponse(job_json(result), status_code=202, headers=headers)
+    audit_target(request, plan_id=result["plan_id"])
     request.app.state.metrics.record_plan(result["plan"])
     return result
 
 
-@router.get("/plans/{plan_id}", operation_id="get-plan", response_model=PlanOut)
+@router.get(
+    "/plans/{plan_id}",
+    operation_id="get-plan",
+    response_model=PlanOut,
+    responses=responses(KEYED, NOT_FOUND, INVALID),
+)
 def get_plan(plan_id: str, reader: Reader, store: StoreDep) -> dict[str, Any]:
     """A stored plan (a brand viewer sees its brand's SKUs and shops only)."""
     return plans.get_plan(store, plan_id, reader.brand)
 
 
-@router.get("/plans/{plan_id}/explain", operation_id="explain-sku", response_model=SkuStoryOut)
+@router.get(
+    "/plans/{plan_id}/explain",
+    operation_id="explain-sku",
+    response_model=SkuStoryOut,
+    responses=responses(KEYED, NOT_FOUND, INVALID),
+)
 def explain_sku(plan_id: str, sku: str, reader: Reader, store: StoreDep) -> dict[str, Any]:
     """Why the plan gives each shop what it gives for one SKU."""
     return plans.explain(store, plan_id, sku, reader.brand)

@@ -7,13 +7,31 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 
 from api.deps import Reader, StoreDep, Writer
+from api.errors import JsonRoute
+from api.schemas.errors import (
+    KEYED,
+    NOT_FOUND,
+    WITH_BODY,
+    KeyReused,
+    PublishRefused,
+    StaleStock,
+    conflicts,
+    responses,
+)
 from api.schemas.publishing import PublishedCell, PublishOut, PublishRequest
 from engine.services import publishing
 
-router = APIRouter(tags=["planning"])
+router = APIRouter(route_class=JsonRoute, tags=["planning"])
 
 
-@router.post("/plans/{plan_id}/publish", operation_id="publish-plan", response_model=PublishOut)
+@router.post(
+    "/plans/{plan_id}/publish",
+    operation_id="publish-plan",
+    response_model=PublishOut,
+    responses=responses(
+        KEYED, WITH_BODY, NOT_FOUND, conflicts(StaleStock, PublishRefused, KeyReused)
+    ),
+)
 def publish_plan(
     plan_id: str,
     writer: Writer,
@@ -28,7 +46,12 @@ def publish_plan(
     return publishing.publish(store, plan_id, idempotency_key, request)
 
 
-@router.get("/published", operation_id="get-published", response_model=list[PublishedCell])
+@router.get(
+    "/published",
+    operation_id="get-published",
+    response_model=list[PublishedCell],
+    responses=responses(KEYED),
+)
 def get_published(reader: Reader, store: StoreDep) -> list[dict[str, Any]]:
     """The published quantities left per shop and SKU: the shop's own units and the
     shared part it lists (one pool per SKU, sold by whichever shop's order comes first)."""

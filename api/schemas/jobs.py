@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from api.schemas.errors import links
+
 
 class ProgressOut(BaseModel):
     stage: str
@@ -27,3 +29,7 @@ class JobOut(BaseModel):
     attempts: int  # runs started; one lost with its worker is retried once
     result: dict[str, Any] | None  # a plan job: {"plan_id", "url"}
     error: str | None
+
+
+# Where a job's id leads (OpenAPI links of the answers that start one).
+JOB_LINKS = links("id", ("get-job", "job_id"), ("cancel-job", "job_id"))

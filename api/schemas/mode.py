@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, WithJsonSchema
 
 from api.schemas.common import Strict
 from engine.core.modes import Mode
+
+# Read as text, and checked by the service (its 422 names the field); documented as what
+# it takes: an ISO 8601 moment with a time zone, or "" for none.
+Moment = Annotated[
+    str,
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]}
+    ),
+]
 
 
 class ModeRequest(Strict):
@@ -21,8 +32,8 @@ class ModeRequest(Strict):
         },
     )
     mode: Mode
-    start: str | None = None
-    end: str | None = None
+    start: Moment | None = None
+    end: Moment | None = None
 
 
 class ModeOut(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.schemas.common import Strict
 
@@ -13,7 +13,8 @@ class OrderRequest(Strict):
     )
     shop: str = Field(min_length=1)
     sku: str = Field(min_length=1)
-    quantity: int = Field(ge=1)
+    # Strict: a unit count is a JSON integer; true or "1" is a 422, never one unit taken.
+    quantity: StrictInt = Field(ge=1)
 
 
 class OrderOut(BaseModel):

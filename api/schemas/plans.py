@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from api.schemas.common import Strict
+from api.schemas.errors import links
 from engine.core.modes import Mode
 from engine.services.plan_jobs import RunAs
 
@@ -38,3 +39,9 @@ class SkuStoryOut(BaseModel):
     pool_lines: list[str]
     cells: list[CellStoryOut]
     unallocated: list[str]
+
+
+# Where a plan's id leads (OpenAPI links of the answer that makes one).
+PLAN_LINKS = links(
+    "plan_id", ("get-plan", "plan_id"), ("explain-sku", "plan_id"), ("publish-plan", "plan_id")
+)

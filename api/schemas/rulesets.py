@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from fastapi import Body
 from pydantic import BaseModel
 
-from api.schemas.common import Document
+from api.schemas.common import Document, SchemaOf
+from rules.catalog import Ruleset
 
 _RULESET_EXAMPLE: dict[str, Any] = {
     "rules": [{"id": "r-safety", "type": "safety_stock", "quantity": 2}]
 }
-RulesetBody = Annotated[Document, Body(examples=[_RULESET_EXAMPLE])]
+RulesetBody = Annotated[Document, SchemaOf(Ruleset), Body(examples=[_RULESET_EXAMPLE])]
 
 
 class RulesetVersion(BaseModel):

@@ -10,12 +10,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.config import JsonDict
+from pydantic.config import JsonDict, JsonValue
 
-from api.schemas.common import Document, Strict
+from api.schemas.common import Document, SchemaOf, Strict
 from engine.checks.findings import CheckThresholds, StockWarning
+from engine.core.plan import Plan
+from engine.core.snapshot import Snapshot
 from engine.shelf.backends import ShelfSolver
-from engine.shelf.inputs import ShelfRules
+from engine.shelf.inputs import ShelfInput, ShelfRules
+from engine.shelf.selection import SelectionInput
 
 EXAMPLE_SHELF: JsonDict = {
     "shop": "tm-b1",
@@ -78,9 +81,23 @@ EXAMPLE_SNAPSHOT: JsonDict = {
 }
 
 
+def _one_of(first: str, second: str) -> JsonDict:
+    """What the `_one_source` validators below check, in JSON Schema: exactly one of the
+    two fields is given (an object; null is as good as absent)."""
+    given: list[JsonValue] = [
+        {"required": [name], "properties": {name: {"type": "object"}}} for name in (first, second)
+    ]
+    return {"oneOf": given}
+
+
+# The documents, each with its engine model's schema (api/schemas/common.py: SchemaOf).
+SnapshotDocument = Annotated[Document, SchemaOf(Snapshot)]
+PlanDocument = Annotated[Document, SchemaOf(Plan)]
+
+
 class ShelfFromPlan(Strict):
-    snapshot: Document = Field(description="a snapshot (interchange format v1)")
-    plan: Document = Field(description="a plan made from it (`omnistock plan -o`)")
+    snapshot: SnapshotDocument = Field(description="a snapshot (interchange format v1)")
+    plan: PlanDocument = Field(description="a plan made from it (`omnistock plan -o`)")
     shop: str
     slots: Annotated[int, Field(ge=1, le=100_000)] = 20
     rules: ShelfRules = ShelfRules()
@@ -89,9 +106,13 @@ class ShelfFromPlan(Strict):
 class RankRequest(Strict):
     """A ranking input as `omnistock rank FILE` reads it, or a snapshot and plan."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"shelf": EXAMPLE_SHELF}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"shelf": EXAMPLE_SHELF}], **_one_of("shelf", "from_plan")}
+    )
 
-    shelf: Document | None = Field(None, description="a ranking input (the rank file format)")
+    shelf: Annotated[Document, SchemaOf(ShelfInput)] | None = Field(
+        None, description="a ranking input (the rank file format)"
+    )
     from_plan: ShelfFromPlan | None = None
     solver: ShelfSolver | None = Field(None, description="force a solver (default: fastest)")
 
@@ -103,8 +124,8 @@ class RankRequest(Strict):
 
 
 class SelectFromPlan(Strict):
-    snapshot: Document
-    plan: Document
+    snapshot: SnapshotDocument
+    plan: PlanDocument
     shop: str
     listing_limit: Annotated[int, Field(ge=0)] | None = None
     max_per_category: Annotated[int, Field(ge=1)] | None = None
@@ -113,9 +134,14 @@ class SelectFromPlan(Strict):
 class SelectRequest(Strict):
     """A selection input as `omnistock select FILE` reads it, or a snapshot and plan."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"selection": EXAMPLE_SELECTION}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"selection": EXAMPLE_SELECTION}],
+            **_one_of("selection", "from_plan"),
+        }
+    )
 
-    selection: Document | None = None
+    selection: Annotated[Document, SchemaOf(SelectionInput)] | None = None
     from_plan: SelectFromPlan | None = None
 
     @model_validator(mode="after")
@@ -130,8 +156,8 @@ class CheckRequest(Strict):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"snapshot": EXAMPLE_SNAPSHOT}]})
 
-    snapshot: Document
-    plan: Document | None = None
+    snapshot: SnapshotDocument
+    plan: PlanDocument | None = None
     thresholds: CheckThresholds = CheckThresholds()
 
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import Body
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Document, Strict
+from api.schemas.common import Document, SchemaOf, Strict
+from engine.core.snapshot import Snapshot, StockRow
 
 _SNAPSHOT_EXAMPLE: dict[str, Any] = {
     "tenant": "demo",
@@ -21,7 +22,7 @@ _SNAPSHOT_EXAMPLE: dict[str, Any] = {
     "velocity": [],
     "listed": [],
 }
-SnapshotBody = Annotated[Document, Body(examples=[_SNAPSHOT_EXAMPLE])]
+SnapshotBody = Annotated[Document, SchemaOf(Snapshot), Body(examples=[_SNAPSHOT_EXAMPLE])]
 
 
 class StockVersion(BaseModel):
@@ -35,4 +36,4 @@ class StockPatch(Strict):
         },
     )
     version: int  # the stock version the rows apply to
-    stock: list[dict[str, Any]] = Field(min_length=1)
+    stock: list[Annotated[Document, SchemaOf(StockRow)]] = Field(min_length=1)

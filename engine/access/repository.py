@@ -4,6 +4,11 @@ A store implements three methods (`get`, `save`, `all_records`); creating, check
 listing and revoking keys are written once here on top of them, so every store
 behaves the same. The JSON file is the CLI's and the embedded service's store; its
 path is `Settings.keys_file` (OMNISTOCK_KEYS_FILE; default .omnistock/keys.json here).
+
+A key file that cannot be used (unreadable, not UTF-8, not JSON, not a key file) is a
+KeyFileUnavailable; so is a missing one when a key is checked or the service asks
+whether it is ready (no key file: nobody could be let in). Creating the first key
+makes the file.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from engine.access.errors import Unauthenticated, UnknownKey
+from engine.access.errors import KeyFileUnavailable, Unauthenticated, UnknownKey
 from engine.access.keys import KeyRecord, key_id_of, new_key
 from engine.access.roles import Principal
 from engine.core.errors import InputError, Issue
@@ -49,10 +54,17 @@ class KeyRepository(ABC):
         self.save(record)
         return key, record
 
+    def ready(self) -> None:  # noqa: B027 - records in memory are always ready
+        """Return if keys can be checked; KeyFileUnavailable (or the like) if not."""
+
+    def _find(self, key_id: str) -> KeyRecord | None:
+        """The record a key is checked against (`get`, unless checking needs more)."""
+        return self.get(key_id)
+
     def authenticate(self, key: str) -> Principal:
         """The holder of `key`, or Unauthenticated saying why not."""
         key_id = key_id_of(key)
-        record = self.get(key_id)
+        record = self._find(key_id)
         if record is None or not record.matches(key):
             raise Unauthenticated("invalid key")
         if record.revoked_at is not None:
@@ -110,20 +122,32 @@ class JsonFileKeyRepository(KeyRepository):
         self.path = Path(path)
         self._lock = threading.Lock()
 
-    def _read(self) -> dict[str, KeyRecord]:
+    def _read(self, missing_ok: bool = True) -> dict[str, KeyRecord]:
+        def unusable(path: str, message: str, missing: bool = False) -> KeyFileUnavailable:
+            return KeyFileUnavailable(str(self.path), [Issue(path, message)], missing)
+
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
-            return {}
-        except OSError as err:
-            issue = Issue("", f"cannot read: {err.strerror or err}")
-            raise InputError([issue], str(self.path)) from None
+            if missing_ok:
+                return {}
+            message = "no key file: create a key with `omnistock keys create`"
+            raise unusable("", message, missing=True) from None
+        except OSError as err:  # a directory, no permission, an I/O error
+            raise unusable("", f"cannot read: {err.strerror or err}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise unusable("", f"not UTF-8 text (byte {err.start})") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            issue = Issue(f"line {err.lineno}", f"not JSON: {err.msg}")
-            raise InputError([issue], str(self.path)) from None
-        return {r.key_id: r for r in parse_document(_KeyFile, data, str(self.path)).keys}
+            raise unusable(f"line {err.lineno}", f"not JSON: {err.msg}") from None
+        try:
+            keys = parse_document(_KeyFile, data, str(self.path)).keys
+        except InputError as err:
+            raise KeyFileUnavailable(str(self.path), err.issues) from None
+        return {r.key_id: r for r in keys}
 
     def _write(self, records: dict[str, KeyRecord]) -> None:
         # Owner-only (write_atomically's temp file): no secrets, but who holds which key.
@@ -132,6 +156,12 @@ class JsonFileKeyRepository(KeyRepository):
 
     def get(self, key_id: str) -> KeyRecord | None:
         return self._read().get(key_id)
+
+    def ready(self) -> None:
+        self._read(missing_ok=False)
+
+    def _find(self, key_id: str) -> KeyRecord | None:
+        return self._read(missing_ok=False).get(key_id)
 
     def save(self, record: KeyRecord) -> None:
         with self._lock:

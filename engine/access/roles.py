@@ -2,8 +2,8 @@
 
 - operator: reads and writes everything of its tenant (every brand);
 - brand_viewer: reads one brand of its tenant, writes nothing;
-- admin: manages the keys of its tenant, and nothing else (least privilege: an admin
-  key in a script cannot change stock or plans).
+- admin: manages the keys of its tenant and reads its audit log, and nothing else
+  (least privilege: an admin key in a script cannot change stock or plans).
 
 No role crosses tenants.
 """
@@ -16,7 +16,7 @@ from typing import Literal, get_args
 
 from engine.access.errors import Forbidden
 
-Action = Literal["read", "write", "manage_keys"]
+Action = Literal["read", "write", "manage_keys", "read_audit"]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 
 
@@ -29,7 +29,7 @@ class Role(StrEnum):
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.OPERATOR: frozenset({"read", "write"}),
     Role.BRAND_VIEWER: frozenset({"read"}),
-    Role.ADMIN: frozenset({"manage_keys"}),
+    Role.ADMIN: frozenset({"manage_keys", "read_audit"}),
 }
 
 # Roles whose keys are bound to one brand; every other role's key has none.

@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     # Each API worker hears mode switches from the store's broadcast; it re-reads the
     # mode after this many seconds in case a broadcast was lost.
     mode_max_age_s: float = 5.0
+    # Per API key: at most `rate_limit_burst` requests in any burst / rate seconds, so one
+    # caller cannot hold the workers (429 with Retry-After past it); shared by every
+    # worker on Redis. A rate of 0 turns the limit off.
+    rate_limit_per_s: float = 100.0
+    rate_limit_burst: int = 200
+    # The shelf routes (/v1/rank, /v1/select): a ranking's solver stops after this many
+    # seconds (503 saying so), and a shelf of more products x slots is refused up front
+    # (422 naming the limit), so one request holds a worker for seconds, not minutes.
+    shelf_time_limit_s: float = 10.0
+    shelf_max_cells: int = 1_000_000
 
     # --- jobs ------------------------------------------------------------------------
     # Processes of the local job pool (the embedded default; with Redis, `omnistock

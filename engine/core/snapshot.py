@@ -25,27 +25,43 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from engine.core.errors import InputError, Issue
+from engine.core.limits import (
+    MAX_BUNDLE_QTY,
+    MAX_MONEY,
+    MAX_PRIORITY,
+    MAX_UNITS,
+    MAX_VELOCITY,
+    MONEY_PLACES,
+)
 from engine.core.modes import Mode
 
-# Far above any real stock, far below where int64 arithmetic in the solvers overflows
-# once quantities are multiplied by prices or weights.
-MAX_UNITS = 10**12
-
 Id = Annotated[str, StringConstraints(strict=True, min_length=1)]
+# Every number of a snapshot is bounded: engine/core/limits.py says why each bound keeps
+# the compile step exact.
 Units = Annotated[int, Field(strict=True, ge=0, le=MAX_UNITS)]
+Velocity = Annotated[float, Field(strict=True, ge=0, le=MAX_VELOCITY, allow_inf_nan=False)]
 WarehouseKind = Literal["sellable", "defect", "returns", "qc", "virtual"]
 
-_MONEY = re.compile(r"[0-9]+(\.[0-9]+)?")
+_MONEY = re.compile(rf"[0-9]+(\.[0-9]{{1,{MONEY_PLACES}}})?")
 
 
 def _parse_money(value: Any) -> Decimal:
     # Floats are refused because 0.1 + 0.2 style drift would reach stock values and
-    # budgets; ints are exact, so they are accepted as whole amounts.
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return Decimal(value)
-    if isinstance(value, str) and _MONEY.fullmatch(value):
-        return Decimal(value)
-    raise PydanticCustomError("money", "money is a decimal string >= 0 such as '399.00'")
+    # budgets; ints are exact, so they are accepted as whole amounts. More decimals than
+    # fen would be cut off where prices become whole fen.
+    whole = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if not (whole or isinstance(value, str) and _MONEY.fullmatch(value)):
+        raise PydanticCustomError(
+            "money",
+            "money is a decimal string >= 0 with at most {places} decimals, such as '399.00'",
+            {"places": MONEY_PLACES},
+        )
+    money = Decimal(value)
+    if money > MAX_MONEY:
+        raise PydanticCustomError(
+            "money_too_large", "money is at most {limit}", {"limit": f"{MAX_MONEY:.0f}"}
+        )
+    return money
 
 
 # Fixed-point text: str(Decimal) would write '1E-7', which the parser above refuses.
@@ -80,13 +96,13 @@ class Shop(_Item):
     id: Id
     brand: Id
     platform: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z]+$")]
-    priority: Annotated[int, Field(strict=True, ge=0)] = 100
+    priority: Annotated[int, Field(strict=True, ge=0, le=MAX_PRIORITY)] = 100
     warehouses: list[Id] | None = None  # None: every warehouse supplies the shop
 
 
 class Component(_Item):
     sku: Id
-    qty: Annotated[int, Field(strict=True, ge=1, le=MAX_UNITS)]
+    qty: Annotated[int, Field(strict=True, ge=1, le=MAX_BUNDLE_QTY)]
 
 
 class Sku(_Item):
@@ -119,7 +135,7 @@ class StockRow(_Item):
 class VelocityRow(_Item):
     sku: Id
     shop: Id
-    units_per_day: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+    units_per_day: Velocity
 
 
 class ListedRow(_Item):

@@ -29,6 +29,12 @@ class Progress:
     done: int = 0
     total: int = 1
 
+    @classmethod
+    def waiting(cls, attempts: int) -> Progress:
+        """A queued job's progress: nothing of a run it may have had before it went back
+        in line (that stage is over), only whether it waits for a first run or a retry."""
+        return cls("queued" if attempts == 0 else "retrying")
+
     @property
     def fraction(self) -> float:
         return round(min(self.done / self.total, 1.0), 4) if self.total else 0.0
@@ -47,9 +53,13 @@ class JobInfo:
     attempts: int = 0  # runs started; a run lost with its worker is retried once
     result: dict[str, Any] | None = None
     error: str | None = None
+    # The error's causes with the brands each concerns, where the kind said (see
+    # engine/jobs/kinds.py JobFailed); kept for cutting `error` to a brand, never shown.
+    error_parts: list[dict[str, Any]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         body = asdict(self)
+        del body["error_parts"]
         body["progress"]["fraction"] = self.progress.fraction
         return body
 

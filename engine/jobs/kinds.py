@@ -13,8 +13,10 @@ name), so a worker process needs no table of kinds of its own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from engine.core.errors import KNOWN_ERRORS
 from engine.store.base import JsonObject, Store
@@ -35,14 +37,41 @@ def by_name(kinds: Iterable[JobKind]) -> dict[str, JobKind]:
 
 
 class JobFailed(Exception):
-    """A job's own failure, carrying the message its `error` shows. Plain (one string
-    argument) so it crosses process boundaries; the engine's errors do not pickle."""
+    """A job's own failure, carrying the message its `error` shows and, where a kind
+    knows them, its causes one by one with the brands each concerns (`parts`), so that a
+    brand-scoped reader sees only its own (engine/services/brand_cut.py). Its arguments
+    are plain strings, so it crosses process boundaries; the engine's errors do not
+    pickle."""
+
+    def __init__(self, message: str, parts: str = "") -> None:
+        super().__init__(message, parts)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    @classmethod
+    def with_parts(cls, message: str, parts: list[FailurePart]) -> JobFailed:
+        return cls(message, json.dumps(parts))
+
+    @property
+    def parts(self) -> list[FailurePart] | None:
+        """The causes, or None: one cause of the whole tenant (the message)."""
+        text = str(self.args[1]) if len(self.args) > 1 else ""
+        found: list[FailurePart] | None = json.loads(text) if text else None
+        return found
+
+
+# One cause of a failure: its text and the brands whose SKUs or shops it names (none:
+# it concerns the tenant as a whole).
+FailurePart = dict[str, Any]
 
 
 def run_kind(kind: JobKind, args: JsonObject, report: Report) -> JsonObject:
     """Run a kind's work; any failure comes out as JobFailed with a readable message."""
     try:
         return kind.run(args, report)
+    except JobFailed:
+        raise
     except Exception as error:
         raise JobFailed(error_text(error)) from None
 
@@ -50,6 +79,6 @@ def run_kind(kind: JobKind, args: JsonObject, report: Report) -> JsonObject:
 def error_text(error: BaseException) -> str:
     """The message a job's `error` carries: ours are written for users; others get
     their type so a bug report has something to go on."""
-    if isinstance(error, KNOWN_ERRORS):
+    if isinstance(error, (*KNOWN_ERRORS, JobFailed)):
         return str(error)
     return f"{type(error).__name__}: {error}"

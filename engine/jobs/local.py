@@ -6,7 +6,8 @@ through a manager's dict, not a multiprocessing queue: a process killed while wr
 to a queue holds its lock for ever and stalls every other writer; a manager only loses
 that one connection. A pool process that dies mid-job (killed, out of memory)
 breaks the pool: every job it held is re-run once on a fresh pool, then failed with
-the cause - a job is never left "running" with nobody running it.
+the cause - a job is never left "running" with nobody running it. A job's attempts
+count the runs that started: a job still waiting in line has none.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from engine.jobs.base import (
     TenantStores,
     utc_now,
 )
-from engine.jobs.kinds import JobKind, by_name, error_text, run_kind
+from engine.jobs.kinds import JobFailed, JobKind, by_name, error_text, run_kind
 from engine.store.base import JsonObject
 
 MAX_ATTEMPTS = 2  # a run lost with its process is retried once
@@ -168,7 +169,6 @@ class LocalJobs:
     # --- running ------------------------------------------------------------------------
 
     def _launch(self, job: JobInfo) -> None:
-        job.attempts += 1
         assert self._pool is not None, "started by submit"
         kind = self._kinds[job.kind]
         try:
@@ -191,8 +191,8 @@ class LocalJobs:
             self._read_progress(job)  # the last word of the run, before it is cleared
             error = future.exception()
             if isinstance(error, BrokenProcessPool) and not self._closed:
-                if job.attempts < MAX_ATTEMPTS:
-                    job.status, job.progress = "queued", Progress("retrying")
+                if job.attempts < MAX_ATTEMPTS:  # a job that never started has none
+                    job.status, job.progress = "queued", Progress.waiting(job.attempts)
                     self._board.pop(job_id, None)
                     self._launch(job)
                     return
@@ -200,7 +200,8 @@ class LocalJobs:
                 self._end(job, "failed", error=f"{lost}; tried {job.attempts} times")
                 return
             if error is not None:
-                self._end(job, "failed", error=error_text(error))
+                parts = error.parts if isinstance(error, JobFailed) else None
+                self._end(job, "failed", error=error_text(error), error_parts=parts)
                 return
         try:  # the store write happens outside the lock: it can take a while
             result = self._kinds[job.kind].finish(
@@ -219,6 +220,7 @@ class LocalJobs:
         job.ended_at = utc_now()
         job.result = outcome.get("result")
         job.error = outcome.get("error")
+        job.error_parts = outcome.get("error_parts")
         if status == "finished":
             job.progress = Progress("done", job.progress.total, job.progress.total)
         self._args.pop(job.id, None)
@@ -240,7 +242,8 @@ class LocalJobs:
         if report is None:
             return
         stage, done, total, started = report
-        if job.status == "queued":
+        if job.status == "queued":  # a run has started: it counts as an attempt
             job.status = "running"
             job.started_at = started
+            job.attempts += 1
         job.progress = Progress(stage, done, total)

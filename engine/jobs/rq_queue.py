@@ -60,6 +60,9 @@ def _error(job: Job, status: JobStatus) -> str | None:
         return "cancelled by request"
     if status != "failed":
         return None
+    failure = job.meta.get("failure")
+    if failure is not None:  # our own failure, as run_job recorded it (whole)
+        return str(failure["message"])
     latest = job.latest_result()
     text = (latest.exc_string if latest is not None else None) or ""
     text = text.strip()
@@ -151,9 +154,13 @@ class RqJobs:
     def _info(self, job: Job) -> JobInfo:
         status = _STATUS.get(job.get_status(refresh=True) or RqStatus.QUEUED, "queued")
         meta = job.get_meta(refresh=True)
+        attempts = int(meta.get("attempts", 0))
         progress = Progress(**meta.get("progress", {"stage": "queued"}))
+        if status == "queued":  # also back in line after a lost run: its stage is over
+            progress = Progress.waiting(attempts)
         if status == "finished":
             progress = Progress("done", progress.total, progress.total)
+        failure = meta.get("failure") if status == "failed" else None
         result = job.return_value() if status == "finished" else None
         return JobInfo(
             id=job.id,
@@ -164,9 +171,10 @@ class RqJobs:
             created_at=meta["created_at"],
             started_at=_iso(job.started_at) if status != "queued" else None,
             ended_at=_iso(job.ended_at) if status in ENDED else None,
-            attempts=int(meta.get("attempts", 0)),
+            attempts=attempts,
             result=result,
             error=_error(job, status),
+            error_parts=failure.get("parts") if failure is not None else None,
         )
 
 
@@ -190,12 +198,16 @@ def run_job(tenant: str, kind: JobKind, args: JsonObject, store_url: str) -> Jso
         report("started", 0, 1)
         try:
             prepared = kind.prepare(store, args)
-        except Exception as error:
-            raise JobFailed(error_text(error)) from error
-        outcome = run_kind(kind, prepared, report)
-        try:
+            outcome = run_kind(kind, prepared, report)
             return kind.finish(store, outcome, job.id)
         except Exception as error:
-            raise JobFailed(error_text(error)) from error
+            failed = error if isinstance(error, JobFailed) else JobFailed(error_text(error))
+            # RQ keeps only a traceback's text; the message and its parts go in the meta.
+            job.meta["failure"] = {"message": str(failed), "parts": failed.parts}
+            job.save_meta()
+            # The retry is for a run lost with its worker; a job's own failure (a
+            # conflict, bad stored data) would only fail the same way again.
+            job.retries_left = 0
+            raise failed from None
     finally:
         store.close()

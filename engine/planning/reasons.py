@@ -14,7 +14,7 @@ import numpy as np
 from engine.core.plan import Unallocated
 from engine.planning.post import PostResult, SecondPass
 from rules.compile import Compiled
-from solvers.problem import idle_units, per_shop, per_sku, shared_load
+from solvers.problem import idle_units, per_shop, per_sku, shared_load, stock_value
 
 Name = Callable[[int], str | None]
 
@@ -74,7 +74,7 @@ def _full_limits(c: Compiled, x: np.ndarray, shared: np.ndarray) -> dict[int, st
     for j in np.flatnonzero((problem.shop_capacity >= 0) & (load >= problem.shop_capacity)):
         full[int(j)] = f"shop_capacity {c.ruleset.label(int(prov.limit_rule[j]))}"
     if problem.budgets is not None:
-        value = per_shop(problem, x * problem.price_cents[problem.cell_sku])
+        value = stock_value(problem, x)
         for j, limit in zip(problem.budgets.shop, problem.budgets.limit, strict=True):
             # Less than the cheapest unit left: the budget is what stops the shop.
             if value[j] + problem.price_cents.min(initial=0) > limit:

@@ -17,7 +17,8 @@ from difflib import SequenceMatcher, get_close_matches
 
 from engine.core.errors import Issue
 from engine.core.index import SnapshotIndex
-from engine.core.snapshot import MAX_UNITS, Shop, Snapshot, StockRow, VelocityRow
+from engine.core.limits import MAX_UNITS
+from engine.core.snapshot import Shop, Snapshot, StockRow, VelocityRow
 from engine.scenarios.format import (
     AddArrival,
     AddRule,
@@ -189,7 +190,8 @@ def _stock_delta(d: VariantDraft, j: int, o: StockDelta) -> None:
                 short, short_rows, units = short - units, short_rows + 1, 0
             if units > MAX_UNITS:
                 amount = "delta" if o.delta is not None else "percent"
-                d.issues.append(Issue(f"{path}.{amount}", f"{row.sku} would hold over 10^12 units"))
+                message = f"{row.sku} would hold over {MAX_UNITS:,} units"
+                d.issues.append(Issue(f"{path}.{amount}", message))
                 return
             if units != row.on_hand:
                 row = row.model_copy(update={"on_hand": units})

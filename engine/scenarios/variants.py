@@ -21,14 +21,16 @@ from pydantic import (
     model_validator,
 )
 
+from engine.core.limits import MAX_FACTOR, MAX_PRIORITY, MAX_UNITS
 from engine.core.modes import Mode
 from engine.core.scope import OneOrMany
-from engine.core.snapshot import MAX_UNITS
 from engine.scenarios.spec import IncumbentPolicy
 from rules.catalog import Rule, one_of
 
 Id = Annotated[str, StringConstraints(strict=True, min_length=1)]
 Day = Annotated[int, Field(strict=True, ge=0)]
+# A demand multiplier, bounded as a promotion_uplift rule's factor (engine/core/limits.py).
+Factor = Annotated[float, Field(gt=0, le=MAX_FACTOR, allow_inf_nan=False)]
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 
 
@@ -100,7 +102,7 @@ class StockDelta(StrictModel):
 
 class UpliftDemand(StrictModel):
     op: Literal["uplift"]
-    factor: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    factor: Factor
     shops: OneOrMany | None = None
     categories: OneOrMany | None = None
     skus: OneOrMany | None = None
@@ -122,8 +124,8 @@ class OpenShop(StrictModel):
     brand: Id
     platform: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z]+$")]
     like: Id
-    velocity_factor: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
-    priority: Annotated[int, Field(strict=True, ge=0)] | None = None  # None: like's
+    velocity_factor: Factor = 1.0
+    priority: Annotated[int, Field(strict=True, ge=0, le=MAX_PRIORITY)] | None = None  # like's
 
 
 class CloseShop(StrictModel):

@@ -22,11 +22,25 @@ def get_mode(store: Store) -> JsonObject:
 
 
 def put_mode(store: Store, body: JsonObject) -> JsonObject:
-    """Switch the tenant to normal or peak, optionally between `start` and `end`."""
+    """Switch the tenant to normal or peak, optionally between `start` and `end`; an
+    InputError names the request's field (`body.start`) that is not a moment with a
+    time zone, or an `end` not after `start`."""
+    issues = []
+    for name in ("start", "end"):
+        text = body.get(name)
+        if not text:
+            continue
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            message = f"not an ISO 8601 moment: {text!r} (e.g. 2026-11-11T00:00:00+08:00)"
+            issues.append(Issue(name, message))
+    if issues:
+        raise InputError(issues, "body")
     try:
         switch = ModeSwitch.from_json(body)
-    except ValueError as error:  # a timestamp that is no ISO 8601 moment
-        raise InputError([Issue("body", str(error))], "mode") from None
+    except InputError as error:  # no time zone, or an end not after the start
+        raise InputError(error.issues, "body") from None
     return _view(store.put_mode(switch))
 
 

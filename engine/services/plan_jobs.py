@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Literal
 
+from engine.core.errors import ConflictError
 from engine.core.modes import Mode
 from engine.core.settings import Settings
 from engine.jobs.base import JobInfo, JobQueue
-from engine.jobs.kinds import JobKind, Report
+from engine.jobs.kinds import JobFailed, JobKind, Report
+from engine.services.brand_cut import failure_parts
 from engine.services.plans import PlanInputs, compute_plan, plan_cells, plan_inputs, save_plan
 from engine.store.base import JsonObject, Store
 
@@ -49,7 +51,12 @@ def _run(args: JsonObject, report: Report) -> JsonObject:
         report(name, PLAN_STAGES.index(name), len(PLAN_STAGES))
 
     stage("read")
-    document, meta = compute_plan(PlanInputs(**args["inputs"]), args["time_limit_s"], stage)
+    inputs = PlanInputs(**args["inputs"])
+    try:
+        document, meta = compute_plan(inputs, args["time_limit_s"], stage)
+    except ConflictError as error:
+        # Each conflict with the brands it names, so a brand viewer reads its own only.
+        raise JobFailed.with_parts(str(error), failure_parts(error, inputs.snapshot)) from None
     stage("store")
     return {"document": document, "meta": meta}
 

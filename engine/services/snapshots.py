@@ -6,6 +6,7 @@ from engine.core.errors import InputError, Issue
 from engine.core.io import parse_snapshot
 from engine.core.snapshot import Snapshot
 from engine.store.base import JsonObject, Store, merge_stock
+from engine.store.errors import StaleVersion
 
 
 def put_snapshot(store: Store, body: JsonObject) -> int:
@@ -22,9 +23,15 @@ def stock_version(store: Store) -> int:
 
 
 def patch_stock(store: Store, rows: list[JsonObject], version: int) -> int:
-    """Apply stock rows at `version`; the merged snapshot must still be valid."""
+    """Apply stock rows at `version`; the merged snapshot must still be valid.
+
+    A stale version is refused (StaleVersion, 409) before the rows are checked (422): a
+    client on an old version must read the stock again anyway, and its rows may be
+    right against the current one. The store checks the version again as it writes."""
     current = store.get_snapshot()
-    merged = merge_stock(current.body, rows)
+    if version != current.version:
+        raise StaleVersion("stock patch", version, current.version)
+    merged = merge_stock(current.body, rows, "body.stock")
     parse_snapshot(merged, "body.stock (merged into the snapshot)")
     return store.patch_stock(rows, version)
 

@@ -14,10 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.core.errors import InputError, Issue
 from engine.core.io import parse_document
-from engine.core.snapshot import Id, Money
+from engine.core.limits import MAX_DAYS, MAX_UNITS, MAX_WEIGHT
+from engine.core.snapshot import Id, Money, Velocity
 
-Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Slot = Annotated[int, Field(ge=1, le=100_000)]
+# Bounded like the snapshot's numbers (engine/core/limits.py): the slot values multiply
+# price, velocity, weight and days, which stay finite and ordered within the bounds.
+Days = Annotated[float, Field(ge=0, le=MAX_DAYS, allow_inf_nan=False)]
+MAX_SLOTS = 100_000
+Slot = Annotated[int, Field(ge=1, le=MAX_SLOTS)]
 
 
 class Strict(BaseModel):
@@ -30,10 +34,10 @@ class Product(Strict):
     of weight 1.0, the top slot by default); a slot of weight w sells w x velocity."""
 
     id: Id
-    velocity: Days
+    velocity: Velocity
     price: Money
     margin: Money | None = None
-    stock: Annotated[int, Field(ge=0)] | None = None
+    stock: Annotated[int, Field(ge=0, le=MAX_UNITS)] | None = None
     days_of_cover: Days | None = None
     restockable: bool = True
     restock_days: Days | None = None
@@ -62,7 +66,7 @@ class CategoryLimit(Strict):
     top `top` slots."""
 
     category: str | None = None
-    max: Annotated[int, Field(ge=0)]
+    max: Annotated[int, Field(ge=0, le=MAX_SLOTS)]
     top: Slot
 
 
@@ -74,7 +78,9 @@ class MinCover(Strict):
 
 
 class ShelfRules(Strict):
-    horizon_days: Annotated[float, Field(gt=0, le=3650, allow_inf_nan=False)] = 14.0
+    # At least an hour: over a shorter one every slot is worth next to nothing, values
+    # below what the MIP solver tells from zero.
+    horizon_days: Annotated[float, Field(ge=1 / 24, le=MAX_DAYS, allow_inf_nan=False)] = 14.0
     # Value of a sale lost to an empty listing, as a share of the sale's own value:
     # the buyer who clicks a sold-out product in a top slot is disappointed.
     stockout_penalty: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.5
@@ -90,7 +96,7 @@ class ShelfInput(Strict):
     shop: Id
     slots: Slot
     # Click-through by slot, highest first; default 1 / log2(slot + 1) (1, 0.63, 0.5, ...).
-    weights: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = None
+    weights: list[Annotated[float, Field(gt=0, le=MAX_WEIGHT, allow_inf_nan=False)]] | None = None
     decay: Annotated[float, Field(gt=0, le=1)] | None = None  # weight of slot s: decay**(s-1)
     products: list[Product]
     rules: ShelfRules = ShelfRules()

@@ -42,7 +42,8 @@ def horizon_sales(
     """Units sold and units of demand lost over the horizon (broadcast over arrays);
     `lead` is the restock lead time in days, infinite for no restock."""
     rate = velocity * weight
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # A rate so small that stock / rate overflows runs out never, like a zero rate.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         runout = np.where(rate > 0, stock / rate, np.inf)
     gap = np.clip(np.minimum(lead, horizon) - runout, 0.0, None)
     return rate * (horizon - gap), rate * gap

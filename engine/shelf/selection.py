@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.core.errors import InputError, Issue
-from engine.core.snapshot import Id, Money
-from engine.shelf.inputs import Days, Strict, parse_document
+from engine.core.limits import MAX_FACTOR, MAX_UNITS
+from engine.core.snapshot import Id, Money, Velocity
+from engine.shelf.inputs import Strict, parse_document
 
 
 class Candidate(Strict):
@@ -23,9 +24,9 @@ class Candidate(Strict):
     category: str = ""
     price: Money
     margin: Money | None = None
-    stock: Annotated[int, Field(ge=0)]  # units this shop could list
-    velocity_elsewhere: dict[str, Days] = {}  # units/day on the brand's other shops
-    expected_velocity: Days | None = None  # the operator's own estimate, if any
+    stock: Annotated[int, Field(ge=0, le=MAX_UNITS)]  # units this shop could list
+    velocity_elsewhere: dict[str, Velocity] = {}  # units/day on the brand's other shops
+    expected_velocity: Velocity | None = None  # the operator's own estimate, if any
 
 
 class SelectionInput(Strict):
@@ -33,7 +34,7 @@ class SelectionInput(Strict):
     listing_limit: Annotated[int, Field(ge=0)]
     listed: list[Id] = []
     # This shop's sales per unit sold on another shop, for the same products (default 1).
-    shop_factors: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = {}
+    shop_factors: dict[str, Annotated[float, Field(gt=0, le=MAX_FACTOR, allow_inf_nan=False)]] = {}
     horizon_days: Annotated[float, Field(gt=0, le=3650, allow_inf_nan=False)] = 14.0
     value: Literal["sales", "margin"] = "sales"
     max_per_category: Annotated[int, Field(ge=1)] | None = None

@@ -2,17 +2,19 @@
 
 A store holds the tenant's snapshot and its stock version, versioned rulesets, computed
 plans, the quantities published per (shop, SKU) and what orders have consumed of them,
-and the planning mode. Two implementations follow this interface: `MemoryStore` (the
-embedded default, optionally saved to a local file) and `RedisStore` (production, shared
-by every API worker). The same contract tests run against both (tests/store/).
+the planning mode, and an audit log of the writes made through the API. Three
+implementations follow this interface: `MemoryStore` (in this process, optionally saved
+to a local file), `SqliteStore` (one durable file) and `RedisStore` (production, shared
+by every API worker). The same contract tests run against all (tests/store/).
 
 Guarantees every implementation keeps:
 
 - a stock patch, a publish and an order are atomic: concurrent writers never lose an
   update, and a write based on another stock version than the current one is refused
   with `StaleVersion` naming the current version;
-- publishing is idempotent: the same key with the same body returns the stored result,
-  the same key with another body raises `IdempotencyConflict`;
+- publishing is idempotent, and so is an order sent with a key: the same key with the
+  same body returns the stored result (nothing is taken twice), the same key with
+  another body raises `IdempotencyConflict`; publishes and orders have keys of their own;
 - published quantities are never stored negative: an order past zero raises
   `InsufficientStock` with the quantity available.
 """
@@ -25,11 +27,14 @@ from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 from engine.core.errors import InputError, Issue
+from engine.store.errors import IdempotencyConflict
 from engine.store.switch import ModeCallback, ModeSwitch, Subscription
 from engine.store.watch import ModeWatch
 
 JsonObject = dict[str, Any]
 Cell = tuple[str, str]  # (shop, sku)
+# The audit log keeps this many entries per tenant; older ones are dropped first.
+AUDIT_KEEP = 10_000
 
 
 @dataclass(frozen=True)
@@ -88,12 +93,20 @@ class Consumed:
     left: int
     from_shared: int  # of the order's units, those taken from the shared part
 
+    def to_json(self) -> JsonObject:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> Consumed:
+        return cls(int(data["left"]), int(data["from_shared"]))
+
 
 class Store(abc.ABC):
     """The state of one tenant. Every method is safe to call from several threads."""
 
     tenant: str
     _watch: ModeWatch | None = None
+    audit_keep: int = AUDIT_KEEP  # entries of the audit log kept (an instance may say less)
 
     def watch_mode(self, max_age_s: float) -> None:
         """Answer `mode_now` from the broadcast from now on (engine/store/watch.py)."""
@@ -172,10 +185,31 @@ class Store(abc.ABC):
         """The published shared parts left, per SKU, with the shops that list them."""
 
     @abc.abstractmethod
-    def consume(self, shop: str, sku: str, quantity: int) -> Consumed:
+    def consume(
+        self,
+        shop: str,
+        sku: str,
+        quantity: int,
+        idempotency_key: str | None = None,
+        body_hash: str = "",
+    ) -> Consumed:
         """Take `quantity` units for an order on the shop: its own units first, then the
         SKU's shared part where the shop lists it. `InsufficientStock` (nothing taken)
-        if fewer are available, `NotFound` if the SKU is not published on the shop."""
+        if fewer are available, `NotFound` if the SKU is not published on the shop.
+
+        With `idempotency_key` the order is taken once: a repeated key returns the
+        stored answer if `body_hash` matches (nothing taken again), else raises
+        `IdempotencyConflict`. A refused order keeps no key."""
+
+    # --- audit log ------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def append_audit(self, entry: JsonObject) -> None:
+        """Add an entry to the tenant's audit log (the oldest beyond `audit_keep` go)."""
+
+    @abc.abstractmethod
+    def audit_entries(self, limit: int) -> list[JsonObject]:
+        """The newest `limit` entries of the audit log, newest first."""
 
     # --- mode -----------------------------------------------------------------------
 
@@ -214,17 +248,13 @@ def check_quantity(quantity: int) -> int:
     return quantity
 
 
-def merge_stock(snapshot: JsonObject, rows: list[JsonObject]) -> JsonObject:
+def merge_stock(
+    snapshot: JsonObject, rows: list[JsonObject], source: str = "stock patch.rows"
+) -> JsonObject:
     """The snapshot with `rows` replacing its stock rows of the same (SKU, warehouse) and
-    the others appended, in order. The input is left unchanged."""
-    issues = [
-        Issue(f"rows[{i}].{name}", "required, a non-empty string")
-        for i, row in enumerate(rows)
-        for name in ("sku", "warehouse")
-        if not isinstance(row.get(name), str) or not row[name]
-    ]
-    if issues:
-        raise InputError(issues, "stock patch")
+    the others appended, in order. The input is left unchanged. A row without its SKU or
+    warehouse is an InputError naming it under `source` (where the rows came from)."""
+    check_stock_rows(rows, source)
     stock = list(snapshot.get("stock", []))
     where = {(row.get("sku"), row.get("warehouse")): i for i, row in enumerate(stock)}
     for row in rows:
@@ -235,6 +265,33 @@ def merge_stock(snapshot: JsonObject, rows: list[JsonObject]) -> JsonObject:
             where[key] = len(stock)
             stock.append(dict(row))
     return {**snapshot, "stock": stock}
+
+
+def check_stock_rows(rows: list[JsonObject], source: str) -> None:
+    """Every stock row names its SKU and warehouse; InputError naming each one that does
+    not, as `{source}[i].sku` (the part before the last dot is the error's source)."""
+    where, _, field = source.rpartition(".")
+    issues = [
+        Issue(f"{field}[{i}].{name}", "required, a non-empty string")
+        for i, row in enumerate(rows)
+        for name in ("sku", "warehouse")
+        if not isinstance(row.get(name), str) or not row[name]
+    ]
+    if issues:
+        raise InputError(issues, where)
+
+
+def replayed(
+    stored: tuple[str, JsonObject] | None, key: str, body_hash: str, what: str
+) -> JsonObject | None:
+    """The stored answer of an idempotency key if the request repeats it (`body_hash`
+    matches); IdempotencyConflict if the key was used with another body; None if new."""
+    if stored is None:
+        return None
+    stored_hash, answer = stored
+    if stored_hash != body_hash:
+        raise IdempotencyConflict(key, None, body_hash, stored_hash, what)
+    return answer
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,24 @@ class StaleVersion(StoreError):
 
 
 class IdempotencyConflict(StoreError):
-    """An idempotency key reused with a different request body."""
+    """An idempotency key reused with a different request body: a publish's (`plan_id`
+    set) or, with `what` saying so, an order's."""
 
-    def __init__(self, key: str, plan_id: str, body_hash: str, stored_hash: str) -> None:
+    def __init__(
+        self,
+        key: str,
+        plan_id: str | None,
+        body_hash: str,
+        stored_hash: str,
+        what: str | None = None,
+    ) -> None:
         self.key = key
         self.plan_id = plan_id
         self.body_hash = body_hash
         self.stored_hash = stored_hash
+        what = what or f"publish of plan {plan_id!r}"
         super().__init__(
-            f"idempotency key {key!r} (publish of plan {plan_id!r}) was first used with body "
+            f"idempotency key {key!r} ({what}) was first used with body "
             f"{stored_hash}, now with {body_hash}"
         )
 

@@ -15,6 +15,9 @@ class _Subscription:
         self._listeners = listeners
         self._callback = callback
 
+    def alive(self) -> bool:
+        return True  # in this process: nothing to lose
+
     def close(self) -> None:
         self._listeners.remove(self._callback)
 

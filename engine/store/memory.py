@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from pathlib import Path
 
 from engine.core.io import write_atomically
@@ -28,6 +29,7 @@ from engine.store.base import (
     merge_stock,
     plan_quantities,
     plan_shared,
+    replayed,
 )
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
 from engine.store.listeners import ModeListeners
@@ -58,6 +60,8 @@ class MemoryStore(Store):
         self._published: dict[Cell, int] = {}
         self._shared: dict[str, SharedPart] = {}
         self._idempotency: dict[str, tuple[str, JsonObject]] = {}
+        self._order_keys: dict[str, tuple[str, JsonObject]] = {}
+        self._audit: deque[str] = deque()  # oldest first
         self._mode = ModeSwitch()
 
     # --- persistence ------------------------------------------------------------------
@@ -80,6 +84,11 @@ class MemoryStore(Store):
                 key: {"body_hash": body_hash, "result": result}
                 for key, (body_hash, result) in self._idempotency.items()
             },
+            "order_keys": {
+                key: {"body_hash": body_hash, "result": result}
+                for key, (body_hash, result) in self._order_keys.items()
+            },
+            "audit": list(self._audit),
             "mode": self._mode.to_json(),
         }
 
@@ -102,6 +111,11 @@ class MemoryStore(Store):
             key: (entry["body_hash"], entry["result"])
             for key, entry in state["idempotency"].items()
         }
+        self._order_keys = {  # files saved before orders took keys have none
+            key: (entry["body_hash"], entry["result"])
+            for key, entry in state.get("order_keys", {}).items()
+        }
+        self._audit = deque(state.get("audit", []))
         self._mode = ModeSwitch.from_json(state["mode"])
 
     def _save(self) -> None:
@@ -238,9 +252,21 @@ class MemoryStore(Store):
         with self._lock:
             return dict(self._shared)
 
-    def consume(self, shop: str, sku: str, quantity: int) -> Consumed:
+    def consume(
+        self,
+        shop: str,
+        sku: str,
+        quantity: int,
+        idempotency_key: str | None = None,
+        body_hash: str = "",
+    ) -> Consumed:
         check_quantity(quantity)
         with self._lock:
+            if idempotency_key is not None:
+                stored = self._order_keys.get(idempotency_key)
+                answer = replayed(stored, idempotency_key, body_hash, "order")
+                if answer is not None:
+                    return Consumed.from_json(answer)
             own = self._published.get((shop, sku))
             part = self._shared.get(sku)
             shared = part.units if part is not None and shop in part.shops else None
@@ -255,8 +281,26 @@ class MemoryStore(Store):
                 self._published[(shop, sku)] = own - from_own
             if part is not None and from_shared:
                 self._shared[sku] = SharedPart(part.units - from_shared, part.shops)
+            taken = Consumed(own - from_own + shared - from_shared, from_shared)
+            if idempotency_key is not None:
+                self._order_keys[idempotency_key] = (body_hash, taken.to_json())
             self._save()
-            return Consumed(own - from_own + shared - from_shared, from_shared)
+            return taken
+
+    # --- audit log --------------------------------------------------------------------
+
+    def append_audit(self, entry: JsonObject) -> None:
+        text = dumps(entry)
+        with self._lock:
+            self._audit.append(text)
+            while len(self._audit) > self.audit_keep:
+                self._audit.popleft()
+            self._save()
+
+    def audit_entries(self, limit: int) -> list[JsonObject]:
+        with self._lock:
+            newest = list(self._audit)[-limit:] if limit > 0 else []
+        return [json.loads(text) for text in reversed(newest)]
 
     # --- mode -----------------------------------------------------------------------------
 

@@ -89,10 +89,19 @@ redis.call('HSET', KEYS[1], 'body_hash', ARGV[1], 'result', ARGV[4])
 return {'ok', ARGV[4]}
 """
 
-# KEYS: published hash, shared hash, listing hash. ARGV: cell field, quantity, SKU.
+# KEYS: published hash, shared hash, listing hash, the order's idempotency record.
+# ARGV: cell field, quantity, SKU, body hash ('' without a key: nothing is recorded).
 # The shop's own units first, then the SKU's shared part if the shop lists it.
-# Returns {status, units left or available, units taken from the shared part}.
+# Returns {status, units left or available, units taken from the shared part}; a
+# repeated key {'replay', left, from_shared} as first answered, or {'conflict', hash}.
 _CONSUME = """
+if ARGV[4] ~= '' then
+  local stored = redis.call('HMGET', KEYS[4], 'body_hash', 'left', 'from_shared')
+  if stored[1] then
+    if stored[1] ~= ARGV[4] then return {'conflict', stored[1], 0} end
+    return {'replay', tonumber(stored[2]), tonumber(stored[3])}
+  end
+end
 local own = redis.call('HGET', KEYS[1], ARGV[1])
 local lists = redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1
 if not own and not lists then return {'missing', 0, 0} end
@@ -105,7 +114,17 @@ local from_own = math.min(quantity, own)
 local from_shared = quantity - from_own
 if from_own > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], -from_own) end
 if from_shared > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3], -from_shared) end
-return {'ok', own - from_own + shared - from_shared, from_shared}
+local left = own - from_own + shared - from_shared
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[4], 'body_hash', ARGV[4], 'left', left, 'from_shared', from_shared)
+end
+return {'ok', left, from_shared}
+"""
+
+# KEYS: the audit list. ARGV: the entry (JSON), how many entries to keep.
+_APPEND_AUDIT = """
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 """
 
 
@@ -118,6 +137,9 @@ class _Subscription:
     def __init__(self, pubsub: Any, thread: Any) -> None:
         self._pubsub = pubsub
         self._thread = thread
+
+    def alive(self) -> bool:
+        return bool(self._thread.is_alive())
 
     def close(self) -> None:
         self._thread.stop()
@@ -144,6 +166,7 @@ class RedisStore(Store):
         self._put_ruleset_script = self._client.register_script(_PUT_RULESET)
         self._publish = self._client.register_script(_PUBLISH)
         self._consume = self._client.register_script(_CONSUME)
+        self._append_audit = self._client.register_script(_APPEND_AUDIT)
 
     def _key(self, name: str) -> str:
         return self.prefix + name
@@ -267,15 +290,42 @@ class RedisStore(Store):
             for sku in sorted(units)
         }
 
-    def consume(self, shop: str, sku: str, quantity: int) -> Consumed:
+    def consume(
+        self,
+        shop: str,
+        sku: str,
+        quantity: int,
+        idempotency_key: str | None = None,
+        body_hash: str = "",
+    ) -> Consumed:
         check_quantity(quantity)
-        args: list[str | int] = [_cell_field(shop, sku), quantity, sku]
-        status, units, from_shared = self._consume(keys=self._published_keys(), args=args)
+        keyed = idempotency_key is not None
+        # Order keys live apart from publish keys: each kind of request has its own.
+        record = self._key(f"order:{idempotency_key}") if keyed else self._key("order:")
+        # A key's record needs a non-empty hash to be told from "no key".
+        marker = (body_hash or "-") if keyed else ""
+        args: list[str | int] = [_cell_field(shop, sku), quantity, sku, marker]
+        keys = [*self._published_keys(), record]
+        status, units, from_shared = self._consume(keys=keys, args=args)
+        if status == "conflict":
+            assert idempotency_key is not None
+            raise IdempotencyConflict(idempotency_key, None, body_hash, str(units), "order")
         if status == "missing":
             raise NotFound("published SKU", f"{shop}/{sku}")
         if status == "short":
             raise InsufficientStock(shop, sku, quantity, int(units))
         return Consumed(int(units), int(from_shared))
+
+    # --- audit log --------------------------------------------------------------------
+
+    def append_audit(self, entry: JsonObject) -> None:
+        self._append_audit(keys=[self._key("audit")], args=[dumps(entry), self.audit_keep])
+
+    def audit_entries(self, limit: int) -> list[JsonObject]:
+        if limit <= 0:
+            return []
+        texts = self._client.lrange(self._key("audit"), 0, limit - 1)
+        return [json.loads(text) for text in texts]
 
     # --- mode -----------------------------------------------------------------------------
 
@@ -308,8 +358,18 @@ class RedisStore(Store):
         else:
             pubsub.close()
             raise redis.ConnectionError(f"no confirmation of subscribing to {self.channel}")
-        thread = pubsub.run_in_thread(sleep_time=0.05, daemon=True)
+
+        def lost(error: BaseException, pubsub: Any, thread: Any) -> None:
+            # redis-py reconnects (and subscribes again) by itself while its retries
+            # last; past them, the thread ends here and the watch restarts it later
+            # (engine/store/watch.py) instead of printing a traceback and dying.
+            log.warning("mode subscription of tenant %s lost: %s", self.tenant, error)
+            thread.stop()
+
+        thread = pubsub.run_in_thread(sleep_time=0.05, daemon=True, exception_handler=lost)
         subscription = _Subscription(pubsub, thread)
+        # A dead one has closed its connection already (its thread's last act).
+        self._subscriptions = [s for s in self._subscriptions if s.alive()]
         self._subscriptions.append(subscription)
         return subscription
 

@@ -35,6 +35,7 @@ from engine.store.base import (
     merge_stock,
     plan_quantities,
     plan_shared,
+    replayed,
 )
 from engine.store.errors import (
     IdempotencyConflict,
@@ -46,7 +47,8 @@ from engine.store.errors import (
 from engine.store.listeners import ModeListeners
 from engine.store.switch import ModeCallback, ModeSwitch, Subscription
 
-SCHEMA_VERSION = 1
+# 2 added order_keys and audit; a file of schema 1 gets them on first use (IF NOT EXISTS).
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
     tenant TEXT PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
@@ -70,6 +72,12 @@ CREATE TABLE IF NOT EXISTS idempotency (
     tenant TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL, result TEXT NOT NULL,
     PRIMARY KEY (tenant, key));
 CREATE TABLE IF NOT EXISTS modes (tenant TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS order_keys (
+    tenant TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL, result TEXT NOT NULL,
+    PRIMARY KEY (tenant, key));
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit (tenant, seq);
 """
 
 
@@ -288,9 +296,26 @@ class SqliteStore(Store):
             ).fetchall()
         return {sku: SharedPart(int(units), tuple(json.loads(shops))) for sku, units, shops in rows}
 
-    def consume(self, shop: str, sku: str, quantity: int) -> Consumed:
+    def consume(
+        self,
+        shop: str,
+        sku: str,
+        quantity: int,
+        idempotency_key: str | None = None,
+        body_hash: str = "",
+    ) -> Consumed:
         check_quantity(quantity)
         with self._write() as db:
+            if idempotency_key is not None:
+                row = self._one(
+                    db,
+                    "SELECT body_hash, result FROM order_keys WHERE tenant = ? AND key = ?",
+                    idempotency_key,
+                )
+                stored = (str(row[0]), json.loads(str(row[1]))) if row else None
+                answer = replayed(stored, idempotency_key, body_hash, "order")
+                if answer is not None:
+                    return Consumed.from_json(answer)
             own_row = self._one(
                 db,
                 "SELECT quantity FROM published WHERE tenant = ? AND shop = ? AND sku = ?",
@@ -320,7 +345,37 @@ class SqliteStore(Store):
                     "UPDATE published_shared SET units = units - ? WHERE tenant = ? AND sku = ?",
                     (from_shared, self.tenant, sku),
                 )
-            return Consumed(own - from_own + shared - from_shared, from_shared)
+            taken = Consumed(own - from_own + shared - from_shared, from_shared)
+            if idempotency_key is not None:
+                db.execute(
+                    "INSERT INTO order_keys VALUES (?, ?, ?, ?)",
+                    (self.tenant, idempotency_key, body_hash, dumps(taken.to_json())),
+                )
+            return taken
+
+    # --- audit log --------------------------------------------------------------------
+
+    def append_audit(self, entry: JsonObject) -> None:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO audit (tenant, body) VALUES (?, ?)", (self.tenant, dumps(entry))
+            )
+            # seq grows across tenants: drop this tenant's entries older than its newest
+            # `audit_keep` (the index on (tenant, seq) finds the cut-off).
+            db.execute(
+                "DELETE FROM audit WHERE tenant = ? AND seq <= ("
+                "SELECT seq FROM audit WHERE tenant = ? AND seq <= ? "
+                "ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                (self.tenant, self.tenant, cursor.lastrowid, self.audit_keep),
+            )
+
+    def audit_entries(self, limit: int) -> list[JsonObject]:
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT body FROM audit WHERE tenant = ? ORDER BY seq DESC LIMIT ?",
+                (self.tenant, max(limit, 0)),
+            ).fetchall()
+        return [json.loads(str(row[0])) for row in rows]
 
     # --- mode -----------------------------------------------------------------------------
 

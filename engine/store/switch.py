@@ -56,7 +56,10 @@ class ModeSwitch:
 
 
 class Subscription(Protocol):
-    """A live subscription to mode switches; `close()` ends it."""
+    """A subscription to mode switches; `close()` ends it. `alive()` is False once it
+    can hear nothing more (its connection and its retries gave out)."""
+
+    def alive(self) -> bool: ...
 
     def close(self) -> None: ...
 

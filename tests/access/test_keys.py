@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.access.errors import Unauthenticated, UnknownKey
+from engine.access.errors import KeyFileUnavailable, Unauthenticated, UnknownKey
 from engine.access.keys import KEY_PREFIX, new_key
 from engine.access.repository import (
     InMemoryKeyRepository,
@@ -147,5 +147,6 @@ def test_key_file_path_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     key, _ = key_repository(Settings()).create("acme", "operator")
     assert (tmp_path / ".omnistock" / "keys.json").exists()
     monkeypatch.setenv("OMNISTOCK_KEYS_FILE", str(tmp_path / "elsewhere.json"))
-    with pytest.raises(Unauthenticated):
+    # No key file there: no key can be checked (the service answers 503, not 401).
+    with pytest.raises(KeyFileUnavailable, match="no key file"):
         key_repository(Settings()).authenticate(key)

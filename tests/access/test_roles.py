@@ -17,7 +17,11 @@ OWN_BRAND, OTHER_BRAND = "b1", "b2"
 ALLOWED: set[tuple[Role, Action, str | None]] = {
     *((Role.OPERATOR, a, b) for a in ("read", "write") for b in (OWN_BRAND, OTHER_BRAND, None)),
     (Role.BRAND_VIEWER, "read", OWN_BRAND),
-    *((Role.ADMIN, "manage_keys", b) for b in (OWN_BRAND, OTHER_BRAND, None)),
+    *(
+        (Role.ADMIN, a, b)
+        for a in ("manage_keys", "read_audit")
+        for b in (OWN_BRAND, OTHER_BRAND, None)
+    ),
 }
 
 
@@ -45,8 +49,8 @@ def test_role_matrix(role: Role, action: Action, tenant: str, brand: str | None)
 
 
 def test_the_matrix_covers_every_combination() -> None:
-    assert len(CASES) == 3 * 3 * 2 * 3
-    assert sum(1 for r, a, t, b in CASES if t == "acme" and (r, a, b) in ALLOWED) == 10
+    assert len(CASES) == 3 * 4 * 2 * 3
+    assert sum(1 for r, a, t, b in CASES if t == "acme" and (r, a, b) in ALLOWED) == 13
 
 
 def test_reasons_say_what_stopped_the_key() -> None:
@@ -57,7 +61,7 @@ def test_reasons_say_what_stopped_the_key() -> None:
         authorize(viewer, "write", "acme", OWN_BRAND)
     with pytest.raises(Forbidden, match="limited to brand 'b1', not the whole tenant"):
         authorize(viewer, "read", "acme", None)
-    with pytest.raises(Forbidden, match="role admin may only manage_keys"):
+    with pytest.raises(Forbidden, match="role admin may only manage_keys or read_audit"):
         authorize(_principal(Role.ADMIN), "read", "acme", None)
 
 

@@ -100,3 +100,43 @@ def test_load_command_plumbing_against_a_real_server(tmp_path: Path) -> None:
         report = run_load(base, key, clients=2, per_client=2)
         assert report.requests == 4 and report.errors == 0
         assert 0 < report.p50_ms <= report.p99_ms <= report.max_ms
+
+
+def test_omnistock_serve_logs_one_json_line_per_request(tmp_path: Path) -> None:
+    """The README's promise, under the real command: request lines on stderr."""
+    from engine.access.repository import JsonFileKeyRepository
+
+    keys_file = tmp_path / "keys.json"
+    key = JsonFileKeyRepository(keys_file).create("acme", "operator")[0]
+    env = {**os.environ, "OMNISTOCK_KEYS_FILE": str(keys_file)}
+    env.pop("OMNISTOCK_REDIS_URL", None)
+    port = _free_port()
+    command = [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)]
+    log_file = tmp_path / "serve.log"
+    with log_file.open("wb") as stderr:
+        server = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_until_up(f"{base}/healthz", server)
+            request = urllib.request.Request(
+                f"{base}/v1/whoami",
+                headers={"Authorization": f"Bearer {key}", "X-Request-ID": "req-log-1"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 200
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    lines = [json.loads(line) for line in log_file.read_text().splitlines() if line.startswith("{")]
+    mine = [line for line in lines if line.get("request_id") == "req-log-1"]
+    assert mine, log_file.read_text()
+    assert mine[0] | {"ms": 0} == {
+        "request_id": "req-log-1",
+        "tenant": "acme",
+        "method": "GET",
+        "route": "/v1/whoami",
+        "status": 200,
+        "ms": 0,
+    }

@@ -55,6 +55,8 @@ def test_a_mode_switch_reaches_every_api_worker(tmp_path: Path) -> None:
         "OMNISTOCK_KEYS_FILE": str(keys_file),
         "OMNISTOCK_REDIS_URL": REDIS_URL,
         "OMNISTOCK_MODE_MAX_AGE_S": "600",
+        # Up to 400 quick requests with one key until both workers have answered.
+        "OMNISTOCK_RATE_LIMIT_PER_S": "0",
     }
     command = [sys.executable, "-m", "engine.cli", "serve", "--port", str(port), "--workers", "2"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)

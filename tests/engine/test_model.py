@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from engine.core.errors import InputError
 from engine.core.io import canonical_json, dump_json, load_snapshot, parse_snapshot, read_document
+from engine.core.limits import MAX_MONEY
 from engine.core.snapshot import Sku, Snapshot
 
 Doc = dict[str, Any]
@@ -264,7 +265,8 @@ def test_snapshot_object_is_frozen_and_checked_on_construction() -> None:
         Snapshot.model_validate(doc)
 
 
-@given(st.decimals(min_value=0, max_value=10**9, places=7, allow_nan=False))
+# Prices are whole fen (engine/core/limits.py): two decimals at most.
+@given(st.decimals(min_value=0, max_value=MAX_MONEY, places=2, allow_nan=False))
 def test_price_survives_json_round_trip(price: Decimal) -> None:
     sku = Sku(id="S", brand="b1", price=format(price, "f"))
     assert Sku.model_validate(sku.model_dump(mode="json")) == sku

@@ -83,7 +83,13 @@ def served(workdir: Path, **env: str) -> Iterator[tuple[Server, dict[str, str]]]
     keys_file = workdir / ".omnistock" / "keys.json"
     key, _ = key_repository(Settings(keys_file=keys_file)).create(TENANT, "operator")
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OMNISTOCK_")}
-    environment.update(OMNISTOCK_KEYS_FILE=str(keys_file), PYTHONPATH=str(ROOT), **env)
+    # One key sends the whole burst: the per-key rate limit is not what is tested here.
+    environment.update(
+        OMNISTOCK_KEYS_FILE=str(keys_file),
+        OMNISTOCK_RATE_LIMIT_PER_S="0",
+        PYTHONPATH=str(ROOT),
+        **env,
+    )
     server = Server(workdir, environment)
     server.start()
     try:

@@ -339,6 +339,76 @@ def test_50_concurrent_orders_take_exactly_the_published_quantity(store: Store) 
     assert store.published() == {("A", "S1"): 0}
 
 
+def test_an_order_with_a_key_is_taken_once(store: Store) -> None:
+    published_plan(store, {("A", "S1"): 5})
+    first = store.consume("A", "S1", 2, "order-1", "hash-a")
+    assert first == Consumed(left=3, from_shared=0)
+    # The same key and body: the first answer again, nothing taken twice.
+    assert store.consume("A", "S1", 2, "order-1", "hash-a") == first
+    assert store.published() == {("A", "S1"): 3}
+    with pytest.raises(IdempotencyConflict) as conflict:
+        store.consume("A", "S1", 1, "order-1", "hash-b")
+    error = conflict.value
+    assert (error.key, error.plan_id, error.body_hash, error.stored_hash) == (
+        "order-1",
+        None,
+        "hash-b",
+        "hash-a",
+    )
+    assert "order" in str(error)
+    assert store.published() == {("A", "S1"): 3}
+    # Without a key every order is its own; another key is another order.
+    assert store.consume("A", "S1", 1).left == 2
+    assert store.consume("A", "S1", 1, "order-2", "hash-a").left == 1
+
+
+def test_a_refused_order_keeps_no_key(store: Store) -> None:
+    published_plan(store, {("A", "S1"): 1})
+    with pytest.raises(InsufficientStock):
+        store.consume("A", "S1", 2, "order-1", "hash-a")
+    with pytest.raises(NotFound):
+        store.consume("B", "S1", 1, "order-2", "hash-b")
+    assert store.consume("A", "S1", 1, "order-1", "hash-c") == Consumed(left=0, from_shared=0)
+
+
+def test_order_keys_are_not_publish_keys(store: Store) -> None:
+    published_plan(store, {("A", "S1"): 5})  # published under "key-1"
+    assert store.consume("A", "S1", 1, "key-1", "order-hash").left == 4
+    assert store.publish("p1", "key-1", "hash-1", 1).plan_id == "p1"  # its replay
+
+
+def test_concurrent_retries_of_one_order_take_it_once(store: Store) -> None:
+    published_plan(store, {("A", "S1"): 100}, {"S1": (10, ["A"])})
+    answers = run_together(20, lambda i: store.consume("A", "S1", 105, "order-x", "hash-x"))
+    assert set(answers) == {Consumed(left=5, from_shared=5)}
+    assert store.published() == {("A", "S1"): 0}
+    assert store.published_shared() == {"S1": SharedPart(5, ("A",))}
+
+
+# --- audit log --------------------------------------------------------------------------
+
+
+def test_the_audit_log_is_newest_first(store: Store) -> None:
+    assert store.audit_entries(10) == []
+    for i in range(5):
+        store.append_audit({"seq": i, "route": "/v1/orders"})
+    assert [e["seq"] for e in store.audit_entries(3)] == [4, 3, 2]
+    assert [e["seq"] for e in store.audit_entries(100)] == [4, 3, 2, 1, 0]
+    assert store.audit_entries(0) == []
+
+
+def test_the_audit_log_keeps_the_newest_entries_only(make_store: StoreFactory) -> None:
+    keep = 20  # AUDIT_KEEP (10,000) by default; the same code path either way
+    store = make_store()
+    store.audit_keep = keep
+    for i in range(keep + 25):
+        store.append_audit({"seq": i})
+    newest = store.audit_entries(keep + 100)
+    assert len(newest) == keep
+    assert newest[0]["seq"] == keep + 24 and newest[-1]["seq"] == 25
+    assert make_store().audit_entries(keep) == newest, "kept across instances"
+
+
 # --- concurrent writers -------------------------------------------------------------------
 
 

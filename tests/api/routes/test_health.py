@@ -21,7 +21,7 @@ def test_healthz_and_readyz_on_memory() -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["store"] is True
-    assert ready.json()["queue"] is True
+    assert ready.json()["queue"] is True and ready.json()["keys"] is True
 
 
 def test_readyz_is_503_when_redis_does_not_answer() -> None:
@@ -29,8 +29,9 @@ def test_readyz_is_503_when_redis_does_not_answer() -> None:
     dead = StoreRegistry(lambda t: RedisStore(t, url=url), redis_url=url)
     client = TestClient(create_app(keys=InMemoryKeyRepository(), stores=dead))
     ready = client.get("/readyz")
-    expected = {"status": "unavailable", "store": False, "queue": False}
+    expected = {"status": "unavailable", "store": False, "queue": False, "keys": True}
     assert ready.status_code == 503 and ready.json() == expected
+    assert ready.headers["retry-after"] == "5"
 
 
 def test_metrics_request_id_and_log_line(caplog: pytest.LogCaptureFixture) -> None:

@@ -71,6 +71,85 @@ def test_a_job_whose_rules_conflict_fails_saying_why(env: Env) -> None:
     job = env.wait(_start_plan(env), _ended)
     assert job["status"] == "failed"
     assert "r-fix" in job["error"] and "Traceback" not in job["error"]
+    assert not job["error"].startswith("JobFailed")
+    assert job["attempts"] == 1, "a job's own failure is not retried: it would fail again"
+
+
+def _two_brands() -> dict[str, Any]:
+    """The viewer's brand b (shops A, B, C; SKU S) and a brand b2 of the same tenant
+    (shop D, SKU SECRET-2) that a viewer of b must never read about."""
+    snapshot = snapshot_data(pools={"S": 10})
+    snapshot["brands"].append({"id": "b2", "name": "Other"})
+    snapshot["shops"].append({"id": "D", "brand": "b2", "platform": "jd", "priority": 1})
+    snapshot["skus"].append({"id": "SECRET-2", "brand": "b2", "price": "1.00"})
+    snapshot["stock"].append({"sku": "SECRET-2", "warehouse": "W1", "on_hand": 100})
+    return snapshot
+
+
+def test_a_failed_job_is_cut_to_a_brand_viewers_brand(env: Env) -> None:
+    if isinstance(env.jobs, RqJobs):
+        env.start_worker()
+    secret = {"skus": ["SECRET-2"]}
+    rules = {
+        "rules": [
+            # b's own: more pinned than its pool
+            {"id": "r-own", "type": "fixed", "scope": {"skus": ["S"]}, "quantities": {"A": 50}},
+            # b2's: a fixed quantity above a cap, on b2's SKU and shop alone
+            {"id": "r-secret", "type": "fixed", "scope": secret, "quantities": {"D": 40}},
+            {"id": "r-secret-cap", "type": "max_cap", "scope": secret, "quantities": {"D": 5}},
+        ]
+    }
+    env.put_data(_two_brands(), rules)
+    job_id = _start_plan(env)
+    whole = env.wait(job_id, _ended)
+    assert whole["status"] == "failed"
+    assert "r-own" in whole["error"] and "r-secret" in whole["error"], whole["error"]
+    assert "SECRET-2" in whole["error"]
+
+    seen = env.client.get(f"/v1/jobs/{job_id}", headers=env.viewer)
+    assert seen.status_code == 200
+    cut = seen.json()
+    assert "r-own" in cut["error"] and "SKU S" in cut["error"], cut["error"]
+    for secret in ("r-secret", "SECRET-2", "shop D", "b2"):
+        assert secret not in cut["error"], (secret, cut["error"])
+    assert "1 other cause(s)" in cut["error"]
+    assert {k: v for k, v in cut.items() if k != "error"} == {
+        k: v for k, v in whole.items() if k != "error"
+    }
+
+
+def test_a_failure_of_other_brands_only_tells_a_viewer_nothing_of_them(env: Env) -> None:
+    if isinstance(env.jobs, RqJobs):
+        env.start_worker()
+    secret = {"skus": ["SECRET-2"]}
+    rules = {
+        "rules": [
+            {"id": "r-secret", "type": "fixed", "scope": secret, "quantities": {"D": 40}},
+            {"id": "r-secret-cap", "type": "max_cap", "scope": secret, "quantities": {"D": 5}},
+        ]
+    }
+    env.put_data(_two_brands(), rules)
+    job_id = _start_plan(env)
+    assert env.wait(job_id, _ended)["status"] == "failed"
+    cut = env.client.get(f"/v1/jobs/{job_id}", headers=env.viewer).json()
+    assert cut["status"] == "failed"
+    assert "r-secret" not in cut["error"] and "SECRET-2" not in cut["error"], cut["error"]
+    assert "0 cause(s) concern brand 'b'" in cut["error"]
+
+
+def test_a_scenario_job_is_read_with_the_scenarios_permission(env: Env) -> None:
+    snapshot, rules = build_demo(skus=100)
+    env.put_data(snapshot, rules)  # no worker on RQ: the run stays queued
+    scenario = {"simulation": {"horizon_days": 2}, "variants": [{"name": "p", "mode": "peak"}]}
+    started = env.client.post("/v1/scenarios", json=scenario, headers=env.operator)
+    assert started.status_code == 202, started.text
+    run_id = started.json()["id"]
+    c = env.client
+    assert c.get(f"/v1/scenarios/{run_id}", headers=env.viewer).status_code == 403
+    refused = c.get(f"/v1/jobs/{run_id}", headers=env.viewer)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["detail"]["action"] == "read"
+    assert c.get(f"/v1/jobs/{run_id}", headers=env.operator).status_code == 200
 
 
 def test_jobs_are_the_tenants_own(env: Env) -> None:
@@ -120,6 +199,8 @@ def test_a_worker_killed_mid_job_gets_its_job_retried(env: Env) -> None:
         # The dead worker's heartbeat lapses (1 s + 2 s grace); the job goes back in line.
         requeued = env.wait(job_id, lambda job: job["status"] == "queued", limit_s=30)
         assert requeued["attempts"] == 1
+        # Back in line: no stage of the lost run (it is over), only that it waits again.
+        assert requeued["progress"] == {"stage": "retrying", "done": 0, "total": 1, "fraction": 0.0}
         env.start_worker()
     else:
         assert isinstance(env.jobs, LocalJobs)

@@ -38,3 +38,20 @@ def test_mode_switch_reaches_plans_and_publishing(env: Env) -> None:
     assert naive.status_code == 422 and "start" in naive.text
     assert c.put("/v1/mode", json={"mode": "busy"}, headers=op).status_code == 422
     assert c.put("/v1/mode", json={"mode": "peak"}, headers=env.viewer).status_code == 403
+
+
+def test_a_bad_moment_is_named_by_its_field(env: Env) -> None:
+    c, op = env.client, env.operator
+    soon = c.put("/v1/mode", json={"mode": "peak", "start": "soon"}, headers=op)
+    assert soon.status_code == 422
+    assert soon.json()["detail"] == [
+        {
+            "path": "body.start",
+            "message": "not an ISO 8601 moment: 'soon' (e.g. 2026-11-11T00:00:00+08:00)",
+        }
+    ]
+    both = c.put("/v1/mode", json={"mode": "peak", "start": "x", "end": "y"}, headers=op)
+    assert [d["path"] for d in both.json()["detail"]] == ["body.start", "body.end"]
+    naive = c.put("/v1/mode", json={"mode": "peak", "end": "2026-11-11T00:00:00"}, headers=op)
+    assert naive.json()["detail"] == [{"path": "body.end", "message": "must carry a time zone"}]
+    assert env.store.get_mode().mode == "normal", "nothing stored"

@@ -61,3 +61,38 @@ def test_orders_sell_the_shared_part_from_every_shop_that_lists_it(env: Env) -> 
     assert short.status_code == 409 and short.json()["detail"]["available"] == 3
     rows = {(r["shop"], r["sku"]): r for r in c.get("/v1/published", headers=op).json()}
     assert rows[("B", "S")]["shared"] == 3
+
+
+def test_an_order_sent_again_with_its_key_is_taken_once(env: Env) -> None:
+    c, op = env.client, env.operator
+    publish(env, setup_plan(env), "k1")
+    cell = next(p for p in c.get("/v1/published", headers=op).json() if p["quantity"] > 1)
+    order = {"shop": cell["shop"], "sku": cell["sku"], "quantity": 1}
+    keyed = {"Idempotency-Key": "order-7", **op}
+    first = c.post("/v1/orders", json=order, headers=keyed)
+    assert first.status_code == 200, first.text
+    again = c.post("/v1/orders", json=order, headers=keyed)  # a retry after a lost answer
+    assert again.status_code == 200 and again.json() == first.json()
+    left = {(p["shop"], p["sku"]): p["quantity"] for p in c.get("/v1/published", headers=op).json()}
+    assert left[(cell["shop"], cell["sku"])] == cell["quantity"] - 1, "taken once"
+
+    other = c.post("/v1/orders", json={**order, "quantity": 2}, headers=keyed)
+    assert other.status_code == 409
+    assert other.json()["detail"]["header"] == "Idempotency-Key"
+    assert other.json()["detail"]["key"] == "order-7" and "plan_id" not in other.json()["detail"]
+    assert "order" in other.json()["detail"]["message"]
+    empty = c.post("/v1/orders", json=order, headers={"Idempotency-Key": "", **op})
+    assert empty.status_code == 422
+
+
+def test_a_quantity_is_a_json_integer(env: Env) -> None:
+    c, op = env.client, env.operator
+    publish(env, setup_plan(env), "k1")
+    before = c.get("/v1/published", headers=op).json()
+    for quantity in (True, "1", 1.0, "one", None):
+        response = c.post(
+            "/v1/orders", json={"shop": "A", "sku": "S", "quantity": quantity}, headers=op
+        )
+        assert response.status_code == 422, (quantity, response.text)
+        assert [d["path"] for d in response.json()["detail"]] == ["body.quantity"]
+    assert c.get("/v1/published", headers=op).json() == before, "nothing taken"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -148,3 +149,55 @@ def test_openapi_has_readable_ids_and_examples(client: TestClient) -> None:
 
 def _snapshot() -> dict[str, Any]:
     return json.loads(json.dumps(EXAMPLE_SNAPSHOT))
+
+
+def _budget_client(**settings: Any) -> TestClient:
+    from api.app import create_app
+    from engine.core.settings import Settings
+    from engine.services.stores import StoreRegistry
+
+    keys = InMemoryKeyRepository()
+    key = keys.create("acme", "brand_viewer", "b1")[0]
+    app = create_app(Settings(**settings), keys=keys, stores=StoreRegistry())
+    return TestClient(app, headers={"Authorization": f"Bearer {key}"})
+
+
+def _big_shelf(products: int, slots: int) -> dict[str, Any]:
+    """Category limits over a long shelf: the case only the mip solver takes."""
+    return {
+        "shop": "s",
+        "slots": slots,
+        "products": [
+            {
+                "id": f"P{i}",
+                "velocity": 0.1 + (i * 7919 % 1000) / 50,
+                "price": "10.00",
+                "stock": i * 31 % 500,
+                "category": f"c{i % 20}",
+            }
+            for i in range(products)
+        ],
+        "rules": {"category_limits": [{"max": 3, "top": 20}]},
+    }
+
+
+def test_a_shelf_above_the_servers_size_is_refused_up_front() -> None:
+    client = _budget_client(shelf_max_cells=10_000)
+    refused = client.post("/v1/rank", json={"shelf": _big_shelf(200, 60)})
+    assert refused.status_code == 422
+    [issue] = refused.json()["detail"]
+    assert issue["path"] == "body.shelf"
+    assert "200 products x 60 slots = 12,000 cells" in issue["message"]
+    assert "limit of 10,000" in issue["message"]
+    assert client.post("/v1/rank", json={"shelf": _big_shelf(200, 50)}).status_code == 200
+
+
+def test_a_ranking_that_runs_out_of_time_is_503_saying_so() -> None:
+    client = _budget_client(shelf_time_limit_s=1.0)
+    started = time.monotonic()
+    response = client.post("/v1/rank", json={"shelf": _big_shelf(1000, 1000), "solver": "mip"})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503, response.text[:300]
+    detail = response.json()["detail"]
+    assert detail["status"] == "time_limit" and "within 1 s" in detail["message"]
+    assert elapsed < 10, f"held the worker {elapsed:.1f} s on a 1 s budget"
