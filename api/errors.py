@@ -17,9 +17,12 @@ from typing import Any
 
 import redis
 from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.access.errors import (
@@ -341,7 +344,32 @@ def install_body_limit(app: FastAPI, max_bytes: int) -> None:
     app.add_middleware(BodyLimit, max_bytes=max_bytes)
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's answer to an HTTP error, but a 405 names every method the path takes:
+    Starlette's names only those of the first route whose path matched (OPTIONS /v1/mode
+    said `Allow: GET` though PUT /v1/mode exists)."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        # Ask the router which methods it would take on this path (routes may be nested
+        # in included routers, so each method is tried rather than each route read).
+        allowed = [
+            method
+            for method in HTTP_METHODS
+            if any(
+                route.matches({**request.scope, "method": method})[0] is Match.FULL
+                for route in request.app.router.routes
+            )
+        ]
+        headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+        exc = StarletteHTTPException(405, exc.detail, headers)
+    return await http_exception_handler(request, exc)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(InputError, _invalid_document)
     app.add_exception_handler(ConflictError, _conflict)
