@@ -7,6 +7,7 @@ api/routes/ and one `include_router` line here; a new job kind, one entry in JOB
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -39,6 +40,7 @@ from engine.runtime.process import prepare_process
 from engine.scenarios.tasks import SCENARIO_JOB
 from engine.services.plan_jobs import PLAN_JOB
 from engine.services.stores import StoreRegistry, seed_demo, store_registry
+from engine.store.redis_store import durability_gaps
 
 # The kinds of job the service runs, each defined by its area. The queue is made with
 # them; a job carries its kind to the process that runs it (engine/jobs/kinds.py).
@@ -89,6 +91,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.keys = keys if keys is not None else key_repository(settings)
+    if stores is None and settings.redis_url:
+        _warn_if_redis_forgets(settings.redis_url)
     app.state.stores = (
         stores if stores is not None else store_registry(settings, settings.mode_max_age_s)
     )
@@ -123,3 +127,14 @@ def served_app(settings: Settings) -> FastAPI:
     the app with the settings the command read."""
     prepare_process(settings)
     return create_app(settings)
+
+
+def _warn_if_redis_forgets(url: str) -> None:
+    """Say at start when the deployment's Redis can lose acknowledged orders in a crash
+    (the units would then be sold again): the README asks for appendfsync always."""
+    for gap in durability_gaps(url):
+        logging.getLogger("omnistock.api").warning(
+            "Redis can lose acknowledged orders in a crash: %s (set appendonly yes and "
+            "appendfsync always)",
+            gap,
+        )

@@ -21,7 +21,10 @@ from rules.load import parse_ruleset
 
 
 def _checked(document: JsonObject) -> Scenario:
-    scenario = parse_scenario(document)
+    try:
+        scenario = parse_scenario(document)
+    except InputError as error:  # a request body: its issues' paths start at `body`
+        raise InputError(error.issues, "body") from None
     named = [k for k in ("snapshot", "ruleset") if getattr(scenario.base, k) is not None]
     if named:
         message = "the service plays scenarios on the stored snapshot and ruleset; leave it out"
@@ -38,11 +41,11 @@ def check_scenario(store: Store, document: JsonObject) -> Scenario:
     variant and override otherwise (so a bad body is a 422 now, not a failed job)."""
     scenario = _checked(document)
     snapshot, ruleset = _stored_base(store)
-    build_variants(
-        scenario,
-        parse_snapshot(snapshot, "stored snapshot"),
-        parse_ruleset(ruleset, "stored ruleset"),
-    )
+    base = parse_snapshot(snapshot, "stored snapshot"), parse_ruleset(ruleset, "stored ruleset")
+    try:
+        build_variants(scenario, *base)
+    except InputError as error:
+        raise InputError(error.issues, error.source or "body") from None
     return scenario
 
 

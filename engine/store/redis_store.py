@@ -385,3 +385,22 @@ class RedisStore(Store):
         self._subscriptions.clear()
         if self._owns_client:
             self._client.close()
+
+
+def durability_gaps(url: str) -> list[str]:
+    """What in the Redis at `url` lets an acknowledged change be lost in a crash: an order
+    is on disk before it is answered only with `appendonly yes` and `appendfsync always`.
+    Empty when both hold, or when the server does not say (CONFIG may be disabled)."""
+    client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=2)
+    try:
+        config = client.config_get("append*")
+    except redis.RedisError:
+        return []
+    finally:
+        client.close()
+    gaps = []
+    if config.get("appendonly") != "yes":
+        gaps.append(f"appendonly is {config.get('appendonly')!r}, not 'yes'")
+    elif config.get("appendfsync") != "always":
+        gaps.append(f"appendfsync is {config.get('appendfsync')!r}, not 'always'")
+    return gaps

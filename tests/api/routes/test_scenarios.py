@@ -60,12 +60,17 @@ def test_a_bad_scenario_is_refused_at_once_naming_the_variant_and_override(env: 
     bad = {"variants": [{"name": "typo", "overrides": [{"op": "remove_rule", "id": "r-x"}]}]}
     response = c.post("/v1/scenarios", json=bad, headers=op)
     assert response.status_code == 422, response.text
-    assert "variants[0] (typo).overrides[0] (remove_rule).id" in response.text
+    paths = [issue["path"] for issue in response.json()["detail"]]
+    assert paths == ["body.variants[0] (typo).overrides[0] (remove_rule).id"], paths
     files = {**SCENARIO, "base": {"snapshot": "/etc/passwd", "ruleset": "rules.yaml"}}
     response = c.post("/v1/scenarios", json=files, headers=op)
     assert response.status_code == 422 and "base.snapshot" in response.text
     unknown = c.post("/v1/scenarios", json={"variants": [{"name": "x", "op": 1}]}, headers=op)
     assert unknown.status_code == 422
+    assert all(i["path"].startswith("body.variants[0]") for i in unknown.json()["detail"])
+    unnamed = c.post("/v1/scenarios", json={"variants": [{"name": ""}]}, headers=op)
+    assert unnamed.status_code == 422
+    assert [i["path"] for i in unnamed.json()["detail"]] == ["body.variants[0] ().name"]
 
 
 def test_scenario_runs_are_the_tenants_and_operators_own(env: Env) -> None:
