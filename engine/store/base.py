@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 from engine.core.errors import InputError, Issue
-from engine.store.errors import IdempotencyConflict
+from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound
 from engine.store.switch import ModeCallback, ModeSwitch, Subscription
 from engine.store.watch import ModeWatch
 
@@ -292,6 +292,21 @@ def replayed(
     if stored_hash != body_hash:
         raise IdempotencyConflict(key, None, body_hash, stored_hash, what)
     return answer
+
+
+def take_order(
+    shop: str, sku: str, quantity: int, own: int | None, shared: int | None
+) -> tuple[int, int]:
+    """What an order takes: the shop's own units first, then the SKU's shared part, as
+    (from_own, from_shared). `own`/`shared` None: not published on the shop. NotFound if
+    neither is, InsufficientStock if fewer units are left than asked for."""
+    if own is None and shared is None:
+        raise NotFound("published SKU", f"{shop}/{sku}")
+    own, shared = own or 0, shared or 0
+    if quantity > own + shared:
+        raise InsufficientStock(shop, sku, quantity, own + shared)
+    from_own = min(quantity, own)
+    return from_own, quantity - from_own
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,9 @@ from engine.store.base import (
     plan_quantities,
     plan_shared,
     replayed,
+    take_order,
 )
-from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
+from engine.store.errors import IdempotencyConflict, NotFound, StaleVersion
 from engine.store.listeners import ModeListeners
 from engine.store.switch import ModeCallback, ModeSwitch, Subscription
 
@@ -270,18 +271,12 @@ class MemoryStore(Store):
             own = self._published.get((shop, sku))
             part = self._shared.get(sku)
             shared = part.units if part is not None and shop in part.shops else None
-            if own is None and shared is None:
-                raise NotFound("published SKU", f"{shop}/{sku}")
-            own, shared = own or 0, shared or 0
-            if quantity > own + shared:
-                raise InsufficientStock(shop, sku, quantity, own + shared)
-            from_own = min(quantity, own)
-            from_shared = quantity - from_own
-            if (shop, sku) in self._published:
+            from_own, from_shared = take_order(shop, sku, quantity, own, shared)
+            if own is not None:
                 self._published[(shop, sku)] = own - from_own
             if part is not None and from_shared:
                 self._shared[sku] = SharedPart(part.units - from_shared, part.shops)
-            taken = Consumed(own - from_own + shared - from_shared, from_shared)
+            taken = Consumed((own or 0) + (shared or 0) - quantity, from_shared)
             if idempotency_key is not None:
                 self._order_keys[idempotency_key] = (body_hash, taken.to_json())
             self._save()

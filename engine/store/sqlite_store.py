@@ -36,10 +36,10 @@ from engine.store.base import (
     plan_quantities,
     plan_shared,
     replayed,
+    take_order,
 )
 from engine.store.errors import (
     IdempotencyConflict,
-    InsufficientStock,
     NotFound,
     StaleVersion,
     StoreError,
@@ -326,14 +326,9 @@ class SqliteStore(Store):
                 db, "SELECT units, shops FROM published_shared WHERE tenant = ? AND sku = ?", sku
             )
             lists_part = part_row is not None and shop in json.loads(str(part_row[1]))
-            if own_row is None and not lists_part:
-                raise NotFound("published SKU", f"{shop}/{sku}")
-            own = int(own_row[0]) if own_row else 0
-            shared = int(part_row[0]) if part_row and lists_part else 0
-            if quantity > own + shared:
-                raise InsufficientStock(shop, sku, quantity, own + shared)
-            from_own = min(quantity, own)
-            from_shared = quantity - from_own
+            own = int(own_row[0]) if own_row else None
+            shared = int(part_row[0]) if lists_part else None
+            from_own, from_shared = take_order(shop, sku, quantity, own, shared)
             if from_own:
                 db.execute(
                     "UPDATE published SET quantity = quantity - ? "
@@ -345,7 +340,7 @@ class SqliteStore(Store):
                     "UPDATE published_shared SET units = units - ? WHERE tenant = ? AND sku = ?",
                     (from_shared, self.tenant, sku),
                 )
-            taken = Consumed(own - from_own + shared - from_shared, from_shared)
+            taken = Consumed((own or 0) + (shared or 0) - quantity, from_shared)
             if idempotency_key is not None:
                 db.execute(
                     "INSERT INTO order_keys VALUES (?, ?, ?, ?)",
