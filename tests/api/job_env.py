@@ -3,6 +3,7 @@ stores, and RQ on Redis with real `omnistock worker` processes (started on deman
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -70,7 +71,9 @@ class Worker:
         horses = _children(self.process.pid)
         self.process.kill()
         for pid in horses:
-            os.kill(pid, signal.SIGKILL)
+            # A work horse may have ended between the listing and the kill.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
