@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_KEYS_FILE = Path(".omnistock") / "keys.json"
 # `omnistock serve`'s state file, beside the key file, when no state path is set.
 STATE_FILE_NAME = "state.db"
+# The relational database (catalog, listing, settlement) when no URL is set: a SQLite
+# file beside the key file.
+DATABASE_FILE_NAME = "omnistock.db"
 # Where a Redis store connects when it is given no URL (tests, local tools).
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -33,6 +36,13 @@ class Settings(BaseSettings):
     # each change). Unset: `omnistock serve` keeps it beside the key file
     # (STATE_FILE_NAME); a bare app (tests, `uvicorn --factory`) keeps state in memory.
     state_path: Path | None = None
+    # The relational database (SQLAlchemy URL) of the catalog and the modules after it:
+    # `postgresql+psycopg://user@host/db` in production. Unset: a SQLite file beside the
+    # key file (DATABASE_FILE_NAME), so a newcomer needs no server.
+    database_url: str | None = None
+    # `omnistock serve` applies the database migrations at start (`omnistock db upgrade`
+    # does it by hand); False when a deploy step runs them once for every server.
+    migrate_at_start: bool = True
 
     # --- the HTTP service ------------------------------------------------------------
     title: str = "omnistock"
@@ -73,3 +83,9 @@ class Settings(BaseSettings):
     malloc_tuning: bool = True
     # False leaves the heap on small pages (the thresholds are still raised).
     huge_pages: bool = True
+
+    def database(self) -> str:
+        """The SQLAlchemy URL of the relational database (the SQLite default if unset)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.keys_file.parent / DATABASE_FILE_NAME}"
