@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from engine.demo import AS_OF, BRANDS, CAMPAIGN_FROM, CAMPAIGN_TO
+from engine.demo import AS_OF, CAMPAIGN_FROM, CAMPAIGN_TO
 
 Doc = dict[str, Any]
 
@@ -53,6 +53,40 @@ MATERIALS = {
     "家居": ("棉", "不锈钢", "陶瓷", "聚丙烯"),
     "套装": ("组合",),
 }
+# The attributes the platforms' categories ask of each top category, with the values a
+# brand's PIM would hold (one is drawn per product).
+ATTRIBUTES: dict[str, dict[str, tuple[str, ...]]] = {
+    "鞋靴": {
+        "适用性别": ("男", "女", "男女通用"),
+        "鞋底材质": ("橡胶", "EVA", "MD"),
+        "闭合方式": ("系带", "一脚蹬"),
+        "跑鞋类型": ("缓震型", "稳定型", "竞速型"),
+    },
+    "服饰": {
+        "适用性别": ("男", "女", "男女通用"),
+        "安全等级": ("A类", "B类"),
+        "执行标准": ("FZ/T 73001-2016",),
+    },
+    "美妆": {
+        "功效": ("保湿", "补水", "修护", "持妆"),
+        "净含量": ("3.5g", "30ml", "50ml", "100ml"),
+        "化妆品备案编号": ("沪G妆网备字2026000001", "粤G妆网备字2026000002"),
+        "规格类型": ("正常规格",),
+        "生产企业名称": ("上海明澈化妆品有限公司",),
+    },
+    "家居": {"适用空间": ("卧室", "客厅", "厨房"), "风格": ("简约", "北欧", "日式")},
+    "套装": {},
+}
+# Attributes some categories ask for only when another holds a value: leather uppers
+# name the leather, cotton names its yarn count, kitchenware says it touches food.
+CONDITIONAL = {
+    "皮质特征": ("材质", "真皮", "头层牛皮"),
+    "纱支": ("材质", "棉", "60支"),
+    "食品接触用": ("适用空间", "厨房", "是"),
+}
+ATTRIBUTE_NAMES = tuple(
+    dict.fromkeys([k for kinds in ATTRIBUTES.values() for k in kinds] + list(CONDITIONAL))
+)
 OPTIONS = {
     "鞋靴": ("尺码", ("39", "40", "41", "42", "43", "44")),
     "服饰": ("尺码", ("S", "M", "L", "XL")),
@@ -65,14 +99,15 @@ SEASONS = ("春", "夏", "秋", "冬", "春秋")
 UNMAPPED_SEASON = "四季通用"
 HEADERS = (
     "品牌", "款号", "商品标题", "类目", "年份", "季节", "系列", "商品描述", "主图",
-    "属性:材质", "属性:产地", "属性:品牌名", "商家编码", "条形码", "规格", "吊牌价", "成本价",
+    "属性:材质", "属性:产地", "属性:品牌名", *(f"属性:{k}" for k in ATTRIBUTE_NAMES),
+    "商家编码", "条形码", "规格", "吊牌价", "成本价",
     "重量(g)", "长(mm)", "宽(mm)", "高(mm)", "单位", "保质期(天)",
 )  # fmt: skip
 # Shares of products with each gap, and the number of SKUs whose floor the clearance
 # cut breaks: their cost is CLEARANCE_COST of the list price, so 45% off goes below cost.
 # Every other SKU costs at most half its list price, which keeps the deepest stack of the
 # shop's own promotions (about 67% of the list price) above its floor.
-NO_IMAGES, WIDE_TITLE, ODD_SEASON, NO_WEIGHT = 0.03, 0.04, 0.03, 0.02
+NO_IMAGES, WIDE_TITLE, ODD_SEASON, NO_WEIGHT, NO_ATTRIBUTE = 0.03, 0.04, 0.03, 0.02, 0.03
 CLEARANCE_SKUS, CLEARANCE_COST = 6, 0.62
 COST_COLUMN = HEADERS.index("成本价")
 # Ship-from cities of the shops (Taobao and Tmall listings name them).
@@ -107,18 +142,29 @@ def _rows(snapshot: Doc, rng: np.random.Generator) -> tuple[list[list[str]], lis
         head = skus[0]
         path = CATEGORY_PATHS.get(head["category"], ("其他",))
         top = path[0]
-        draw = rng.random(6)
+        draw = rng.random(8)
         spu = f"{head['id']}-SPU" if len(skus) == 1 else f"{head['brand'].upper()}-P{number:05d}"
         year = 2026 - int(draw[0] * 2)
         title = f"{names[head['brand']]} {path[-1]} {year}新款 {number:05d}"
         if draw[1] < WIDE_TITLE:  # Chinese characters count twice on Taobao
             title += " 官方旗舰店正品保障限时特惠多色可选舒适百搭透气耐磨轻便款"
         season = UNMAPPED_SEASON if draw[2] < ODD_SEASON else SEASONS[int(draw[3] * 5)]
-        images = "" if draw[4] < NO_IMAGES else (
-            f"https://img.example.com/{spu}/1.jpg;https://img.example.com/{spu}/2.jpg"
+        images = (
+            ""
+            if draw[4] < NO_IMAGES
+            else (f"https://img.example.com/{spu}/1.jpg;https://img.example.com/{spu}/2.jpg")
         )
         option, values = OPTIONS[top]
         material = MATERIALS[top][int(draw[5] * len(MATERIALS[top]))]
+        wanted = ATTRIBUTES[top]
+        picks = {k: v[int(rng.integers(len(v)))] for k, v in wanted.items()}
+        picks["材质"] = material
+        for name, (when, value, then) in CONDITIONAL.items():
+            if picks.get(when) == value:
+                picks[name] = then
+        if wanted and draw[6] < NO_ATTRIBUTE:  # one attribute the PIM never filled in
+            del picks[list(wanted)[int(draw[7] * len(wanted))]]
+        attributes = [picks.get(k, "") for k in ATTRIBUTE_NAMES]
         for k, sku in enumerate(skus):
             price = sku["price"]
             cost = round(float(price) * float(rng.uniform(0.38, 0.5)), 2)
@@ -126,6 +172,7 @@ def _rows(snapshot: Doc, rng: np.random.Generator) -> tuple[list[list[str]], lis
             rows.append([
                 head["brand"], spu, title, " > ".join(path), str(year), season,
                 "经典系列", f"{title}。详情见图。", images, material, "中国", names[head["brand"]],
+                *attributes,
                 sku["id"], f"69{int(rng.integers(10**10, 10**11))}",
                 f"{option}={values[k % len(values)]}", price, f"{cost:.2f}",
                 weight, "300", "200", "120", "件", "" if top != "美妆" else "1095",

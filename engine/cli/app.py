@@ -1,5 +1,5 @@
 """The `omnistock` command line: plan, validate, explain, demo, bench, load, rank, select,
-check, keys, serve, worker, scenario. Each command group is a module of engine/cli/;
+check, keys, serve, worker, scenario, db, catalog, prices. Each command group is a module of engine/cli/;
 this one only assembles them.
 
 Exit codes: 0 ok, 2 invalid input, 3 hard rules that cannot all hold, 4 solver failure.
@@ -12,6 +12,8 @@ import typer
 
 from engine.cli import shelf
 from engine.cli.bench import bench
+from engine.cli.catalog import catalog
+from engine.cli.db import db
 from engine.cli.keys import keys
 from engine.cli.load import load
 from engine.cli.plan import demo, explain, plan, validate
@@ -27,6 +29,8 @@ app.add_typer(keys, name="keys")
 app.command()(serve)
 app.command()(worker)
 app.add_typer(scenario, name="scenario")
+app.add_typer(db, name="db")
+app.add_typer(catalog, name="catalog")
 
 
 def main() -> None:  # pragma: no cover - console entry point
