@@ -18,6 +18,7 @@ from api import errors, observe
 from api.routes import (
     access,
     audit,
+    catalog,
     health,
     mode,
     orders,
@@ -38,6 +39,7 @@ from engine.jobs.kinds import JobKind
 from engine.jobs.queues import job_queue_for
 from engine.runtime.process import prepare_process
 from engine.scenarios.tasks import SCENARIO_JOB
+from engine.services.catalog import CatalogHandle
 from engine.services.plan_jobs import PLAN_JOB
 from engine.services.stores import StoreRegistry, seed_demo, store_registry
 from engine.store.redis_store import durability_gaps
@@ -57,6 +59,7 @@ AREAS = (
     mode,
     job_routes,
     scenarios,
+    catalog,
     audit,
 )
 
@@ -75,12 +78,15 @@ def create_app(
     keys: KeyRepository | None = None,
     stores: StoreRegistry | None = None,
     jobs: JobQueue | None = None,
+    catalog: CatalogHandle | None = None,
 ) -> FastAPI:
     """The app; `settings` default to the environment's (read here, once per process),
     `keys` to the key file (`settings.keys_file`), `stores` to one store per tenant in
     memory, or in Redis when `settings.redis_url` is set, and `jobs` likewise to a local
     process pool or RQ on that Redis. The per-key rate limit counts in that Redis too
-    (shared by every worker), else in this process. Request log lines go to stderr."""
+    (shared by every worker), else in this process. The catalog is the relational
+    database's at `settings.database()`, opened (and migrated, unless
+    `migrate_at_start` is off) when first used. Request log lines go to stderr."""
     settings = settings or Settings()
     observe.configure_logging()
     app = FastAPI(
@@ -108,9 +114,12 @@ def create_app(
         settings.rate_limit_burst,
         app.state.stores.redis_url,
     )
+    app.state.catalog = catalog or CatalogHandle(settings.database(), settings.migrate_at_start)
     app.state.owned = [app.state.jobs] if jobs is None else []
     if stores is None:
         app.state.owned.append(app.state.stores)
+    if catalog is None:
+        app.state.owned.append(app.state.catalog)
     if settings.demo:
         seed_demo(app.state.stores)
     errors.install(app)
@@ -126,7 +135,11 @@ def served_app(settings: Settings) -> FastAPI:
     """An API worker process of `omnistock serve`: set up the process (it plans), then
     the app with the settings the command read."""
     prepare_process(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    # The database is migrated (or found behind) now, not at the first catalog request:
+    # a server that cannot use its database says so as it starts.
+    app.state.catalog.open()
+    return app
 
 
 def _warn_if_redis_forgets(url: str) -> None:

@@ -35,6 +35,9 @@ from engine.access.errors import (
 from engine.checks.publish import PublishRefused
 from engine.core.errors import ConflictError, InputError, SolverError
 from engine.core.io import dotted_path
+from engine.db.errors import Conflict as DbConflict
+from engine.db.errors import DatabaseError
+from engine.db.errors import NotFound as DbNotFound
 from engine.jobs.base import JobAlreadyEnded
 from engine.store.errors import IdempotencyConflict, InsufficientStock, NotFound, StaleVersion
 
@@ -293,6 +296,31 @@ async def _not_found(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=404)
 
 
+async def _record_missing(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DbNotFound)
+    detail = {"what": exc.what, "key": exc.key, "message": str(exc)}
+    return JSONResponse({"detail": detail}, status_code=404)
+
+
+async def _lost_race(request: Request, exc: Exception) -> JSONResponse:
+    # Another write of the same record won; nothing of this one was kept.
+    detail = {"record": "changed meanwhile", "message": str(exc)}
+    return JSONResponse({"detail": detail}, status_code=409)
+
+
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    # The database does not answer, or needs a migration: the URL and the reason go to
+    # the operator's log, not to the caller.
+    log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    detail = {
+        "database": "unavailable",
+        "retry_after_s": RETRY_AFTER_S,
+        "message": "the database does not answer or is not migrated; nothing was changed",
+    }
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    return JSONResponse({"detail": detail}, status_code=503, headers=headers)
+
+
 async def _job_ended(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JobAlreadyEnded)
     detail = {"job": exc.job_id, "status": exc.status, "message": str(exc)}
@@ -382,6 +410,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(IdempotencyConflict, _idempotency)
     app.add_exception_handler(InsufficientStock, _insufficient)
     app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(DbNotFound, _record_missing)
+    app.add_exception_handler(DbConflict, _lost_race)
+    app.add_exception_handler(DatabaseError, _database_down)
     app.add_exception_handler(JobAlreadyEnded, _job_ended)
     app.add_exception_handler(KeyFileUnavailable, _key_file)
     app.add_exception_handler(RateLimited, _rate_limited)

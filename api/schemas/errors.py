@@ -214,6 +214,31 @@ class StoreUnavailable(BaseModel):
     detail: StoreUnavailableDetail
 
 
+class DatabaseUnavailableDetail(BaseModel):
+    database: Literal["unavailable"]
+    retry_after_s: int
+    message: str
+
+
+class DatabaseUnavailable(BaseModel):
+    """503: the relational database does not answer or is not migrated; nothing was
+    changed (the server log says which)."""
+
+    detail: DatabaseUnavailableDetail
+
+
+class ChangedMeanwhileDetail(BaseModel):
+    record: Literal["changed meanwhile"]
+    message: str
+
+
+class ChangedMeanwhile(BaseModel):
+    """409: another write of the same record won the race; nothing of this one was kept
+    and the same request again applies it on top."""
+
+    detail: ChangedMeanwhileDetail
+
+
 class BodyTooLargeDetail(BaseModel):
     body: str  # "N bytes", or "more than N bytes" for a streamed body
     limit_bytes: int
@@ -308,6 +333,10 @@ WITH_BODY = (
 # solver also answers SOLVER_REFUSED.
 SOLVER_FAILED = Answer(503, "the solver could not finish", (SolverFailed,))
 SOLVER_REFUSED = Answer(422, "the forced solver cannot run", (SolverRefused,))
+
+
+# A route on the relational database (catalog and after).
+DATABASE = Answer(503, "the database does not answer", (DatabaseUnavailable,), RETRY_AFTER)
 
 
 def conflicts(*models: type[BaseModel]) -> Answer:

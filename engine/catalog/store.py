@@ -97,6 +97,11 @@ class CatalogStore:
         self._engine = engine
         self._writer = writer(engine)
 
+    def dispose(self) -> None:
+        """Close the store's connections (a server shutting down); the writer shares
+        the engine's pool."""
+        self._engine.dispose()
+
     # --- products ----------------------------------------------------------------------
 
     def import_products(

@@ -1,6 +1,6 @@
 """The `omnistock` command line: plan, validate, explain, demo, bench, load, rank, select,
-check, keys, serve, worker, scenario, db, catalog, prices. Each command group is a module of engine/cli/;
-this one only assembles them.
+check, keys, serve, worker, scenario, db, catalog, prices. Each command group is a module
+of engine/cli/; this one only assembles them.
 
 Exit codes: 0 ok, 2 invalid input, 3 hard rules that cannot all hold, 4 solver failure.
 Errors go to stderr as a list naming the file, field, rule or SKU - never a traceback.

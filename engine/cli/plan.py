@@ -27,6 +27,7 @@ from engine.core.index import SnapshotIndex
 from engine.core.io import dump_json, load_plan, load_snapshot, read_document
 from engine.core.modes import MODES, Mode
 from engine.core.plan import Plan
+from engine.core.snapshot import Snapshot
 from engine.planning.explain import explain_sku
 from engine.planning.planner import make_plan
 from engine.runtime.process import prepare_process
@@ -157,9 +158,16 @@ def _print_plan(p: Plan, output: Path | None) -> None:
 
 def validate(
     files: Annotated[list[Path], typer.Argument(help="snapshot and/or ruleset files")],
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TENANT",
+            help="also check every SKU of the snapshot against this tenant's catalog",
+        ),
+    ] = None,
 ) -> None:
     """Check files and report every error at once; rules are checked against a snapshot
-    given in the same call."""
+    given in the same call, and its SKUs against the catalog with --catalog."""
     problems: list[str] = []
     snapshots, rulesets = [], []
     for path in files:
@@ -178,11 +186,25 @@ def validate(
                 check_references(ruleset, index)
             except InputError as error:
                 problems.append(f"{path}: {error}")
+    if catalog is not None:
+        problems += _catalog_problems(catalog, snapshots)
     if problems:
         for text in problems:
             err.print(f"[bold red]error:[/] {escape(text)}", highlight=False)
         raise typer.Exit(EXIT_INPUT)
     out.print(f"{len(files)} file(s) valid")
+
+
+def _catalog_problems(tenant: str, snapshots: list[Snapshot]) -> list[str]:
+    """The snapshots' SKUs that the tenant's product master does not hold."""
+    from engine.cli.catalog import open_catalog
+    from engine.services.catalog import snapshot_issues
+
+    try:
+        found = [snapshot_issues(open_catalog(), tenant, s) for s in snapshots]
+    except KNOWN_ERRORS as error:
+        return [str(error)]
+    return [str(InputError(issues, "catalog")) for issues in found if issues]
 
 
 def explain(
@@ -218,8 +240,13 @@ def demo(
         "scenarios/demo"
     ),
 ) -> None:
-    """Write the demo snapshot and ruleset (deterministic)."""
-    from engine.demo import write_demo
+    """Write the demo snapshot and ruleset, and its catalog (catalog.csv, shops.yaml,
+    promotions.yaml); deterministic."""
+    from engine.catalog.demo import write_catalog
+    from engine.demo import DEFAULT_SEED, build_demo, write_demo
 
-    for path in write_demo(directory):
+    paths = write_demo(directory)
+    snapshot, _ = build_demo(DEFAULT_SEED)
+    paths += write_catalog(directory, snapshot, DEFAULT_SEED)
+    for path in paths:
         out.print(f"wrote {path}")

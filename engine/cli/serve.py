@@ -13,11 +13,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
 from engine.access.errors import UnknownKey
 from engine.access.repository import key_repository
-from engine.cli.common import EXIT_INPUT, err, read_settings
+from engine.cli.common import EXIT_INPUT, err, fail, read_settings
+from engine.core.errors import KNOWN_ERRORS
 from engine.core.settings import STATE_FILE_NAME, Settings
+from engine.db import migrate
+from engine.db.connect import shown_url
+from engine.db.errors import DatabaseUnavailable
 from engine.services.stores import DEMO_TENANT
 from engine.store.sqlite_store import StateFileError, connect
 
@@ -58,6 +63,7 @@ def serve(
         )
         raise typer.Exit(EXIT_INPUT)
     config = _with_state(config, state)
+    _ready_database(config)
     if demo:
         config = config.model_copy(update={"demo": True})
         typer.echo(f"demo tenant ready; operator key (shown once): {_demo_key(config)}")
@@ -89,6 +95,24 @@ def _with_state(config: Settings, state: str | None) -> Settings:
         raise typer.Exit(EXIT_INPUT) from None
     err.print(f"state: {path}", highlight=False)
     return config.model_copy(update={"state_path": path})
+
+
+def _ready_database(config: Settings) -> None:
+    """Migrate the relational database before any worker starts (unless
+    OMNISTOCK_MIGRATE_AT_START=false, when it must already be current); exits 2 naming
+    the database and the reason when it cannot be used."""
+    url = config.database()
+    try:
+        if config.migrate_at_start:
+            for revision in migrate.upgrade(url):
+                err.print(f"database: applied {revision}", highlight=False)
+        elif waiting := migrate.pending(url):
+            raise DatabaseUnavailable(
+                shown_url(make_url(url)),
+                f"{len(waiting)} migration(s) pending: run `omnistock db upgrade`",
+            )
+    except KNOWN_ERRORS as error:
+        fail(error)
 
 
 def _demo_key(config: Settings) -> str:

@@ -14,6 +14,7 @@ registry, so the gaps are visible before the shops exist.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,6 +72,29 @@ def open_catalog(url: str, *, migrate_now: bool, registry: Registry | None = Non
     catalog = Catalog(CatalogStore(connect(url)), registry or default_registry())
     sync_schemas(catalog)
     return catalog
+
+
+class CatalogHandle:
+    """The catalog of a server, opened on first use (or at start, `open()`), once per
+    process: a server whose catalog routes are never called never touches the
+    database. A failed open is not kept; the next request tries again."""
+
+    def __init__(self, url: str, migrate_now: bool, catalog: Catalog | None = None) -> None:
+        self._url = url
+        self._migrate = migrate_now
+        self._catalog = catalog
+        self._lock = threading.Lock()
+
+    def open(self) -> Catalog:
+        if self._catalog is None:
+            with self._lock:
+                if self._catalog is None:
+                    self._catalog = open_catalog(self._url, migrate_now=self._migrate)
+        return self._catalog
+
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.store.dispose()
 
 
 # --- completeness ---------------------------------------------------------------------
@@ -280,6 +304,11 @@ def recheck_all(catalog: Catalog, tenant: str) -> None:
 def completeness(
     catalog: Catalog, tenant: str, brand: str | None = None, platform: str | None = None
 ) -> list[CompletenessRow]:
+    """The stored completeness rows; an unknown platform is an InputError naming it."""
+    known = catalog.registry.platforms()
+    if platform is not None and platform not in known:
+        message = f"unknown platform {platform!r} (known: {', '.join(known)})"
+        raise InputError([Issue("platform", message)], "query")
     return catalog.store.completeness(tenant, brand, platform)
 
 
