@@ -23,6 +23,7 @@ from api.routes import (
     mode,
     orders,
     plans,
+    prices,
     publishing,
     rulesets,
     scenarios,
@@ -60,6 +61,7 @@ AREAS = (
     job_routes,
     scenarios,
     catalog,
+    prices,
     audit,
 )
 

@@ -188,6 +188,11 @@ class CatalogStore:
             stored = [_stored(row) for row in session.scalars(page)]
         return total or 0, stored
 
+    def current(self, tenant: str, brand: str | None = None) -> list[StoredProduct]:
+        """Every current product of the tenant (or brand), by brand and SPU code."""
+        with self._read() as session:
+            return self.current_products(session, tenant, brand)
+
     def current_products(
         self, session: Session, tenant: str, brand: str | None = None
     ) -> list[StoredProduct]:

@@ -17,6 +17,7 @@ from engine.cli.db import db
 from engine.cli.keys import keys
 from engine.cli.load import load
 from engine.cli.plan import demo, explain, plan, validate
+from engine.cli.prices import prices
 from engine.cli.scenario import scenario
 from engine.cli.serve import serve
 from engine.cli.worker import worker
@@ -31,6 +32,7 @@ app.command()(worker)
 app.add_typer(scenario, name="scenario")
 app.add_typer(db, name="db")
 app.add_typer(catalog, name="catalog")
+app.add_typer(prices, name="prices")
 
 
 def main() -> None:  # pragma: no cover - console entry point
