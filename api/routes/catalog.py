@@ -20,6 +20,7 @@ from api.schemas.catalog import (
     ImportOut,
     PayloadOut,
     PlatformSummary,
+    PriceCheckRef,
     ProductPage,
     ProductsBody,
     RestoreBody,
@@ -30,10 +31,12 @@ from api.schemas.catalog import (
     StoredProductOut,
     VersionOut,
 )
-from api.schemas.errors import DATABASE, KEYED, NOT_FOUND, WITH_BODY, responses
+from api.schemas.errors import DATABASE, INVALID, KEYED, NOT_FOUND, WITH_BODY, responses
 from engine.access.roles import Principal, authorize
 from engine.catalog.store import StoredProduct
+from engine.core.errors import InputError, Issue
 from engine.services import catalog as service
+from engine.services import prices
 from engine.services.catalog import Catalog, CatalogHandle, ImportReport
 
 router = APIRouter(route_class=JsonRoute, tags=["catalog"], prefix="/catalog")
@@ -68,12 +71,15 @@ def _stored(s: StoredProduct) -> StoredProductOut:
     )
 
 
-def _imported(report: ImportReport) -> ImportOut:
+def _imported(catalog: Catalog, tenant: str, report: ImportReport) -> ImportOut:
+    """The import's outcome; a change of products runs the price guard again."""
+    check = prices.after_import(catalog, tenant, report)
     return ImportOut(
         source=report.source,
         products=report.products,
         skus=report.skus,
         **service.keys_of(report.result),
+        price_check=None if check is None else PriceCheckRef(**check),
     )
 
 
@@ -86,7 +92,32 @@ def _imported(report: ImportReport) -> ImportOut:
 def import_products(body: ProductsBody, writer: Writer, catalog: CatalogDep) -> ImportOut:
     """Import products as JSON: all or none; an unchanged product makes no new version."""
     report = service.import_documents(catalog, writer.tenant, body.products, writer.key_id)
-    return _imported(report)
+    return _imported(catalog, writer.tenant, report)
+
+
+# The CSV body the OpenAPI page shows (it imports as it is).
+CSV_EXAMPLE = (
+    "品牌,款号,商品标题,类目,商家编码,规格,吊牌价\n"
+    "b1,B1-P00002,Stridewell Running 跑步鞋 2026新款,鞋靴 > 跑步鞋,B1-0002,尺码=42,879.00\n"
+)
+# The longest file name file systems take, in bytes (ext4, APFS, NTFS: 255).
+MAX_NAME_BYTES = 255
+
+
+def _upload_name(name: str) -> str:
+    """The upload's name, which it is saved under for the importer (whose messages name
+    the file by it): the query pattern keeps path separators out; these are the other
+    names no file can have, which would otherwise fail as the file is written (a 500)."""
+    problem = None
+    if name in (".", ".."):
+        problem = f"{name!r} names a folder, not a file"
+    elif "\x00" in name:
+        problem = "a file name has no NUL character"
+    elif len(name.encode("utf-8", "replace")) > MAX_NAME_BYTES:
+        problem = f"a file name is at most {MAX_NAME_BYTES} bytes (UTF-8)"
+    if problem is not None:
+        raise InputError([Issue("name", problem)], "query")
+    return name
 
 
 @router.post(
@@ -98,7 +129,7 @@ def import_products(body: ProductsBody, writer: Writer, catalog: CatalogDep) -> 
         "requestBody": {
             "required": True,
             "content": {
-                "text/csv": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                     "schema": {"type": "string", "format": "binary"}
                 },
@@ -117,17 +148,17 @@ async def import_file(
     Chinese or English): all of it or nothing, every bad row named."""
     raw = await request.body()
     with tempfile.TemporaryDirectory(prefix="omnistock-import-") as folder:
-        path = Path(folder) / name
+        path = Path(folder) / _upload_name(name)
         path.write_bytes(raw)
         report = service.import_file(catalog, writer.tenant, path, writer.key_id, None, sheet)
-    return _imported(report)
+    return _imported(catalog, writer.tenant, report)
 
 
 @router.get(
     "/products",
     operation_id="list-products",
     response_model=ProductPage,
-    responses=responses(DB),
+    responses=responses(DB, INVALID),
 )
 def list_products(
     reader: Reader,
@@ -146,7 +177,7 @@ def list_products(
     "/products/{brand}/{spu_code}",
     operation_id="get-product",
     response_model=StoredProductOut,
-    responses=responses(DB, NOT_FOUND),
+    responses=responses(DB, NOT_FOUND, INVALID),
 )
 def get_product(
     brand: str,
@@ -164,7 +195,7 @@ def get_product(
     "/products/{brand}/{spu_code}/history",
     operation_id="get-product-history",
     response_model=list[VersionOut],
-    responses=responses(DB, NOT_FOUND),
+    responses=responses(DB, NOT_FOUND, INVALID),
 )
 def get_history(brand: str, spu_code: str, reader: Reader, catalog: CatalogDep) -> list[VersionOut]:
     """Every version of a product, newest first: who, when, from what, what changed."""
@@ -192,14 +223,16 @@ def restore_product(
 ) -> StoredProductOut:
     """A new version with the content of an older one."""
     stored = service.restore(catalog, writer.tenant, brand, spu_code, body.version, writer.key_id)
+    prices.after_change(catalog, writer.tenant, f"restore of {brand}/{spu_code} v{body.version}")
     return _stored(stored)
 
 
+# A SKU code may hold a slash (TS-01/BLK/M): the whole rest of the path is the code.
 @router.get(
-    "/skus/{sku_code}",
+    "/skus/{sku_code:path}",
     operation_id="get-sku-product",
     response_model=list[StoredProductOut],
-    responses=responses(DB, NOT_FOUND),
+    responses=responses(DB, NOT_FOUND, INVALID),
 )
 def get_sku(sku_code: str, reader: Reader, catalog: CatalogDep) -> list[StoredProductOut]:
     """The product(s) holding a SKU code now (one per brand that has the code)."""
@@ -207,21 +240,11 @@ def get_sku(sku_code: str, reader: Reader, catalog: CatalogDep) -> list[StoredPr
     return [_stored(s) for s in held]
 
 
-def _platform(catalog: Catalog, platform: str | None) -> None:
-    if platform is not None and platform not in catalog.registry.platforms():
-        from engine.core.errors import InputError, Issue
-
-        known = ", ".join(catalog.registry.platforms())
-        raise InputError(
-            [Issue("platform", f"unknown platform {platform!r} (known: {known})")], "query"
-        )
-
-
 @router.get(
     "/completeness",
     operation_id="get-completeness",
     response_model=CompletenessReport,
-    responses=responses(DB, WITH_BODY[1:]),
+    responses=responses(DB, INVALID),
 )
 def get_completeness(
     reader: Reader,
@@ -251,7 +274,7 @@ def get_completeness(
     "/completeness/products",
     operation_id="list-completeness",
     response_model=CompletenessPage,
-    responses=responses(DB, WITH_BODY[1:]),
+    responses=responses(DB, INVALID),
 )
 def list_completeness(
     reader: Reader,
@@ -288,11 +311,12 @@ def list_completeness(
     )
 
 
+# The SKU code is the rest of the path, as for /skus/.
 @router.get(
-    "/payload/{sku_code}",
+    "/payload/{sku_code:path}",
     operation_id="get-payload",
     response_model=PayloadOut,
-    responses=responses(DB, NOT_FOUND),
+    responses=responses(DB, NOT_FOUND, INVALID),
 )
 def get_payload(
     sku_code: str,

@@ -10,7 +10,7 @@ from api.deps import Reader, TenantReader, Writer
 from api.errors import JsonRoute
 from api.routes.catalog import CatalogDep
 from api.schemas.errors import DATABASE, KEYED, NOT_FOUND, WITH_BODY, responses
-from api.schemas.prices import CheckOut, CheckRequest, PolicyBody, PolicyOut
+from api.schemas.prices import CheckOut, PolicyBody, PolicyOut, PriceCheckRequest
 from engine.services import prices as service
 
 router = APIRouter(route_class=JsonRoute, tags=["prices"], prefix="/prices")
@@ -46,7 +46,7 @@ def get_policy(reader: TenantReader, catalog: CatalogDep) -> PolicyOut:
     response_model=CheckOut,
     responses=responses(DB, WITH_BODY),
 )
-def run_check(body: CheckRequest, writer: Writer, catalog: CatalogDep) -> CheckOut:
+def run_check(body: PriceCheckRequest, writer: Writer, catalog: CatalogDep) -> CheckOut:
     """Guard every SKU now; every SKU-shop below its floor with the promotions that take
     it there, the price each leaves, and the basket."""
     listed = service.listed_from([row.model_dump() for row in body.listed or []])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Body
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Document, SchemaOf, Strict
 from engine.catalog.model import Product
@@ -29,6 +29,8 @@ ProductDoc = Annotated[Document, SchemaOf(Product)]
 
 class ProductsBody(Strict):
     """Products to import: each a whole record (a changed one becomes a new version)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"products": [PRODUCT_EXAMPLE]}]})
 
     products: list[ProductDoc] = Field(
         min_length=1, max_length=20_000, examples=[[PRODUCT_EXAMPLE]]
@@ -56,7 +58,16 @@ ShopsBody = Annotated[
 
 
 class RestoreBody(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"version": 1}]})
+
     version: int = Field(ge=1, le=2**31 - 1, examples=[1])
+
+
+class PriceCheckRef(BaseModel):
+    """The price check an import started (the tenant has a price policy and shops)."""
+
+    id: int
+    summary: dict[str, int]
 
 
 class ImportOut(BaseModel):
@@ -66,6 +77,7 @@ class ImportOut(BaseModel):
     created: list[str]  # brand/spu
     updated: list[str]
     unchanged: list[str]
+    price_check: PriceCheckRef | None = None
 
 
 class StoredProductOut(BaseModel):
@@ -121,7 +133,7 @@ class BlockerOut(BaseModel):
     field: str
     rule: str
     products: int
-    examples: list[str]
+    examples: list[str]  # brand/spu
 
 
 class CompletenessReport(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Body
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.schemas.common import Document, SchemaOf, Strict
 from engine.catalog.prices.policy import PricePolicy
@@ -34,9 +34,20 @@ class ListedPrice(Strict):
     price: Money
 
 
-class CheckRequest(Strict):
+class PriceCheckRequest(Strict):
     """Run the guard now: at an instant (default: the policy's as_of, else now), over the
     list prices or the prices the shops list (read back from the marketplaces)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "at": "2026-11-11T00:00:00+08:00",
+                    "listed": [{"sku": "B1-0002", "shop": "tm-b1", "price": "799.00"}],
+                }
+            ]
+        }
+    )
 
     at: AwareDatetime | None = None
     listed: list[ListedPrice] | None = Field(default=None, max_length=5_000_000)

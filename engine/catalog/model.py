@@ -25,6 +25,11 @@ from engine.core.snapshot import Money
 
 # A code: the SKU codes are the snapshot's SKU ids (商家编码 / outer_id on the platforms).
 Code = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=r"^\S+$")]
+# A brand or SPU code is also a path segment (`b1/B1-P00002`, /v1/catalog/products/b1/...):
+# no slash.
+Key = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=r"^[^\s/]+$")
+]
 Text = Annotated[str, StringConstraints(strict=True, max_length=200_000)]
 Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
 # Millimetres and grams: a pallet-sized item is 3,000 mm and 1,000,000 g; the bound only
@@ -61,8 +66,8 @@ class SkuRecord(_Record):
 class Product(_Record):
     """A product (SPU) of one brand with its SKUs."""
 
-    brand: Code
-    spu_code: Code
+    brand: Key
+    spu_code: Key
     title: Text
     # The master category path, broad to narrow: ["shoes", "running"].
     category: list[Name] = Field(min_length=1)

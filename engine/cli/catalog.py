@@ -18,9 +18,12 @@ from rich.table import Table
 
 from engine.catalog.columns import load_column_map
 from engine.catalog.completeness import PlatformCheck
+from engine.catalog.store import StoredProduct
 from engine.cli.common import add_plain_row, err, fail, read_settings
 from engine.core.errors import KNOWN_ERRORS, InputError, Issue
+from engine.db.errors import NotFound
 from engine.services import catalog as service
+from engine.services import prices
 from engine.services.catalog import Catalog
 
 catalog = typer.Typer(
@@ -73,13 +76,23 @@ def import_(
     """Import products: all of the file or none of it; every bad row named at once."""
     try:
         columns = load_column_map(map) if map is not None else None
-        report = service.import_file(open_catalog(), tenant, file, author(), columns, sheet)
+        store = open_catalog()
+        report = service.import_file(store, tenant, file, author(), columns, sheet)
+        # Prices, costs or floors may have moved: the guard runs again (with a policy).
+        check = prices.after_import(store, tenant, report)
     except KNOWN_ERRORS as error:
         fail(error)
     outcome = service.keys_of(report.result)
+    price_check = None if check is None else {"id": check["id"], "summary": check["summary"]}
     if as_json:
         print_json(
-            {"source": report.source, "products": report.products, "skus": report.skus, **outcome}
+            {
+                "source": report.source,
+                "products": report.products,
+                "skus": report.skus,
+                **outcome,
+                "price_check": price_check,
+            }
         )
         return
     out.print(
@@ -88,6 +101,13 @@ def import_(
         f"{len(outcome['unchanged'])} unchanged",
         highlight=False,
     )
+    if price_check is not None:
+        below = price_check["summary"].get("breach", 0)
+        out.print(
+            f"price check {price_check['id']}: {below} SKU-shops below their floor "
+            "(`omnistock prices check` lists them)",
+            highlight=False,
+        )
 
 
 @catalog.command()
@@ -101,10 +121,16 @@ def show(
     """Show the product holding a SKU (or BRAND/SPU): its record, or its history."""
     try:
         store = open_catalog()
+        held: list[StoredProduct] | None = None
         if "/" in code:
             brand, spu = code.split("/", 1)
-            held = [service.product(store, tenant, brand, spu, version)]
-        else:
+            try:
+                held = [service.product(store, tenant, brand, spu, version)]
+            except NotFound:
+                # No such product, but a SKU code may hold a slash too (TS-01/BLK/M).
+                if not store.store.find_sku(tenant, code):
+                    raise
+        if held is None:
             held = service.products_of_sku(store, tenant, code)
             if version is not None:
                 key = held[0].key
@@ -187,7 +213,9 @@ def restore(
         if "/" not in product:
             raise InputError([Issue("PRODUCT", "give it as BRAND/SPU, such as b1/B1-P00002")])
         brand, spu = product.split("/", 1)
-        stored = service.restore(open_catalog(), tenant, brand, spu, version, author())
+        store = open_catalog()
+        stored = service.restore(store, tenant, brand, spu, version, author())
+        prices.after_change(store, tenant, f"restore of {brand}/{spu} v{version}")
     except KNOWN_ERRORS as error:
         fail(error)
     out.print(f"{stored.key} is at version {stored.version} ({stored.source})", highlight=False)

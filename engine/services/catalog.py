@@ -4,8 +4,8 @@ Completeness is written in the same transaction as what changes it, so a score i
 older than the product, the shops or the platform schema it was computed from:
 - an import or a restore recomputes the products it changed (CatalogStore's on_change);
 - new shop settings recompute every product of the tenant;
-- a platform schema whose file changed (a new version, synced when the catalog opens)
-  recomputes every product of every tenant on that platform, at once.
+- a platform schema whose file changed or is gone (a new version, synced when the
+  catalog opens) recomputes every product of every tenant on that platform, at once.
 
 A product is checked on the platforms its brand has shops on (with that shop's
 settings); a brand with no shops registered is checked on every platform of the
@@ -35,6 +35,7 @@ from engine.catalog.store import (
     CatalogStore,
     CompletenessRow,
     ImportResult,
+    OnSchemaChange,
     ProductKey,
     StoredProduct,
     VersionInfo,
@@ -44,10 +45,14 @@ from engine.core.io import dotted_path
 from engine.core.snapshot import Snapshot
 from engine.db import migrate
 from engine.db.connect import connect
-from engine.db.errors import DatabaseUnavailable, NotFound
+from engine.db.errors import Conflict, DatabaseUnavailable, NotFound
 
 # The tenant of the platform schemas shipped in engine/catalog/platforms/.
 BUILTIN = "*"
+# The content hash of a schema whose file is gone (a real hash is 64 hex digits).
+REMOVED = "removed"
+# Servers' workers sync the same files as they start; the losers of a race look again.
+SYNC_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -180,18 +185,48 @@ def _recompute(
 
 
 def sync_schemas(catalog: Catalog) -> list[tuple[str, str, int]]:
-    """Store the registry's schemas; each that changed gets a new version and every
-    product on its platform, of every tenant, is checked again in the same transaction."""
+    """Store the registry's schemas; each that changed (or whose file is gone) gets a new
+    version and every product on its platform, of every tenant, is checked again in the
+    same transaction."""
+    present = {(s.platform, s.category_id) for s in catalog.registry.schemas()}
     schemas = [
         (s.platform, s.category_id, s.content_hash, s.schema) for s in catalog.registry.schemas()
     ]
+    for attempt in range(SYNC_ATTEMPTS):
+        # A file that is gone is stored once as a version with no content: the products
+        # of its category move to another category (or to none) in the same recheck.
+        stored = catalog.store.current_schema_versions(BUILTIN)
+        gone: list[tuple[str, str, str, dict[str, Any]]] = [
+            (*key, REMOVED, {}) for key in sorted(stored) if key not in present
+        ]
+        try:
+            changed = catalog.store.sync_schemas(BUILTIN, schemas + gone, _rechecker(catalog))
+        except Conflict:
+            # Another process (a worker of the same server, starting too) stored these
+            # versions first and rechecked the products with them: look again.
+            if attempt == SYNC_ATTEMPTS - 1:
+                raise
+            continue
+        return [(c.platform, c.category_id, c.version) for c in changed]
+    raise AssertionError("unreachable")
+
+
+def _rechecker(catalog: Catalog) -> OnSchemaChange:
+    """The callback of a sync: each platform with a changed schema checked once, however
+    many of its categories changed. A platform with no schema left is dropped from every
+    product's rows by checking everything again (a platform's own recheck writes only the
+    rows of the platforms products are checked on, so it would leave the old ones)."""
+    done: set[str] = set()
 
     def recheck(session: Session, platform: str, category_id: str, version: int) -> None:
+        if platform in done:
+            return
+        whole = platform not in catalog.registry.platforms()
         for tenant in catalog.store.tenants(session):
-            _recompute(catalog, session, tenant, platform)
+            _recompute(catalog, session, tenant, None if whole else platform)
+        done.update([platform, *catalog.registry.platforms()] if whole else [platform])
 
-    changed = catalog.store.sync_schemas(BUILTIN, schemas, recheck)
-    return [(c.platform, c.category_id, c.version) for c in changed]
+    return recheck
 
 
 # --- imports, versions, restores -------------------------------------------------------
@@ -247,7 +282,14 @@ def import_documents(
             ]
     if issues:
         raise InputError(issues, "body")
-    return _store_products(catalog, tenant, products, author, source)
+    try:
+        return _store_products(catalog, tenant, products, author, source)
+    except InputError as error:
+        if error.source != source:
+            raise
+        # The store names the import by its source ("api"); its paths (products[1],
+        # products[0].skus[2].sku_code) are in the body, as the checks above say.
+        raise InputError(error.issues, "body") from None
 
 
 def restore(
@@ -330,10 +372,12 @@ def completeness_summary(rows: Iterable[CompletenessRow]) -> list[dict[str, Any]
 
 def _as_check(row: CompletenessRow) -> PlatformCheck:
     issues = [FieldIssue(i["field"], i["rule"], i["message"], i.get("value")) for i in row.issues]
+    # A product is its brand and SPU code: blockers() tells products apart by the code
+    # it is given, and two brands of a tenant may use one SPU code.
     return PlatformCheck(
         row.platform,
         row.brand,
-        row.spu_code,
+        str(ProductKey(row.brand, row.spu_code)),
         row.category_id,
         row.schema_version,
         {},
@@ -344,7 +388,7 @@ def _as_check(row: CompletenessRow) -> PlatformCheck:
 
 def blocker_view(rows: Iterable[CompletenessRow]) -> list[Blocker]:
     """What stops the products of these rows, per platform, field and rule, most common
-    first."""
+    first; the examples name products as brand/SPU."""
     return blockers((_as_check(row) for row in rows), examples=5)
 
 

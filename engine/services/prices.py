@@ -106,13 +106,19 @@ def latest(catalog: Catalog, tenant: str, brand: str | None = None) -> JsonObjec
     return body
 
 
-def after_catalog_change(catalog: Catalog, tenant: str, report: ImportReport) -> JsonObject | None:
-    """Guard again after an import changed products, if the tenant has a policy and
-    shops (prices, costs and floors may have moved); the check, or None."""
-    changed = report.result.created or report.result.updated
-    if not changed or catalog.store.price_policy(tenant) is None or not catalog.store.shops(tenant):
+def after_import(catalog: Catalog, tenant: str, report: ImportReport) -> JsonObject | None:
+    """Guard again after an import that changed products (prices, costs and floors may
+    have moved), if the tenant has a policy and shops; the check, or None."""
+    if not (report.result.created or report.result.updated):
         return None
-    return run_check(catalog, tenant, f"catalog change ({report.source})")
+    return after_change(catalog, tenant, report.source)
+
+
+def after_change(catalog: Catalog, tenant: str, what: str) -> JsonObject | None:
+    """Guard again after products changed, if the tenant has a policy and shops."""
+    if catalog.store.price_policy(tenant) is None or not catalog.store.shops(tenant):
+        return None
+    return run_check(catalog, tenant, f"catalog change ({what})")
 
 
 def read_listed(path: Path) -> dict[tuple[str, str], int]:

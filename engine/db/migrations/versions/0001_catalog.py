@@ -119,7 +119,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant", "id", name=op.f("pk_price_checks")),
     )
 
-
     op.create_table(
         "catalog_shops",
         *_key("tenant", "shop", "brand"),
