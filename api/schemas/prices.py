@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Body
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Document, SchemaOf, Strict
-from engine.catalog.prices.policy import PricePolicy
+from engine.catalog.prices.policy import Instant, PricePolicy
 from engine.core.snapshot import Money
 
 _POLICY_EXAMPLE: dict[str, Any] = {
@@ -49,7 +49,7 @@ class PriceCheckRequest(Strict):
         }
     )
 
-    at: AwareDatetime | None = None
+    at: Instant | None = None
     listed: list[ListedPrice] | None = Field(default=None, max_length=5_000_000)
 
 

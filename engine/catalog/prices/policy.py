@@ -42,6 +42,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
@@ -129,6 +130,17 @@ def fen(money: Decimal) -> int:
     return int(money * 100)
 
 
+def _iso_text(value: Any) -> Any:
+    # pydantic would read a number as Unix time: an instant here is ISO 8601 text (or a
+    # datetime given in Python), so 0 is refused, not taken as 1970.
+    if isinstance(value, str | datetime):
+        return value
+    raise PydanticCustomError("instant", "an instant is ISO 8601 text with an offset")
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+
+
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -142,8 +154,8 @@ class _Promotion(_Doc):
     id: Id
     shop: Id
     skus: Annotated[list[Id], Field(min_length=1)] | None = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
     stackable_with: Annotated[
         list[str] | Literal["all"], PlainValidator(_stackable, json_schema_input_type=Any)
     ] = "all"
@@ -242,7 +254,7 @@ Promotion = Annotated[
 class PricePolicy(_Doc):
     # The instant the document was drawn up for (the demo writes it); the guard takes its
     # own instant, this is only a default for callers.
-    as_of: AwareDatetime | None = None
+    as_of: Instant | None = None
     min_margin: MinMargin = MinMargin()
     promotions: list[Promotion] = []
 
