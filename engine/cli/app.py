@@ -1,6 +1,6 @@
 """The `omnistock` command line: plan, validate, explain, demo, bench, load, rank, select,
-check, keys, serve, worker, scenario, db, catalog, prices. Each command group is a module
-of engine/cli/; this one only assembles them.
+check, keys, serve, worker, scenario, db, catalog, prices, sandbox. Each command group is a
+module of engine/cli/; this one only assembles them.
 
 Exit codes: 0 ok, 2 invalid input, 3 hard rules that cannot all hold, 4 solver failure.
 Errors go to stderr as a list naming the file, field, rule or SKU - never a traceback.
@@ -18,6 +18,7 @@ from engine.cli.keys import keys
 from engine.cli.load import load
 from engine.cli.plan import demo, explain, plan, validate
 from engine.cli.prices import prices
+from engine.cli.sandbox import sandbox
 from engine.cli.scenario import scenario
 from engine.cli.serve import serve
 from engine.cli.worker import worker
@@ -33,6 +34,7 @@ app.add_typer(scenario, name="scenario")
 app.add_typer(db, name="db")
 app.add_typer(catalog, name="catalog")
 app.add_typer(prices, name="prices")
+app.add_typer(sandbox, name="sandbox")
 
 
 def main() -> None:  # pragma: no cover - console entry point
