@@ -28,6 +28,7 @@ from engine.listing.adapters.shapes import (
     Shape,
     classify,
     limit_for,
+    response_key,
     retry_seconds,
 )
 from engine.listing.marketplace import (
@@ -123,6 +124,22 @@ class WireAdapter(Marketplace):
     @abstractmethod
     def _unwrap(self, method: str, body: Any) -> Any:
         """The answer of a call, or raise its error (self._refused)."""
+
+    def _unwrap_routed(self, method: str, body: Any, code_key: str, message_key: str) -> Any:
+        """The answer of a router-style platform (TOP, Pinduoduo): `error_response` with
+        the platform's code and message keys, else the `<method>_response` object."""
+        error = body.get("error_response") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            raise self._refused(
+                error.get(code_key, ""),
+                str(error.get("sub_code") or ""),
+                str(error.get(message_key) or ""),
+                str(error.get("sub_msg") or ""),
+            )
+        key = response_key(self.family, method)
+        if not isinstance(body, dict) or not isinstance(body.get(key), dict):
+            raise self._refused("", "", f"{method}: an answer without {key}", "")
+        return body[key]
 
     def _call(self, method: str, params: Mapping[str, Any]) -> Any:
         request = self._request(method, params)

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from engine.listing.adapters.base import PAGE_SIZE, WireAdapter, fen
-from engine.listing.adapters.shapes import encode_form, response_key
+from engine.listing.adapters.shapes import encode_form
 from engine.listing.adapters.signing import sorted_params_sign
 
 __all__ = ["PddMarketplace"]
@@ -48,18 +48,7 @@ class PddMarketplace(WireAdapter):
         return self._client.build_request("POST", self.path, data=form)
 
     def _unwrap(self, method: str, body: Any) -> Any:
-        error = body.get("error_response") if isinstance(body, dict) else None
-        if isinstance(error, dict):
-            raise self._refused(
-                error.get("error_code", ""),
-                str(error.get("sub_code") or ""),
-                str(error.get("error_msg") or ""),
-                str(error.get("sub_msg") or ""),
-            )
-        key = response_key(self.family, method)
-        if not isinstance(body, dict) or not isinstance(body.get(key), dict):
-            raise self._refused("", "", f"{method}: an answer without {key}", "")
-        return body[key]
+        return self._unwrap_routed(method, body, "error_code", "error_msg")
 
     def _add(self, payload: Mapping[str, Any]) -> str:
         return str(self._call(self.shape.add, payload)["goods_id"])

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from engine.listing.adapters.base import PAGE_SIZE, WireAdapter, yuan_text
-from engine.listing.adapters.shapes import encode_form, response_key
+from engine.listing.adapters.shapes import encode_form
 from engine.listing.adapters.signing import sorted_params_sign
 
 __all__ = ["CHINA", "TopMarketplace", "china_time"]
@@ -57,18 +57,7 @@ class TopMarketplace(WireAdapter):
         return self._client.build_request("POST", self.path, data=form)
 
     def _unwrap(self, method: str, body: Any) -> Any:
-        error = body.get("error_response") if isinstance(body, dict) else None
-        if isinstance(error, dict):
-            raise self._refused(
-                error.get("code", ""),
-                str(error.get("sub_code") or ""),
-                str(error.get("msg") or ""),
-                str(error.get("sub_msg") or ""),
-            )
-        key = response_key(self.family, method)
-        if not isinstance(body, dict) or not isinstance(body.get(key), dict):
-            raise self._refused("", "", f"{method}: an answer without {key}", "")
-        return body[key]
+        return self._unwrap_routed(method, body, "code", "msg")
 
     def _add(self, payload: Mapping[str, Any]) -> str:
         answer = self._call(self.shape.add, payload)
