@@ -56,9 +56,11 @@ def check(
         prices_listed = service.read_listed(listed) if listed is not None else None
         if policy is not None:
             doc = read_document(policy)
-            service.parse(catalog, tenant, doc, str(policy))
-            catalog.store.put_price_policy(tenant, doc, author())
-        result = service.run_check(catalog, tenant, "cli", when, prices_listed)
+            result = service.put_policy(
+                catalog, tenant, doc, author(), str(policy), when, prices_listed
+            )
+        else:
+            result = service.run_check(catalog, tenant, "cli", when, prices_listed)
     except KNOWN_ERRORS as error:
         fail(error)
     if as_json:

@@ -145,11 +145,18 @@ def _targets(catalog: Catalog, shops: Sequence[Shop], brand: str) -> dict[str, M
 
 
 def _rows(
-    catalog: Catalog, tenant: str, stored: StoredProduct, shops: Sequence[Shop]
+    catalog: Catalog,
+    tenant: str,
+    stored: StoredProduct,
+    shops: Sequence[Shop],
+    only: str | None = None,
 ) -> list[CompletenessRow]:
+    """The product's completeness rows on its brand's platforms (or on `only`)."""
     now = datetime.now(UTC)
     rows = []
     for platform, settings in _targets(catalog, shops, stored.product.brand).items():
+        if only is not None and platform != only:
+            continue
         result = check(stored.product, platform, catalog.registry, settings)
         rows.append(
             CompletenessRow(
@@ -176,8 +183,7 @@ def _recompute(
     rows = [
         row
         for stored in catalog.store.current_products(session, tenant)
-        for row in _rows(catalog, tenant, stored, shops)
-        if platform is None or row.platform == platform
+        for row in _rows(catalog, tenant, stored, shops, platform)
     ]
     if platform is None:
         catalog.store.clear_completeness(session, tenant)

@@ -35,16 +35,20 @@ def _shops(catalog: Catalog, tenant: str) -> list[PlanShop]:
     return [PlanShop(id=s.id, brand=s.brand, platform=s.platform) for s in shops]
 
 
-def parse(catalog: Catalog, tenant: str, doc: Any, source: str) -> PricePolicy:
-    """A policy document checked against the tenant's shops (every issue at once)."""
-    return parse_policy(doc, [s.id for s in _shops(catalog, tenant)], source)
-
-
-def put_policy(catalog: Catalog, tenant: str, doc: Any, author: str, source: str) -> JsonObject:
+def put_policy(
+    catalog: Catalog,
+    tenant: str,
+    doc: Any,
+    author: str,
+    source: str,
+    at: datetime | None = None,
+    listed: Mapping[tuple[str, str], int] | None = None,
+) -> JsonObject:
     """Store a new version of the policy and guard every SKU under it; the check."""
-    parse(catalog, tenant, doc, source)
+    shops = _shops(catalog, tenant)
+    rules = parse_policy(doc, [s.id for s in shops], source)
     version = catalog.store.put_price_policy(tenant, doc, author)
-    return run_check(catalog, tenant, f"price policy v{version}")
+    return _guard(catalog, tenant, version, rules, shops, f"price policy v{version}", at, listed)
 
 
 def policy(catalog: Catalog, tenant: str) -> tuple[int, JsonObject]:
@@ -67,12 +71,27 @@ def run_check(
     listed: Mapping[tuple[str, str], int] | None = None,
 ) -> JsonObject:
     """Guard every SKU of the catalog on every shop of its brand under the current
-    policy, at `at` (default: the policy's `as_of`, else now); keep and return the run."""
+    policy; keep and return the run."""
     version, doc = policy(catalog, tenant)
-    rules = parse(catalog, tenant, doc, f"price policy v{version}")
+    shops = _shops(catalog, tenant)
+    rules = parse_policy(doc, [s.id for s in shops], f"price policy v{version}")
+    return _guard(catalog, tenant, version, rules, shops, trigger, at, listed)
+
+
+def _guard(
+    catalog: Catalog,
+    tenant: str,
+    version: int,
+    rules: PricePolicy,
+    shops: list[PlanShop],
+    trigger: str,
+    at: datetime | None,
+    listed: Mapping[tuple[str, str], int] | None,
+) -> JsonObject:
+    """One run of the guard at `at` (default: the policy's `as_of`, else now), kept."""
     when = at or rules.as_of or datetime.now(UTC)
     products = [s.product for s in catalog.store.current(tenant)]
-    result = check(sku_arrays(products, rules), _shops(catalog, tenant), rules, when, listed)
+    result = check(sku_arrays(products, rules), shops, rules, when, listed)
     body = _body(result, when, version, listed is not None)
     body["id"] = catalog.store.add_price_check(tenant, trigger, body)
     body["trigger"] = trigger
