@@ -19,6 +19,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +40,11 @@ PG_CONNECT_TIMEOUT_S = 5
 WRITE_OPTION = "omnistock_write"
 
 _SQLITE_PRAGMAS = (
-    "PRAGMA foreign_keys = ON",
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = FULL",
     f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA synchronous = FULL",
 )
+_SQLITE_WAL = "PRAGMA journal_mode = WAL"
 # In a URL that does not parse: anything from a colon to the last @ may be a password.
 _PASSWORD_IN_URL = re.compile(r":[^@\s]*@")
 # JSON columns keep Chinese text readable in the database (psql, sqlite3), not \u-escaped.
@@ -135,8 +137,24 @@ def _sqlite_connected(dbapi_connection: Any, _record: Any) -> None:
     try:
         for pragma in _SQLITE_PRAGMAS:
             cursor.execute(pragma)
+        _switch_to_wal(cursor)
     finally:
         cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode. While another connection switches a new file (two
+    processes starting at once), SQLite answers "database is locked" at once, without
+    its busy handler; so this waits and tries again, up to the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute(_SQLITE_WAL)
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _sqlite_begin(connection: Connection) -> None:
