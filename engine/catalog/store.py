@@ -21,13 +21,13 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.catalog.model import Product, changes
@@ -61,8 +61,8 @@ from engine.catalog.tables import (
     PricePolicyVersion,
 )
 from engine.core.errors import InputError, Issue
-from engine.db.connect import unavailable, writer
 from engine.db.errors import Conflict, NotFound
+from engine.db.sessions import reading, writing
 
 __all__ = [
     "CatalogStore",
@@ -95,7 +95,11 @@ class CatalogStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._writer = writer(engine)
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine (other stores on the same database share its pool)."""
+        return self._engine
 
     def dispose(self) -> None:
         """Close the store's connections (a server shutting down); the writer shares
@@ -523,25 +527,13 @@ class CatalogStore:
         with self._write(what) as session:
             work(session)
 
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        try:
-            with Session(self._engine) as session, session.begin():
-                yield session
-        except (OperationalError, InterfaceError) as error:
-            raise unavailable(self._engine, error) from None
+    def _read(self) -> AbstractContextManager[Session]:
+        return reading(self._engine)
 
-    @contextmanager
-    def _write(self, what: str) -> Iterator[Session]:
+    def _write(self, what: str) -> AbstractContextManager[Session]:
         """One transaction; a unique key another writer took first is a Conflict (the
         specific statements below name what they lost; this names the whole write)."""
-        try:
-            with Session(self._writer) as session, session.begin():
-                yield session
-        except IntegrityError:
-            raise Conflict(f"{what} was changed meanwhile, retry") from None
-        except (OperationalError, InterfaceError) as error:
-            raise unavailable(self._engine, error) from None
+        return writing(self._engine, what)
 
     def _append(self, what: str, append: _Append) -> int:
         # Appends carry no version the caller read, so a lost race is retried here.

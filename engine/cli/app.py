@@ -15,6 +15,7 @@ from engine.cli.bench import bench
 from engine.cli.catalog import catalog
 from engine.cli.db import db
 from engine.cli.keys import keys
+from engine.cli.listing import listing
 from engine.cli.load import load
 from engine.cli.plan import demo, explain, plan, validate
 from engine.cli.prices import prices
@@ -35,6 +36,7 @@ app.add_typer(db, name="db")
 app.add_typer(catalog, name="catalog")
 app.add_typer(prices, name="prices")
 app.add_typer(sandbox, name="sandbox")
+app.add_typer(listing, name="listing")
 
 
 def main() -> None:  # pragma: no cover - console entry point

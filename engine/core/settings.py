@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # does it by hand); False when a deploy step runs them once for every server.
     migrate_at_start: bool = True
 
+    # --- marketplaces ----------------------------------------------------------------
+    # The marketplace accounts file (engine/listing/accounts.py): each shop's app key,
+    # secret, access token and call limits. Unset: no shop may be listed on a platform.
+    marketplaces_file: Path | None = None
+
     # --- the HTTP service ------------------------------------------------------------
     title: str = "omnistock"
     # A request's solve never holds a worker longer than this.

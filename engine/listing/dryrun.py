@@ -49,9 +49,11 @@ def dry_run(
     shops: Iterable[Shop],
     registry: Registry,
     stock: Mapping[str, int] | None = None,
+    shop_stock: Mapping[str, Mapping[str, int]] | None = None,
 ) -> DryRun:
     """Every product x every shop of its brand (shops in the order given); `stock` is
-    SKU code -> units."""
+    SKU code -> units, `shop_stock` shop -> SKU code -> units where shops differ (a
+    published plan's quantities), over `stock`."""
     by_brand: dict[str, list[Shop]] = {}
     for shop in shops:
         by_brand.setdefault(shop.brand, []).append(shop)
@@ -61,8 +63,11 @@ def dry_run(
         targets = by_brand.get(product.brand, [])
         if not targets:
             continue
-        context_stock = {s.sku_code: units.get(s.sku_code, 0) for s in product.skus}
         for shop in targets:
+            own = (shop_stock or {}).get(shop.id, {})
+            context_stock = {
+                s.sku_code: own.get(s.sku_code, units.get(s.sku_code, 0)) for s in product.skus
+            }
             found = check(
                 product, shop.platform, registry, {**shop.settings, "stock": context_stock}
             )

@@ -156,16 +156,28 @@ class Marketplace(ABC):
     shop_id: str
 
     @abstractmethod
-    def publish(self, payload: Mapping[str, Any]) -> Published:
+    def publish(
+        self, payload: Mapping[str, Any], *, item_id: str | None = None, look_up: bool = True
+    ) -> Published:
         """Create the item, or update it when the platform already holds one with the
-        payload's outer id (so a retried create never lists an item twice)."""
+        payload's outer id (so a retried create never lists an item twice).
+
+        `item_id`: the platform's id of the item, known from a read of the shop: updated
+        without a look-up. `look_up=False` creates without looking first: only for a
+        caller that has just read the whole shop, found no such item, and has sent no
+        create of it since (a batch's first attempt); every retry looks up."""
 
     @abstractmethod
-    def update_stock(self, outer_id: str, stock: Mapping[str, int]) -> None:
-        """Set each SKU's units (SKU code -> units); absolute, not a delta."""
+    def update_stock(
+        self, outer_id: str, stock: Mapping[str, int], *, item_id: str | None = None
+    ) -> None:
+        """Set each SKU's units (SKU code -> units); absolute, not a delta. `item_id`,
+        when known, saves the look-up by outer id."""
 
     @abstractmethod
-    def update_price(self, outer_id: str, prices: Mapping[str, Decimal]) -> None:
+    def update_price(
+        self, outer_id: str, prices: Mapping[str, Decimal], *, item_id: str | None = None
+    ) -> None:
         """Set each SKU's price in yuan (the guard has checked it against the floor)."""
 
     @abstractmethod

@@ -15,6 +15,7 @@ from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 import engine.catalog.tables  # noqa: F401 - registers the catalog's tables on Base.metadata
+import engine.listing.tables  # noqa: F401 - and the listing's
 from engine.cli.app import app
 from engine.db import migrate
 from engine.db.base import Base
@@ -22,7 +23,8 @@ from engine.db.connect import connect
 from engine.db.errors import DatabaseUnavailable, MigrationFailed
 from tests.db.databases import BACKENDS, blank_database
 
-HEAD = "0001_catalog"
+ALL = ["0001_catalog", "0002_listing"]
+HEAD = ALL[-1]
 # Nothing listens on port 1: the connection is refused at once.
 DEAD_URL = "postgresql://omni:s3cret-pw@127.0.0.1:1/omnistock"
 
@@ -35,8 +37,8 @@ def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def test_upgrade_applies_every_migration_once(blank_url: str) -> None:
     assert migrate.current(blank_url) is None
-    assert migrate.pending(blank_url) == [HEAD]
-    assert migrate.upgrade(blank_url) == [HEAD]
+    assert migrate.pending(blank_url) == ALL
+    assert migrate.upgrade(blank_url) == ALL
     assert migrate.current(blank_url) == HEAD == migrate.head()
     assert migrate.pending(blank_url) == []
     # Twice is a no-op.
@@ -92,7 +94,7 @@ def test_two_upgrades_at_once_apply_each_migration_once(blank_url: str) -> None:
     for thread in threads:
         thread.join(timeout=30)
     assert errors == []
-    assert sorted(results) == [[], [HEAD]]
+    assert sorted(results) == [[], ALL]
     assert migrate.current(blank_url) == HEAD
 
 
@@ -156,11 +158,11 @@ def test_db_commands_upgrade_and_show_the_revision(tmp_path: Path) -> None:
     before = runner.invoke(app, ["db", "current"], env=env)
     assert before.exit_code == 0, before.output
     assert before.stdout.strip() == "none"
-    assert f"1 migration(s) to apply ({HEAD})" in before.stderr
+    assert f"2 migration(s) to apply ({', '.join(ALL)})" in before.stderr
 
     first = runner.invoke(app, ["db", "upgrade"], env=env)
     assert first.exit_code == 0, first.output
-    assert first.stdout.splitlines() == [f"applied {HEAD}"]
+    assert first.stdout.splitlines() == [f"applied {name}" for name in ALL]
 
     again = runner.invoke(app, ["db", "upgrade"], env=env)
     assert again.exit_code == 0, again.output

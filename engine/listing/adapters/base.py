@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import socket
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -104,6 +104,8 @@ class WireAdapter(Marketplace):
         # second would wait for the first's delayed acknowledgement (40 ms a call).
         nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
         self._transport = transport or httpx.HTTPTransport(socket_options=nodelay)
+        # Called with the method before every call: a batch sets it to its call limiter.
+        self.pace: Callable[[str], None] | None = None
 
     def close(self) -> None:
         self._transport.close()
@@ -142,6 +144,8 @@ class WireAdapter(Marketplace):
         return body[key]
 
     def _call(self, method: str, params: Mapping[str, Any]) -> Any:
+        if self.pace is not None:
+            self.pace(method)  # waits for the shop's quota; may raise (quota used up)
         request = self._request(method, params)
         log.debug("%s %s shop=%s", self.platform, method, self.shop_id)
         try:
@@ -226,20 +230,24 @@ class WireAdapter(Marketplace):
 
     # --- Marketplace ---------------------------------------------------------------------
 
-    def publish(self, payload: Mapping[str, Any]) -> Published:
+    def publish(
+        self, payload: Mapping[str, Any], *, item_id: str | None = None, look_up: bool = True
+    ) -> Published:
         outer_id = payload.get(self.shape.outer_id)
         if not isinstance(outer_id, str) or not outer_id:
             raise InputError(
                 [Issue(self.shape.outer_id, "the payload has no outer id")], f"shop {self.shop_id}"
             )
-        # Looked up first, so a create retried after a timeout updates what the first
-        # attempt made instead of listing the product twice.
-        found = self.get(outer_id)
-        if found is not None:
-            self._update(found.item_id, payload)
-            return Published(found.item_id, outer_id, ItemState(Status.ACCEPTED), created=False)
-        item_id = self._add(payload)
-        return Published(item_id, outer_id, ItemState(Status.ACCEPTED), created=True)
+        if item_id is None and look_up:
+            # Looked up first, so a create retried after a timeout updates what the first
+            # attempt made instead of listing the product twice.
+            found = self.get(outer_id)
+            item_id = found.item_id if found is not None else None
+        if item_id is not None:
+            self._update(item_id, payload)
+            return Published(item_id, outer_id, ItemState(Status.ACCEPTED), created=False)
+        made = self._add(payload)
+        return Published(made, outer_id, ItemState(Status.ACCEPTED), created=True)
 
     def _item_id(self, outer_id: str) -> str:
         found = self.get(outer_id)
@@ -247,11 +255,15 @@ class WireAdapter(Marketplace):
             raise self._error(ErrorCode.NOT_FOUND, f"no item with outer id {outer_id}", "")
         return found.item_id
 
-    def update_stock(self, outer_id: str, stock: Mapping[str, int]) -> None:
-        self._set_stock(self._item_id(outer_id), stock)
+    def update_stock(
+        self, outer_id: str, stock: Mapping[str, int], *, item_id: str | None = None
+    ) -> None:
+        self._set_stock(item_id or self._item_id(outer_id), stock)
 
-    def update_price(self, outer_id: str, prices: Mapping[str, Decimal]) -> None:
-        self._set_prices(self._item_id(outer_id), prices)
+    def update_price(
+        self, outer_id: str, prices: Mapping[str, Decimal], *, item_id: str | None = None
+    ) -> None:
+        self._set_prices(item_id or self._item_id(outer_id), prices)
 
     def delist(self, outer_id: str) -> None:
         self._delist(self._item_id(outer_id))
