@@ -20,6 +20,7 @@ from api.routes import (
     audit,
     catalog,
     health,
+    listings,
     mode,
     orders,
     plans,
@@ -41,13 +42,14 @@ from engine.jobs.queues import job_queue_for
 from engine.runtime.process import prepare_process
 from engine.scenarios.tasks import SCENARIO_JOB
 from engine.services.catalog import CatalogHandle
+from engine.services.listings import LISTING_JOB
 from engine.services.plan_jobs import PLAN_JOB
 from engine.services.stores import StoreRegistry, seed_demo, store_registry
 from engine.store.redis_store import durability_gaps
 
 # The kinds of job the service runs, each defined by its area. The queue is made with
 # them; a job carries its kind to the process that runs it (engine/jobs/kinds.py).
-JOB_KINDS: tuple[JobKind, ...] = (PLAN_JOB, SCENARIO_JOB)
+JOB_KINDS: tuple[JobKind, ...] = (PLAN_JOB, SCENARIO_JOB, LISTING_JOB)
 # The areas whose routes are mounted under API_PREFIX, in the order the docs list them.
 AREAS = (
     shelf,
@@ -62,6 +64,7 @@ AREAS = (
     scenarios,
     catalog,
     prices,
+    listings,
     audit,
 )
 

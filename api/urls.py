@@ -1,6 +1,6 @@
 """The URLs the API hands out (the engine names things by id, the API says where to
-read them): a plan, a job, a scenario run and its charts; and a job as the API shows
-it, its result naming what the job made with that thing's URL."""
+read them): a plan, a job, a scenario run and its charts, a listing job; and a job as
+the API shows it, its result naming what the job made with that thing's URL."""
 
 from __future__ import annotations
 
@@ -27,8 +27,16 @@ def chart_url(run_id: str, name: str) -> str:
     return f"{scenario_url(run_id)}/charts/{name}"
 
 
+def listing_url(listing_id: str) -> str:
+    return f"{API_PREFIX}/listings/{listing_id}"
+
+
 # Per job kind: the field of its result naming what it made, and that thing's URL.
-_MADE = {"plan": ("plan_id", plan_url), "scenario": ("scenario_id", scenario_url)}
+_MADE = {
+    "plan": ("plan_id", plan_url),
+    "scenario": ("scenario_id", scenario_url),
+    "listing": ("listing_id", listing_url),
+}
 
 
 def job_json(job: JobInfo) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections import Counter
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
@@ -21,11 +22,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from engine.cli.catalog import AsJson, Tenant, author, open_catalog, print_json
 from engine.cli.common import err, fail, read_settings
 from engine.core.errors import KNOWN_ERRORS
+from engine.core.io import dump_json, load_plan, load_snapshot
 from engine.listing.accounts import Accounts, accounts_from
 from engine.listing.batch import RunOptions
 from engine.listing.jobstore import TERMINAL, ItemState, JobRecord, ListingStore
+from engine.listing.listed import drift, with_listed
 from engine.services import listings as service
 from engine.services.listings import RunPlace
+from rules.load import load_ruleset
 
 listing = typer.Typer(
     help="Listing jobs: publish products to the shops, follow them, read them back.",
@@ -241,12 +245,21 @@ def resume(
     job_id: Annotated[str, typer.Argument(help="the listing job's id")],
     sandbox: Sandbox = None,
     per_second: PerSecond = None,
+    settle: Annotated[
+        float,
+        typer.Option(
+            help="seconds after the last run's last sign of life before anything is sent: "
+            "the longest a platform may still carry out a call its caller gave up on"
+        ),
+    ] = RunOptions().settle_s,
     tenant: Tenant = DEFAULT_TENANT,
     as_json: AsJson = False,
 ) -> None:
     """Go on with a job's open items (after a cancel, a crash, a kill)."""
     try:
-        done = run_in_foreground(_place(sandbox, per_second), tenant, job_id)
+        _store().clear_cancel(tenant, job_id)
+        options = RunOptions(settle_s=settle)
+        done = run_in_foreground(_place(sandbox, per_second), tenant, job_id, options)
     except KNOWN_ERRORS as error:
         fail(error)
     _print_job(done, as_json)
@@ -275,6 +288,89 @@ def readback(
         typer.echo(f"  {diff['shop']}/{diff['outer_id']}: {diff['difference']}")
     for shop, why in report["unread"].items():
         typer.echo(f"  {shop}: not read: {why}")
+
+
+@listing.command()
+def push(
+    plan: Annotated[Path, typer.Argument(help="the published plan (JSON)")],
+    snapshot: Annotated[Path, typer.Option(help="the snapshot the plan was made from")],
+    rules: Annotated[Path, typer.Option(help="the ruleset the plan was made with")],
+    brand: Annotated[str | None, typer.Option(help="only this brand's shops")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="show what would be sent and held; send nothing")
+    ] = False,
+    sandbox: Sandbox = None,
+    per_second: PerSecond = None,
+    tenant: Tenant = DEFAULT_TENANT,
+    as_json: AsJson = False,
+) -> None:
+    """Push a plan's quantities to the shops: only what changed since it was last sent,
+    a rise below the cell's sync threshold held (as the planner holds it)."""
+    try:
+        catalog = open_catalog()
+        store = ListingStore(catalog.store.engine)
+        preview, pushed = service.preview_stock(
+            catalog,
+            store,
+            tenant,
+            load_plan(plan),
+            load_snapshot(snapshot),
+            load_ruleset(rules),
+            brand,
+        )
+        held = service.held_summary(pushed)
+        if dry_run or not preview.items:
+            if as_json:
+                print_json({**preview.to_json(), **held})
+                return
+            typer.echo(f"{len(preview.items)} stock updates, {held['held']} cells held")
+            for reason, count in held["held_by_reason"].items():
+                typer.echo(f"  held: {count} x {reason}")
+            return
+        job = service.create_job(store, tenant, preview, author(), held)
+        err.print(
+            f"listing {job.id}: {len(preview.items)} stock updates, {held['held']} cells held",
+            highlight=False,
+        )
+        done = run_in_foreground(_place(sandbox, per_second), tenant, job.id)
+    except KNOWN_ERRORS as error:
+        fail(error)
+    _print_job(done, as_json)
+
+
+@listing.command()
+def listed(
+    snapshot: Annotated[Path, typer.Argument(help="the snapshot to check")],
+    out: Annotated[Path, typer.Option(help="the snapshot with the shops' listed stock")],
+    brand: Annotated[str | None, typer.Option(help="only this brand's shops")] = None,
+    sandbox: Sandbox = None,
+    tenant: Tenant = DEFAULT_TENANT,
+) -> None:
+    """Read what the shops list now into a snapshot (`listed`) for `omnistock check`,
+    and show where it differs from what was last sent, with why."""
+    try:
+        catalog = open_catalog()
+        snap = load_snapshot(snapshot)
+        read = service.read_listed(_place(sandbox), catalog, tenant, snap, brand)
+        store = ListingStore(catalog.store.engine)
+        sent = store.last_sent(tenant, read.shops)
+        found = drift(sent, read.rows, shops=set(read.shops))
+        dump_json(with_listed(snap, read.rows, read.shops), out)
+    except KNOWN_ERRORS as error:
+        fail(error)
+    typer.echo(
+        f"{len(read.shops)} shops read, {len(read.rows)} listed rows written to {out}; "
+        f"{read.outside} rows of SKUs the snapshot does not plan left out"
+    )
+    for shop, why in read.unread.items():
+        typer.echo(f"  {shop}: not read: {why}")
+    typer.echo(f"{len(found)} cells differ from what was last sent:")
+    for cell in found[:50]:
+        typer.echo(
+            f"  {cell.shop}/{cell.sku}: sent {cell.intended}, listed {cell.listed}: "
+            f"{cell.explanation}"
+        )
+    typer.echo(f"next: omnistock check {out} --plan PLAN")
 
 
 def _bench_command() -> None:

@@ -12,7 +12,6 @@ items listed per call the quota allows.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -28,12 +27,14 @@ import yaml
 
 from engine.catalog.demo import write_catalog
 from engine.cli.common import err
+from engine.core.settings import child_environment
 from engine.demo import DEFAULT_SEED, build_demo
 from engine.listing.accounts import parse_accounts
-from engine.listing.adapters import adapter_for
 from engine.listing.adapters.shapes import PLATFORMS
+from engine.listing.batch import read_shop
 from engine.listing.jobstore import TERMINAL, ItemState, ListingStore
-from engine.listing.marketplace import ListingError
+from engine.listing.pacing import MemoryPacer
+from engine.listing.reach import AccountsReach
 from engine.services import catalog as catalog_service
 from engine.services import listings as service
 
@@ -67,17 +68,23 @@ def bench(
     quota: Annotated[float, typer.Option(help="calls a second per shop (every method)")] = 50.0,
     fail_rate: Annotated[float, typer.Option(help="share of calls failing transiently")] = 0.05,
     kill_at: Annotated[
-        float, typer.Option(help="kill the runs once this share of items is done (0: never)")
+        float, typer.Option(help="kill the runs once this share of items is sent (0: never)")
     ] = 0.5,
     seed: Annotated[int, typer.Option(help="the seed of the sandbox's faults")] = 7,
     keep: Annotated[Path | None, typer.Option(help="keep the work directory here")] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option("--redis", help="pace in this Redis (as a deployment with Redis does)"),
+    ] = None,
 ) -> None:
     """List the demo catalog on the sandbox (faults, quota), kill and resume, read back."""
     work = keep or Path(tempfile.mkdtemp(prefix="omnistock-listing-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{work / 'omnistock.db'}"
-    env = {**os.environ, "OMNISTOCK_DATABASE_URL": url}
-    env.pop("OMNISTOCK_REDIS_URL", None)
+    accounts_file = work / "marketplaces.yaml"
+    env = child_environment(
+        database_url=url, redis_url=redis_url, marketplaces_file=str(accounts_file)
+    )
 
     err.print(f"work directory {work}", highlight=False)
     snapshot, _ = build_demo(DEFAULT_SEED, skus=skus)
@@ -113,9 +120,7 @@ def bench(
         },
         "default_account": "sandbox",
     }
-    accounts_file = work / "marketplaces.yaml"
     accounts_file.write_text(yaml.safe_dump(accounts_doc), encoding="utf-8")
-    env["OMNISTOCK_MARKETPLACES_FILE"] = str(accounts_file)
     accounts = parse_accounts(accounts_doc, str(accounts_file))
 
     sandbox_log = (work / "sandbox.log").open("wb")
@@ -156,13 +161,15 @@ def bench(
         catalog.store.dispose()
 
 
-def _done(listings: ListingStore, jobs: list[str]) -> int:
+def _done(listings: ListingStore, jobs: list[str], sent: bool = False) -> int:
+    """Items done (or, with `sent`, past sending: taken by the platform or done)."""
+    past = TERMINAL | {ItemState.ACCEPTED, ItemState.IN_REVIEW} if sent else TERMINAL
     return sum(
         n
         for job in jobs
         for states in listings.counts(TENANT, job).values()
         for state, n in states.items()
-        if ItemState(state) in TERMINAL
+        if ItemState(state) in past
     )
 
 
@@ -179,23 +186,27 @@ def _run_all(
     runs = []
     for job in jobs:
         log = (work / f"{job}.log").open("ab")
-        command = _omnistock("listing", "resume", job, "--tenant", TENANT)
+        # The sandbox carries out a timed-out call 1.5 s after it came: a resumed run
+        # waits that out (and a little more) before it looks anything up.
+        command = _omnistock("listing", "resume", job, "--tenant", TENANT, "--settle", "3")
         runs.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env), log))
     began = time.monotonic()
     killed = False
     try:
         while any(process.poll() is None for process, _ in runs):
             time.sleep(0.5)
-            done = _done(listings, jobs)
+            done, sent = _done(listings, jobs), _done(listings, jobs, sent=True)
             err.print(
-                f"{name}: {done}/{total} items done, {time.monotonic() - began:.1f} s",
+                f"{name}: {sent}/{total} items sent, {done} done, {time.monotonic() - began:.1f} s",
                 highlight=False,
             )
-            if kill_at and done >= kill_at * total and not killed:
+            if kill_at and sent >= kill_at * total and not killed:
                 for process, _ in runs:
                     process.kill()  # SIGKILL: no clean-up, as a lost worker
                 killed = True
-                err.print(f"{name}: killed every run (SIGKILL) at {done}/{total}", highlight=False)
+                err.print(
+                    f"{name}: killed every run (SIGKILL) at {sent}/{total} sent", highlight=False
+                )
     finally:
         for process, log in runs:
             process.wait()
@@ -234,18 +245,13 @@ def _report(
         ):
             no_reason += not item.reason
     duplicates = 0
+    reach, pacer = AccountsReach(accounts), MemoryPacer()
     for shop in shops:
-        market = adapter_for(shop.platform, shop.id, accounts.config_for(shop.id, shop.platform))
-        for _ in range(20):
-            try:
-                outer = [item.outer_id for item in market.items()]
-                break
-            except ListingError:
-                continue
-        else:
-            raise RuntimeError(f"shop {shop.id} could not be read back")
-        duplicates += len(outer) - len(set(outer))
-        market.close()
+        outer = [item.outer_id for item in read_shop(reach, pacer, shop.id, shop.platform)]
+        twice = len(outer) - len(set(outer))
+        if twice:
+            err.print(f"{shop.id}: {twice} items listed twice", highlight=False)
+        duplicates += twice
     sent = sum(n for s, n in states.items() if s != ItemState.REFUSED.value)
     bound = quota * len(shops)
     rows = [

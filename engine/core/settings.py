@@ -8,6 +8,7 @@ A field's environment variable is its name in upper case behind `OMNISTOCK_`:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     # The marketplace accounts file (engine/listing/accounts.py): each shop's app key,
     # secret, access token and call limits. Unset: no shop may be listed on a platform.
     marketplaces_file: Path | None = None
+    # A resumed listing job waits this long after the dead run's last sign of life: the
+    # longest a platform may still carry out a call whose caller gave up or died.
+    listing_settle_s: float = 30.0
 
     # --- the HTTP service ------------------------------------------------------------
     title: str = "omnistock"
@@ -94,3 +98,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.keys_file.parent / DATABASE_FILE_NAME}"
+
+
+def child_environment(**values: str | None) -> dict[str, str]:
+    """The environment for a child process (the listing benchmark's runs): this
+    process's, with the given settings set (`database_url="..."` sets
+    OMNISTOCK_DATABASE_URL) or, given None, unset."""
+    env = dict(os.environ)
+    for name, value in values.items():
+        key = f"OMNISTOCK_{name.upper()}"
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env

@@ -7,13 +7,15 @@ shop wait for its limiter anyway). The item states are written in batches by the
 own thread a few times a second, so a run costs a handful of transactions a second, not
 one per call.
 
-Nothing is listed twice, even when a run dies and another takes over:
-- a publish run first reads the whole shop (a page holds a hundred items), so an item a
-  dead run created is found by its outer id and updated, not created again;
-- an item's first attempt in a run creates without looking (the read just said it is
-  not there); every retry looks it up first, so a create that timed out but landed is
-  updated by the retry. A timed-out call may land later than the time-out: the first
-  backoff (`Backoff.first_s`) must be longer than the platform takes to finish a call.
+Nothing is listed twice, even when a run dies and another takes over: every create is
+preceded by a look-up of the outer id (Marketplace.publish), so an item a dead run made,
+or a create that timed out but landed, is updated instead. A publish run first reads the
+whole shop (a page holds a hundred items) so that the items it already holds are
+updated without a look-up each. The look-up is not skipped for the rest: a paged read
+of a shop whose items move between lists as their review passes can miss one, and
+creating on the strength of that read would list it twice (seen in the benchmark).
+A timed-out call may land later than the time-out, so the first backoff
+(`Backoff.first_s`) must be longer than the platform takes to finish a call.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from engine.listing.pacing import Pacer, QuotaExhausted, QuotaZero
 from engine.listing.pacing import wait as wait_for_quota
 from engine.listing.readback import compare
 
-__all__ = ["Backoff", "BatchRun", "Reach", "RunOptions", "intended_stock"]
+__all__ = ["Backoff", "BatchRun", "Reach", "RunOptions", "intended_stock", "read_back", "read_shop"]
 
 log = logging.getLogger("engine.listing")
 
@@ -92,6 +94,10 @@ class RunOptions:
     poll_every_s: float = 2.0
     flush_every_s: float = 0.25
     cancel_check_s: float = 0.5
+    # A resumed run waits this long after the last sign of life of the run before, so
+    # that a call that run had in flight (a create a platform still carries out after
+    # the caller died) has landed before anything is looked up.
+    settle_s: float = 30.0
     threads: int = 16  # shops worked at once
     senders_per_shop: int = 4  # calls in flight at once per shop
 
@@ -197,6 +203,12 @@ class BatchRun:
 
     def run(self) -> JobRecord:
         job = self.store.start_run(self.tenant, self.job_id)
+        if job.cancel_requested:
+            # Cancelled while it waited in the queue: it does not start (a resume clears
+            # the request first).
+            self._cancel.set()
+            return self._end(job, JobStatus.CANCELLED, 0.0)
+        self._settle(job)
         items = self.store.items(self.tenant, self.job_id)
         self._all = items
         self._states = {(i.shop, i.outer_id): i.state for i in items}
@@ -219,6 +231,14 @@ class BatchRun:
         else:
             status = JobStatus.FINISHED
         return self._end(job, status, time.monotonic() - started)
+
+    def _settle(self, job: JobRecord) -> None:
+        if job.beat_at is None:
+            return  # the first run: nothing of this job can be in flight
+        since = (datetime.now(UTC) - job.beat_at).total_seconds()
+        if since < self.options.settle_s:
+            log.info("listing %s: waiting %.1f s for the last run's calls", job.id, since)
+            self._cancel.wait(self.options.settle_s - since)
 
     def _work(self, kind: str, shops: Mapping[tuple[str, str], list[ItemRecord]]) -> None:
         if not shops:
@@ -290,16 +310,14 @@ class BatchRun:
             return
         market.pace = self._pacer_of(shop)  # type: ignore[attr-defined]
         try:
-            self._send_all(kind, market, shop)
             if kind == PUBLISH:
-                self._follow_review(market, shop)
+                self._send_and_follow(market, shop)
+            else:
+                self._send_all(kind, market, shop)
         except _Stop:
             return
         except QuotaExhausted as error:
-            # Its items wait for the day's reset; a resume then goes on with them.
-            with self._lock:
-                self._stopped[shop.shop] = str(error)
-            self._fail_open(shop, "quota", str(error), keep_open=True)
+            self._stop_shop(shop, error)
         except QuotaZero as error:
             self._fail_open(shop, "quota", str(error))
         except (ListingError, InputError) as error:
@@ -310,6 +328,37 @@ class BatchRun:
             close = getattr(market, "close", None)
             if close is not None:
                 close()
+
+    def _send_and_follow(self, market: Marketplace, shop: _Shop) -> None:
+        """Send a shop's listings while another thread follows the review of those the
+        platform has taken: reviews pass while the rest is still being sent."""
+        sending = threading.Event()
+        failed: list[BaseException] = []
+
+        def follow() -> None:
+            try:
+                self._follow_review(market, shop, sending)
+            except BaseException as error:  # raised below, in the shop's thread
+                failed.append(error)
+
+        follower = threading.Thread(target=follow, name=f"review-{shop.shop}")
+        follower.start()
+        try:
+            self._send_all(PUBLISH, market, shop)
+        except QuotaExhausted as error:
+            # Its unsent items wait for the day's reset (a resume goes on with them); what
+            # was sent is still followed, on the reading methods' quotas.
+            self._stop_shop(shop, error)
+        finally:
+            sending.set()
+            follower.join()
+        if failed:
+            raise failed[0]
+
+    def _stop_shop(self, shop: _Shop, error: QuotaExhausted) -> None:
+        with self._lock:
+            self._stopped[shop.shop] = str(error)
+        self._fail_open(shop, "quota", str(error), keep_open=True)
 
     def _pacer_of(self, shop: _Shop) -> Callable[[str], None]:
         def pace(method: str) -> None:
@@ -326,13 +375,11 @@ class BatchRun:
         return pace
 
     def _send_all(self, kind: str, market: Marketplace, shop: _Shop) -> None:
-        fresh: set[str] = set()
         if kind == PUBLISH:
             # What the shop holds now: a dead run's creates are updates for this one.
             for listed in _read_shop(market, self.options.backoff):
                 if listed.outer_id in shop.items:
                     shop.item_ids[listed.outer_id] = listed.item_id
-            fresh = {o for o in shop.items if o not in shop.item_ids}
         queue = _SendQueue()
         for n, item in enumerate(shop.items.values()):
             if item.state in (ItemState.PENDING, ItemState.SENT):
@@ -341,12 +388,10 @@ class BatchRun:
         # the shop's others; the limiter keeps them all inside the quota.
         senders = max(1, self.options.senders_per_shop)
         if senders == 1:
-            self._drain(kind, market, shop, queue, fresh)
+            self._drain(kind, market, shop, queue)
             return
         with ThreadPoolExecutor(senders, thread_name_prefix=f"send-{shop.shop}") as pool:
-            runs = [
-                pool.submit(self._drain, kind, market, shop, queue, fresh) for _ in range(senders)
-            ]
+            runs = [pool.submit(self._drain, kind, market, shop, queue) for _ in range(senders)]
             for run in runs:
                 try:
                     run.result()
@@ -354,9 +399,7 @@ class BatchRun:
                     queue.stop()  # the others stop too, then the first error is raised
                     raise
 
-    def _drain(
-        self, kind: str, market: Marketplace, shop: _Shop, queue: _SendQueue, fresh: set[str]
-    ) -> None:
+    def _drain(self, kind: str, market: Marketplace, shop: _Shop, queue: _SendQueue) -> None:
         backoff = self.options.backoff
         while True:
             taken = queue.take(self._cancel)
@@ -364,7 +407,7 @@ class BatchRun:
                 return
             n, outer_id = taken
             try:
-                self._attempt(kind, market, shop, queue, fresh, n, outer_id, backoff)
+                self._attempt(kind, market, shop, queue, n, outer_id, backoff)
             finally:
                 queue.done()
 
@@ -374,7 +417,6 @@ class BatchRun:
         market: Marketplace,
         shop: _Shop,
         queue: _SendQueue,
-        fresh: set[str],
         n: int,
         outer_id: str,
         backoff: Backoff,
@@ -382,13 +424,10 @@ class BatchRun:
         with self._lock:
             attempt = shop.attempts[outer_id] + 1
             shop.attempts[outer_id] = attempt
-            look_up = outer_id not in fresh
         self._put(shop, outer_id, ItemState.SENT, attempt)
         try:
-            self._send(kind, market, shop, outer_id, look_up=look_up)
+            self._send(kind, market, shop, outer_id)
         except ListingError as error:
-            with self._lock:
-                fresh.discard(outer_id)  # it may have landed: a retry looks it up first
             if error.retryable and attempt < backoff.attempts:
                 self._put(shop, outer_id, ItemState.PENDING, attempt, error=error)
                 wait_s = backoff.delay(attempt, error.retry_after_s)
@@ -406,13 +445,11 @@ class BatchRun:
             where = error.issues[0].path if error.issues else None
             self._put(shop, outer_id, ItemState.REFUSED, attempt, reason=str(error), field_=where)
 
-    def _send(
-        self, kind: str, market: Marketplace, shop: _Shop, outer_id: str, *, look_up: bool
-    ) -> None:
+    def _send(self, kind: str, market: Marketplace, shop: _Shop, outer_id: str) -> None:
         intent = shop.items[outer_id].intent
         attempt = shop.attempts[outer_id]
         if kind == PUBLISH:
-            done = market.publish(intent, item_id=shop.item_ids.get(outer_id), look_up=look_up)
+            done = market.publish(intent, item_id=shop.item_ids.get(outer_id))
             shop.item_ids[outer_id] = done.item_id
             self._put(
                 shop,
@@ -433,17 +470,32 @@ class BatchRun:
             market.update_price(outer_id, prices, item_id=shop.item_ids.get(outer_id))
             self._put(shop, outer_id, ItemState.UPDATED, attempt)
 
-    def _follow_review(self, market: Marketplace, shop: _Shop) -> None:
-        """Poll the shop until every accepted item is on sale or rejected, or the review
-        time-out passes (those items stay in review; a refresh follows them later)."""
-        waiting = {
-            outer_id
-            for outer_id in shop.items
-            if self._state(shop, outer_id) in (ItemState.ACCEPTED, ItemState.IN_REVIEW)
-        }
-        deadline = time.monotonic() + self.options.review_timeout_s
-        while waiting and time.monotonic() < deadline:
-            self._sleep_until(time.monotonic() + self.options.poll_every_s)
+    def _follow_review(self, market: Marketplace, shop: _Shop, sending: threading.Event) -> None:
+        """Poll the shop while items wait for their review: until sending has ended and
+        every item taken is on sale or rejected, or the review time-out passes after
+        sending (those items stay in review; `listing resume` follows them later)."""
+        deadline: float | None = None
+        while True:
+            if sending.is_set() and deadline is None:
+                deadline = time.monotonic() + self.options.review_timeout_s
+            waiting = {
+                outer_id
+                for outer_id in shop.items
+                if self._state(shop, outer_id) in (ItemState.ACCEPTED, ItemState.IN_REVIEW)
+            }
+            if deadline is not None and (not waiting or time.monotonic() >= deadline):
+                return
+            # While the shop is still being sent to, poll less often: a read of the shop
+            # is one call per hundred items, taken from the same quota as the sends.
+            if deadline is None:
+                # Woken early when the sending ends.
+                sending.wait(self.options.poll_every_s * 5)
+                if self._cancel.is_set():
+                    raise _Stop()
+            else:
+                self._sleep_until(time.monotonic() + self.options.poll_every_s)
+            if not waiting:
+                continue
             try:
                 listed = market.items()
             except ListingError as error:
@@ -457,8 +509,6 @@ class BatchRun:
                 attempt = shop.attempts[item.outer_id]
                 reason = item.state.reason or None
                 self._put(shop, item.outer_id, state, attempt, item_id=item.item_id, reason=reason)
-                if state in TERMINAL:
-                    waiting.discard(item.outer_id)
 
     # --- states --------------------------------------------------------------------------
 
@@ -591,20 +641,10 @@ def read_back(
     started = time.monotonic()
     for shop, platform in sorted(wanted):
         try:
-            market = reach.connect(shop, platform)
-        except OmnistockError as error:
-            unread[shop] = str(error)
-            continue
-        market.pace = _plain_pacer(reach, pacer, shop, platform)  # type: ignore[attr-defined]
-        try:
-            for held in _read_shop(market, backoff or Backoff()):
+            for held in read_shop(reach, pacer, shop, platform, backoff):
                 listed[shop, held.outer_id] = held
-        except (ListingError, QuotaExhausted, QuotaZero) as error:
+        except OmnistockError as error:  # no account, a quota used up or zero, a refusal
             unread[shop] = str(error)
-        finally:
-            close = getattr(market, "close", None)
-            if close is not None:
-                close()
     equal = 0
     differences: list[dict[str, Any]] = []
     missing: list[str] = []
@@ -632,6 +672,22 @@ def read_back(
         "unread": unread,
         "seconds": round(time.monotonic() - started, 3),
     }
+
+
+def read_shop(
+    reach: Reach, pacer: Pacer, shop: str, platform: str, backoff: Backoff | None = None
+) -> list[ListedItem]:
+    """Every item of one shop as its platform holds it, read page by page inside the
+    shop's quota; OmnistockError (ListingError, QuotaExhausted, InputError...) when the
+    shop cannot be read."""
+    market = reach.connect(shop, platform)
+    market.pace = _plain_pacer(reach, pacer, shop, platform)  # type: ignore[attr-defined]
+    try:
+        return _read_shop(market, backoff or Backoff())
+    finally:
+        close = getattr(market, "close", None)
+        if close is not None:
+            close()
 
 
 def _read_shop(market: Marketplace, backoff: Backoff) -> list[ListedItem]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as default_of
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -145,6 +145,7 @@ class JobRecord:
     summary: dict[str, Any]
     seconds: float
     calls: int
+    beat_at: datetime | None
 
     def to_json(self) -> dict[str, Any]:
         def when(value: datetime | None) -> str | None:
@@ -185,6 +186,7 @@ def _job(row: ListingJob) -> JobRecord:
         summary=row.summary,
         seconds=row.seconds,
         calls=row.calls,
+        beat_at=row.beat_at,
     )
 
 
@@ -272,6 +274,7 @@ class ListingStore:
             summary={},
             seconds=0.0,
             calls=0,
+            beat_at=None,
         )
         with self._write(f"listing job {job_id}") as session:
             session.add(job)
@@ -315,22 +318,38 @@ class ListingStore:
             session.execute(
                 update(ListingJob)
                 .where(ListingJob.tenant == tenant, ListingJob.id == job_id)
-                .values(calls=ListingJob.calls + calls, seconds=ListingJob.seconds + seconds)
+                .values(
+                    calls=ListingJob.calls + calls,
+                    seconds=ListingJob.seconds + seconds,
+                    beat_at=datetime.now(UTC),
+                )
             )
 
     def start_run(self, tenant: str, job_id: str) -> JobRecord:
-        """A run begins: the job is running, one more run counted, a cancel forgotten (a
-        cancelled job resumed goes on)."""
+        """(The record returned is the job as it was before this run: its `beat_at` is
+        the last sign of life of the run before.)"""
+        """A run begins: the job is running, one more run counted. A cancel asked for
+        stays (the run ends at once); `clear_cancel` is a resume's first step."""
         with self._write(f"listing job {job_id}") as session:
             row = session.get(ListingJob, (tenant, job_id))
             if row is None:
                 raise NotFound("listing job", job_id)
             row.status = JobStatus.RUNNING.value
+            before = _job(row)
             row.runs += 1
-            row.cancel_requested = False
             row.ended_at = None
+            row.beat_at = datetime.now(UTC)
             if row.started_at is None:
                 row.started_at = datetime.now(UTC)
+            return replace(_job(row), beat_at=before.beat_at)
+
+    def clear_cancel(self, tenant: str, job_id: str) -> JobRecord:
+        """Forget a cancel request: a resume goes on with the open items."""
+        with self._write(f"listing job {job_id}") as session:
+            row = session.get(ListingJob, (tenant, job_id))
+            if row is None:
+                raise NotFound("listing job", job_id)
+            row.cancel_requested = False
             return _job(row)
 
     def request_cancel(self, tenant: str, job_id: str) -> JobRecord:

@@ -156,16 +156,11 @@ class Marketplace(ABC):
     shop_id: str
 
     @abstractmethod
-    def publish(
-        self, payload: Mapping[str, Any], *, item_id: str | None = None, look_up: bool = True
-    ) -> Published:
+    def publish(self, payload: Mapping[str, Any], *, item_id: str | None = None) -> Published:
         """Create the item, or update it when the platform already holds one with the
-        payload's outer id (so a retried create never lists an item twice).
-
-        `item_id`: the platform's id of the item, known from a read of the shop: updated
-        without a look-up. `look_up=False` creates without looking first: only for a
-        caller that has just read the whole shop, found no such item, and has sent no
-        create of it since (a batch's first attempt); every retry looks up."""
+        payload's outer id (so a retried create never lists an item twice): every create
+        is preceded by a look-up. `item_id`, the platform's id of the item when known
+        (from a read of the shop), is updated without a look-up."""
 
     @abstractmethod
     def update_stock(

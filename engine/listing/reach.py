@@ -12,7 +12,12 @@ from engine.listing.adapters import adapter_for
 from engine.listing.marketplace import Marketplace, Quota
 from engine.listing.pacing import pace_key
 
-__all__ = ["AccountsReach"]
+__all__ = ["HEADROOM", "AccountsReach"]
+
+# Calls are paced at this share of a platform's per-second limit: the platform counts
+# calls as they arrive, after network jitter has bunched some of them, and a call over
+# its window is refused (and must wait). Day limits are used whole.
+HEADROOM = 0.9
 
 
 class AccountsReach:
@@ -26,7 +31,8 @@ class AccountsReach:
         )
 
     def limit(self, shop: str, platform: str, method: str) -> Quota:
-        return self.accounts.quota(shop, platform, method)
+        quota = self.accounts.quota(shop, platform, method)
+        return Quota(quota.method, quota.per_second * HEADROOM, quota.per_day)
 
     def limiter_key(self, shop: str, platform: str, method: str) -> str:
         return pace_key(platform, self.accounts.app_key_of(shop), shop, method)

@@ -46,6 +46,9 @@ class ListingJob(Base):
     # count too): the throughput's numbers.
     seconds: Mapped[float] = mapped_column(Float)
     calls: Mapped[int] = mapped_column(Integer)
+    # The last sign of life of a run (its last write): a resume waits from here until
+    # any call the run had in flight when it died has landed.
+    beat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class ListingItem(Base):

@@ -26,17 +26,27 @@ from engine.catalog.prices.guard import check as guard_check
 from engine.catalog.prices.guard import sku_arrays
 from engine.catalog.prices.policy import PricePolicy, fen, parse_policy
 from engine.catalog.shops import Shop
-from engine.core.errors import InputError, Issue
+from engine.core.errors import InputError, Issue, OmnistockError
 from engine.core.plan import Plan
+from engine.core.snapshot import ListedRow, Snapshot
 from engine.core.snapshot import Shop as PlanShop
-from engine.core.snapshot import Snapshot
 from engine.db.connect import connect
 from engine.jobs.kinds import JobKind, Report
 from engine.listing.accounts import Accounts, load_accounts
 from engine.listing.adapters.shapes import SHAPES
-from engine.listing.batch import PRICE, PUBLISH, STOCK, BatchRun, RunOptions, read_back
+from engine.listing.batch import (
+    PRICE,
+    PUBLISH,
+    STOCK,
+    BatchRun,
+    RunOptions,
+    read_back,
+    read_shop,
+)
 from engine.listing.dryrun import DryItem, dry_run
 from engine.listing.jobstore import TERMINAL, JobRecord, ListingStore, NewItem
+from engine.listing.listed import listed_rows
+from engine.listing.marketplace import ListedItem, ListingError
 from engine.listing.pacing import Pacer, RedisPacer, SqlPacer
 from engine.listing.reach import AccountsReach
 from engine.listing.stockpush import PushPlan, sku_products, stock_updates, sync_thresholds
@@ -441,13 +451,20 @@ def job_view(listings: ListingStore, tenant: str, job_id: str) -> JsonObject:
 
 
 def job_args(
-    settings_database_url: str, redis_url: str | None, accounts_file: Path | None, listing_id: str
+    database_url: str,
+    redis_url: str | None,
+    accounts_file: Path | None,
+    listing_id: str,
+    settle_s: float = RunOptions().settle_s,
 ) -> JsonObject:
+    """What a run needs to find its database, limiter and accounts (a worker process
+    reads no settings of its own)."""
     return {
-        "database_url": settings_database_url,
+        "database_url": database_url,
         "redis_url": redis_url,
         "accounts_file": str(accounts_file) if accounts_file else None,
         "listing_id": listing_id,
+        "settle_s": settle_s,
     }
 
 
@@ -465,7 +482,8 @@ def _run(args: JsonObject, report: Report) -> JsonObject:
         done = sum(n for c in counts.values() for state, n in c.items() if state in TERMINAL)
         report("listing", done, max(total, 1))
 
-    job = run_job(place, args["tenant"], args["listing_id"], on_progress=progress)
+    options = RunOptions(settle_s=float(args.get("settle_s", RunOptions().settle_s)))
+    job = run_job(place, args["tenant"], args["listing_id"], options, progress)
     return {"listing_id": job.id, "status": job.status.value, "summary": job.summary}
 
 
@@ -474,3 +492,53 @@ def _finish(store: Store, outcome: JsonObject, job_id: str) -> JsonObject:
 
 
 LISTING_JOB = JobKind("listing", _prepare, _run, _finish)
+
+
+# --- listed stock read back ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListedRead:
+    """What the shops hold, read now: the snapshot's `listed` rows of the shops read,
+    the shops that could not be read (why), and the rows of SKUs or shops the snapshot
+    does not know (left out of the check, counted)."""
+
+    rows: list[ListedRow]
+    shops: list[str]
+    unread: dict[str, str]
+    outside: int
+
+
+def read_listed(
+    place: RunPlace, catalog: Catalog, tenant: str, snapshot: Snapshot, brand: str | None = None
+) -> ListedRead:
+    """Read every catalog shop of the snapshot (or of `brand`) from its platform, paced
+    like any other call; each shop's read retried on what passes with time."""
+    known_skus = {s.id: s.brand for s in snapshot.skus}
+    known_shops = {s.id: s.brand for s in snapshot.shops}
+    shops = [
+        s
+        for s in catalog.store.shops(tenant)
+        if s.id in known_shops and (brand is None or s.brand == brand)
+    ]
+    reach = AccountsReach(place.accounts)
+    items: list[ListedItem] = []
+    unread: dict[str, str] = {}
+    listings = ListingStore(connect(place.database_url))
+    try:
+        with place.pacer(listings) as pacer:
+            for shop in shops:
+                try:
+                    items += read_shop(reach, pacer, shop.id, shop.platform)
+                except (OmnistockError, ListingError) as error:
+                    unread[shop.id] = str(error)
+    finally:
+        listings.dispose()
+    read = [s.id for s in shops if s.id not in unread]
+    rows = listed_rows(items, read)
+    fits = [
+        r
+        for r in rows
+        if known_skus.get(r.sku) is not None and known_skus[r.sku] == known_shops[r.shop]
+    ]
+    return ListedRead(fits, read, unread, len(rows) - len(fits))

@@ -72,6 +72,7 @@ def test_no_module_reads_the_environment_but_settings() -> None:
         f"{path.relative_to(ROOT)}:{line}"
         for package in PACKAGES
         for path in sorted((ROOT / package).rglob("*.py"))
+        if path != ROOT / "engine" / "core" / "settings.py"  # the one that may
         for line in _reads_environment(ast.parse(path.read_text(encoding="utf-8")))
     ]
     assert found == []

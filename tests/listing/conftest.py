@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from engine.listing.adapters.base import WireAdapter
 from engine.listing.marketplace import MarketplaceConfig
 from engine.listing.sandbox import SandboxConfig
 from engine.listing.sandbox.config import Limit
+from engine.services.catalog import Catalog, open_catalog, put_shops
 from tests.listing.sandbox import running_sandbox
 
 PLATFORMS = ("taobao", "tmall", "jd", "pdd", "douyin")
@@ -29,6 +31,8 @@ SHOP_SETTINGS: dict[str, Any] = {
     "service_mobile": "021-60000000",
 }
 _numbers = itertools.count(1)
+# The tenant and brand of the listing job tests (tests/listing/jobs.py).
+LISTING_TENANT, LISTING_BRAND = "t1", "Stridewell"
 
 
 def running_shoe(spu_code: str, title: str = "Stridewell 轻量缓震跑鞋 2026新款") -> Product:
@@ -100,3 +104,18 @@ def sandbox_root() -> Iterator[str]:
 @pytest.fixture
 def shop_id() -> str:
     return new_code("shop-")
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[Catalog]:
+    """A tenant's catalog (SQLite in tmp_path) with one shop of the test brand on every
+    platform, `<platform>-s1`."""
+    url = f"sqlite:///{tmp_path / 'omnistock.db'}"
+    opened = open_catalog(url, migrate_now=True)
+    shops = [
+        {"id": f"{p}-s1", "brand": LISTING_BRAND, "platform": p, "settings": SHOP_SETTINGS}
+        for p in PLATFORMS
+    ]
+    put_shops(opened, LISTING_TENANT, {"shops": shops}, "test", "test")
+    yield opened
+    opened.store.dispose()

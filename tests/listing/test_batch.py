@@ -4,80 +4,29 @@ nothing listed twice across a resumed run, refusals never sent, and a read-back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
-import pytest
-
-from engine.catalog.model import Product
-from engine.listing.accounts import Accounts
-from engine.listing.adapters.base import WireAdapter
-from engine.listing.marketplace import ListedItem, ListingError
-from engine.listing.batch import Backoff, RunOptions
 from engine.listing.jobstore import ItemState, JobStatus, ListingStore
 from engine.listing.sandbox import SandboxConfig
 from engine.listing.sandbox.config import Limit, Review
 from engine.services import listings
-from engine.services.catalog import Catalog, open_catalog, put_shops
-from engine.services.listings import RunPlace
-from tests.listing.conftest import PLATFORMS, SHOP_SETTINGS, connect_shop, running_shoe
-from tests.listing.sandbox import running_sandbox
-
-TENANT, BRAND = "t1", "Stridewell"
-FAST = RunOptions(
-    backoff=Backoff(attempts=10, first_s=0.1, max_s=0.5), poll_every_s=0.05, review_timeout_s=20
+from engine.services.catalog import Catalog
+from tests.listing.conftest import PLATFORMS, connect_shop, running_shoe
+from tests.listing.jobs import (
+    BRAND,
+    FAST,
+    TENANT,
+    import_products,
+    new_job,
+    place,
+    products,
+    read_all,
 )
-
-
-@pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    url = f"sqlite:///{tmp_path / 'omnistock.db'}"
-    opened = open_catalog(url, migrate_now=True)
-    shops = [
-        {"id": f"{p}-s1", "brand": BRAND, "platform": p, "settings": SHOP_SETTINGS}
-        for p in PLATFORMS
-    ]
-    put_shops(opened, TENANT, {"shops": shops}, "test", "test")
-    yield opened
-    opened.store.dispose()
-
-
-def _products(n: int, title: str | None = None) -> list[Product]:
-    made = [running_shoe(f"B{i:03d}") for i in range(n)]
-    if title is not None:
-        made[0] = running_shoe("B000", title)
-    return [p.model_copy(update={"brand": BRAND}) for p in made]
-
-
-def _import(catalog: Catalog, products: list[Product]) -> None:
-    catalog.store.import_products(TENANT, products, "test", "test", None)
-
-
-def _place(catalog: Catalog, root: str) -> RunPlace:
-    url = catalog.store.engine.url.render_as_string(hide_password=False)
-    return RunPlace(url, None, Accounts.sandbox(root))
-
-
-def _read(shop: WireAdapter) -> list[ListedItem]:
-    """The shop's items, read again while the sandbox's faults refuse the read."""
-    for _ in range(50):
-        try:
-            return shop.items()
-        except ListingError as error:
-            assert error.retryable
-    raise AssertionError("the shop could not be read in 50 tries")
-
-
-def _job(catalog: Catalog, **kwargs: Any) -> str:
-    preview = listings.preview_publish(catalog, TENANT, BRAND, **kwargs)
-    store = ListingStore(catalog.store.engine)
-    return listings.create_job(store, TENANT, preview, "test", {}).id
+from tests.listing.sandbox import running_sandbox
 
 
 def test_a_batch_lists_every_product_on_every_shop_through_faults(catalog: Catalog) -> None:
-    _import(catalog, _products(6))
+    import_products(catalog, products(6))
     config = SandboxConfig(
         limits={p: {"*": Limit(per_second=200)} for p in PLATFORMS},
         fail_rate=0.2,
@@ -86,8 +35,8 @@ def test_a_batch_lists_every_product_on_every_shop_through_faults(catalog: Catal
         seed=3,
     )
     with running_sandbox(config) as root:
-        job_id = _job(catalog)
-        job = listings.run_job(_place(catalog, root), TENANT, job_id, FAST)
+        job_id = new_job(catalog)
+        job = listings.run_job(place(catalog, root), TENANT, job_id, FAST)
         assert job.status == JobStatus.FINISHED
         items = ListingStore(catalog.store.engine).items(TENANT, job_id)
         assert len(items) == 6 * len(PLATFORMS)
@@ -97,25 +46,25 @@ def test_a_batch_lists_every_product_on_every_shop_through_faults(catalog: Catal
         # Every product once per shop, though 1 call in 5 failed.
         for platform in PLATFORMS:
             shop = connect_shop(root, platform, f"{platform}-s1")
-            outer = [i.outer_id for i in _read(shop)]
+            outer = [i.outer_id for i in read_all(shop)]
             assert sorted(outer) == sorted(set(outer)) and len(outer) == 6
         assert any(i.attempts > 1 for i in items)  # the faults were met and retried
 
 
 def test_refused_items_are_never_sent_and_rejections_keep_the_reason(catalog: Catalog) -> None:
-    products = _products(2, title="Stridewell 最便宜 跑鞋")  # a banned word: review rejects
+    worded = products(2, title="Stridewell 最便宜 跑鞋")  # a banned word: review rejects
     good = running_shoe("B009")
     attributes = {k: v for k, v in good.attributes.items() if k != "材质"}  # refused on most
     broken = good.model_copy(update={"brand": BRAND, "attributes": attributes})
-    _import(catalog, [*products, broken])
+    import_products(catalog, [*worded, broken])
     config = SandboxConfig(
         limits={p: {"*": Limit(per_second=200)} for p in PLATFORMS},
         banned_words=["最便宜"],
         review=Review(polls=1),
     )
     with running_sandbox(config) as root:
-        job_id = _job(catalog)
-        listings.run_job(_place(catalog, root), TENANT, job_id, FAST)
+        job_id = new_job(catalog)
+        listings.run_job(place(catalog, root), TENANT, job_id, FAST)
         stored = ListingStore(catalog.store.engine).items(TENANT, job_id)
         items = {(i.shop, i.outer_id): i for i in stored}
         refused = [i for i in items.values() if i.outer_id == "B009"]
@@ -132,9 +81,9 @@ def test_refused_items_are_never_sent_and_rejections_keep_the_reason(catalog: Ca
 
 
 def test_a_price_below_its_floor_is_refused_before_any_call(catalog: Catalog) -> None:
-    product = _products(1)[0]
+    product = products(1)[0]
     skus = [s.model_copy(update={"floor_price": Decimal("300")}) for s in product.skus]
-    _import(catalog, [product.model_copy(update={"skus": skus})])
+    import_products(catalog, [product.model_copy(update={"skus": skus})])
     code = skus[0].sku_code
     with running_sandbox() as root:
         preview = listings.preview_prices(
@@ -144,5 +93,5 @@ def test_a_price_below_its_floor_is_refused_before_any_call(catalog: Catalog) ->
         assert "below its floor 300" in (preview.items[0].refused_reason or "")
         store = ListingStore(catalog.store.engine)
         job = listings.create_job(store, TENANT, preview, "test", {})
-        done = listings.run_job(_place(catalog, root), TENANT, job.id, FAST)
+        done = listings.run_job(place(catalog, root), TENANT, job.id, FAST)
         assert done.calls == 0

@@ -230,15 +230,13 @@ class WireAdapter(Marketplace):
 
     # --- Marketplace ---------------------------------------------------------------------
 
-    def publish(
-        self, payload: Mapping[str, Any], *, item_id: str | None = None, look_up: bool = True
-    ) -> Published:
+    def publish(self, payload: Mapping[str, Any], *, item_id: str | None = None) -> Published:
         outer_id = payload.get(self.shape.outer_id)
         if not isinstance(outer_id, str) or not outer_id:
             raise InputError(
                 [Issue(self.shape.outer_id, "the payload has no outer id")], f"shop {self.shop_id}"
             )
-        if item_id is None and look_up:
+        if item_id is None:
             # Looked up first, so a create retried after a timeout updates what the first
             # attempt made instead of listing the product twice.
             found = self.get(outer_id)
@@ -273,7 +271,10 @@ class WireAdapter(Marketplace):
         return self._listed(found[0]) if found else None
 
     def items(self) -> list[ListedItem]:
-        return [self._listed(raw) for raw in self._all()]
+        # An item whose review passes during the read is in two of the platform's lists
+        # (in review, then on sale): kept once, as last read.
+        found = {item.item_id: item for item in map(self._listed, self._all())}
+        return list(found.values())
 
     def _all(self) -> Iterator[dict[str, Any]]:
         for method in self.shape.pages:

@@ -105,7 +105,9 @@ def _top(platform: str, add: str, update: str, item_stock: str) -> Shape:
         price="taobao.item.sku.price.update",
         delist="taobao.item.update.delisting",
         get="taobao.items.custom.get",
-        pages=("taobao.items.onsale.get", "taobao.items.inventory.get"),
+        # Items still in review (the inventory) first: review moves an item from there
+        # to on sale while a shop is read, and read in this order it is seen at least once.
+        pages=("taobao.items.inventory.get", "taobao.items.onsale.get"),
         item_id="num_iid",
         # Stock goes in one call ("outerid_quantities": "A:5;B:7"); price one SKU a call.
         params={

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("summary", sa.JSON(), nullable=False),
         sa.Column("seconds", sa.Float(), nullable=False),
         sa.Column("calls", sa.Integer(), nullable=False),
+        _when("beat_at", nullable=True),
         sa.PrimaryKeyConstraint("tenant", "id", name=op.f("pk_listing_jobs")),
     )
     op.create_table(
