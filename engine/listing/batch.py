@@ -308,7 +308,7 @@ class BatchRun:
         except OmnistockError as error:
             self._fail_all(shop, ItemState.FAILED, "shop", str(error))
             return
-        market.pace = self._pacer_of(shop)  # type: ignore[attr-defined]
+        market.pace = self._pacer_of(shop)
         try:
             if kind == PUBLISH:
                 self._send_and_follow(market, shop)
@@ -681,7 +681,7 @@ def read_shop(
     shop's quota; OmnistockError (ListingError, QuotaExhausted, InputError...) when the
     shop cannot be read."""
     market = reach.connect(shop, platform)
-    market.pace = _plain_pacer(reach, pacer, shop, platform)  # type: ignore[attr-defined]
+    market.pace = _plain_pacer(reach, pacer, shop, platform)
     try:
         return _read_shop(market, backoff or Backoff())
     finally:
@@ -691,16 +691,15 @@ def read_shop(
 
 
 def _read_shop(market: Marketplace, backoff: Backoff) -> list[ListedItem]:
-    """Every item of the shop, the whole read retried on errors that pass with time."""
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return market.items()
-        except ListingError as error:
-            if not error.retryable or attempt >= backoff.attempts:
-                raise
-            time.sleep(backoff.delay(attempt, error.retry_after_s))
+    """Every item of the shop, each page asked again on errors that pass with time."""
+
+    def again(attempt: int, error: ListingError) -> float | None:
+        if not error.retryable or attempt >= backoff.attempts:
+            return None
+        return backoff.delay(attempt, error.retry_after_s)
+
+    market.read_retry = again
+    return market.items()
 
 
 def _plain_pacer(reach: Reach, pacer: Pacer, shop: str, platform: str) -> Callable[[str], None]:

@@ -10,7 +10,7 @@ is kept (`platform_code`, the message) for the report people read.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -154,6 +154,11 @@ class Marketplace(ABC):
 
     platform: str
     shop_id: str
+    # Set by a batch run: called with the method before every call (its call limiter),
+    # and asked after a page of a read failed (attempt n): seconds to wait before asking
+    # again, or None to give up.
+    pace: Callable[[str], None] | None = None
+    read_retry: Callable[[int, ListingError], float | None] | None = None
 
     @abstractmethod
     def publish(self, payload: Mapping[str, Any], *, item_id: str | None = None) -> Published:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -104,8 +105,8 @@ class WireAdapter(Marketplace):
         # second would wait for the first's delayed acknowledgement (40 ms a call).
         nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
         self._transport = transport or httpx.HTTPTransport(socket_options=nodelay)
-        # Called with the method before every call: a batch sets it to its call limiter.
-        self.pace: Callable[[str], None] | None = None
+        self.pace = None  # see Marketplace
+        self.read_retry = None
 
     def close(self) -> None:
         self._transport.close()
@@ -280,11 +281,26 @@ class WireAdapter(Marketplace):
         for method in self.shape.pages:
             page = 1
             while True:
-                items, total = self._page(method, page)
+                items, total = self._page_again(method, page)
                 yield from items
                 if not items or page * PAGE_SIZE >= total:
                     break
                 page += 1
+
+    def _page_again(self, method: str, page: int) -> tuple[list[dict[str, Any]], int]:
+        """One page, asked again while `read_retry` says to wait and try: a shop of
+        thousands of items is read a page at a time, and one page's time-out must not
+        send the whole read back to the first page."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._page(method, page)
+            except ListingError as error:
+                wait = self.read_retry(attempt, error) if self.read_retry else None
+                if wait is None:
+                    raise
+                time.sleep(wait)
 
     def quota(self) -> list[Quota]:
         s = self.shape
