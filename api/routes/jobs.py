@@ -1,7 +1,7 @@
 """Background jobs of the key's tenant: status and progress, and cancelling. A job is
 read with the permission of what it makes: a plan job by any reader (a brand viewer
-sees a failure's causes of its brand only), a scenario job by a whole-tenant reader,
-as its run at /v1/scenarios/{id}."""
+sees a failure's causes of its brand only); a scenario job (as its run at
+/v1/scenarios/{id}) and a listing job (every shop's counts) by a whole-tenant reader."""
 
 from __future__ import annotations
 
@@ -17,11 +17,14 @@ from api.urls import job_json
 from engine.access.roles import authorize
 from engine.scenarios.tasks import SCENARIO_JOB
 from engine.services.brand_cut import job_for_brand
+from engine.services.listings import LISTING_JOB
 
 router = APIRouter(route_class=JsonRoute, tags=["jobs"])
 
 # Kinds whose jobs make tenant-wide results: readable with a key for the whole tenant.
-TENANT_WIDE_KINDS = frozenset({SCENARIO_JOB.name})
+# A listing job's queue job carries every shop's counts: a brand viewer reads its brand's
+# listings at /v1/listings instead.
+TENANT_WIDE_KINDS = frozenset({SCENARIO_JOB.name, LISTING_JOB.name})
 
 
 @router.get(

@@ -228,6 +228,7 @@ def _report(
     killed: bool,
 ) -> None:
     states: Counter[str] = Counter()
+    per_shop: Counter[str] = Counter()  # items sent to each shop
     calls = 0
     run_seconds = 0.0
     equal = compared = 0
@@ -237,6 +238,8 @@ def _report(
         calls += job.calls
         run_seconds = max(run_seconds, job.seconds)
         states.update(job.summary.get("states", {}))
+        for shop, counts in listings.counts(TENANT, job_id).items():
+            per_shop[shop] += sum(n for s, n in counts.items() if s != ItemState.REFUSED.value)
         readback = job.summary.get("readback") or {}
         equal += int(readback.get("equal", 0))
         compared += int(readback.get("items", 0))
@@ -254,6 +257,9 @@ def _report(
         duplicates += twice
     sent = sum(n for s, n in states.items() if s != ItemState.REFUSED.value)
     bound = quota * len(shops)
+    # A new item takes two calls (the look-up, the create): the busiest shop needs at
+    # least 2 x its items / its quota seconds, whatever the lister does.
+    least_s = max(2 * n for n in per_shop.values()) / quota if per_shop else 0.0
     rows = [
         ("items", f"{sum(states.values())}"),
         ("states", " ".join(f"{s}={n}" for s, n in sorted(states.items()))),
@@ -271,6 +277,8 @@ def _report(
         ("calls/s / limit", f"{calls / wall / bound:.3f}"),
         ("items sent/s", f"{sent / wall:.1f}"),
         ("items sent/s / limit", f"{sent / wall / bound:.3f}"),
+        ("least seconds the quota allows (busiest shop)", f"{least_s:.1f}"),
+        ("least seconds / wall seconds", f"{least_s / wall:.3f}"),
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:

@@ -45,7 +45,14 @@ from engine.listing.jobstore import (
     JobStatus,
     ListingStore,
 )
-from engine.listing.marketplace import ListedItem, ListingError, Marketplace, Quota, Status
+from engine.listing.marketplace import (
+    ErrorCode,
+    ListedItem,
+    ListingError,
+    Marketplace,
+    Quota,
+    Status,
+)
 from engine.listing.pacing import Pacer, QuotaExhausted, QuotaZero
 from engine.listing.pacing import wait as wait_for_quota
 from engine.listing.readback import compare
@@ -77,14 +84,19 @@ class Backoff:
     """Retries of the errors that pass with time (rate limited, time-out, 5xx)."""
 
     attempts: int = 6  # calls of one item before it fails
+    # After a time-out: the call may still be carried out, and the retry looks the item
+    # up, so the first wait is longer than the platform takes over a call.
     first_s: float = 2.0
+    # After a refusal that changed nothing (5xx, rate limited): a shorter first wait.
+    quick_s: float = 0.5
     max_s: float = 120.0
 
-    def delay(self, attempt: int, hint: float | None) -> float:
+    def delay(self, attempt: int, error: ListingError) -> float:
         """The wait after failed attempt `attempt` (1-based): doubling, with jitter so
         many items do not come back at once, never shorter than the platform's hint."""
-        base = min(self.max_s, self.first_s * 2 ** (attempt - 1))
-        return max(hint or 0.0, base * random.uniform(1.0, 1.25))
+        first = self.first_s if error.code == ErrorCode.TIMEOUT else self.quick_s
+        base = min(self.max_s, first * 2 ** (attempt - 1))
+        return max(error.retry_after_s or 0.0, base * random.uniform(1.0, 1.25))
 
 
 @dataclass(frozen=True)
@@ -430,7 +442,7 @@ class BatchRun:
         except ListingError as error:
             if error.retryable and attempt < backoff.attempts:
                 self._put(shop, outer_id, ItemState.PENDING, attempt, error=error)
-                wait_s = backoff.delay(attempt, error.retry_after_s)
+                wait_s = backoff.delay(attempt, error)
                 queue.put(time.monotonic() + wait_s, n, outer_id)
             elif error.retryable:
                 said = f"still failing after {attempt} attempts: {error.message}"
@@ -696,7 +708,7 @@ def _read_shop(market: Marketplace, backoff: Backoff) -> list[ListedItem]:
     def again(attempt: int, error: ListingError) -> float | None:
         if not error.retryable or attempt >= backoff.attempts:
             return None
-        return backoff.delay(attempt, error.retry_after_s)
+        return backoff.delay(attempt, error)
 
     market.read_retry = again
     return market.items()

@@ -23,7 +23,7 @@ __all__ = ["BRAND", "FAST", "TENANT", "import_products", "new_job", "place", "pr
 
 # Short waits: the sandbox's faults and reviews pass in moments.
 FAST = RunOptions(
-    backoff=Backoff(attempts=10, first_s=0.1, max_s=0.5),
+    backoff=Backoff(attempts=10, first_s=0.1, quick_s=0.05, max_s=0.5),
     poll_every_s=0.05,
     review_timeout_s=20,
     settle_s=2.5,  # the sandbox carries out a timed-out call 2 s after it came

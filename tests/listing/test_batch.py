@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from engine.listing.jobstore import ItemState, JobStatus, ListingStore
 from engine.listing.sandbox import SandboxConfig
 from engine.listing.sandbox.config import Limit, Review
@@ -95,3 +97,14 @@ def test_a_price_below_its_floor_is_refused_before_any_call(catalog: Catalog) ->
         job = listings.create_job(store, TENANT, preview, "test", {})
         done = listings.run_job(place(catalog, root), TENANT, job.id, FAST)
         assert done.calls == 0
+
+
+def test_a_payload_over_the_size_limit_is_refused_naming_its_size(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_products(catalog, products(1))
+    monkeypatch.setattr(listings, "MAX_PAYLOAD_BYTES", 200)  # a listing is a few KB
+    preview = listings.preview_publish(catalog, TENANT, BRAND, shops=["jd-s1"])
+    (item,) = preview.items
+    assert item.refused_field == "payload"
+    assert "the limit is 200" in (item.refused_reason or "")

@@ -387,6 +387,10 @@ def test_a_brand_viewer_reads_its_brands_jobs_only(world: World, listed: tuple[D
         assert detail["brand"] == "b2"
     assert world.get("", world.viewer, brand="b2").status_code == 403
     assert world.get(f"/{other}", world.viewer_b2).status_code == 200
+    # The queue's job of a listing counts every shop: the whole tenant's readers only.
+    queue_job = listed[0]["job"]["id"]
+    assert world.client.get(f"/v1/jobs/{queue_job}", headers=world.viewer).status_code == 403
+    assert world.client.get(f"/v1/jobs/{queue_job}", headers=world.operator).status_code == 200
     # Writing is the operators'.
     assert world.create({"kind": "publish", "brand": "b1"}, world.viewer).status_code == 403
     assert world.client.post(f"/v1/listings/{mine}/cancel", headers=world.viewer).status_code == 403
