@@ -22,6 +22,7 @@ from engine.cli.prices import prices
 from engine.cli.sandbox import sandbox
 from engine.cli.scenario import scenario
 from engine.cli.serve import serve
+from engine.cli.settle import settle
 from engine.cli.worker import worker
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -37,6 +38,7 @@ app.add_typer(catalog, name="catalog")
 app.add_typer(prices, name="prices")
 app.add_typer(sandbox, name="sandbox")
 app.add_typer(listing, name="listing")
+app.command()(settle)
 
 
 def main() -> None:  # pragma: no cover - console entry point

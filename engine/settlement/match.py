@@ -1,0 +1,571 @@
+"""The three-way matching: platform orders, payment bills and warehouse movements.
+
+`match(orders, payments, movements, tol)` gives every input row exactly one outcome row
+(`records.Outcome`), whichever source it came from; nothing is dropped and nothing is
+counted twice, which `control.reconcile` checks afterwards. All of it is column work
+(group_by, join, when/then); no Python loop runs per record.
+
+How a record gets its outcome, the first rule that fits winning:
+
+Payments (bill rows)
+  1. duplicate: the (provider, record_id) pair was seen on an earlier row; the first row
+     stays, every repeat is `duplicate` and is left out of every sum below.
+  2. other and commission rows are `not_for_orders`; so are fee rows that name no known
+     order. A fee row that names an order is checked: the order's fee rows together
+     against the contract rate times the money paid for the order, rounded half up;
+     beyond `fee_tolerance_fen` it is `fee_mismatch`, else `matched` (with no contract
+     rate the fee is not checked and is `matched`).
+  3. a payment or refund with no order number, or one that names no order, is
+     `missing_order`.
+  4. any other payment or refund row shares its order's outcome and reason.
+
+Orders (with paid = money in, refunded = money back, both from the bill rows above;
+shipped and returned units from the movements)
+  never paid on the platform (unpaid, or closed with no payment time):
+  1. units went out -> `shipped_unpaid`
+  2. the bills hold money for it -> `status_mismatch`
+  3. goods came back for it -> `status_mismatch`
+  4. else `matched`: nothing owed.
+  paid on the platform (paid, shipped, completed, or closed after payment):
+  5. no payment in the bills -> `pending` when paid within `pending_days` of the period
+     end (T+1: it may be in the next bill), else `missing_payment`
+  6. money in short of the order amount beyond `amount_fen` -> `amount_short`; above it,
+     or refunds above the money in -> `amount_over`. The money in is compared, not the
+     money net of refunds: the platform's amount stays what the buyer paid after a
+     refund, so netting would call every refund a shortfall.
+  7. closed after payment with no refund in the bills, or refunded in full in the bills
+     while the platform still shows it open (paid, shipped, completed) ->
+     `status_mismatch`. A partial refund on an open order (a price difference made good)
+     is normal and passes.
+  8. closed, refunded in full, units shipped and none returned -> `refund_unreturned`
+  9. not refunded and nothing shipped -> `pending` within the pending window, else
+     `not_shipped`
+  10. else `matched`.
+
+Movements
+  1. transfers and purchase inbounds are `not_for_orders`.
+  2. an outbound with no order number or one naming no order is `shipped_unpaid`; a
+     return like that is `missing_order`.
+  3. an outbound for an order with no payment in the bills is `shipped_unpaid` (or
+     `pending` when its order is pending).
+  4. else the row shares its order's outcome and reason.
+
+Columns of `Matching.outcomes`: outcome, order_id, source (orders | payments |
+movements), record (`file:line`), joins (the other records it was matched with: an
+order lists its bill rows and movements, a bill row or movement lists its order, a
+duplicate lists the row it repeats), amount (the record's own fen; null for a movement,
+which carries none), expected (fen or null: for an order the money in from the bills,
+for a payment (money in) row its order's amount, for a fee row minus the fee the
+contract rate gives the whole order; null otherwise), reason (one line). Rows come
+orders first, then payments, then movements, each in input order, so the same input
+gives the same frame.
+
+Not supported: one bill row paying several orders (many-to-one). A bill row maps to at
+most one order (`order_id`); a combined payment must be split by its reader, otherwise
+its order numbers are unknown and the row is `missing_order`. Several bill rows for one
+order (split payments) and several movements for one order (partial shipments) are
+summed per order. The `fee` a payment row carries itself (WeChat's 手续费 column) is
+not checked against the rate here; only fee rows are.
+
+`Matching.control` is the control table (`control.summary`): per source the records and
+fen that went in, then the records and fen of each outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import polars as pl
+
+from engine.core.errors import InputError, Issue
+from engine.settlement import control
+from engine.settlement.records import (
+    MOVEMENT_SCHEMA,
+    ORDER_SCHEMA,
+    PAYMENT_SCHEMA,
+    MovementKind,
+    OrderStatus,
+    Outcome,
+    PaymentKind,
+)
+
+__all__ = ["OUTCOME_SCHEMA", "Matching", "Tolerance", "match"]
+
+OUTCOME_SCHEMA: dict[str, pl.DataType] = {
+    "outcome": pl.String(),
+    "order_id": pl.String(),
+    "source": pl.String(),
+    "record": pl.String(),
+    "joins": pl.List(pl.String()),
+    "amount": pl.Int64(),
+    "expected": pl.Int64(),
+    "reason": pl.String(),
+}
+
+_O = Outcome
+_EMPTY_REFS = pl.lit([], dtype=pl.List(pl.String()))
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far the sources may differ and still match, and the period the bills cover."""
+
+    period_start: datetime
+    period_end: datetime
+    amount_fen: int = 0
+    fee_rate: Decimal | None = None  # the contract's provider fee rate, e.g. 0.006
+    fee_tolerance_fen: int = 1
+    pending_days: int = 1  # T+1: records this close to the period end may settle later
+
+
+@dataclass(frozen=True)
+class Matching:
+    """One outcome row per input record, and the control table that accounts for them."""
+
+    outcomes: pl.DataFrame
+    control: pl.DataFrame
+
+
+def _check_inputs(frames: dict[str, pl.DataFrame], tol: Tolerance) -> None:
+    issues: list[Issue] = []
+    schemas = {"orders": ORDER_SCHEMA, "payments": PAYMENT_SCHEMA, "movements": MOVEMENT_SCHEMA}
+    for name, frame in frames.items():
+        for column, dtype in schemas[name].items():
+            if column not in frame.columns:
+                issues.append(Issue(f"{name}.{column}", "column missing"))
+            elif frame.schema[column] != dtype:
+                issues.append(
+                    Issue(f"{name}.{column}", f"is {frame.schema[column]}, expected {dtype}")
+                )
+    if issues:
+        raise InputError(issues, "settlement match")
+    allowed = {
+        ("orders", "status"): [s.value for s in OrderStatus],
+        ("payments", "kind"): [k.value for k in PaymentKind],
+        ("movements", "kind"): [k.value for k in MovementKind],
+    }
+    for (name, column), values in allowed.items():
+        bad = frames[name].filter(~pl.col(column).is_in(values) | pl.col(column).is_null())
+        for row in bad.head(20).iter_rows(named=True):
+            issues.append(
+                Issue(
+                    f"{row['source']}:{row['line']}.{column}",
+                    f"{row[column]!r} is not one of {', '.join(values)}",
+                )
+            )
+    orders = frames["orders"]
+    for row in orders.filter(pl.col("order_id").is_null()).head(20).iter_rows(named=True):
+        issues.append(Issue(f"{row['source']}:{row['line']}.order_id", "missing"))
+    repeated = orders.filter(pl.col("order_id").is_not_null() & pl.col("order_id").is_duplicated())
+    for row in repeated.head(20).iter_rows(named=True):
+        issues.append(
+            Issue(f"{row['source']}:{row['line']}.order_id", f"order {row['order_id']} repeats")
+        )
+    if tol.period_end < tol.period_start:
+        issues.append(Issue("tolerance.period_end", "is before period_start"))
+    for field in ("amount_fen", "fee_tolerance_fen", "pending_days"):
+        if getattr(tol, field) < 0:
+            issues.append(Issue(f"tolerance.{field}", "must not be negative"))
+    if tol.fee_rate is not None and not (0 <= tol.fee_rate < 1):
+        issues.append(Issue("tolerance.fee_rate", f"{tol.fee_rate} is not a rate in [0, 1)"))
+    if issues:
+        raise InputError(issues, "settlement match")
+
+
+def _first(
+    rules: list[tuple[pl.Expr, str, pl.Expr]], default: tuple[str, pl.Expr]
+) -> list[pl.Expr]:
+    """Outcome and reason from the first rule whose condition holds (the precedence).
+
+    Built from the last rule back, so the first rule is the outermost `when`."""
+    outcome: pl.Expr = pl.lit(default[0])
+    reason: pl.Expr = default[1]
+    for cond, out, why in reversed(rules):
+        outcome = pl.when(cond).then(pl.lit(out)).otherwise(outcome)
+        reason = pl.when(cond).then(why).otherwise(reason)
+    return [outcome.alias("outcome"), reason.alias("reason")]
+
+
+def _fmt(template: str, *columns: str | pl.Expr) -> pl.Expr:
+    # A null in a reason would blank the whole line: say "none" instead.
+    parts = [
+        (pl.col(c) if isinstance(c, str) else c).cast(pl.String).fill_null("none") for c in columns
+    ]
+    return pl.format(template, *parts)
+
+
+def _order_rules(tol: Tolerance) -> tuple[list[pl.Expr], pl.Expr]:
+    status = pl.col("status")
+    closed = status == OrderStatus.CLOSED.value
+    never_paid = (status == OrderStatus.UNPAID.value) | (closed & pl.col("paid_at").is_null())
+    has_pay = pl.col("n_pay") > 0
+    has_ref = pl.col("n_ref") > 0
+    full_refund = has_ref & (pl.col("refunded") >= pl.col("paid"))
+    shipped = pl.col("shipped") > 0
+    cutoff = tol.period_end - timedelta(days=tol.pending_days)
+    recent = (pl.col("paid_at") >= cutoff) if tol.pending_days > 0 else pl.lit(False)
+    oid = pl.col("order_id")
+    rules: list[tuple[pl.Expr, str, pl.Expr]] = [
+        (
+            never_paid & shipped,
+            _O.SHIPPED_UNPAID,
+            _fmt("order {} was never paid ({}) but {} unit(s) went out", oid, status, "shipped"),
+        ),
+        (
+            never_paid & (has_pay | has_ref),
+            _O.STATUS_MISMATCH,
+            _fmt(
+                "order {} is {} and never paid, yet the bills hold {} fen for it",
+                oid,
+                status,
+                pl.col("paid") - pl.col("refunded"),
+            ),
+        ),
+        (
+            never_paid & (pl.col("returned") > 0),
+            _O.STATUS_MISMATCH,
+            _fmt("order {} was never paid, yet {} unit(s) came back for it", oid, "returned"),
+        ),
+        (never_paid, _O.MATCHED, _fmt("order {} was never paid: nothing owed", oid)),
+        (
+            ~has_pay & recent,
+            _O.PENDING,
+            _fmt(
+                "order {} paid at {}, within {} day(s) of the period end: its payment may"
+                " come in the next bill",
+                oid,
+                pl.col("paid_at").dt.strftime("%Y-%m-%d %H:%M"),
+                pl.lit(tol.pending_days),
+            ),
+        ),
+        (
+            ~has_pay,
+            _O.MISSING_PAYMENT,
+            _fmt(
+                "order {} is paid on the platform ({} fen) but no payment is in the bills",
+                oid,
+                "amount",
+            ),
+        ),
+        (
+            pl.col("paid") < pl.col("amount") - tol.amount_fen,
+            _O.AMOUNT_SHORT,
+            _fmt(
+                "order {}: the bills paid {} fen, the platform says {} fen ({} fen short)",
+                oid,
+                "paid",
+                "amount",
+                pl.col("amount") - pl.col("paid"),
+            ),
+        ),
+        (
+            pl.col("paid") > pl.col("amount") + tol.amount_fen,
+            _O.AMOUNT_OVER,
+            _fmt(
+                "order {}: the bills paid {} fen, the platform says {} fen ({} fen over)",
+                oid,
+                "paid",
+                "amount",
+                pl.col("paid") - pl.col("amount"),
+            ),
+        ),
+        (
+            pl.col("refunded") > pl.col("paid") + tol.amount_fen,
+            _O.AMOUNT_OVER,
+            _fmt("order {}: the bills refunded {} fen of {} fen paid", oid, "refunded", "paid"),
+        ),
+        (
+            closed & ~has_ref,
+            _O.STATUS_MISMATCH,
+            _fmt("order {} was closed after payment but the bills hold no refund for it", oid),
+        ),
+        (
+            ~closed & full_refund,
+            _O.STATUS_MISMATCH,
+            _fmt(
+                "order {} was refunded in full ({} fen) in the bills but is {} on the platform",
+                oid,
+                "refunded",
+                status,
+            ),
+        ),
+        (
+            closed & full_refund & shipped & (pl.col("returned") == 0),
+            _O.REFUND_UNRETURNED,
+            _fmt(
+                "order {} was refunded in full ({} fen) after {} unit(s) went out, none came back",
+                oid,
+                "refunded",
+                "shipped",
+            ),
+        ),
+        (
+            ~has_ref & ~shipped & recent,
+            _O.PENDING,
+            _fmt(
+                "order {} paid at {}, within {} day(s) of the period end: its outbound may"
+                " come later",
+                oid,
+                pl.col("paid_at").dt.strftime("%Y-%m-%d %H:%M"),
+                pl.lit(tol.pending_days),
+            ),
+        ),
+        (
+            ~has_ref & ~shipped,
+            _O.NOT_SHIPPED,
+            _fmt(
+                "order {} is paid ({} fen) and not refunded, but nothing went out for it",
+                oid,
+                "paid",
+            ),
+        ),
+    ]
+    exprs = _first(rules, (_O.MATCHED, _fmt("order {} matches its bills and movements", oid)))
+    return exprs, never_paid
+
+
+def match(
+    orders: pl.DataFrame, payments: pl.DataFrame, movements: pl.DataFrame, tol: Tolerance
+) -> Matching:
+    """Give every order, bill row and movement exactly one outcome (see the module doc)."""
+    inputs = {"orders": orders, "payments": payments, "movements": movements}
+    _check_inputs(inputs, tol)
+    ref = control.record_ref()
+
+    o = orders.with_row_index("_i").with_columns(ref.alias("record"))
+    p = payments.with_row_index("_i").with_columns(ref.alias("record"))
+    m = movements.with_row_index("_i").with_columns(ref.alias("record"))
+    order_keys = o.select(
+        "order_id", pl.col("record").alias("order_ref"), pl.col("amount").alias("order_amount")
+    )
+
+    # Payments: the repeats first, so that they count nowhere.
+    key = ["provider", "record_id"]
+    p = p.with_columns(
+        (pl.col("record_id").is_not_null() & (pl.int_range(pl.len()).over(key) > 0)).alias("dup"),
+        pl.col("record").first().over(key).alias("first_ref"),
+    )
+    p = p.join(order_keys, on="order_id", how="left", maintain_order="left")
+    p = p.with_columns(pl.col("order_ref").is_not_null().alias("known"))
+    kind = pl.col("kind")
+    live = ~pl.col("dup") & pl.col("known")
+    money = live & kind.is_in([PaymentKind.PAYMENT.value, PaymentKind.REFUND.value])
+    fees = live & (kind == PaymentKind.FEE.value)
+
+    pay_agg = (
+        p.filter(money | fees)
+        .group_by("order_id")
+        .agg(
+            (kind == PaymentKind.PAYMENT.value).sum().alias("n_pay"),
+            pl.col("amount").filter(kind == PaymentKind.PAYMENT.value).sum().alias("paid"),
+            (kind == PaymentKind.REFUND.value).sum().alias("n_ref"),
+            (-pl.col("amount").filter(kind == PaymentKind.REFUND.value).sum()).alias("refunded"),
+            (-pl.col("amount").filter(kind == PaymentKind.FEE.value).sum()).alias("fee_total"),
+            pl.col("record").alias("pay_refs"),
+        )
+    )
+    move_kind = pl.col("kind")
+    for_orders = move_kind.is_in([MovementKind.OUTBOUND.value, MovementKind.RETURN.value])
+    m = m.join(
+        order_keys.select("order_id", "order_ref"), on="order_id", how="left", maintain_order="left"
+    )
+    move_agg = (
+        m.filter(for_orders & pl.col("order_ref").is_not_null())
+        .group_by("order_id")
+        .agg(
+            pl.col("quantity")
+            .filter(move_kind == MovementKind.OUTBOUND.value)
+            .sum()
+            .alias("shipped"),
+            pl.col("quantity")
+            .filter(move_kind == MovementKind.RETURN.value)
+            .sum()
+            .alias("returned"),
+            pl.col("record").alias("move_refs"),
+        )
+    )
+
+    # Orders: their sums, then their outcome by the rules' precedence.
+    counts = ["n_pay", "paid", "n_ref", "refunded", "fee_total", "shipped", "returned"]
+    o = (
+        o.join(pay_agg, on="order_id", how="left", maintain_order="left")
+        .join(move_agg, on="order_id", how="left", maintain_order="left")
+        .with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts)
+    )
+    order_exprs, never_paid = _order_rules(tol)
+    o = o.with_columns(*order_exprs, never_paid.alias("never_paid"))
+    order_out = o.select(
+        "outcome",
+        "order_id",
+        pl.lit("orders").alias("source"),
+        "record",
+        pl.concat_list(
+            pl.coalesce(pl.col("pay_refs"), _EMPTY_REFS),
+            pl.coalesce(pl.col("move_refs"), _EMPTY_REFS),
+        ).alias("joins"),
+        "amount",
+        pl.when(pl.col("n_pay") > 0).then(pl.col("paid")).otherwise(None).alias("expected"),
+        "reason",
+    )
+    verdict = o.select(
+        "order_id",
+        pl.col("outcome").alias("o_outcome"),
+        pl.col("reason").alias("o_reason"),
+        "never_paid",
+        "n_pay",
+        "paid",
+        "fee_total",
+    )
+
+    # Bill rows.
+    p = p.join(verdict, on="order_id", how="left", maintain_order="left")
+    if tol.fee_rate is None:
+        expected_fee: pl.Expr = pl.lit(None, dtype=pl.Int64)
+    else:
+        num, den = tol.fee_rate.as_integer_ratio()
+        # The contract fee of the money paid, rounded half up, in whole fen.
+        expected_fee = (pl.col("paid") * (2 * num) + den) // (2 * den)
+    fee_off = (pl.col("fee_total") - expected_fee).abs() > tol.fee_tolerance_fen
+    oid = pl.col("order_id")
+    pay_rules: list[tuple[pl.Expr, str, pl.Expr]] = [
+        (
+            pl.col("dup"),
+            _O.DUPLICATE,
+            _fmt("{} record {} repeats {}", "provider", "record_id", "first_ref"),
+        ),
+        (
+            kind.is_in([PaymentKind.OTHER.value, PaymentKind.COMMISSION.value]),
+            _O.NOT_FOR_ORDERS,
+            _fmt("a {} row of the bill, no order's money", kind),
+        ),
+        (
+            (kind == PaymentKind.FEE.value) & ~pl.col("known"),
+            _O.NOT_FOR_ORDERS,
+            pl.when(oid.is_null())
+            .then(pl.lit("a fee row tied to no order"))
+            .otherwise(_fmt("a fee row for {}, which is not among the orders", oid)),
+        ),
+        (
+            (kind == PaymentKind.FEE.value) & pl.lit(tol.fee_rate is None),
+            _O.MATCHED,
+            _fmt("fee of order {}: no contract rate given, not checked", oid),
+        ),
+        (
+            (kind == PaymentKind.FEE.value) & fee_off,
+            _O.FEE_MISMATCH,
+            _fmt(
+                "fees of order {} total {} fen; the contract rate {} of {} fen paid is {} fen",
+                oid,
+                "fee_total",
+                pl.lit(str(tol.fee_rate)),
+                "paid",
+                expected_fee,
+            ),
+        ),
+        (
+            kind == PaymentKind.FEE.value,
+            _O.MATCHED,
+            _fmt("fees of order {} total {} fen, as the contract rate gives", oid, "fee_total"),
+        ),
+        (
+            oid.is_null(),
+            _O.MISSING_ORDER,
+            _fmt("{} row with no order number (merchant order no {})", kind, "merchant_order_no"),
+        ),
+        (
+            ~pl.col("known"),
+            _O.MISSING_ORDER,
+            _fmt("{} row for order {}, which is not among the orders", kind, oid),
+        ),
+    ]
+    pay_out = p.with_columns(*_first(pay_rules, ("", pl.lit("")))).select(
+        pl.when(pl.col("outcome") == "")
+        .then(pl.col("o_outcome"))
+        .otherwise("outcome")
+        .alias("outcome"),
+        "order_id",
+        pl.lit("payments").alias("source"),
+        "record",
+        pl.when(pl.col("dup"))
+        .then(pl.concat_list(pl.col("first_ref")))
+        .when(pl.col("known"))
+        .then(pl.concat_list(pl.col("order_ref")))
+        .otherwise(_EMPTY_REFS)
+        .alias("joins"),
+        "amount",
+        pl.when(pl.col("dup"))
+        .then(None)
+        .when(live & (kind == PaymentKind.FEE.value))
+        .then(-expected_fee)
+        .when(live & (kind == PaymentKind.PAYMENT.value))
+        .then(pl.col("order_amount"))
+        .otherwise(None)
+        .cast(pl.Int64)
+        .alias("expected"),
+        pl.when(pl.col("outcome") == "")
+        .then(pl.col("o_reason"))
+        .otherwise("reason")
+        .alias("reason"),
+    )
+
+    # Movements.
+    m = m.join(verdict, on="order_id", how="left", maintain_order="left")
+    known_m = pl.col("order_ref").is_not_null()
+    outbound = move_kind == MovementKind.OUTBOUND.value
+    move_rules: list[tuple[pl.Expr, str, pl.Expr]] = [
+        (~for_orders, _O.NOT_FOR_ORDERS, _fmt("a {} movement, for no order", move_kind)),
+        (
+            outbound & oid.is_null(),
+            _O.SHIPPED_UNPAID,
+            _fmt("outbound {} with no order number", "doc_no"),
+        ),
+        (
+            outbound & ~known_m,
+            _O.SHIPPED_UNPAID,
+            _fmt("outbound {} for order {}, which is not among the orders", "doc_no", oid),
+        ),
+        (
+            ~outbound & oid.is_null(),
+            _O.MISSING_ORDER,
+            _fmt("return {} with no order number", "doc_no"),
+        ),
+        (
+            ~outbound & ~known_m,
+            _O.MISSING_ORDER,
+            _fmt("return {} for order {}, which is not among the orders", "doc_no", oid),
+        ),
+        (
+            outbound
+            & ~pl.col("never_paid")
+            & (pl.col("n_pay") == 0)
+            & (pl.col("o_outcome") != _O.PENDING),
+            _O.SHIPPED_UNPAID,
+            _fmt("outbound {} for order {}, which has no payment in the bills", "doc_no", oid),
+        ),
+    ]
+    move_out = m.with_columns(*_first(move_rules, ("", pl.lit("")))).select(
+        pl.when(pl.col("outcome") == "")
+        .then(pl.col("o_outcome"))
+        .otherwise("outcome")
+        .alias("outcome"),
+        "order_id",
+        pl.lit("movements").alias("source"),
+        "record",
+        pl.when(known_m)
+        .then(pl.concat_list(pl.col("order_ref")))
+        .otherwise(_EMPTY_REFS)
+        .alias("joins"),
+        pl.lit(None, dtype=pl.Int64).alias("amount"),
+        pl.lit(None, dtype=pl.Int64).alias("expected"),
+        pl.when(pl.col("outcome") == "")
+        .then(pl.col("o_reason"))
+        .otherwise("reason")
+        .alias("reason"),
+    )
+
+    outcomes = pl.concat(
+        [frame.cast(OUTCOME_SCHEMA) for frame in (order_out, pay_out, move_out)]  # type: ignore[arg-type]
+    )
+    return Matching(outcomes=outcomes, control=control.summary(inputs, outcomes))

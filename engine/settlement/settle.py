@@ -1,0 +1,166 @@
+"""One settlement run, files to bill: read every file (each checked to be what it was
+given as), match the three sources, re-check that every record is accounted for, and
+work out the brand's initial bill from what matched.
+
+The shop of an order is the export's shop name; the bill has a line per shop. An order
+counts in the bill when it matched: its money paid in is the shop's GMV and its refunds
+are deducted (when the contract says so); every other outcome of an order is held out of
+the bill and counted on its shop's line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from engine.core.errors import InputError, Issue
+from engine.settlement.bill import Bill, ShopFigures, initial_bill
+from engine.settlement.contract import Contract
+from engine.settlement.control import ensure_reconciled, record_ref
+from engine.settlement.match import Matching, Tolerance, match
+from engine.settlement.output import HELD_OUTCOMES, Control
+from engine.settlement.records import (
+    MOVEMENT_SCHEMA,
+    ORDER_SCHEMA,
+    PAYMENT_SCHEMA,
+    Outcome,
+    PaymentKind,
+    empty,
+)
+from engine.settlement.sources import OrderMap, read_settlement_file
+
+__all__ = ["Settlement", "period_bounds", "settle"]
+
+_KIND_NAMES = {
+    "orders": "a platform order export",
+    "payments": "a payment bill",
+    "movements": "warehouse records",
+}
+
+
+@dataclass(frozen=True)
+class Settlement:
+    bill: Bill
+    matching: Matching
+    control: dict[str, Control]
+
+    @property
+    def outcomes(self) -> pl.DataFrame:
+        return self.matching.outcomes
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """The first instant of the month and the first of the next (China time)."""
+    found = re.fullmatch(r"(\d{4})-(\d{2})", period)
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        raise InputError([Issue("period", f"{period!r} is not a month: YYYY-MM")], "settlement")
+    year, month = int(found.group(1)), int(found.group(2))
+    return datetime(year, month, 1), datetime(year + month // 12, month % 12 + 1, 1)
+
+
+def order_map_of(contract: Contract) -> OrderMap:
+    """The contract's prefixes of provider order numbers, else the default map."""
+    if not contract.order_map.prefixes:
+        return OrderMap()
+    prefixed = tuple(rf"^{re.escape(p)}(\d+)$" for p in contract.order_map.prefixes)
+    return OrderMap((*prefixed, r"^(\d+)$"))
+
+
+def _read(paths: Sequence[Path], kind: str, order_map: OrderMap) -> pl.DataFrame:
+    schema = {"orders": ORDER_SCHEMA, "payments": PAYMENT_SCHEMA, "movements": MOVEMENT_SCHEMA}
+    frames = []
+    for path in paths:
+        source = read_settlement_file(path, order_map)
+        if source.kind != kind:
+            message = f"given as {_KIND_NAMES[kind]}, but it is {_KIND_NAMES[source.kind]}"
+            raise InputError([Issue(str(path), message)], "settlement")
+        frames.append(source.frame)
+    return pl.concat(frames) if frames else empty(schema[kind])
+
+
+def settle(
+    orders: Sequence[Path],
+    payments: Sequence[Path],
+    warehouse: Sequence[Path],
+    contract: Contract,
+    period: str,
+) -> Settlement:
+    """Read, match, re-check (ControlError when the outcomes do not account for every
+    record: the CLI's exit 5) and bill."""
+    start, end = period_bounds(period)
+    order_map = order_map_of(contract)
+    frames = {
+        "orders": _read(orders, "orders", order_map),
+        "payments": _read(payments, "payments", order_map),
+        "movements": _read(warehouse, "movements", order_map),
+    }
+    tolerances = contract.tolerances
+    tol = Tolerance(
+        period_start=start,
+        period_end=end,
+        amount_fen=int(tolerances.amount * 100),
+        fee_rate=tolerances.fee_rate,
+        fee_tolerance_fen=int(tolerances.fee * 100),
+        pending_days=tolerances.pending_days,
+    )
+    matching = match(frames["orders"], frames["payments"], frames["movements"], tol)
+    ensure_reconciled(frames, matching.outcomes)
+    bill = initial_bill(contract, period, _shop_figures(frames, matching.outcomes))
+    control = {
+        name: Control(
+            frame.height,
+            int(frame.get_column("amount").fill_null(0).sum()) if "amount" in frame.columns else 0,
+        )
+        for name, frame in frames.items()
+    }
+    return Settlement(bill, matching, control)
+
+
+def _shop_figures(frames: dict[str, pl.DataFrame], outcomes: pl.DataFrame) -> list[ShopFigures]:
+    """Per shop: the matched orders' money in and refunds, their count, and the orders
+    held out of the bill by another outcome (count and order amount)."""
+    orders = frames["orders"]
+    order_outcome = outcomes.filter(pl.col("source") == "orders").select("order_id", "outcome")
+    repeated = outcomes.filter(
+        (pl.col("source") == "payments") & (pl.col("outcome") == Outcome.DUPLICATE.value)
+    ).get_column("record")
+    money = (
+        frames["payments"]
+        .filter(pl.col("kind").is_in([PaymentKind.PAYMENT.value, PaymentKind.REFUND.value]))
+        .filter(~record_ref().is_in(repeated.implode()))  # a record twice counts once
+        .group_by("order_id")
+        .agg(
+            paid=pl.col("amount").filter(pl.col("amount") > 0).sum(),
+            refunded=-pl.col("amount").filter(pl.col("amount") < 0).sum(),
+        )
+    )
+    joined = (
+        orders.select("order_id", "shop", "amount")
+        .join(order_outcome, on="order_id", how="left")
+        .join(money, on="order_id", how="left")
+        .with_columns(pl.col("paid", "refunded").fill_null(0))
+    )
+    held = sorted(outcome.value for outcome in HELD_OUTCOMES)
+    per_shop = joined.group_by("shop").agg(
+        gmv=pl.col("paid").filter(pl.col("outcome") == Outcome.MATCHED.value).sum(),
+        refunds=pl.col("refunded").filter(pl.col("outcome") == Outcome.MATCHED.value).sum(),
+        orders=(pl.col("outcome") == Outcome.MATCHED.value).sum(),
+        held_count=pl.col("outcome").is_in(held).sum(),
+        held_fen=pl.col("amount").filter(pl.col("outcome").is_in(held)).sum(),
+    )
+    return [
+        ShopFigures(
+            shop=row["shop"],
+            gmv_fen=int(row["gmv"] or 0),
+            refunds_fen=int(row["refunds"] or 0),
+            orders=int(row["orders"] or 0),
+            held_count=int(row["held_count"] or 0),
+            held_fen=int(row["held_fen"] or 0),
+        )
+        for row in per_shop.sort("shop").iter_rows(named=True)
+    ]
