@@ -240,13 +240,16 @@ def demo(
         "scenarios/demo"
     ),
 ) -> None:
-    """Write the demo snapshot and ruleset, and its catalog (catalog.csv, shops.yaml,
-    promotions.yaml); deterministic."""
+    """Write the demo snapshot and ruleset, its catalog (catalog.csv, shops.yaml,
+    promotions.yaml) and a month of brand b1's settlement files (settlement/);
+    deterministic."""
     from engine.catalog.demo import write_catalog
     from engine.demo import DEFAULT_SEED, build_demo, write_demo
+    from engine.settlement.demo import write_settlement_demo
 
     paths = write_demo(directory)
     snapshot, _ = build_demo(DEFAULT_SEED)
     paths += write_catalog(directory, snapshot, DEFAULT_SEED)
+    paths += write_settlement_demo(directory, DEFAULT_SEED)
     for path in paths:
         out.print(f"wrote {path}")

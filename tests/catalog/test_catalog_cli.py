@@ -216,7 +216,21 @@ def test_show_takes_a_sku_code_with_a_slash(cli: Cli, tmp_path: Path) -> None:
 def test_demo_writes_the_committed_files(tmp_path: Path) -> None:
     written = runner.invoke(app, ["demo", str(tmp_path)])
     assert written.exit_code == 0, written.output
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["catalog.csv", "promotions.yaml", "rules.yaml", "shops.yaml", "snapshot.json"]
+    names = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    settlement = [
+        "alipay-account.csv",
+        "alipay-trade.zip",
+        "contract.yaml",
+        "orders.csv",
+        "warehouse.csv",
+    ]
+    assert names == [
+        "catalog.csv",
+        "promotions.yaml",
+        "rules.yaml",
+        *[f"settlement/{name}" for name in settlement],
+        "shops.yaml",
+        "snapshot.json",
+    ]
     for name in names:
         assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), name

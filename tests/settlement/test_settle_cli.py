@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from engine.cli.app import app
 from engine.settlement.records import Outcome
-from tests.settlement.files import alipay_trade_text, movements_text, orders_text, write
+from engine.settlement.samples import alipay_trade_text, movements_text, orders_text, write
 
 PAID, DONE = "买家已付款，等待卖家发货", "交易成功"
 
@@ -121,3 +121,19 @@ def test_a_file_given_as_the_wrong_source_or_bad_input_is_exit_2(tmp_path: Path)
     assert code == 2 and "bad.csv:2" in out + err and "Traceback" not in out + err
     code, out, err = _settle(files, tmp_path / "out", "--period", "2026-13")
     assert code == 2 and "period" in out + err
+
+
+def test_the_demo_month_settles_with_every_outcome_present(tmp_path: Path) -> None:
+    demo = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement"
+    files = {
+        "contract": demo / "contract.yaml",
+        "orders": demo / "orders.csv",
+        "payments": demo / "alipay-trade.zip",
+        "warehouse": demo / "warehouse.csv",
+    }
+    code, out, err = _settle(
+        files, tmp_path / "out", "--payments", str(demo / "alipay-account.csv"), "--json"
+    )
+    assert code == 0, out + err
+    counts = json.loads(out)["outcomes"]
+    assert all(counts[o.value] > 0 for o in Outcome), counts

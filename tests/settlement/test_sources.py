@@ -11,6 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from engine.core.errors import InputError
+from engine.settlement import samples as files
 from engine.settlement.records import (
     MOVEMENT_SCHEMA,
     ORDER_SCHEMA,
@@ -18,7 +19,6 @@ from engine.settlement.records import (
     Provider,
 )
 from engine.settlement.sources import OrderMap, read_settlement_file
-from tests.settlement import files
 
 T = datetime.fromisoformat
 

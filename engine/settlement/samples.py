@@ -1,5 +1,5 @@
 """Writers of sample settlement files in the real formats' shapes, for tests and the
-benchmark. The people, shops and numbers are made up.
+benchmark and the demo. The people, shops and numbers are made up.
 
 Each writer takes rows as dicts of the columns a test cares about; every other column
 gets a plausible filler, so a test says only what it is about.
@@ -84,14 +84,19 @@ def _csv(rows: Iterable[list[str]]) -> str:
     return "".join(",".join(cells) + "\n" for cells in rows)
 
 
+def _tab_ids(columns: list[str], rows: Iterable[Row], ids: set[str]) -> list[list[str]]:
+    """Rows as cells, each id followed by the tab Alipay writes to keep Excel off it."""
+    return [
+        [cell + "\t" if name in ids and cell else cell
+         for name, cell in zip(columns, _cells(columns, row), strict=True)]
+        for row in rows
+    ]  # fmt: skip
+
+
 def alipay_trade_text(rows: Iterable[Row], *, footer: bool = True) -> str:
     """A 业务明细 CSV: '#' preamble, header, rows with tab-kept ids, '#' footer."""
     ids = {"支付宝交易号", "商户订单号", "退款批次号/请求号"}
-    body = [
-        [cell + "\t" if name in ids and cell else cell for name, cell in zip(
-            ALIPAY_TRADE_COLUMNS, _cells(ALIPAY_TRADE_COLUMNS, row), strict=True)]
-        for row in rows
-    ]  # fmt: skip
+    body = _tab_ids(ALIPAY_TRADE_COLUMNS, rows, ids)
     head = (
         "#支付宝业务明细查询\n#账号：[20880000000000000156]\n"
         "#起始日期：[2026年11月01日 00:00:00]   终止日期：[2026年11月02日 00:00:00]\n"
@@ -111,11 +116,7 @@ def alipay_account_text(rows: Iterable[Row], *, wide: bool = False, footer: bool
     """A 账务明细 CSV, 12 columns or (wide) the 16-column form."""
     columns = ALIPAY_ACCOUNT_COLUMNS + (ALIPAY_ACCOUNT_EXTRA if wide else [])
     ids = {"账务流水号", "业务流水号", "商户订单号"}
-    body = [
-        [cell + "\t" if name in ids and cell else cell
-         for name, cell in zip(columns, _cells(columns, row), strict=True)]
-        for row in rows
-    ]  # fmt: skip
+    body = _tab_ids(columns, rows, ids)
     head = (
         "#支付宝账务明细查询\n#账号：[20880000000000000156]\n"
         "#起始日期：[2026年11月01日 00:00:00]   终止日期：[2026年11月02日 00:00:00]\n"
@@ -138,7 +139,9 @@ def alipay_zip(path: Path, detail_name: str, detail_text: str) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for index, (name, text) in enumerate(zip(names, texts, strict=True)):
-            archive.writestr(_placeholder(name, index), text.encode("gbk"))
+            # A fixed time stamp: the same rows give the same bytes (the demo is committed).
+            member = zipfile.ZipInfo(_placeholder(name, index), date_time=(2026, 11, 2, 9, 0, 0))
+            archive.writestr(member, text.encode("gbk"))
     data = buffer.getvalue()
     # zipfile writes non-ASCII names as flagged UTF-8; Windows tools write raw GBK bytes
     # with no flag. Same-length ASCII stand-ins, swapped for the GBK bytes, give the latter.
