@@ -208,14 +208,16 @@ def dump_json(obj: Any, path: str | PathLike[str] | None = None) -> str:
     return text
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str | bytes) -> None:
     """Write a whole file or nothing: a temp file beside it (owner-only, as mkstemp makes
-    it), fsynced, then renamed over the target. A crash never leaves a half-written file."""
+    it), fsynced, then renamed over the target. A crash never leaves a half-written file.
+    Text is written as UTF-8 (its line ends as they are); bytes as they are."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
-            file.write(text)
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)

@@ -114,6 +114,9 @@ class Tolerances(_Part):
     fee_rate: Rate = Decimal("0.006")
     fee: Money = Decimal("0.01")
     pending_days: Days = 2
+    # Days per channel, where one differs from `pending_days`: an order's shop (店铺名称)
+    # or a payment provider (alipay_trade, alipay_account, wechat).
+    pending_by_channel: dict[Annotated[str, StringConstraints(min_length=1)], Days] = {}
 
 
 class OrderMap(_Part):

@@ -15,8 +15,9 @@ Payments (bill rows)
      against the contract rate times the money paid for the order, rounded half up;
      beyond `fee_tolerance_fen` it is `fee_mismatch`, else `matched` (with no contract
      rate the fee is not checked and is `matched`).
-  3. a payment or refund with no order number, or one that names no order, is
-     `missing_order`.
+  3. a payment or refund with no order number is `missing_order`; one that names no
+     order is `pending` when it is within its provider's pending window of the period end
+     (the order may be in the next export), else `missing_order`.
   4. any other payment or refund row shares its order's outcome and reason.
 
 Orders (with paid = money in, refunded = money back, both from the bill rows above;
@@ -27,8 +28,9 @@ shipped and returned units from the movements)
   3. goods came back for it -> `status_mismatch`
   4. else `matched`: nothing owed.
   paid on the platform (paid, shipped, completed, or closed after payment):
-  5. no payment in the bills -> `pending` when paid within `pending_days` of the period
-     end (T+1: it may be in the next bill), else `missing_payment`
+  5. no payment in the bills -> `pending` when paid within the pending window of the
+     period end (T+1: it may be in the next bill; `pending_days`, or the order's shop's
+     own in `pending_by_channel`), else `missing_payment`
   6. money in short of the order amount beyond `amount_fen` -> `amount_short`; above it,
      or refunds above the money in -> `amount_over`. The money in is compared, not the
      money net of refunds: the platform's amount stays what the buyer paid after a
@@ -73,8 +75,9 @@ fen that went in, then the records and fen of each outcome.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 import polars as pl
@@ -118,6 +121,22 @@ class Tolerance:
     fee_rate: Decimal | None = None  # the contract's provider fee rate, e.g. 0.006
     fee_tolerance_fen: int = 1
     pending_days: int = 1  # T+1: records this close to the period end may settle later
+    # Channels (an order's shop, a payment's provider) whose window differs.
+    pending_by_channel: Mapping[str, int] = field(default_factory=dict)
+
+    def pending_window(self, channel: str) -> pl.Expr:
+        """Per row, the days a record of `channel` (a column) may wait for its counterpart."""
+        if not self.pending_by_channel:
+            return pl.lit(self.pending_days, dtype=pl.Int64)
+        return pl.col(channel).replace_strict(
+            dict(self.pending_by_channel), default=self.pending_days, return_dtype=pl.Int64
+        )
+
+    def recent(self, time: str, channel: str) -> pl.Expr:
+        """True where the record's `time` falls within its channel's window of the end."""
+        days = self.pending_window(channel)
+        cutoff = pl.lit(self.period_end) - pl.duration(days=days)
+        return (days > 0) & (pl.col(time) >= cutoff)
 
 
 @dataclass(frozen=True)
@@ -165,9 +184,12 @@ def _check_inputs(frames: dict[str, pl.DataFrame], tol: Tolerance) -> None:
         )
     if tol.period_end < tol.period_start:
         issues.append(Issue("tolerance.period_end", "is before period_start"))
-    for field in ("amount_fen", "fee_tolerance_fen", "pending_days"):
-        if getattr(tol, field) < 0:
-            issues.append(Issue(f"tolerance.{field}", "must not be negative"))
+    for name in ("amount_fen", "fee_tolerance_fen", "pending_days"):
+        if getattr(tol, name) < 0:
+            issues.append(Issue(f"tolerance.{name}", "must not be negative"))
+    for channel, days in tol.pending_by_channel.items():
+        if days < 0:
+            issues.append(Issue(f"tolerance.pending_by_channel.{channel}", "must not be negative"))
     if tol.fee_rate is not None and not (0 <= tol.fee_rate < 1):
         issues.append(Issue("tolerance.fee_rate", f"{tol.fee_rate} is not a rate in [0, 1)"))
     if issues:
@@ -204,8 +226,8 @@ def _order_rules(tol: Tolerance) -> tuple[list[pl.Expr], pl.Expr]:
     has_ref = pl.col("n_ref") > 0
     full_refund = has_ref & (pl.col("refunded") >= pl.col("paid"))
     shipped = pl.col("shipped") > 0
-    cutoff = tol.period_end - timedelta(days=tol.pending_days)
-    recent = (pl.col("paid_at") >= cutoff) if tol.pending_days > 0 else pl.lit(False)
+    recent = tol.recent("paid_at", "shop")
+    window = tol.pending_window("shop")
     oid = pl.col("order_id")
     rules: list[tuple[pl.Expr, str, pl.Expr]] = [
         (
@@ -237,7 +259,7 @@ def _order_rules(tol: Tolerance) -> tuple[list[pl.Expr], pl.Expr]:
                 " come in the next bill",
                 oid,
                 pl.col("paid_at").dt.strftime("%Y-%m-%d %H:%M"),
-                pl.lit(tol.pending_days),
+                window,
             ),
         ),
         (
@@ -309,7 +331,7 @@ def _order_rules(tol: Tolerance) -> tuple[list[pl.Expr], pl.Expr]:
                 " come later",
                 oid,
                 pl.col("paid_at").dt.strftime("%Y-%m-%d %H:%M"),
-                pl.lit(tol.pending_days),
+                window,
             ),
         ),
         (
@@ -473,6 +495,20 @@ def match(
             oid.is_null(),
             _O.MISSING_ORDER,
             _fmt("{} row with no order number (merchant order no {})", kind, "merchant_order_no"),
+        ),
+        (
+            ~pl.col("known")
+            & kind.is_in([PaymentKind.PAYMENT.value, PaymentKind.REFUND.value])
+            & tol.recent("at", "provider"),
+            _O.PENDING,
+            _fmt(
+                "{} row for order {} at {}, within {} day(s) of the period end: its order may"
+                " come in the next export",
+                kind,
+                oid,
+                pl.col("at").dt.strftime("%Y-%m-%d %H:%M"),
+                tol.pending_window("provider"),
+            ),
         ),
         (
             ~pl.col("known"),

@@ -23,6 +23,7 @@ from openpyxl import Workbook
 from engine.core.errors import InputError, Issue
 from engine.core.io import write_atomically
 from engine.settlement.bill import Bill, BillLine
+from engine.settlement.carry import CARRY_FILE, Carry
 from engine.settlement.records import Outcome
 
 __all__ = [
@@ -106,9 +107,16 @@ def _outcome_counts(outcomes: pl.DataFrame) -> dict[str, int]:
 
 
 def summary_document(
-    bill: Bill, outcomes: pl.DataFrame, control: Mapping[str, Control]
+    bill: Bill,
+    outcomes: pl.DataFrame,
+    control: Mapping[str, Control],
+    pool: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The run in figures. `pool` (when given) says what the pending pool brought in and
+    what it holds for the next run; the other keys are the documented contract."""
+    extra = {} if pool is None else {"pending_pool": dict(pool)}
     return {
+        **extra,
         "outcomes": _outcome_counts(outcomes),
         "control": {
             source: {"records": total.records, "amount": money(total.amount_fen)}
@@ -264,16 +272,26 @@ def write_bill_xlsx(bill: Bill, outcomes: pl.DataFrame, directory: Path) -> Path
 
 
 def write_settlement(
-    bill: Bill, outcomes: pl.DataFrame, control: Mapping[str, Control], directory: Path
+    bill: Bill,
+    outcomes: pl.DataFrame,
+    control: Mapping[str, Control],
+    directory: Path,
+    carry: Carry | None = None,
+    pool: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """Every file of a run into `directory`; the summary last, as the mark of a whole run.
-    The outcomes are checked before anything is written, so bad input leaves no files."""
-    summary = summary_document(bill, outcomes, control)
+    """Every file of a run into `directory` (with the pending pool, `carry.zip`, when
+    given); the summary last, as the mark of a whole run. The outcomes are checked
+    before anything is written, so bad input leaves no files."""
+    summary = summary_document(bill, outcomes, control, pool)
     paths = [
         write_bill_json(bill, directory),
         write_bill_xlsx(bill, outcomes, directory),
         write_outcomes_csv(outcomes, directory),
     ]
+    if carry is not None:
+        target = directory / CARRY_FILE
+        write_atomically(target, carry.to_bytes())
+        paths.append(target)
     path = directory / "summary.json"
     write_atomically(path, _canonical(summary))
     return [*paths, path]

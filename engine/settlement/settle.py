@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from engine.core.errors import InputError, Issue
 from engine.settlement.bill import Bill, ShopFigures, initial_bill
+from engine.settlement.carry import Carry
 from engine.settlement.contract import Contract
 from engine.settlement.control import ensure_reconciled, record_ref
 from engine.settlement.match import Matching, Tolerance, match
@@ -34,7 +36,7 @@ from engine.settlement.records import (
 )
 from engine.settlement.sources import OrderMap, read_settlement_file
 
-__all__ = ["Settlement", "period_bounds", "settle"]
+__all__ = ["Settlement", "period_bounds", "pool_document", "settle"]
 
 _KIND_NAMES = {
     "orders": "a platform order export",
@@ -48,10 +50,22 @@ class Settlement:
     bill: Bill
     matching: Matching
     control: dict[str, Control]
+    carry: Carry  # the records held `pending`, for the next run
+    carried: dict[str, int]  # records taken from the previous run's pool, per source
+    superseded: int = 0  # carried orders this run's export holds again (the new row wins)
 
     @property
     def outcomes(self) -> pl.DataFrame:
         return self.matching.outcomes
+
+
+def pool_document(run: Settlement) -> dict[str, Any]:
+    """What the pending pool brought into the run and what it holds for the next one."""
+    return {
+        "carried_in": dict(run.carried),
+        "superseded": run.superseded,
+        "held": run.carry.counts,
+    }
 
 
 def period_bounds(period: str) -> tuple[datetime, datetime]:
@@ -83,15 +97,53 @@ def _read(paths: Sequence[Path], kind: str, order_map: OrderMap) -> pl.DataFrame
     return pl.concat(frames) if frames else empty(schema[kind])
 
 
+def _check_carry(carry: Carry, contract: Contract, period: str) -> None:
+    issues = []
+    if carry.brand != contract.brand:
+        mine = f"the pool is brand {carry.brand}'s, not {contract.brand}'s"
+        issues.append(Issue("carry.brand", mine))
+    if period_bounds(carry.period)[0] >= period_bounds(period)[0]:
+        issues.append(Issue("carry.period", f"the pool is of {carry.period}, not before {period}"))
+    if issues:
+        raise InputError(issues, "settlement carry")
+
+
+def _with_carry(
+    frames: dict[str, pl.DataFrame], carry: Carry
+) -> tuple[dict[str, pl.DataFrame], int]:
+    """The carried records ahead of this run's own. A carried order that this run's
+    export holds again is replaced by the new row (its status is the newer one); the
+    count of those is returned beside the frames."""
+    fresh = frames["orders"].get_column("order_id").drop_nulls().implode()
+    kept = carry.frames["orders"].filter(~pl.col("order_id").is_in(fresh))
+    superseded = carry.frames["orders"].height - kept.height
+    carried = {**carry.frames, "orders": kept}
+    return {name: pl.concat([carried[name], frames[name]]) for name in frames}, superseded
+
+
+def _pending_pool(
+    frames: dict[str, pl.DataFrame], outcomes: pl.DataFrame, brand: str, period: str
+) -> Carry:
+    """The input rows whose outcome is `pending`: outcomes list each source's rows in
+    input order, so a source's outcome column lines up with its frame."""
+    held = {}
+    for name, frame in frames.items():
+        outcome = outcomes.filter(pl.col("source") == name).get_column("outcome")
+        held[name] = frame.filter(outcome == Outcome.PENDING.value)
+    return Carry(brand, period, held)
+
+
 def settle(
     orders: Sequence[Path],
     payments: Sequence[Path],
     warehouse: Sequence[Path],
     contract: Contract,
     period: str,
+    carry: Carry | None = None,
 ) -> Settlement:
     """Read, match, re-check (ControlError when the outcomes do not account for every
-    record: the CLI's exit 5) and bill."""
+    record: the CLI's exit 5) and bill. `carry` is the pool the brand's previous run
+    held pending: its records are matched again with this run's."""
     start, end = period_bounds(period)
     order_map = order_map_of(contract)
     frames = {
@@ -99,6 +151,12 @@ def settle(
         "payments": _read(payments, "payments", order_map),
         "movements": _read(warehouse, "movements", order_map),
     }
+    superseded = 0
+    carried = {name: 0 for name in frames}
+    if carry is not None:
+        _check_carry(carry, contract, period)
+        frames, superseded = _with_carry(frames, carry)
+        carried = {**carry.counts, "orders": carry.counts["orders"] - superseded}
     tolerances = contract.tolerances
     tol = Tolerance(
         period_start=start,
@@ -107,6 +165,7 @@ def settle(
         fee_rate=tolerances.fee_rate,
         fee_tolerance_fen=int(tolerances.fee * 100),
         pending_days=tolerances.pending_days,
+        pending_by_channel=tolerances.pending_by_channel,
     )
     matching = match(frames["orders"], frames["payments"], frames["movements"], tol)
     ensure_reconciled(frames, matching.outcomes)
@@ -118,7 +177,8 @@ def settle(
         )
         for name, frame in frames.items()
     }
-    return Settlement(bill, matching, control)
+    pool = _pending_pool(frames, matching.outcomes, contract.brand, period)
+    return Settlement(bill, matching, control, pool, carried, superseded)
 
 
 def _shop_figures(frames: dict[str, pl.DataFrame], outcomes: pl.DataFrame) -> list[ShopFigures]:
