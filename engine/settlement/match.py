@@ -62,12 +62,20 @@ contract rate gives the whole order; null otherwise), reason (one line). Rows co
 orders first, then payments, then movements, each in input order, so the same input
 gives the same frame.
 
-Not supported: one bill row paying several orders (many-to-one). A bill row maps to at
-most one order (`order_id`); a combined payment must be split by its reader, otherwise
-its order numbers are unknown and the row is `missing_order`. Several bill rows for one
-order (split payments) and several movements for one order (partial shipments) are
-summed per order. The `fee` a payment row carries itself (WeChat's 手续费 column) is
-not checked against the rate here; only fee rows are.
+Combined payments (合并付款, many-to-one): a payment or refund row whose `order_ids`
+names several orders pays each its share, split by the orders' amounts in whole fen
+(`_combined_parts`; the shares sum to the row's amount exactly). Its orders are then
+judged as any other, and the row takes the first outcome among them that is not
+`matched` (in the order the note lists them), or `matched`; it joins all of them, and
+its `expected` is their amounts' sum. A combined row naming an order that is not among
+the orders pays none of them: `missing_order` (or `pending` near the period end). Fee
+rows for several orders are `not_for_orders` (fees are checked per order). Several bill
+rows for one order (split payments) and several movements for one order (partial
+shipments) are summed per order. The `fee` a payment row carries itself (WeChat's 手续费
+column) is not checked against the rate here; only fee rows are.
+
+`Matching.allocations` is the money each order got (its own rows and its shares), which
+the bill reads.
 
 `Matching.control` is the control table (`control.summary`): per source the records and
 fen that went in, then the records and fen of each outcome.
@@ -145,6 +153,9 @@ class Matching:
 
     outcomes: pl.DataFrame
     control: pl.DataFrame
+    # The money each order got (order_id, kind payment|refund, amount in fen, record):
+    # its own bill rows and its share of combined ones; repeats and unknown orders left out.
+    allocations: pl.DataFrame
 
 
 def _check_inputs(frames: dict[str, pl.DataFrame], tol: Tolerance) -> None:
@@ -196,16 +207,18 @@ def _check_inputs(frames: dict[str, pl.DataFrame], tol: Tolerance) -> None:
         raise InputError(issues, "settlement match")
 
 
-def _first(
-    rules: list[tuple[pl.Expr, str, pl.Expr]], default: tuple[str, pl.Expr]
-) -> list[pl.Expr]:
+Rule = tuple[pl.Expr, str | pl.Expr, pl.Expr]  # condition, outcome, reason
+
+
+def _first(rules: list[Rule], default: tuple[str, pl.Expr]) -> list[pl.Expr]:
     """Outcome and reason from the first rule whose condition holds (the precedence).
 
     Built from the last rule back, so the first rule is the outermost `when`."""
     outcome: pl.Expr = pl.lit(default[0])
     reason: pl.Expr = default[1]
     for cond, out, why in reversed(rules):
-        outcome = pl.when(cond).then(pl.lit(out)).otherwise(outcome)
+        value = pl.lit(out) if isinstance(out, str) else out
+        outcome = pl.when(cond).then(value).otherwise(outcome)
         reason = pl.when(cond).then(why).otherwise(reason)
     return [outcome.alias("outcome"), reason.alias("reason")]
 
@@ -229,7 +242,7 @@ def _order_rules(tol: Tolerance) -> tuple[list[pl.Expr], pl.Expr]:
     recent = tol.recent("paid_at", "shop")
     window = tol.pending_window("shop")
     oid = pl.col("order_id")
-    rules: list[tuple[pl.Expr, str, pl.Expr]] = [
+    rules: list[Rule] = [
         (
             never_paid & shipped,
             _O.SHIPPED_UNPAID,
@@ -370,23 +383,48 @@ def match(
         pl.col("record").first().over(key).alias("first_ref"),
     )
     p = p.join(order_keys, on="order_id", how="left", maintain_order="left")
-    p = p.with_columns(pl.col("order_ref").is_not_null().alias("known"))
     kind = pl.col("kind")
+    is_money = kind.is_in([PaymentKind.PAYMENT.value, PaymentKind.REFUND.value])
+    combined = pl.col("order_ids").list.len() > 1
+    parts = _combined_parts(p.filter(combined & is_money), order_keys)
+    p = p.join(
+        parts.group_by("_i").agg(
+            pl.col("order_ref").is_not_null().all().alias("c_known"),
+            pl.col("order_id").filter(pl.col("order_ref").is_null()).alias("c_unknown"),
+            pl.col("order_ref").drop_nulls().alias("c_refs"),
+            pl.col("order_amount").sum().alias("c_total"),
+        ),
+        on="_i",
+        how="left",
+        maintain_order="left",
+    )
+    p = p.with_columns(
+        pl.when(combined)
+        .then(pl.col("c_known").fill_null(False))
+        .otherwise(pl.col("order_ref").is_not_null())
+        .alias("known")
+    )
     live = ~pl.col("dup") & pl.col("known")
-    money = live & kind.is_in([PaymentKind.PAYMENT.value, PaymentKind.REFUND.value])
-    fees = live & (kind == PaymentKind.FEE.value)
+    money = live & is_money
+    fees = live & (kind == PaymentKind.FEE.value) & ~combined
 
-    pay_agg = (
-        p.filter(money | fees)
-        .group_by("order_id")
-        .agg(
-            (kind == PaymentKind.PAYMENT.value).sum().alias("n_pay"),
-            pl.col("amount").filter(kind == PaymentKind.PAYMENT.value).sum().alias("paid"),
-            (kind == PaymentKind.REFUND.value).sum().alias("n_ref"),
-            (-pl.col("amount").filter(kind == PaymentKind.REFUND.value).sum()).alias("refunded"),
-            (-pl.col("amount").filter(kind == PaymentKind.FEE.value).sum()).alias("fee_total"),
-            pl.col("record").alias("pay_refs"),
-        )
+    # The money each order got: its own rows, and its share of each combined row.
+    fields = ["order_id", "kind", "amount", "record"]
+    allocations = pl.concat(
+        [
+            p.filter((money | fees) & ~combined).select(fields),
+            parts.filter(~pl.col("dup") & pl.col("all_known")).select(
+                "order_id", "kind", pl.col("share").alias("amount"), "record"
+            ),
+        ]
+    )
+    pay_agg = allocations.group_by("order_id").agg(
+        (kind == PaymentKind.PAYMENT.value).sum().alias("n_pay"),
+        pl.col("amount").filter(kind == PaymentKind.PAYMENT.value).sum().alias("paid"),
+        (kind == PaymentKind.REFUND.value).sum().alias("n_ref"),
+        (-pl.col("amount").filter(kind == PaymentKind.REFUND.value).sum()).alias("refunded"),
+        (-pl.col("amount").filter(kind == PaymentKind.FEE.value).sum()).alias("fee_total"),
+        pl.col("record").alias("pay_refs"),
     )
     move_kind = pl.col("kind")
     for_orders = move_kind.is_in([MovementKind.OUTBOUND.value, MovementKind.RETURN.value])
@@ -441,7 +479,18 @@ def match(
         "fee_total",
     )
 
-    # Bill rows.
+    # Bill rows. A combined row takes the first outcome among its orders that is not
+    # `matched` (in the order its note lists them), or `matched` when all are.
+    c_verdict = (
+        parts.join(verdict.select("order_id", "o_outcome", "o_reason"), on="order_id", how="left")
+        .group_by("_i")
+        .agg(
+            pl.col("o_outcome").filter(pl.col("o_outcome") != _O.MATCHED).first().alias("c_bad"),
+            pl.col("o_reason").filter(pl.col("o_outcome") != _O.MATCHED).first().alias("c_why"),
+            pl.col("order_id").str.join(", ").alias("c_ids"),
+        )
+    )
+    p = p.join(c_verdict, on="_i", how="left", maintain_order="left")
     p = p.join(verdict, on="order_id", how="left", maintain_order="left")
     if tol.fee_rate is None:
         expected_fee: pl.Expr = pl.lit(None, dtype=pl.Int64)
@@ -451,7 +500,7 @@ def match(
         expected_fee = (pl.col("paid") * (2 * num) + den) // (2 * den)
     fee_off = (pl.col("fee_total") - expected_fee).abs() > tol.fee_tolerance_fen
     oid = pl.col("order_id")
-    pay_rules: list[tuple[pl.Expr, str, pl.Expr]] = [
+    pay_rules: list[Rule] = [
         (
             pl.col("dup"),
             _O.DUPLICATE,
@@ -461,6 +510,43 @@ def match(
             kind.is_in([PaymentKind.OTHER.value, PaymentKind.COMMISSION.value]),
             _O.NOT_FOR_ORDERS,
             _fmt("a {} row of the bill, no order's money", kind),
+        ),
+        (
+            combined & ~is_money,
+            _O.NOT_FOR_ORDERS,
+            _fmt("a {} row for several orders: fees are checked per order", kind),
+        ),
+        (
+            combined & ~pl.col("known") & tol.recent("at", "provider"),
+            _O.PENDING,
+            _fmt(
+                "combined {} row for orders {}: {} not yet among the orders, within {} day(s)"
+                " of the period end",
+                kind,
+                pl.col("order_ids").list.join(", "),
+                pl.col("c_unknown").list.join(", "),
+                tol.pending_window("provider"),
+            ),
+        ),
+        (
+            combined & ~pl.col("known"),
+            _O.MISSING_ORDER,
+            _fmt(
+                "combined {} row for orders {}: {} not among the orders",
+                kind,
+                pl.col("order_ids").list.join(", "),
+                pl.col("c_unknown").list.join(", "),
+            ),
+        ),
+        (
+            combined & pl.col("c_bad").is_not_null(),
+            pl.col("c_bad"),
+            _fmt("combined {} row for orders {}: {}", kind, "c_ids", "c_why"),
+        ),
+        (
+            combined,
+            _O.MATCHED,
+            _fmt("combined {} row for orders {}: all of them match", kind, "c_ids"),
         ),
         (
             (kind == PaymentKind.FEE.value) & ~pl.col("known"),
@@ -526,6 +612,8 @@ def match(
         "record",
         pl.when(pl.col("dup"))
         .then(pl.concat_list(pl.col("first_ref")))
+        .when(combined)
+        .then(pl.coalesce(pl.col("c_refs"), _EMPTY_REFS))
         .when(pl.col("known"))
         .then(pl.concat_list(pl.col("order_ref")))
         .otherwise(_EMPTY_REFS)
@@ -535,6 +623,8 @@ def match(
         .then(None)
         .when(live & (kind == PaymentKind.FEE.value))
         .then(-expected_fee)
+        .when(live & combined & (kind == PaymentKind.PAYMENT.value))
+        .then(pl.col("c_total"))
         .when(live & (kind == PaymentKind.PAYMENT.value))
         .then(pl.col("order_amount"))
         .otherwise(None)
@@ -550,7 +640,7 @@ def match(
     m = m.join(verdict, on="order_id", how="left", maintain_order="left")
     known_m = pl.col("order_ref").is_not_null()
     outbound = move_kind == MovementKind.OUTBOUND.value
-    move_rules: list[tuple[pl.Expr, str, pl.Expr]] = [
+    move_rules: list[Rule] = [
         (~for_orders, _O.NOT_FOR_ORDERS, _fmt("a {} movement, for no order", move_kind)),
         (
             outbound & oid.is_null(),
@@ -604,4 +694,34 @@ def match(
     outcomes = pl.concat(
         [frame.cast(OUTCOME_SCHEMA) for frame in (order_out, pay_out, move_out)]  # type: ignore[arg-type]
     )
-    return Matching(outcomes=outcomes, control=control.summary(inputs, outcomes))
+    return Matching(
+        outcomes=outcomes,
+        control=control.summary(inputs, outcomes),
+        allocations=allocations.filter(kind.is_in([PaymentKind.PAYMENT, PaymentKind.REFUND])),
+    )
+
+
+def _combined_parts(rows: pl.DataFrame, order_keys: pl.DataFrame) -> pl.DataFrame:
+    """One row per order of each combined payment or refund, with its share of the
+    row's money: split by the orders' amounts, in whole fen, the shares summing to the
+    row's amount exactly (each share is the difference of two floors of a running
+    total, so no fen is lost or made up)."""
+    parts = (
+        rows.select("_i", "record", "kind", "amount", "dup", pl.col("order_ids").alias("order_id"))
+        .explode("order_id")
+        .join(order_keys, on="order_id", how="left", maintain_order="left")
+        .with_columns(pl.col("order_ref").is_not_null().all().over("_i").alias("all_known"))
+    )
+    weight = pl.col("order_amount").fill_null(0)
+    total = weight.sum().over("_i")
+    upto = weight.cum_sum().over("_i")
+    amount = pl.col("amount")
+    first = pl.int_range(pl.len()).over("_i") == 0
+    share = (
+        pl.when(total > 0)
+        .then((amount * upto) // total - (amount * (upto - weight)) // total)
+        .when(first)  # orders of no amount: the first takes it all
+        .then(amount)
+        .otherwise(0)
+    )
+    return parts.with_columns(share.cast(pl.Int64).alias("share"))

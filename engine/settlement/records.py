@@ -96,6 +96,9 @@ PAYMENT_SCHEMA: dict[str, pl.DataType] = {
     "record_id": pl.String(),  # 支付宝交易号 / 账务流水号 / 微信订单号 (+ refund no)
     "merchant_order_no": pl.String(),  # as the bill writes it
     "order_id": pl.String(),  # the platform order it maps to; null when none does
+    # A combined payment (合并付款: one trade for several orders, its 备注 naming them
+    # all in one bracket): the orders it pays, with order_id null; else empty.
+    "order_ids": pl.List(pl.String()),
     "kind": pl.String(),  # PaymentKind
     "amount": pl.Int64(),  # fen, signed: money in > 0, refunds and fees < 0
     "fee": pl.Int64(),  # the service fee the row itself carries (fen, >= 0), else 0

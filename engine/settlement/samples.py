@@ -7,6 +7,7 @@ gets a plausible filler, so a test says only what it is about.
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -81,7 +82,10 @@ def _cells(columns: list[str], row: Row) -> list[str]:
 
 
 def _csv(rows: Iterable[list[str]]) -> str:
-    return "".join(",".join(cells) + "\n" for cells in rows)
+    # Quoted only where a cell needs it (a comma, a quote), as the platforms' exports do.
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
 
 
 def _tab_ids(columns: list[str], rows: Iterable[Row], ids: set[str]) -> list[list[str]]:

@@ -23,7 +23,7 @@ from engine.core.errors import InputError, Issue
 from engine.settlement.bill import Bill, ShopFigures, initial_bill
 from engine.settlement.carry import Carry
 from engine.settlement.contract import Contract
-from engine.settlement.control import ensure_reconciled, record_ref
+from engine.settlement.control import ensure_reconciled
 from engine.settlement.match import Matching, Tolerance, match
 from engine.settlement.output import HELD_OUTCOMES, Control
 from engine.settlement.records import (
@@ -31,7 +31,6 @@ from engine.settlement.records import (
     ORDER_SCHEMA,
     PAYMENT_SCHEMA,
     Outcome,
-    PaymentKind,
     empty,
 )
 from engine.settlement.sources import OrderMap, read_settlement_file
@@ -169,7 +168,9 @@ def settle(
     )
     matching = match(frames["orders"], frames["payments"], frames["movements"], tol)
     ensure_reconciled(frames, matching.outcomes)
-    bill = initial_bill(contract, period, _shop_figures(frames, matching.outcomes))
+    bill = initial_bill(
+        contract, period, _shop_figures(frames, matching.outcomes, matching.allocations)
+    )
     control = {
         name: Control(
             frame.height,
@@ -181,23 +182,17 @@ def settle(
     return Settlement(bill, matching, control, pool, carried, superseded)
 
 
-def _shop_figures(frames: dict[str, pl.DataFrame], outcomes: pl.DataFrame) -> list[ShopFigures]:
+def _shop_figures(
+    frames: dict[str, pl.DataFrame], outcomes: pl.DataFrame, allocations: pl.DataFrame
+) -> list[ShopFigures]:
     """Per shop: the matched orders' money in and refunds, their count, and the orders
     held out of the bill by another outcome (count and order amount)."""
     orders = frames["orders"]
     order_outcome = outcomes.filter(pl.col("source") == "orders").select("order_id", "outcome")
-    repeated = outcomes.filter(
-        (pl.col("source") == "payments") & (pl.col("outcome") == Outcome.DUPLICATE.value)
-    ).get_column("record")
-    money = (
-        frames["payments"]
-        .filter(pl.col("kind").is_in([PaymentKind.PAYMENT.value, PaymentKind.REFUND.value]))
-        .filter(~record_ref().is_in(repeated.implode()))  # a record twice counts once
-        .group_by("order_id")
-        .agg(
-            paid=pl.col("amount").filter(pl.col("amount") > 0).sum(),
-            refunded=-pl.col("amount").filter(pl.col("amount") < 0).sum(),
-        )
+    # The matching's allocations: repeats counted once, combined payments split by order.
+    money = allocations.group_by("order_id").agg(
+        paid=pl.col("amount").filter(pl.col("amount") > 0).sum(),
+        refunded=-pl.col("amount").filter(pl.col("amount") < 0).sum(),
     )
     joined = (
         orders.select("order_id", "shop", "amount")

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.core.errors import InputError
+from engine.settlement import control
 from engine.settlement.control import ControlError, ensure_reconciled, reconcile
 from engine.settlement.match import OUTCOME_SCHEMA, Matching, Tolerance, match
 from engine.settlement.records import MOVEMENT_SCHEMA, ORDER_SCHEMA, PAYMENT_SCHEMA, Outcome
@@ -57,6 +58,7 @@ class Book:
             "record_id": f"R{next(self._rec)}",
             "merchant_order_no": oid,
             "order_id": oid,
+            "order_ids": [],
             "kind": kind,
             "amount": amount,
             "fee": 0,
@@ -498,6 +500,7 @@ _pay_st = st.fixed_dictionaries(
         "kind": st.sampled_from(["payment", "payment", "refund", "fee", "commission", "other"]),
         "amount": st.integers(-5000, 5000),
         "rec": st.integers(0, 12),
+        "with": st.lists(st.sampled_from(_OIDS + ["X"]), max_size=2),
     }
 )
 _move_st = st.fixed_dictionaries(
@@ -527,7 +530,11 @@ def test_random_sources_give_one_outcome_per_record(
         )
         book.order(f"O{i}", status=o["status"], amount=o["amount"], paid_at=paid_at)
     for p in payments:
-        book.pay(p["oid"], p["amount"], kind=p["kind"], record_id=f"R{p['rec']}")
+        if p["with"] and p["kind"] in ("payment", "refund"):  # a combined row
+            ids = [p["oid"], *p["with"]]
+            book.pay(None, p["amount"], kind=p["kind"], record_id=f"R{p['rec']}", order_ids=ids)
+        else:
+            book.pay(p["oid"], p["amount"], kind=p["kind"], record_id=f"R{p['rec']}")
     for m in movements:
         book.move(m["oid"], kind=m["kind"], quantity=m["quantity"])
     f = book.frames()
@@ -540,8 +547,77 @@ def test_random_sources_give_one_outcome_per_record(
     assert out.get_column("outcome").is_in([o.value for o in Outcome]).all()
     assert out.get_column("reason").null_count() == 0
     assert out.equals(again.outcomes) and first.control.equals(again.control)
+    # The orders' money is the money of the live rows, split but never lost or made up.
+    live = out.filter(
+        (pl.col("source") == "payments")
+        & ~pl.col("outcome").is_in(["duplicate", "missing_order", "pending", "not_for_orders"])
+    )
+    paid_rows = f["payments"].with_columns(control.record_ref().alias("record"))
+    live_money = paid_rows.join(live.select("record"), on="record").filter(
+        pl.col("kind").is_in(["payment", "refund"])
+    )
+    assert first.allocations.get_column("amount").sum() == live_money.get_column("amount").sum()
     # Repeats of a (provider, record_id) pair are duplicates, and only those.
     pays = out.filter(pl.col("source") == "payments")
     assert pays.filter(pl.col("outcome") == "duplicate").height == len(payments) - len(
         {p["rec"] for p in payments}
     )
+
+
+def test_combined_payment_pays_each_order_its_share() -> None:
+    book = Book()
+    oa, ob = book.order("A", amount=3000), book.order("B", amount=7001)
+    ma, mb = book.move("A"), book.move("B")
+    p = book.pay(None, 10001, order_ids=["A", "B"])
+    result = book.run()
+    assert row(result, oa)["outcome"] == row(result, ob)["outcome"] == "matched"
+    assert row(result, oa)["joins"] == [p, ma] and row(result, ob)["joins"] == [p, mb]
+    assert row(result, p) | {"reason": ""} == {
+        "outcome": "matched",
+        "order_id": None,
+        "source": "payments",
+        "record": p,
+        "joins": [oa, ob],
+        "amount": 10001,
+        "expected": 10001,
+        "reason": "",
+    }
+    assert row(result, p)["reason"] == "combined payment row for orders A, B: all of them match"
+    shares = dict(result.allocations.select("order_id", "amount").iter_rows())
+    assert shares == {"A": 3000, "B": 7001}
+
+
+def test_combined_payment_short_is_short_on_its_orders_and_split_to_the_fen() -> None:
+    book = Book()
+    for oid in "ABC":
+        book.order(oid, amount=3333)
+        book.move(oid)
+    p = book.pay(None, 9000, order_ids=["A", "B", "C"])
+    result = book.run()
+    assert row(result, p)["outcome"] == "amount_short"
+    assert row(result, p)["reason"].startswith("combined payment row for orders A, B, C: order A")
+    shares = result.allocations.get_column("amount").to_list()
+    assert sum(shares) == 9000 and max(shares) - min(shares) <= 1
+
+
+def test_combined_payment_naming_an_unknown_order_is_missing_order() -> None:
+    book = Book()
+    oa = book.order("A")
+    book.move("A")
+    p = book.pay(None, 20000, order_ids=["A", "Z"])
+    result = book.run()
+    assert row(result, p)["outcome"] == "missing_order"
+    assert row(result, p)["reason"] == (
+        "combined payment row for orders A, Z: Z not among the orders"
+    )
+    assert row(result, p)["joins"] == [oa]
+    # Its money went to no order: A has no payment.
+    assert row(result, oa)["outcome"] == "missing_payment"
+    assert result.allocations.height == 0
+
+
+def test_combined_payment_near_the_end_with_an_order_not_yet_exported_is_pending() -> None:
+    book = Book()
+    book.order("A")
+    p = book.pay(None, 20000, order_ids=["A", "Z"], at=END - timedelta(hours=1))
+    assert row(book.run(), p)["outcome"] == "pending"

@@ -107,7 +107,7 @@ def test_every_order_status_is_mapped(tmp_path: Path) -> None:
 
 def test_bad_order_cells_are_all_named(tmp_path: Path) -> None:
     rows = [
-        {**ORDERS[0], "买家实际支付金额": '"1,234.50"'},
+        {**ORDERS[0], "买家实际支付金额": "1,234.50"},
         {**ORDERS[0], "买家实际支付金额": "¥12"},
         {**ORDERS[0], "买家实际支付金额": "12.345"},
         {**ORDERS[0], "订单付款时间": "2026/11/01 09:00"},
@@ -225,6 +225,7 @@ TRADE_FRAME = {
     "record_id": ["2026110122001400001", "2026110122001400001:RB001"],
     "merchant_order_no": ["T200P3300000000000001"] * 2,
     "order_id": ["3300000000000001"] * 2,
+    "order_ids": [[], []],
     "kind": ["payment", "refund"],
     "amount": [39900, -10000],
     "fee": [239, 0],
@@ -245,6 +246,24 @@ def test_alipay_trade_zip(tmp_path: Path) -> None:
     expected = pl.DataFrame({**TRADE_FRAME, "source": [member] * 2}, schema=PAYMENT_SCHEMA)
     assert (source.kind, source.provider) == ("payments", Provider.ALIPAY_TRADE)
     assert_frame_equal(source.frame, expected.select(PAYMENT_SCHEMA.keys()))
+
+
+def test_alipay_trade_combined_payment_names_every_order(tmp_path: Path) -> None:
+    row = {
+        "支付宝交易号": "2026110122001400009",
+        "商户订单号": "T200P3300000000000001",
+        "业务类型": "交易",
+        "完成时间": "2026-11-01 09:01:30",
+        "订单金额（元）": "120.00",
+        "备注": "合并付款{T200P3300000000000001， 3300000000000002,T200PX}",
+    }
+    path = files.write(tmp_path / "trade.csv", files.alipay_trade_text([row, TRADES[0]]), "gbk")
+    frame = read_settlement_file(path).frame
+    assert frame.get_column("order_ids").to_list() == [
+        ["3300000000000001", "3300000000000002", "T200PX"],  # an id no prefix maps stays
+        [],
+    ]
+    assert frame.get_column("order_id").to_list() == [None, "3300000000000001"]
 
 
 def test_alipay_trade_unzipped_keeps_no_tabs(tmp_path: Path) -> None:
@@ -356,6 +375,7 @@ def test_wechat_bill(tmp_path: Path) -> None:
             "record_id": ["4200000001", "4200000001:RF-1", "4200000002"],
             "merchant_order_no": ["T200P3300000000000007", "T200P3300000000000007", "X-77"],
             "order_id": ["3300000000000007", "3300000000000007", None],
+            "order_ids": [[], [], []],
             "kind": ["payment", "refund", "payment"],
             "amount": [8800, -3000, 100],
             "fee": [48, 18, 1],

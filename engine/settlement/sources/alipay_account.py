@@ -65,14 +65,22 @@ def read_alipay_account(
     income = pl.col("income").fill_null(0)
     # exports write the outgoing column with or without its minus sign: it is money out
     amount = income - pl.col("outgo").fill_null(0).abs()
-    order_id = pl.coalesce(
-        order_map.order_id(pl.col("商户订单号")), order_map.from_note(pl.col("备注"))
+    combined = order_map.combined(pl.col("备注"))
+    order_id = (
+        pl.when(combined.list.len() > 0)
+        .then(None)
+        .otherwise(
+            pl.coalesce(
+                order_map.order_id(pl.col("商户订单号")), order_map.from_note(pl.col("备注"))
+            )
+        )
     )
     return frame.select(
         pl.lit(Provider.ALIPAY_ACCOUNT.value).alias("provider"),
         pl.col("账务流水号").alias("record_id"),
         pl.col("商户订单号").alias("merchant_order_no"),
         order_id.alias("order_id"),
+        combined.alias("order_ids"),
         _kind(income).alias("kind"),
         amount.alias("amount"),
         pl.lit(0, dtype=pl.Int64).alias("fee"),  # a fee here is a row of its own

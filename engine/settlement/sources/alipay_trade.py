@@ -53,13 +53,18 @@ def read_alipay_trade(
     refund = pl.col("kind") == PaymentKind.REFUND.value
     # a trade is refunded in several batches: the batch number keeps each refund distinct
     record = pl.when(refund & pl.col("退款批次号/请求号").is_not_null())
+    combined = order_map.combined(pl.col("备注"))
     return frame.select(
         pl.lit(Provider.ALIPAY_TRADE.value).alias("provider"),
         record.then(pl.concat_str(pl.col("支付宝交易号"), pl.lit(":"), pl.col("退款批次号/请求号")))
         .otherwise(pl.col("支付宝交易号"))
         .alias("record_id"),
         pl.col("商户订单号").alias("merchant_order_no"),
-        order_map.order_id(pl.col("商户订单号")).alias("order_id"),
+        pl.when(combined.list.len() > 0)
+        .then(None)
+        .otherwise(order_map.order_id(pl.col("商户订单号")))
+        .alias("order_id"),
+        combined.alias("order_ids"),
         "kind",
         pl.when(refund).then(-pl.col("amount").abs()).otherwise(pl.col("amount")).alias("amount"),
         pl.col("fee").abs().fill_null(0).alias("fee"),

@@ -20,6 +20,8 @@ DEFAULT_PATTERNS: tuple[str, ...] = (r"^T\d+P(\d+)$", r"^(\d+)$")
 
 # An id inside {...}, [...] or 【...】 in a note.
 _BRACKETED = r"[{\[【]\s*([^}\]】\s]+)\s*[}\]】]"
+# Several ids in one bracket, separated by commas (full-width ones are made ASCII first).
+_LISTED = r"[{\[【]\s*([^}\]】,]+(?:\s*,\s*[^}\]】,]+)+)\s*[}\]】]"
 
 
 @dataclass(frozen=True)
@@ -38,3 +40,16 @@ class OrderMap:
     def from_note(self, note: pl.Expr) -> pl.Expr:
         """The order id named in brackets in a note (itself mapped); null when none."""
         return self.order_id(note.str.extract(_BRACKETED, 1))
+
+    def combined(self, note: pl.Expr) -> pl.Expr:
+        """The orders a combined payment names in one bracket of its note ({111,222}),
+        each mapped (an id no pattern maps is kept as written, so the matching can name
+        it); an empty list unless the bracket holds two or more."""
+        ids = (
+            note.str.replace_all("，", ",", literal=True)
+            .str.extract(_LISTED, 1)
+            .str.split(",")
+            .list.eval(pl.element().str.strip_chars())
+            .list.eval(pl.coalesce(self.order_id(pl.element()), pl.element()))
+        )
+        return pl.when(ids.list.len() >= 2).then(ids).otherwise(pl.lit([], pl.List(pl.String())))

@@ -67,6 +67,7 @@ def read_wechat(lines: list[str], header: int, source: str, order_map: OrderMap)
         .alias("record_id"),
         pl.col("商户订单号").alias("merchant_order_no"),
         order_map.order_id(pl.col("商户订单号")).alias("order_id"),
+        pl.lit([], dtype=pl.List(pl.String())).alias("order_ids"),  # one order per row
         pl.when(refund)
         .then(pl.lit(PaymentKind.REFUND.value))
         .otherwise(pl.lit(PaymentKind.PAYMENT.value))
