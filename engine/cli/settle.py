@@ -45,7 +45,9 @@ def settle(
         pool_in = None if carry is None else load_carry(carry)
         done = settle_files(orders, payments, warehouse, terms, period, carry=pool_in)
         pool = pool_document(done)
-        paths = write_settlement(done.bill, done.outcomes, done.control, out, done.carry, pool)
+        paths = write_settlement(
+            done.bill, done.outcomes, done.control, out, done.carry, pool, done.daily
+        )
     except ControlError as error:
         err.print(f"the re-check failed: {error}", highlight=False)
         raise typer.Exit(5) from None

@@ -18,6 +18,7 @@ from engine.core.errors import OmnistockError
 
 __all__ = [
     "SOURCES",
+    "by_shop_and_day",
     "ControlError",
     "ensure_reconciled",
     "reconcile",
@@ -57,8 +58,101 @@ def _money_in(source: str, frame: pl.DataFrame) -> int:
     return int(frame.get_column("amount").fill_null(0).sum())
 
 
+def _keys(inputs: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """Every input record's reference with its source, shop and day: an order's own shop
+    and payment day (creation day when unpaid), a bill row's order's shop (the first
+    order's for a combined row; "" when it names none) and day, a movement's own shop
+    code and day. Worked out from the inputs alone, not from the matching's joins."""
+    orders = inputs["orders"]
+    shop_of = orders.select("order_id", "shop").unique("order_id", keep="first")
+    parts = [
+        orders.select(
+            pl.lit("orders").alias("source"),
+            record_ref().alias("record"),
+            "shop",
+            pl.coalesce("paid_at", "created_at").dt.date().alias("day"),
+            pl.col("amount").fill_null(0).alias("amount_in"),
+        )
+    ]
+    payments = inputs["payments"].with_columns(
+        pl.coalesce(pl.col("order_id"), pl.col("order_ids").list.first()).alias("_order")
+    )
+    parts.append(
+        payments.join(shop_of, left_on="_order", right_on="order_id", how="left").select(
+            pl.lit("payments").alias("source"),
+            record_ref().alias("record"),
+            "shop",
+            pl.col("at").dt.date().alias("day"),
+            pl.col("amount").fill_null(0).alias("amount_in"),
+        )
+    )
+    parts.append(
+        inputs["movements"].select(
+            pl.lit("movements").alias("source"),
+            record_ref().alias("record"),
+            "shop",
+            pl.col("at").dt.date().alias("day"),
+            pl.lit(0, dtype=pl.Int64).alias("amount_in"),
+        )
+    )
+    return pl.concat(parts).with_columns(pl.col("shop").fill_null(""))
+
+
+def by_shop_and_day(inputs: Mapping[str, pl.DataFrame], outcomes: pl.DataFrame) -> pl.DataFrame:
+    """The control totals per source, shop and day: records and fen in, then records and
+    fen of each outcome (the outcome rows' own amounts), one row per outcome present."""
+    keys = _keys(inputs)
+    key = ["source", "shop", "day"]
+    into = keys.group_by(key).agg(
+        pl.lit("in").alias("line"),
+        pl.len().alias("records"),
+        pl.col("amount_in").sum().alias("amount"),
+    )
+    out = (
+        outcomes.select("source", "record", "outcome", pl.col("amount").fill_null(0))
+        .join(keys.select("source", "record", "shop", "day").unique(["source", "record"]),
+              on=["source", "record"], how="left")
+        .group_by([*key, "outcome"])
+        .agg(pl.len().alias("records"), pl.col("amount").sum())
+        .rename({"outcome": "line"})
+    )  # fmt: skip
+    columns = [*key, "line", "records", "amount"]
+    return (
+        pl.concat([into.select(columns), out.select(columns)], how="vertical_relaxed")
+        .with_columns(pl.col("records").cast(pl.Int64), pl.col("amount").cast(pl.Int64))
+        .sort([*key, pl.col("line") != "in", "line"], nulls_last=True)
+    )
+
+
+def _group_problems(table: pl.DataFrame) -> list[str]:
+    """Where a source's shop and day took in other totals than its outcomes give out."""
+    key = ["source", "shop", "day"]
+    into = table.filter(pl.col("line") == "in").select(
+        *key, pl.col("records").alias("r_in"), pl.col("amount").alias("a_in")
+    )
+    out = (
+        table.filter(pl.col("line") != "in")
+        .group_by(key)
+        .agg(pl.col("records").sum().alias("r_out"), pl.col("amount").sum().alias("a_out"))
+    )
+    diff = into.join(out, on=key, how="full", coalesce=True, nulls_equal=True).filter(
+        (pl.col("r_in").fill_null(0) != pl.col("r_out").fill_null(0))
+        | (pl.col("a_in").fill_null(0) != pl.col("a_out").fill_null(0))
+    )
+    problems = [
+        f"{row['source']}, shop {row['shop'] or '(none)'}, {row['day']}: {row['r_in'] or 0}"
+        f" record(s) and {row['a_in'] or 0} fen in, {row['r_out'] or 0} and"
+        f" {row['a_out'] or 0} fen over the outcomes"
+        for row in diff.sort(key, nulls_last=True).head(5).iter_rows(named=True)
+    ]
+    if diff.height > 5:
+        problems.append(f"... and {diff.height - 5} more source, shop and day total(s) differ")
+    return problems
+
+
 def reconcile(inputs: Mapping[str, pl.DataFrame], outcomes: pl.DataFrame) -> list[str]:
-    """Every difference between the inputs and the outcomes, per source; empty when none."""
+    """Every difference between the inputs and the outcomes, per source and per source,
+    shop and day; empty when none."""
     problems: list[str] = []
     unknown = set(outcomes.get_column("source").unique().drop_nulls().to_list()) - set(SOURCES)
     for name in sorted(unknown):
@@ -91,6 +185,8 @@ def reconcile(inputs: Mapping[str, pl.DataFrame], outcomes: pl.DataFrame) -> lis
             )
         if diff.height > 5:
             problems.append(f"{source}: ... and {diff.height - 5} more record(s) differ")
+    if not problems:  # with records lost or made up, the per-day lines would repeat them
+        problems.extend(_group_problems(by_shop_and_day(inputs, outcomes)))
     return problems
 
 

@@ -278,16 +278,22 @@ def write_settlement(
     directory: Path,
     carry: Carry | None = None,
     pool: Mapping[str, Any] | None = None,
+    daily: pl.DataFrame | None = None,
 ) -> list[Path]:
-    """Every file of a run into `directory` (with the pending pool, `carry.zip`, when
-    given); the summary last, as the mark of a whole run. The outcomes are checked
-    before anything is written, so bad input leaves no files."""
+    """Every file of a run into `directory`: with the pending pool (`carry.zip`) and
+    the control totals per source, shop and day (`control.csv`) when given; the summary
+    last, as the mark of a whole run. The outcomes are checked before anything is
+    written, so bad input leaves no files."""
     summary = summary_document(bill, outcomes, control, pool)
     paths = [
         write_bill_json(bill, directory),
         write_bill_xlsx(bill, outcomes, directory),
         write_outcomes_csv(outcomes, directory),
     ]
+    if daily is not None:
+        target = directory / "control.csv"
+        write_atomically(target, daily.write_csv())
+        paths.append(target)
     if carry is not None:
         target = directory / CARRY_FILE
         write_atomically(target, carry.to_bytes())

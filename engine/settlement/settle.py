@@ -23,7 +23,7 @@ from engine.core.errors import InputError, Issue
 from engine.settlement.bill import Bill, ShopFigures, initial_bill
 from engine.settlement.carry import Carry
 from engine.settlement.contract import Contract
-from engine.settlement.control import ensure_reconciled
+from engine.settlement.control import by_shop_and_day, ensure_reconciled
 from engine.settlement.match import Matching, Tolerance, match
 from engine.settlement.output import HELD_OUTCOMES, Control
 from engine.settlement.records import (
@@ -52,6 +52,8 @@ class Settlement:
     carry: Carry  # the records held `pending`, for the next run
     carried: dict[str, int]  # records taken from the previous run's pool, per source
     superseded: int = 0  # carried orders this run's export holds again (the new row wins)
+    # The control totals per source, shop and day (control.by_shop_and_day).
+    daily: pl.DataFrame | None = None
 
     @property
     def outcomes(self) -> pl.DataFrame:
@@ -179,7 +181,8 @@ def settle(
         for name, frame in frames.items()
     }
     pool = _pending_pool(frames, matching.outcomes, contract.brand, period)
-    return Settlement(bill, matching, control, pool, carried, superseded)
+    daily = by_shop_and_day(frames, matching.outcomes)
+    return Settlement(bill, matching, control, pool, carried, superseded, daily)
 
 
 def _shop_figures(
