@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import yaml
 from typer.testing import CliRunner
 
@@ -137,3 +138,27 @@ def test_the_demo_month_settles_with_every_outcome_present(tmp_path: Path) -> No
     assert code == 0, out + err
     counts = json.loads(out)["outcomes"]
     assert all(counts[o.value] > 0 for o in Outcome), counts
+
+
+def test_overlapping_bills_count_each_record_once_and_say_so(tmp_path: Path) -> None:
+    demo = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement"
+    copy = tmp_path / "again.zip"
+    copy.write_bytes((demo / "alipay-trade.zip").read_bytes())
+    files = {
+        "contract": demo / "contract.yaml",
+        "orders": demo / "orders.csv",
+        "payments": demo / "alipay-trade.zip",
+        "warehouse": demo / "warehouse.csv",
+    }
+    code, once, err = _settle(files, tmp_path / "once", "--json")
+    assert code == 0, err
+    code, twice, err = _settle(files, tmp_path / "twice", "--payments", str(copy), "--json")
+    assert code == 0, err
+    first, second = json.loads(once), json.loads(twice)
+    assert second["bill"] == first["bill"]  # the overlap changes no figure of the bill
+    rows = second["control"]["payments"]["records"] - first["control"]["payments"]["records"]
+    assert second["outcomes"]["duplicate"] - first["outcomes"]["duplicate"] == rows > 0
+    outcomes = pl.read_csv(tmp_path / "twice" / "outcomes.csv", infer_schema=False)
+    repeats = outcomes.filter(pl.col("record").str.starts_with("again.zip"))
+    assert set(repeats.get_column("outcome")) == {"duplicate"}
+    assert repeats.get_column("reason").str.contains("repeats alipay-trade.zip/").all()
