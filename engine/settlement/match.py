@@ -18,7 +18,10 @@ Payments (bill rows)
   3. a payment or refund with no order number is `missing_order`; one that names no
      order is `pending` when it is within its provider's pending window of the period end
      (the order may be in the next export), else `missing_order`.
-  4. any other payment or refund row shares its order's outcome and reason.
+  4. a payment row that carries its own service fee (the `fee` column: WeChat's 手续费,
+     Alipay's 服务费) off the contract rate of its amount beyond `fee_tolerance_fen` is
+     `fee_mismatch` (its order's verdict stays on the order's row).
+  5. any other payment or refund row shares its order's outcome and reason.
 
 Orders (with paid = money in, refunded = money back, both from the bill rows above;
 shipped and returned units from the movements)
@@ -72,7 +75,7 @@ the orders pays none of them: `missing_order` (or `pending` near the period end)
 rows for several orders are `not_for_orders` (fees are checked per order). Several bill
 rows for one order (split payments) and several movements for one order (partial
 shipments) are summed per order. The `fee` a payment row carries itself (WeChat's 手续费
-column) is not checked against the rate here; only fee rows are.
+column) is checked against the rate of the row's own amount (rule 4 above).
 
 `Matching.allocations` is the money each order got (its own rows and its shares), which
 the bill reads.
@@ -499,6 +502,16 @@ def match(
         # The contract fee of the money paid, rounded half up, in whole fen.
         expected_fee = (pl.col("paid") * (2 * num) + den) // (2 * den)
     fee_off = (pl.col("fee_total") - expected_fee).abs() > tol.fee_tolerance_fen
+    # A payment row that carries its own service fee (WeChat's 手续费, Alipay's 服务费).
+    if tol.fee_rate is None:
+        row_fee: pl.Expr = pl.lit(None, dtype=pl.Int64)
+    else:
+        row_fee = (pl.col("amount") * (2 * num) + den) // (2 * den)
+    row_fee_off = (
+        (kind == PaymentKind.PAYMENT.value)
+        & (pl.col("fee") > 0)
+        & ((pl.col("fee") - row_fee).abs() > tol.fee_tolerance_fen).fill_null(False)
+    )
     oid = pl.col("order_id")
     pay_rules: list[Rule] = [
         (
@@ -600,6 +613,19 @@ def match(
             ~pl.col("known"),
             _O.MISSING_ORDER,
             _fmt("{} row for order {}, which is not among the orders", kind, oid),
+        ),
+        (
+            row_fee_off,
+            _O.FEE_MISMATCH,
+            _fmt(
+                "the {} row's own service fee is {} fen; the contract rate {} of its {} fen"
+                " is {} fen",
+                "provider",
+                "fee",
+                pl.lit(str(tol.fee_rate)),
+                "amount",
+                row_fee,
+            ),
         ),
     ]
     pay_out = p.with_columns(*_first(pay_rules, ("", pl.lit("")))).select(

@@ -652,3 +652,23 @@ def test_combined_payment_near_the_end_with_an_order_not_yet_exported_is_pending
     book.order("A")
     p = book.pay(None, 20000, order_ids=["A", "Z"], at=END - timedelta(hours=1))
     assert row(book.run(), p)["outcome"] == "pending"
+
+
+def test_a_payment_row_carrying_its_own_fee_is_checked_against_the_rate() -> None:
+    book = Book()
+    book.order("A")
+    book.move("A")
+    good = book.pay("A", 10000, fee=60, provider="wechat")
+    ob = book.order("B")
+    book.move("B")
+    bad = book.pay("B", 10000, fee=90, provider="wechat")
+    result = book.run()
+    assert row(result, good)["outcome"] == "matched"
+    assert row(result, bad)["outcome"] == "fee_mismatch"
+    assert row(result, bad)["reason"] == (
+        "the wechat row's own service fee is 90 fen; the contract rate 0.006 of its 10000 fen"
+        " is 60 fen"
+    )
+    assert row(result, ob)["outcome"] == "matched"  # the order itself is whole
+    untold = Tolerance(period_start=START, period_end=END, fee_rate=None, pending_days=1)
+    assert row(book.run(untold), bad)["outcome"] == "matched"
