@@ -90,6 +90,16 @@ def test_orders_both_forms_and_encodings(tmp_path: Path, wide: bool, encoding: s
     assert_frame_equal(source.frame, _orders_expected("export.csv"))
 
 
+def test_ids_kept_as_excel_text_and_stray_whitespace_are_read_as_the_id(tmp_path: Path) -> None:
+    rows = [
+        {**ORDERS[0], "订单编号": '="3300000000000001"'},
+        {**ORDERS[1], "订单编号": " 3300000000000002\t"},
+        ORDERS[2],
+    ]
+    path = files.write(tmp_path / "export.csv", files.orders_text(rows), "gbk")
+    assert_frame_equal(read_settlement_file(path).frame, _orders_expected("export.csv"))
+
+
 def test_every_order_status_is_mapped(tmp_path: Path) -> None:
     words = [
         "等待买家付款",

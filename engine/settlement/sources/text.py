@@ -73,6 +73,11 @@ def table(
         cell = pl.col(name).str.strip_chars()
         if backtick:
             cell = cell.str.strip_prefix("`").str.strip_chars()
+        # ="3300..." : how exports keep a long id from becoming a number in Excel
+        excel_text = (
+            cell.str.starts_with('="') & cell.str.ends_with('"') & (cell.str.len_chars() >= 3)
+        )
+        cell = pl.when(excel_text).then(cell.str.slice(2).str.strip_suffix('"')).otherwise(cell)
         cleaned.append(pl.when(cell.str.len_bytes() > 0).then(cell).alias(name))
     # data rows start on the line after the header (header is 0-based, lines 1-based)
     return (
