@@ -38,7 +38,7 @@ app.add_typer(catalog, name="catalog")
 app.add_typer(prices, name="prices")
 app.add_typer(sandbox, name="sandbox")
 app.add_typer(listing, name="listing")
-app.command()(settle)
+app.add_typer(settle, name="settle")  # the bare run and `settle bench`
 
 
 def main() -> None:  # pragma: no cover - console entry point

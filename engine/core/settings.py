@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     solver_time_limit_s: float = 30.0
     # A request body above this many bytes is refused with 413 before it is read whole.
     max_body_bytes: int = 20 * 1024 * 1024
+    # A settlement upload (POST /v1/settlements) above this many bytes per file is refused
+    # with 413 naming the file (a month's exports run to hundreds of megabytes: the whole
+    # request must also fit in max_body_bytes).
+    settlement_max_upload_bytes: int = 256 * 1024 * 1024
     # `omnistock serve --demo`: the tenant "demo" starts with the demo snapshot and rules.
     demo: bool = False
     # POST /v1/plans answers at once up to this many (SKU, shop) cells; above, it starts

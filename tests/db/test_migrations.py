@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 import engine.catalog.tables  # noqa: F401 - registers the catalog's tables on Base.metadata
 import engine.listing.tables  # noqa: F401 - and the listing's
+import engine.settlement.tables  # noqa: F401 - and the settlement's
 from engine.cli.app import app
 from engine.db import migrate
 from engine.db.base import Base
@@ -23,7 +24,7 @@ from engine.db.connect import connect
 from engine.db.errors import DatabaseUnavailable, MigrationFailed
 from tests.db.databases import BACKENDS, blank_database
 
-ALL = ["0001_catalog", "0002_listing"]
+ALL = ["0001_catalog", "0002_listing", "0003_settlement"]
 HEAD = ALL[-1]
 # Nothing listens on port 1: the connection is refused at once.
 DEAD_URL = "postgresql://omni:s3cret-pw@127.0.0.1:1/omnistock"
@@ -158,7 +159,7 @@ def test_db_commands_upgrade_and_show_the_revision(tmp_path: Path) -> None:
     before = runner.invoke(app, ["db", "current"], env=env)
     assert before.exit_code == 0, before.output
     assert before.stdout.strip() == "none"
-    assert f"2 migration(s) to apply ({', '.join(ALL)})" in before.stderr
+    assert f"{len(ALL)} migration(s) to apply ({', '.join(ALL)})" in before.stderr
 
     first = runner.invoke(app, ["db", "upgrade"], env=env)
     assert first.exit_code == 0, first.output
