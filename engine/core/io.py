@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -208,19 +209,26 @@ def dump_json(obj: Any, path: str | PathLike[str] | None = None) -> str:
     return text
 
 
-def write_atomically(path: Path, text: str | bytes) -> None:
-    """Write a whole file or nothing: a temp file beside it (owner-only, as mkstemp makes
-    it), fsynced, then renamed over the target. A crash never leaves a half-written file.
-    Text is written as UTF-8 (its line ends as they are); bytes as they are."""
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A binary file that becomes `path` whole or not at all: written beside it
+    (owner-only, as mkstemp makes it), fsynced, then renamed over the target. A crash or
+    an error inside the block never leaves a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        data = text if isinstance(text, bytes) else text.encode("utf-8")
         with os.fdopen(fd, "wb") as file:
-            file.write(data)
+            yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def write_atomically(path: Path, text: str | bytes) -> None:
+    """Write a whole file or nothing (`atomic_file`). Text is written as UTF-8 (its line
+    ends as they are); bytes as they are."""
+    with atomic_file(path) as file:
+        file.write(text if isinstance(text, bytes) else text.encode("utf-8"))

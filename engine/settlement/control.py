@@ -98,24 +98,46 @@ def _keys(inputs: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(parts).with_columns(pl.col("shop").fill_null(""))
 
 
-def by_shop_and_day(inputs: Mapping[str, pl.DataFrame], outcomes: pl.DataFrame) -> pl.DataFrame:
+def _aligned(keys: pl.DataFrame, outcomes: pl.DataFrame) -> bool:
+    """True when the outcomes list every input record once, in input order (sources in
+    SOURCES order), as the matching writes them: then each outcome row lines up with its
+    record and no join on references is needed."""
+    return (
+        keys.height == outcomes.height
+        and keys.get_column("source").equals(outcomes.get_column("source"))
+        and keys.get_column("record").equals(outcomes.get_column("record"))
+    )
+
+
+def by_shop_and_day(
+    inputs: Mapping[str, pl.DataFrame],
+    outcomes: pl.DataFrame,
+    keys: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """The control totals per source, shop and day: records and fen in, then records and
-    fen of each outcome (the outcome rows' own amounts), one row per outcome present."""
-    keys = _keys(inputs)
+    fen of each outcome (the outcome rows' own amounts), one row per outcome present.
+    `keys` is `_keys(inputs)` when the caller has it already."""
+    keys = _keys(inputs) if keys is None else keys
     key = ["source", "shop", "day"]
     into = keys.group_by(key).agg(
         pl.lit("in").alias("line"),
         pl.len().alias("records"),
         pl.col("amount_in").sum().alias("amount"),
     )
+    mine = outcomes.select("outcome", pl.col("amount").fill_null(0))
+    if _aligned(keys, outcomes):
+        placed = keys.select(key).hstack(mine)
+    else:  # a record's shop and day found by its reference
+        placed = (
+            outcomes.select("source", "record", "outcome", pl.col("amount").fill_null(0))
+            .join(keys.select("source", "record", "shop", "day").unique(["source", "record"]),
+                  on=["source", "record"], how="left")
+        )  # fmt: skip
     out = (
-        outcomes.select("source", "record", "outcome", pl.col("amount").fill_null(0))
-        .join(keys.select("source", "record", "shop", "day").unique(["source", "record"]),
-              on=["source", "record"], how="left")
-        .group_by([*key, "outcome"])
+        placed.group_by([*key, "outcome"])
         .agg(pl.len().alias("records"), pl.col("amount").sum())
         .rename({"outcome": "line"})
-    )  # fmt: skip
+    )
     columns = [*key, "line", "records", "amount"]
     return (
         pl.concat([into.select(columns), out.select(columns)], how="vertical_relaxed")
@@ -153,6 +175,13 @@ def _group_problems(table: pl.DataFrame) -> list[str]:
 def reconcile(inputs: Mapping[str, pl.DataFrame], outcomes: pl.DataFrame) -> list[str]:
     """Every difference between the inputs and the outcomes, per source and per source,
     shop and day; empty when none."""
+    return _checked(inputs, outcomes)[0]
+
+
+def _checked(
+    inputs: Mapping[str, pl.DataFrame], outcomes: pl.DataFrame
+) -> tuple[list[str], pl.DataFrame | None]:
+    """The problems, and the totals per source, shop and day when the records add up."""
     problems: list[str] = []
     unknown = set(outcomes.get_column("source").unique().drop_nulls().to_list()) - set(SOURCES)
     for name in sorted(unknown):
@@ -160,11 +189,17 @@ def reconcile(inputs: Mapping[str, pl.DataFrame], outcomes: pl.DataFrame) -> lis
     nulls = outcomes.get_column("source").null_count()
     if nulls:
         problems.append(f"{nulls} outcome row(s) name no source")
+    missing = [source for source in SOURCES if source not in inputs]
+    for source in missing:
+        problems.append(f"{source}: no input frame given to check against")
+    if missing:
+        return problems, None
+    keys = _keys(inputs)
+    # In the usual case every outcome row is its record, in order: one comparison says
+    # so. Otherwise the records are counted per reference to name what differs.
+    aligned = _aligned(keys, outcomes)
     for source in SOURCES:
-        frame = inputs.get(source)
-        if frame is None:
-            problems.append(f"{source}: no input frame given to check against")
-            continue
+        frame = inputs[source]
         out = outcomes.filter(pl.col("source") == source)
         if frame.height != out.height:
             problems.append(f"{source}: {frame.height} record(s) in, {out.height} outcome row(s)")
@@ -172,29 +207,39 @@ def reconcile(inputs: Mapping[str, pl.DataFrame], outcomes: pl.DataFrame) -> lis
         money_out = int(out.get_column("amount").fill_null(0).sum()) if out.height else 0
         if money_in != money_out:
             problems.append(f"{source}: {money_in} fen in, {money_out} fen over the outcomes")
-        # Same count is not enough: one record twice and another missing would pass it.
-        want = frame.select(record_ref().alias("record")).group_by("record").len("want")
-        got = out.select("record").group_by("record").len("got")
-        diff = want.join(got, on="record", how="full", coalesce=True).filter(
-            pl.col("want").fill_null(0) != pl.col("got").fill_null(0)
-        )
-        for row in diff.sort("record").head(5).iter_rows(named=True):
-            problems.append(
-                f"{source}: record {row['record']} is in the input {row['want'] or 0} time(s)"
-                f" and in the outcomes {row['got'] or 0} time(s)"
-            )
-        if diff.height > 5:
-            problems.append(f"{source}: ... and {diff.height - 5} more record(s) differ")
-    if not problems:  # with records lost or made up, the per-day lines would repeat them
-        problems.extend(_group_problems(by_shop_and_day(inputs, outcomes)))
+        if not aligned:
+            problems.extend(_record_problems(source, frame, out))
+    if problems:  # with records lost or made up, the per-day lines would repeat them
+        return problems, None
+    table = by_shop_and_day(inputs, outcomes, keys)
+    return _group_problems(table), table
+
+
+def _record_problems(source: str, frame: pl.DataFrame, out: pl.DataFrame) -> list[str]:
+    """References in the input and the outcomes a different number of times (the same
+    count is not enough: one record twice and another missing would pass it)."""
+    want = frame.select(record_ref().alias("record")).group_by("record").len("want")
+    got = out.select("record").group_by("record").len("got")
+    diff = want.join(got, on="record", how="full", coalesce=True).filter(
+        pl.col("want").fill_null(0) != pl.col("got").fill_null(0)
+    )
+    problems = [
+        f"{source}: record {row['record']} is in the input {row['want'] or 0} time(s)"
+        f" and in the outcomes {row['got'] or 0} time(s)"
+        for row in diff.sort("record").head(5).iter_rows(named=True)
+    ]
+    if diff.height > 5:
+        problems.append(f"{source}: ... and {diff.height - 5} more record(s) differ")
     return problems
 
 
-def ensure_reconciled(inputs: Mapping[str, pl.DataFrame], outcomes: pl.DataFrame) -> None:
-    """Raise ControlError (exit code 5) when the outcomes do not account for the inputs."""
-    problems = reconcile(inputs, outcomes)
-    if problems:
+def ensure_reconciled(inputs: Mapping[str, pl.DataFrame], outcomes: pl.DataFrame) -> pl.DataFrame:
+    """Raise ControlError (exit code 5) when the outcomes do not account for the inputs;
+    else the control totals per source, shop and day (`by_shop_and_day`)."""
+    problems, table = _checked(inputs, outcomes)
+    if problems or table is None:
         raise ControlError(problems)
+    return table
 
 
 def summary(inputs: Mapping[str, pl.DataFrame], outcomes: pl.DataFrame) -> pl.DataFrame:

@@ -213,17 +213,41 @@ def _check_inputs(frames: dict[str, pl.DataFrame], tol: Tolerance) -> None:
 Rule = tuple[pl.Expr, str | pl.Expr, pl.Expr]  # condition, outcome, reason
 
 
-def _first(rules: list[Rule], default: tuple[str, pl.Expr]) -> list[pl.Expr]:
-    """Outcome and reason from the first rule whose condition holds (the precedence).
+Rules = tuple[list[Rule], tuple[str, pl.Expr]]  # the rules, then the default's
 
-    Built from the last rule back, so the first rule is the outermost `when`."""
+
+def _decide(frame: pl.DataFrame, rules: list[Rule], default: tuple[str, pl.Expr]) -> pl.DataFrame:
+    """`frame` with `outcome` and `reason` from the first rule whose condition holds
+    (the precedence), or the default's.
+
+    The rule of each row is found first (a `when` chain from the last rule back, so the
+    first rule is the outermost); each rule's reason is then formatted only for the rows
+    it decided. Formatting every reason for every row, as one `when` chain would, took
+    half the time of a matching of a million records."""
+    n = len(rules)
+    rule: pl.Expr = pl.lit(n, dtype=pl.Int32)
     outcome: pl.Expr = pl.lit(default[0])
-    reason: pl.Expr = default[1]
-    for cond, out, why in reversed(rules):
+    for k in reversed(range(n)):
+        cond, out, _ = rules[k]
+        rule = pl.when(cond).then(pl.lit(k, dtype=pl.Int32)).otherwise(rule)
+    for k in reversed(range(n)):
+        out = rules[k][1]
         value = pl.lit(out) if isinstance(out, str) else out
-        outcome = pl.when(cond).then(value).otherwise(outcome)
-        reason = pl.when(cond).then(why).otherwise(reason)
-    return [outcome.alias("outcome"), reason.alias("reason")]
+        outcome = pl.when(pl.col("_rule") == k).then(value).otherwise(outcome)
+    frame = frame.with_columns(rule.alias("_rule"), pl.int_range(pl.len()).alias("_pos"))
+    frame = frame.with_columns(outcome.alias("outcome"))
+    reasons = [why for _, _, why in rules] + [default[1]]
+    pieces = []
+    for k, why in enumerate(reasons):
+        roots = list(dict.fromkeys(why.meta.root_names()))
+        decided = frame.select("_pos", "_rule", *roots).filter(pl.col("_rule") == k)
+        if decided.height:
+            pieces.append(decided.select("_pos", why.cast(pl.String).alias("reason")))
+    if pieces:
+        reason = pl.concat(pieces).sort("_pos").get_column("reason")
+    else:
+        reason = pl.Series("reason", [], dtype=pl.String)
+    return frame.with_columns(reason).drop("_rule", "_pos")
 
 
 def _fmt(template: str, *columns: str | pl.Expr) -> pl.Expr:
@@ -234,7 +258,7 @@ def _fmt(template: str, *columns: str | pl.Expr) -> pl.Expr:
     return pl.format(template, *parts)
 
 
-def _order_rules(tol: Tolerance) -> tuple[list[pl.Expr], pl.Expr]:
+def _order_rules(tol: Tolerance) -> tuple[Rules, pl.Expr]:
     status = pl.col("status")
     closed = status == OrderStatus.CLOSED.value
     never_paid = (status == OrderStatus.UNPAID.value) | (closed & pl.col("paid_at").is_null())
@@ -360,8 +384,8 @@ def _order_rules(tol: Tolerance) -> tuple[list[pl.Expr], pl.Expr]:
             ),
         ),
     ]
-    exprs = _first(rules, (_O.MATCHED, _fmt("order {} matches its bills and movements", oid)))
-    return exprs, never_paid
+    default = (_O.MATCHED.value, _fmt("order {} matches its bills and movements", oid))
+    return (rules, default), never_paid
 
 
 def match(
@@ -457,8 +481,8 @@ def match(
         .join(move_agg, on="order_id", how="left", maintain_order="left")
         .with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts)
     )
-    order_exprs, never_paid = _order_rules(tol)
-    o = o.with_columns(*order_exprs, never_paid.alias("never_paid"))
+    (order_rules, default), never_paid = _order_rules(tol)
+    o = _decide(o, order_rules, default).with_columns(never_paid.alias("never_paid"))
     order_out = o.select(
         "outcome",
         "order_id",
@@ -628,7 +652,7 @@ def match(
             ),
         ),
     ]
-    pay_out = p.with_columns(*_first(pay_rules, ("", pl.lit("")))).select(
+    pay_out = _decide(p, pay_rules, ("", pl.lit(""))).select(
         pl.when(pl.col("outcome") == "")
         .then(pl.col("o_outcome"))
         .otherwise("outcome")
@@ -697,7 +721,7 @@ def match(
             _fmt("outbound {} for order {}, which has no payment in the bills", "doc_no", oid),
         ),
     ]
-    move_out = m.with_columns(*_first(move_rules, ("", pl.lit("")))).select(
+    move_out = _decide(m, move_rules, ("", pl.lit(""))).select(
         pl.when(pl.col("outcome") == "")
         .then(pl.col("o_outcome"))
         .otherwise("outcome")

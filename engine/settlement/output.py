@@ -9,8 +9,6 @@ not at all: a crash never leaves half a bill beside the old one.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,7 +19,7 @@ import polars as pl
 from openpyxl import Workbook
 
 from engine.core.errors import InputError, Issue
-from engine.core.io import write_atomically
+from engine.core.io import atomic_file, write_atomically
 from engine.settlement.bill import Bill, BillLine
 from engine.settlement.carry import CARRY_FILE, Carry
 from engine.settlement.records import Outcome
@@ -160,7 +158,8 @@ def write_outcomes_csv(outcomes: pl.DataFrame, directory: Path) -> Path:
     # Excel reads a CSV without a byte-order mark in the local code page and garbles
     # Chinese text; the BOM makes it read UTF-8.
     path = directory / "outcomes.csv"
-    write_atomically(path, "\ufeff" + _flat(outcomes).write_csv())
+    with atomic_file(path) as file:
+        _flat(outcomes).write_csv(file, include_bom=True)
     return path
 
 
@@ -198,11 +197,11 @@ def _cell(value: Any) -> Any:
 
 
 def _workbook(bill: Bill, outcomes: pl.DataFrame) -> Workbook:
-    book = Workbook()
-    summary = book.active
-    assert summary is not None  # a new workbook always has one sheet
+    # Write-only: rows are streamed out, not kept as cell objects (a month holds tens of
+    # thousands of held exceptions).
+    book = Workbook(write_only=True)
+    summary = book.create_sheet("summary")
     taken = {"summary", "held exceptions"}
-    summary.title = "summary"
     summary.append(["brand", bill.brand])
     summary.append(["period", bill.period])
     summary.append(["currency", bill.currency])
@@ -258,16 +257,8 @@ def write_bill_xlsx(bill: Bill, outcomes: pl.DataFrame, directory: Path) -> Path
     path = directory / "bill.xlsx"
     directory.mkdir(parents=True, exist_ok=True)
     book = _workbook(bill, outcomes)
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=".bill.xlsx.", suffix=".tmp")
-    os.close(fd)
-    try:
-        book.save(temp)
-        with open(temp, "rb") as file:
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as file:
+        book.save(file)
     return path
 
 

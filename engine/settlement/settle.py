@@ -23,7 +23,7 @@ from engine.core.errors import InputError, Issue
 from engine.settlement.bill import Bill, ShopFigures, initial_bill
 from engine.settlement.carry import Carry
 from engine.settlement.contract import Contract
-from engine.settlement.control import by_shop_and_day, ensure_reconciled
+from engine.settlement.control import ensure_reconciled
 from engine.settlement.match import Matching, Tolerance, match
 from engine.settlement.output import HELD_OUTCOMES, Control
 from engine.settlement.records import (
@@ -169,7 +169,7 @@ def settle(
         pending_by_channel=tolerances.pending_by_channel,
     )
     matching = match(frames["orders"], frames["payments"], frames["movements"], tol)
-    ensure_reconciled(frames, matching.outcomes)
+    daily = ensure_reconciled(frames, matching.outcomes)
     bill = initial_bill(
         contract, period, _shop_figures(frames, matching.outcomes, matching.allocations)
     )
@@ -181,7 +181,6 @@ def settle(
         for name, frame in frames.items()
     }
     pool = _pending_pool(frames, matching.outcomes, contract.brand, period)
-    daily = by_shop_and_day(frames, matching.outcomes)
     return Settlement(bill, matching, control, pool, carried, superseded, daily)
 
 

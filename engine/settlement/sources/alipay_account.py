@@ -15,6 +15,8 @@ from engine.settlement.sources.ordermap import OrderMap
 from engine.settlement.sources.text import (
     EXPECT_MONEY,
     EXPECT_TIME,
+    Doc,
+    Header,
     Problems,
     footer,
     money,
@@ -45,13 +47,10 @@ def _kind(income: pl.Expr) -> pl.Expr:
     )
 
 
-def read_alipay_account(
-    lines: list[str], header: int, source: str, order_map: OrderMap
-) -> pl.DataFrame:
-    end = footer(lines, header, END, "'#...账务明细列表结束' footer", source)
-    raw = table(lines, header, end, source)
+def read_alipay_account(doc: Doc, head: Header, source: str, order_map: OrderMap) -> pl.DataFrame:
+    end = footer(doc, head, END, "'#...账务明细列表结束' footer", source)
+    raw = table(doc, head, end, source, _USED)
     problems = Problems(source)
-    problems.columns(raw, _USED)
     frame = raw.with_columns(
         money("收入金额（+元）").alias("income"),
         money("支出金额（-元）").alias("outgo"),

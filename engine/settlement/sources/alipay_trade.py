@@ -13,6 +13,8 @@ from engine.settlement.sources.ordermap import OrderMap
 from engine.settlement.sources.text import (
     EXPECT_MONEY,
     EXPECT_TIME,
+    Doc,
+    Header,
     Problems,
     enum,
     footer,
@@ -31,13 +33,10 @@ KINDS = {"交易": PaymentKind.PAYMENT.value, "退款": PaymentKind.REFUND.value
 _USED = [*HEADER, "商品名称", "完成时间", "退款批次号/请求号", "服务费（元）", "备注"]
 
 
-def read_alipay_trade(
-    lines: list[str], header: int, source: str, order_map: OrderMap
-) -> pl.DataFrame:
-    end = footer(lines, header, END, "'#...业务明细列表结束' footer", source)
-    raw = table(lines, header, end, source)
+def read_alipay_trade(doc: Doc, head: Header, source: str, order_map: OrderMap) -> pl.DataFrame:
+    end = footer(doc, head, END, "'#...业务明细列表结束' footer", source)
+    raw = table(doc, head, end, source, _USED)
     problems = Problems(source)
-    problems.columns(raw, _USED)
     frame = raw.with_columns(
         enum("业务类型", KINDS).alias("kind"),
         money("订单金额（元）").alias("amount"),

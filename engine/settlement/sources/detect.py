@@ -16,7 +16,7 @@ from engine.core.errors import InputError, Issue
 from engine.settlement.records import Provider
 from engine.settlement.sources import alipay_account, alipay_trade, movements, orders, wechat
 from engine.settlement.sources.ordermap import OrderMap
-from engine.settlement.sources.text import decode
+from engine.settlement.sources.text import Doc, decode
 
 __all__ = ["Kind", "Source", "read_settlement_bytes", "read_settlement_file"]
 
@@ -54,32 +54,33 @@ def read_settlement_bytes(data: bytes, name: str, order_map: OrderMap) -> Source
 
 
 def _read_text(text: str, source: str, order_map: OrderMap) -> Source:
-    lines = text.split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    header = next(
-        (i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")), None
-    )
-    if header is None:
+    doc = Doc(text)
+    head = doc.header()
+    if head is None:
         raise InputError([Issue(source, f"no table found: expected {EXPECTED}")], source)
-    cells = {cell.strip().strip('"`').strip() for cell in lines[header].split(",")}
-    first = lines[header].split(",")[0].strip().strip('"`\ufeff')
+    cells = set(head.names())
+    first = head.line.split(",")[0].strip().strip('"`\ufeff')
     if first == "支付宝交易号" and cells.issuperset(alipay_trade.HEADER):
-        frame = alipay_trade.read_alipay_trade(lines, header, source, order_map)
+        frame = alipay_trade.read_alipay_trade(doc, head, source, order_map)
         return Source("payments", Provider.ALIPAY_TRADE, frame)
     if first == "账务流水号" and cells.issuperset(alipay_account.HEADER):
-        frame = alipay_account.read_alipay_account(lines, header, source, order_map)
+        frame = alipay_account.read_alipay_account(doc, head, source, order_map)
         return Source("payments", Provider.ALIPAY_ACCOUNT, frame)
     if first == "交易时间" and cells.issuperset(wechat.HEADER):
-        frame = wechat.read_wechat(lines, header, source, order_map)
+        frame = wechat.read_wechat(doc, head, source, order_map)
         return Source("payments", Provider.WECHAT, frame)
     if cells.issuperset(orders.HEADER):
-        return Source("orders", None, orders.read_orders(lines, header, source))
+        return Source("orders", None, orders.read_orders(doc, head, source))
     if cells.issuperset(movements.HEADER):
-        return Source("movements", None, movements.read_movements(lines, header, source))
-    shown = lines[header][:120]
+        return Source("movements", None, movements.read_movements(doc, head, source))
+    shown = head.line[:120]
     raise InputError(
-        [Issue(f"{source}:{header + 1}", f"unknown table (header {shown!r}): expected {EXPECTED}")],
+        [
+            Issue(
+                f"{source}:{head.line_index + 1}",
+                f"unknown table (header {shown!r}): expected {EXPECTED}",
+            )
+        ],
         source,
     )
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import polars as pl
 
 from engine.settlement.records import MOVEMENT_SCHEMA, MovementKind
-from engine.settlement.sources.text import EXPECT_TIME, Problems, enum, table, timestamp, whole
+from engine.settlement.sources.text import (
+    EXPECT_TIME,
+    Doc,
+    Header,
+    Problems,
+    enum,
+    table,
+    timestamp,
+    whole,
+)
 
 __all__ = ["HEADER", "read_movements"]
 
@@ -22,10 +31,9 @@ KINDS = {
 _USED = [*HEADER, "业务时间", "仓库编码", "店铺编码", "平台订单号", "物流单号"]
 
 
-def read_movements(lines: list[str], header: int, source: str) -> pl.DataFrame:
-    raw = table(lines, header, len(lines), source)
+def read_movements(doc: Doc, head: Header, source: str) -> pl.DataFrame:
+    raw = table(doc, head, None, source, _USED)
     problems = Problems(source)
-    problems.columns(raw, _USED)
     frame = raw.with_columns(
         enum("单据类型", KINDS).alias("kind"),
         timestamp("业务时间").alias("at"),

@@ -8,6 +8,8 @@ from engine.settlement.records import ORDER_SCHEMA, OrderStatus
 from engine.settlement.sources.text import (
     EXPECT_MONEY,
     EXPECT_TIME,
+    Doc,
+    Header,
     Problems,
     enum,
     money,
@@ -32,10 +34,9 @@ STATUSES = {
 _USED = [*HEADER, "订单创建时间", "订单付款时间", "宝贝总数量", "店铺名称", "订单关闭原因"]
 
 
-def read_orders(lines: list[str], header: int, source: str) -> pl.DataFrame:
-    raw = table(lines, header, len(lines), source)
+def read_orders(doc: Doc, head: Header, source: str) -> pl.DataFrame:
+    raw = table(doc, head, None, source, _USED)
     problems = Problems(source)
-    problems.columns(raw, _USED)
     frame = raw.with_columns(
         enum("订单状态", STATUSES).alias("status"),
         money("买家实际支付金额").alias("amount"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import io
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import polars as pl
 
@@ -17,6 +18,8 @@ from engine.core.errors import InputError, Issue
 
 __all__ = [
     "LIMIT",
+    "Doc",
+    "Header",
     "Problems",
     "decode",
     "enum",
@@ -51,25 +54,80 @@ def decode(data: bytes, source: str) -> str:
     )
 
 
+class Doc:
+    """A decoded file, looked at only as far as needed: the table is cut out of the text
+    by offsets (a bill of a million rows is never split into a million Python strings)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text.rstrip()  # trailing blank lines are no rows
+
+    def header(self) -> Header | None:
+        """The first line that is neither blank nor a '#' line: the table's header."""
+        text, offset, index = self.text, 0, 0
+        while offset <= len(text):
+            stop = text.find("\n", offset)
+            stop = len(text) if stop < 0 else stop
+            line = text[offset:stop]
+            if line.strip() and not line.startswith("#"):
+                return Header(index, offset, line)
+            offset, index = stop + 1, index + 1
+        return None
+
+    def last_line_with(self, marker: str, head: Header, *, starting: bool = False) -> int | None:
+        """The offset of the last line after the header holding `marker` (or starting
+        with it, past a BOM or backtick, when `starting`); None when none does."""
+        text, stop = self.text, len(self.text)
+        body_start = head.offset + len(head.line)
+        while True:
+            at = text.rfind(marker, body_start, stop)
+            if at < 0:
+                return None
+            line_start = text.rfind("\n", 0, at) + 1
+            if not starting or not text[line_start:at].strip('\ufeff` \t"'):
+                return line_start
+            stop = at
+
+
+class Header(NamedTuple):
+    line_index: int  # 0-based index of the header row among the lines
+    offset: int  # where it starts in the text
+    line: str
+
+    def names(self) -> list[str]:
+        return [_clean_name(cell.strip().strip('"')) for cell in self.line.split(",")]
+
+
 def table(
-    lines: list[str], header: int, end: int, source: str, *, backtick: bool = False
+    doc: Doc,
+    head: Header,
+    end: int | None,
+    source: str,
+    columns: list[str],
+    *,
+    backtick: bool = False,
 ) -> pl.DataFrame:
-    """Lines[header:end] read as CSV (header row first), every column a stripped String
-    with blanks as null, plus `line`: each row's 1-based line in the file.
+    """The text from the header up to offset `end` (the footer; None: the end of the
+    file) read as CSV: the `columns` only, each a stripped String with blanks as null,
+    plus `line`: each row's 1-based line in the file. A column the header lacks is an
+    InputError naming the file.
 
     `backtick` drops the "`" WeChat puts before every value to keep it text.
     """
-    body = "\n".join(lines[header:end]).encode("utf-8")
+    names = head.names()
+    missing = [name for name in columns if name not in names]
+    if missing:
+        raise InputError([Issue(source, "missing column(s): " + ", ".join(missing))], source)
+    wanted = sorted({names.index(name) for name in columns})
+    body = doc.text[head.offset : len(doc.text) if end is None else end].encode("utf-8")
     try:
-        frame = pl.read_csv(io.BytesIO(body), infer_schema=False, has_header=True)
+        frame = pl.read_csv(io.BytesIO(body), infer_schema=False, has_header=True, columns=wanted)
     except pl.exceptions.PolarsError as exc:
         raise InputError(
-            [Issue(f"{source}:{header + 1}", f"not a readable CSV table: {exc}")], source
+            [Issue(f"{source}:{head.line_index + 1}", f"not a readable CSV table: {exc}")], source
         ) from None
-    names = [_clean_name(name) for name in frame.columns]
-    frame.columns = names
+    frame.columns = [names[i] for i in wanted]
     cleaned = []
-    for name in names:  # per column, not per row
+    for name in frame.columns:  # per column, not per row
         cell = pl.col(name).str.strip_chars()
         if backtick:
             cell = cell.str.strip_prefix("`").str.strip_chars()
@@ -79,10 +137,10 @@ def table(
         )
         cell = pl.when(excel_text).then(cell.str.slice(2).str.strip_suffix('"')).otherwise(cell)
         cleaned.append(pl.when(cell.str.len_bytes() > 0).then(cell).alias(name))
-    # data rows start on the line after the header (header is 0-based, lines 1-based)
+    # data rows start on the line after the header (index is 0-based, lines 1-based)
     return (
         frame.with_columns(cleaned)
-        .with_row_index("line", offset=header + 2)
+        .with_row_index("line", offset=head.line_index + 2)
         .with_columns(pl.col("line").cast(pl.Int64))
     )
 
@@ -136,13 +194,6 @@ class Problems:
         if len(self.issues) < LIMIT:
             self.issues.append(Issue(path, message))
 
-    def columns(self, frame: pl.DataFrame, wanted: list[str]) -> None:
-        """The header must carry every column the reader uses."""
-        missing = [name for name in wanted if name not in frame.columns]
-        if missing:
-            self.add(self.source, "missing column(s): " + ", ".join(missing))
-            self.check()
-
     def cells(
         self,
         frame: pl.DataFrame,
@@ -184,13 +235,13 @@ EXPECT_MONEY = "an amount in yuan like 12.50 (no separators, symbols or third de
 EXPECT_TIME = "a time as YYYY-MM-DD HH:MM:SS"
 
 
-def footer(lines: list[str], header: int, marker: str, what: str, source: str) -> int:
-    """The index of the footer line holding `marker` (searched from the end: footers are
-    short). Missing means the file was cut off, and its totals cannot be trusted."""
-    for index in range(len(lines) - 1, header, -1):
-        if marker in lines[index]:
-            return index
-    raise InputError(
-        [Issue(source, f"truncated: the {what} line ({marker}) after the rows is missing")],
-        source,
-    )
+def footer(doc: Doc, head: Header, marker: str, what: str, source: str) -> int:
+    """The offset of the footer line holding `marker` (searched from the end: footers
+    are short). Missing means the file was cut off, and its totals cannot be trusted."""
+    found = doc.last_line_with(marker, head)
+    if found is None:
+        raise InputError(
+            [Issue(source, f"truncated: the {what} line ({marker}) after the rows is missing")],
+            source,
+        )
+    return found

@@ -15,6 +15,8 @@ from engine.settlement.sources.ordermap import OrderMap
 from engine.settlement.sources.text import (
     EXPECT_MONEY,
     EXPECT_TIME,
+    Doc,
+    Header,
     Problems,
     money,
     table,
@@ -29,21 +31,20 @@ SUMMARY = "总交易单数"
 _USED = [*HEADER, "订单金额", "退款金额", "商户退款单号", "手续费", "商品名称"]
 
 
-def _summary(lines: list[str], header: int, source: str) -> int:
-    for index in range(len(lines) - 1, header, -1):
-        if lines[index].lstrip("\ufeff`").startswith(SUMMARY):
-            return index
-    raise InputError(
-        [Issue(source, f"truncated: the summary row ({SUMMARY}...) after the rows is missing")],
-        source,
-    )
+def _summary(doc: Doc, head: Header, source: str) -> int:
+    found = doc.last_line_with(SUMMARY, head, starting=True)
+    if found is None:
+        raise InputError(
+            [Issue(source, f"truncated: the summary row ({SUMMARY}...) after the rows is missing")],
+            source,
+        )
+    return found
 
 
-def read_wechat(lines: list[str], header: int, source: str, order_map: OrderMap) -> pl.DataFrame:
-    end = _summary(lines, header, source)
-    raw = table(lines, header, end, source, backtick=True)
+def read_wechat(doc: Doc, head: Header, source: str, order_map: OrderMap) -> pl.DataFrame:
+    end = _summary(doc, head, source)
+    raw = table(doc, head, end, source, _USED, backtick=True)
     problems = Problems(source)
-    problems.columns(raw, _USED)
     frame = raw.with_columns(
         money("订单金额").alias("amount"),
         money("退款金额").alias("refunded"),
