@@ -55,9 +55,10 @@ Movements
      `pending` when its order is pending).
   4. else the row shares its order's outcome and reason.
 
-Columns of `Matching.outcomes`: outcome, order_id, source (orders | payments |
-movements), record (`file:line`), joins (the other records it was matched with: an
-order lists its bill rows and movements, a bill row or movement lists its order, a
+Columns of `Matching.outcomes`: outcome, order_id, shop (the order's shop name; for a
+movement of no known order its own shop code; null for a bill row of no order), source
+(orders | payments | movements), record (`file:line`), joins (the other records it was
+matched with: an order lists its bill rows and movements, a bill row or movement lists its order, a
 duplicate lists the row it repeats), amount (the record's own fen; null for a movement,
 which carries none), expected (fen or null: for an order the money in from the bills,
 for a payment (money in) row its order's amount, for a fee row minus the fee the
@@ -110,6 +111,7 @@ __all__ = ["OUTCOME_SCHEMA", "Matching", "Tolerance", "match"]
 OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "outcome": pl.String(),
     "order_id": pl.String(),
+    "shop": pl.String(),
     "source": pl.String(),
     "record": pl.String(),
     "joins": pl.List(pl.String()),
@@ -400,7 +402,10 @@ def match(
     p = payments.with_row_index("_i").with_columns(ref.alias("record"))
     m = movements.with_row_index("_i").with_columns(ref.alias("record"))
     order_keys = o.select(
-        "order_id", pl.col("record").alias("order_ref"), pl.col("amount").alias("order_amount")
+        "order_id",
+        pl.col("record").alias("order_ref"),
+        pl.col("amount").alias("order_amount"),
+        pl.col("shop").alias("order_shop"),
     )
 
     # Payments: the repeats first, so that they count nowhere.
@@ -420,6 +425,7 @@ def match(
             pl.col("order_id").filter(pl.col("order_ref").is_null()).alias("c_unknown"),
             pl.col("order_ref").drop_nulls().alias("c_refs"),
             pl.col("order_amount").sum().alias("c_total"),
+            pl.col("order_shop").drop_nulls().first().alias("c_shop"),
         ),
         on="_i",
         how="left",
@@ -456,7 +462,10 @@ def match(
     move_kind = pl.col("kind")
     for_orders = move_kind.is_in([MovementKind.OUTBOUND.value, MovementKind.RETURN.value])
     m = m.join(
-        order_keys.select("order_id", "order_ref"), on="order_id", how="left", maintain_order="left"
+        order_keys.select("order_id", "order_ref", "order_shop"),
+        on="order_id",
+        how="left",
+        maintain_order="left",
     )
     move_agg = (
         m.filter(for_orders & pl.col("order_ref").is_not_null())
@@ -486,6 +495,7 @@ def match(
     order_out = o.select(
         "outcome",
         "order_id",
+        "shop",
         pl.lit("orders").alias("source"),
         "record",
         pl.concat_list(
@@ -658,6 +668,7 @@ def match(
         .otherwise("outcome")
         .alias("outcome"),
         "order_id",
+        pl.when(combined).then(pl.col("c_shop")).otherwise(pl.col("order_shop")).alias("shop"),
         pl.lit("payments").alias("source"),
         "record",
         pl.when(pl.col("dup"))
@@ -727,6 +738,7 @@ def match(
         .otherwise("outcome")
         .alias("outcome"),
         "order_id",
+        pl.coalesce(pl.col("order_shop"), pl.col("shop")).alias("shop"),
         pl.lit("movements").alias("source"),
         "record",
         pl.when(known_m)

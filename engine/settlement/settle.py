@@ -72,7 +72,8 @@ def pool_document(run: Settlement) -> dict[str, Any]:
 def period_bounds(period: str) -> tuple[datetime, datetime]:
     """The first instant of the month and the first of the next (China time)."""
     found = re.fullmatch(r"(\d{4})-(\d{2})", period)
-    if found is None or not 1 <= int(found.group(2)) <= 12:
+    # years 1..9998: the month after the period must exist as a date too
+    if found is None or not 1 <= int(found.group(2)) <= 12 or not 1 <= int(found.group(1)) < 9999:
         raise InputError([Issue("period", f"{period!r} is not a month: YYYY-MM")], "settlement")
     year, month = int(found.group(1)), int(found.group(2))
     return datetime(year, month, 1), datetime(year + month // 12, month % 12 + 1, 1)
@@ -128,9 +129,17 @@ def _pending_pool(
     """The input rows whose outcome is `pending`: outcomes list each source's rows in
     input order, so a source's outcome column lines up with its frame."""
     held = {}
+    # A carried record is named with the month it came from (2026-11/orders.csv:12):
+    # next month's files may well have the same names.
+    named = (
+        pl.when(pl.col("source").str.contains(r"^\d{4}-\d{2}/"))
+        .then(pl.col("source"))
+        .otherwise(pl.lit(period + "/") + pl.col("source"))
+    )
     for name, frame in frames.items():
         outcome = outcomes.filter(pl.col("source") == name).get_column("outcome")
-        held[name] = frame.filter(outcome == Outcome.PENDING.value)
+        pending = frame.filter(outcome == Outcome.PENDING.value)
+        held[name] = pending.with_columns(named.alias("source"))
     return Carry(brand, period, held)
 
 

@@ -11,7 +11,7 @@ from engine.core.errors import InputError
 from engine.settlement import samples
 from engine.settlement.carry import CARRY_FILE, Carry, load_carry
 from engine.settlement.contract import load_contract
-from engine.settlement.settle import Settlement, settle
+from engine.settlement.settle import Settlement, period_bounds, settle
 
 DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement"
 CONTRACT = load_contract(DEMO / "contract.yaml")
@@ -90,10 +90,10 @@ def test_a_pending_order_settles_next_month_or_becomes_its_exception(tmp_path: P
     outcome = dict(out.select("order_id", "outcome").iter_rows())
     assert {outcome[o] for o in found.get_column("order_id")} == {"matched"}
     assert {outcome[o] for o in lost.get_column("order_id")} == {"missing_payment"}
-    # A carried record keeps the file and line it came from.
+    # A carried record keeps the month, file and line it came from.
     first = found.row(0, named=True)
     refs = out.filter(pl.col("order_id") == first["order_id"]).get_column("record").to_list()
-    assert refs == [f"orders.csv:{first['line']}"]
+    assert refs == [f"2026-11/orders.csv:{first['line']}"]
     # Settled in December: December's GMV holds them.
     carried_gmv = int(found.get_column("amount").sum())
     assert december.bill.gmv_fen == carried_gmv + 5000
@@ -154,3 +154,10 @@ def test_a_file_that_is_no_pool_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError) as error:
         load_carry(tmp_path / "missing")
     assert "missing" in error.value.issues[0].path
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12", "2026-13", "2026-1", "26-11"])
+def test_a_period_that_is_no_month_is_named(period: str) -> None:
+    with pytest.raises(InputError) as error:
+        period_bounds(period)
+    assert [i.path for i in error.value.issues] == ["period"]

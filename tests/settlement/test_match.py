@@ -124,6 +124,7 @@ def test_matched_order_its_bill_rows_and_movement_join_each_other() -> None:
     assert row(result, o) == {
         "outcome": "matched",
         "order_id": "A",
+        "shop": "tm-b1",
         "source": "orders",
         "record": o,
         "joins": [p, f, m],
@@ -606,6 +607,7 @@ def test_combined_payment_pays_each_order_its_share() -> None:
     assert row(result, p) | {"reason": ""} == {
         "outcome": "matched",
         "order_id": None,
+        "shop": "tm-b1",
         "source": "payments",
         "record": p,
         "joins": [oa, ob],

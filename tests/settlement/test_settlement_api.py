@@ -178,13 +178,14 @@ def test_outcomes_are_filtered_and_paged(world: World, november: Doc) -> None:
     assert page(source="movements", outcome="not_for_orders")["total"] == 1
     one = page(order_id=row["order_id"])
     assert one["total"] >= 1 and {r["order_id"] for r in one["items"]} == {row["order_id"]}
+    shop = page(shop="专营店", limit=50)
+    assert shop["total"] > 0 and {r["shop"] for r in shop["items"]} == {"专营店"}
     everything = page(limit=1)
     assert everything["total"] == sum(november["summary"]["outcomes"].values())
     # What a filter cannot be is a 422 naming it.
     for params, field in (
         ({"outcome": "lost"}, "query.outcome"),
         ({"limit": 0}, "query.limit"),
-        ({"shop": "旗舰店"}, "query.shop"),  # the demo's outcomes carry no shop
     ):
         answer = world.get(path, **params)
         assert answer.status_code == 422, answer.text
@@ -377,7 +378,7 @@ def test_the_next_month_takes_the_pending_pool(world: World, november: Doc) -> N
     assert run["carry_from"] == november["id"]
     pool = run["summary"]["pending_pool"]
     assert pool["carried_in"]["orders"] == 20 and pool["held"]["orders"] == 0
-    carried = {row["record"] for row in held["items"]}
+    carried = {"2026-11/" + row["record"] for row in held["items"]}  # named with their month
     rows = world.get(f"/{run['id']}/outcomes", source="orders", limit=1000).json()["items"]
     assert {r["record"]: r["outcome"] for r in rows if r["record"] in carried} == {
         record: "matched" for record in carried
