@@ -241,7 +241,7 @@ def demo(
     ),
 ) -> None:
     """Write the demo snapshot and ruleset, its catalog (catalog.csv, shops.yaml,
-    promotions.yaml) and a month of brand b1's settlement files (settlement/);
+    promotions.yaml) and a month of each brand's settlement files (settlement/<brand>/);
     deterministic."""
     from engine.catalog.demo import write_catalog
     from engine.demo import DEFAULT_SEED, build_demo, write_demo

@@ -1,19 +1,22 @@
-"""A month of settlement files for the demo's brand b1, in the real formats, with every
-outcome of the matching present: `omnistock demo` writes them under `settlement/`, and
-`omnistock settle` reads them (the command is in the README).
+"""A month of settlement files for each demo brand, in the real formats, with every
+outcome of the matching present: `omnistock demo` writes them under
+`settlement/<brand>/`, and `omnistock settle` reads them (the command is in the README).
 
-Most orders are plain (paid, paid in full in the Alipay trade bill, shipped); every
-`_EVERY`-th order is bent one way, in turn, so that each outcome appears a number of
-times: no payment, short or over, a closed order with no refund, a full refund with the
-goods never back, paid but not shipped, the bill row twice, a wrong service fee in the
-account bill, an order paid in the last hour of the month (its bill comes tomorrow).
-Beside them: a payment for an order the export does not have, a shipment for one, and a
-stock transfer. Deterministic: the same seed writes the same bytes.
+Most orders are plain (paid, paid in full, shipped); every `_EVERY`-th order is bent one
+way, in turn, so that each outcome appears a number of times: no payment, short or over,
+a closed order with no refund, a full refund with the goods never back, paid but not
+shipped, the bill row twice, a wrong service fee, an order paid in the last hour of the
+month (its bill comes tomorrow). Beside them: a payment for an order the export does not
+have, a shipment for one, and a stock transfer. b1 and b3 are paid through Alipay (the
+trade bill as a zip, fees in the account bill), b2 through WeChat Pay (the fee on each
+row); b3's buyers sometimes pay two orders at once. Deterministic: the same seed writes
+the same bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +29,15 @@ from engine.settlement.samples import (
     alipay_zip,
     movements_text,
     orders_text,
+    wechat_text,
     write,
 )
 
-__all__ = ["PERIOD", "write_settlement_demo"]
+__all__ = ["BRANDS", "PERIOD", "write_settlement_demo"]
 
 PERIOD = "2026-11"
 ORDERS = 2_000
 _EVERY = 10  # one order in ten is bent
-_SHOPS = ("旗舰店", "专营店")
 _FEE_RATE = 0.006
 Row = dict[str, str]
 
@@ -48,50 +51,139 @@ def _at(day: int, seconds: int) -> str:
     return f"2026-11-{day:02d} {hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
 
 
+@dataclass(frozen=True)
+class _Brand:
+    """One demo brand's month: its shops on the order export, its first order id, how
+    its buyers pay (Alipay, or WeChat Pay from a mini-program shop) and its contract."""
+
+    brand: str
+    shops: tuple[str, str]
+    first_order: int
+    provider: str  # "alipay" | "wechat"
+    method: dict[str, Any]
+    minimum_fee: str | None
+    combined: bool = False  # some buyers pay two orders at once (合并付款)
+
+
+BRANDS = (
+    _Brand(
+        "b1",
+        ("旗舰店", "专营店"),
+        3_100_000_000_000_000,
+        "alipay",
+        {"kind": "percent", "rate": "0.05"},
+        "3000.00",
+    ),
+    _Brand(
+        "b2",
+        ("Lumina美妆旗舰店", "Lumina小程序商城"),
+        3_200_000_000_000_000,
+        "wechat",
+        {
+            "kind": "tiered",
+            "mode": "marginal",
+            "bands": [{"upto": "300000.00", "rate": "0.06"}, {"upto": None, "rate": "0.04"}],
+        },
+        None,
+    ),
+    _Brand(
+        "b3",
+        ("Nestory家居旗舰店", "Nestory专卖店"),
+        3_300_000_000_000_000,
+        "alipay",
+        {"kind": "fixed_plus_percent", "fixed": "8000.00", "rate": "0.03"},
+        "10000.00",
+        combined=True,
+    ),
+)
+
+
 def write_settlement_demo(directory: Path, seed: int = 0) -> list[Path]:
-    """Write orders.csv (GBK), the Alipay trade bill (a zip), the account bill's fee
-    rows, warehouse.csv and contract.yaml into `directory`/settlement."""
+    """Write each demo brand's month into `directory`/settlement/<brand>: orders.csv
+    (GBK), its payment bills (the Alipay trade bill as a zip and the account bill's fee
+    rows, or a WeChat Pay bill), warehouse.csv and contract.yaml."""
+    paths: list[Path] = []
+    for n, brand in enumerate(BRANDS):
+        paths += _write_brand(directory / "settlement" / brand.brand, brand, seed + n)
+    return paths
+
+
+def _write_brand(out: Path, brand: _Brand, seed: int) -> list[Path]:
     rng = np.random.default_rng(seed)
-    out = directory / "settlement"
     out.mkdir(parents=True, exist_ok=True)
     orders: list[Row] = []
     trades: list[Row] = []
     fees: list[Row] = []
     moves: list[Row] = []
+    bends = (*_BENDS, _combined) if brand.combined else _BENDS
     for i in range(ORDERS):
-        order_id = str(3_100_000_000_000_000 + i)
+        order_id = str(brand.first_order + i)
         amount = int(rng.integers(1_990, 99_900))
         day = int(rng.integers(1, 30))
         second = int(rng.integers(0, 86_000))
-        bend = _BENDS[(i // _EVERY) % len(_BENDS)] if i % _EVERY == 0 else _plain
+        bend = bends[(i // _EVERY) % len(bends)] if i % _EVERY == 0 else _plain
         bend(
-            _Case(order_id, amount, day, second, _SHOPS[i % 2], i),
+            _Case(order_id, amount, day, second, brand.shops[i % 2], i),
             orders,
             trades,
             fees,
             moves,
         )
     # Records of no order of the export.
-    trades.append(_trade("2026110922001" + "9" * 12, "T200P3999999999999999", 1_500, 9, 100))
-    moves.append(_move("CK-GHOST", "销售出库", 9, "3999999999999998", "SKU-9"))
+    ghost = str(brand.first_order + 999_999_999_999_999)
+    trades.append(_trade("2026110922001" + "9" * 12, f"T200P{ghost}", 1_500, 9, 100))
+    moves.append(_move("CK-GHOST", "销售出库", 9, str(int(ghost) - 1), "SKU-9"))
     moves.append(_move("DB-0001", "调拨出库", 10, "", "SKU-1"))
     contract = {
-        "brand": "b1",
-        "method": {"kind": "percent", "rate": "0.05"},
+        "brand": brand.brand,
+        "method": brand.method,
         "deductions": {"returns": True},
-        "minimum_fee": "3000.00",
+        **({"minimum_fee": brand.minimum_fee} if brand.minimum_fee else {}),
         "tolerances": {"amount": "0.01", "fee_rate": "0.006", "fee": "0.01", "pending_days": 1},
         "order_map": {"prefixes": ["T200P"]},
     }
-    paths = [
-        write(out / "orders.csv", orders_text(orders), "gbk"),
-        alipay_zip(out / "alipay-trade.zip", "20881234_业务明细.csv", alipay_trade_text(trades)),
-        write(out / "alipay-account.csv", alipay_account_text(fees), "gbk"),
-        write(out / "warehouse.csv", movements_text(moves), "utf-8"),
-    ]
+    paths = [write(out / "orders.csv", orders_text(orders), "gbk")]
+    if brand.provider == "wechat":
+        paths.append(write(out / "wechat.csv", wechat_text(_wechat_rows(trades, fees)), "utf-8"))
+    else:
+        detail = alipay_trade_text(trades)
+        paths.append(alipay_zip(out / "alipay-trade.zip", "20881234_业务明细.csv", detail))
+        paths.append(write(out / "alipay-account.csv", alipay_account_text(fees), "gbk"))
+    paths.append(write(out / "warehouse.csv", movements_text(moves), "utf-8"))
     text = yaml.safe_dump(contract, allow_unicode=True, sort_keys=False)
     (out / "contract.yaml").write_text(text, encoding="utf-8")
     return [*paths, out / "contract.yaml"]
+
+
+def _wechat_rows(trades: list[Row], fees: list[Row]) -> list[Row]:
+    """The Alipay trade rows as a WeChat Pay bill: WeChat writes the fee on the row
+    itself, so a fee row of the account bill becomes that row's 手续费."""
+    fee_of = {row["商户订单号"]: row["支出金额（-元）"] for row in fees}
+    rows = []
+    for trade in trades:
+        refund = trade["业务类型"] == "退款"
+        amount = trade["订单金额（元）"].lstrip("-")
+        rows.append(
+            {
+                "交易时间": trade["完成时间"],
+                "微信订单号": "42000" + trade["支付宝交易号"][-17:],
+                "商户订单号": trade["商户订单号"],
+                "交易类型": "JSAPI",
+                "交易状态": "REFUND" if refund else "SUCCESS",
+                "货币种类": "CNY",
+                "应结订单金额": amount,
+                "订单金额": amount,
+                "退款金额": amount if refund else "0.00",
+                "商户退款单号": trade.get("退款批次号/请求号", ""),
+                "退款状态": "SUCCESS" if refund else "",
+                "手续费": "0.00"
+                if refund
+                else fee_of.get(trade["商户订单号"], trade["服务费（元）"]),
+                "费率": "0.60%",
+                "商品名称": "示例商品",
+            }
+        )
+    return rows
 
 
 class _Case:
@@ -255,6 +347,20 @@ def _last_hour(
 ) -> None:
     late = _Case(case.order_id, case.amount, 30, 84_000, case.shop, case.n)
     orders.append(late.order("买家已付款，等待卖家发货"))
+
+
+def _combined(
+    case: _Case, orders: list[Row], trades: list[Row], fees: list[Row], moves: list[Row]
+) -> None:
+    """Two orders of one buyer paid by one trade, its 备注 naming both."""
+    sibling = _Case(str(int(case.order_id) + 500_000_000_000), case.amount // 2 + 990,
+                    case.day, case.second, case.shop, case.n + 500_000)  # fmt: skip
+    orders += [case.order(), sibling.order()]
+    row = case.trade(case.amount + sibling.amount)
+    row["商户订单号"] = f"M{case.n:010d}"  # the batch's own number, no order's
+    row["备注"] = f"合并付款{{T200P{case.order_id},T200P{sibling.order_id}}}"
+    trades.append(row)
+    moves += [case.ship(), sibling.ship()]
 
 
 Bend = Callable[[_Case, list[Row], list[Row], list[Row], list[Row]], Any]

@@ -217,18 +217,17 @@ def test_demo_writes_the_committed_files(tmp_path: Path) -> None:
     written = runner.invoke(app, ["demo", str(tmp_path)])
     assert written.exit_code == 0, written.output
     names = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
-    settlement = [
-        "alipay-account.csv",
-        "alipay-trade.zip",
-        "contract.yaml",
-        "orders.csv",
-        "warehouse.csv",
-    ]
+    alipay = ["alipay-account.csv", "alipay-trade.zip", "contract.yaml", "orders.csv"]
+    settlement = {
+        "b1": [*alipay, "warehouse.csv"],
+        "b2": ["contract.yaml", "orders.csv", "warehouse.csv", "wechat.csv"],
+        "b3": [*alipay, "warehouse.csv"],
+    }
     assert names == [
         "catalog.csv",
         "promotions.yaml",
         "rules.yaml",
-        *[f"settlement/{name}" for name in settlement],
+        *[f"settlement/{brand}/{name}" for brand, files in settlement.items() for name in files],
         "shops.yaml",
         "snapshot.json",
     ]

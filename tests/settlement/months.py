@@ -1,5 +1,5 @@
 """The files of two months of brand b1 as a settlement run is given them: the demo's
-November (scenarios/demo/settlement/: 20 orders paid in its last hour are held
+November (scenarios/demo/settlement/b1/: 20 orders paid in its last hour are held
 `pending`) and a small December that pays and ships those 20 on its first day, beside
 a few orders of its own."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.settlement.samples import alipay_trade_text, movements_text, orders_text
 
-DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement"
+DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement" / "b1"
 # (role, file name) of the demo month, in the order a run is given them.
 DEMO_FILES = (
     ("contract", "contract.yaml"),

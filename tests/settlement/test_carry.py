@@ -13,7 +13,7 @@ from engine.settlement.carry import CARRY_FILE, Carry, load_carry
 from engine.settlement.contract import load_contract
 from engine.settlement.settle import Settlement, period_bounds, settle
 
-DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement"
+DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement" / "b1"
 CONTRACT = load_contract(DEMO / "contract.yaml")
 
 

@@ -27,7 +27,7 @@ from engine.settlement.records import MOVEMENT_SCHEMA, ORDER_SCHEMA, PAYMENT_SCH
 from engine.settlement.settle import order_map_of
 from engine.settlement.sources import read_settlement_file
 
-DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement"
+DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement" / "b1"
 COMPARED = ["outcome", "source", "record", "order_id", "amount", "expected"]
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -124,24 +125,39 @@ def test_a_file_given_as_the_wrong_source_or_bad_input_is_exit_2(tmp_path: Path)
     assert code == 2 and "period" in out + err
 
 
-def test_the_demo_month_settles_with_every_outcome_present(tmp_path: Path) -> None:
-    demo = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement"
+@pytest.mark.parametrize(
+    ("brand", "bills"),
+    [
+        ("b1", ["alipay-trade.zip", "alipay-account.csv"]),
+        ("b2", ["wechat.csv"]),
+        ("b3", ["alipay-trade.zip", "alipay-account.csv"]),
+    ],
+)
+def test_each_demo_month_settles_with_every_outcome_present(
+    tmp_path: Path, brand: str, bills: list[str]
+) -> None:
+    demo = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement" / brand
     files = {
         "contract": demo / "contract.yaml",
         "orders": demo / "orders.csv",
-        "payments": demo / "alipay-trade.zip",
+        "payments": demo / bills[0],
         "warehouse": demo / "warehouse.csv",
     }
-    code, out, err = _settle(
-        files, tmp_path / "out", "--payments", str(demo / "alipay-account.csv"), "--json"
-    )
+    more = [arg for bill in bills[1:] for arg in ("--payments", str(demo / bill))]
+    code, out, err = _settle(files, tmp_path / "out", *more, "--json")
     assert code == 0, out + err
-    counts = json.loads(out)["outcomes"]
-    assert all(counts[o.value] > 0 for o in Outcome), counts
+    summary = json.loads(out)
+    assert summary["bill"]["brand"] == brand
+    assert all(summary["outcomes"][o.value] > 0 for o in Outcome), summary["outcomes"]
+    reasons = pl.read_csv(tmp_path / "out" / "outcomes.csv").get_column("reason")
+    if brand == "b2":  # WeChat's fee is on the row: the wrong ones are those rows
+        assert reasons.str.contains("wechat row's own service fee").sum() == 20
+    if brand == "b3":  # combined payments, each split over its two orders
+        assert reasons.str.contains("combined payment row for orders").sum() > 0
 
 
 def test_overlapping_bills_count_each_record_once_and_say_so(tmp_path: Path) -> None:
-    demo = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement"
+    demo = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "settlement" / "b1"
     copy = tmp_path / "again.zip"
     copy.write_bytes((demo / "alipay-trade.zip").read_bytes())
     files = {
