@@ -28,6 +28,7 @@ from engine.core.io import dump_json, load_plan, load_snapshot, read_document
 from engine.core.modes import MODES, Mode
 from engine.core.plan import Plan
 from engine.core.snapshot import Snapshot
+from engine.demo import DEFAULT_SEED, DEFAULT_SKUS
 from engine.planning.explain import explain_sku
 from engine.planning.planner import make_plan
 from engine.runtime.process import prepare_process
@@ -239,17 +240,22 @@ def demo(
     directory: Annotated[Path, typer.Argument(help="where to write the demo data")] = Path(
         "scenarios/demo"
     ),
+    skus: Annotated[
+        int,
+        typer.Option(min=1, max=5_000_000, help="SKUs of the snapshot (same generator and rules)"),
+    ] = DEFAULT_SKUS,
+    seed: Annotated[int, typer.Option(help="the generator's seed")] = DEFAULT_SEED,
 ) -> None:
     """Write the demo snapshot and ruleset, its catalog (catalog.csv, shops.yaml,
     promotions.yaml) and a month of each brand's settlement files (settlement/<brand>/);
-    deterministic."""
+    deterministic: the same size and seed write the same bytes."""
     from engine.catalog.demo import write_catalog
-    from engine.demo import DEFAULT_SEED, build_demo, write_demo
+    from engine.demo import build_demo, write_demo
     from engine.settlement.demo import write_settlement_demo
 
-    paths = write_demo(directory)
-    snapshot, _ = build_demo(DEFAULT_SEED)
-    paths += write_catalog(directory, snapshot, DEFAULT_SEED)
-    paths += write_settlement_demo(directory, DEFAULT_SEED)
+    paths = write_demo(directory, seed, skus)
+    snapshot, _ = build_demo(seed, skus)
+    paths += write_catalog(directory, snapshot, seed)
+    paths += write_settlement_demo(directory, seed)
     for path in paths:
         out.print(f"wrote {path}")

@@ -233,3 +233,20 @@ def test_demo_writes_the_committed_files(tmp_path: Path) -> None:
     ]
     for name in names:
         assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), name
+
+
+def test_demo_at_any_size_and_seed_is_deterministic(tmp_path: Path) -> None:
+    for run in ("one", "two"):
+        done = runner.invoke(app, ["demo", str(tmp_path / run), "--skus", "300", "--seed", "3"])
+        assert done.exit_code == 0, done.output
+    snapshot = json.loads((tmp_path / "one" / "snapshot.json").read_text(encoding="utf-8"))
+    assert len(snapshot["skus"]) == 300
+    for name in ("snapshot.json", "rules.yaml", "catalog.csv"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    other = runner.invoke(app, ["demo", str(tmp_path / "three"), "--skus", "300", "--seed", "4"])
+    assert other.exit_code == 0
+    assert (tmp_path / "three" / "snapshot.json").read_bytes() != (
+        tmp_path / "one" / "snapshot.json"
+    ).read_bytes()
+    refused = runner.invoke(app, ["demo", str(tmp_path / "four"), "--skus", "0"])
+    assert refused.exit_code == 2 and not (tmp_path / "four").exists()
