@@ -1,6 +1,7 @@
 """The URLs the API hands out (the engine names things by id, the API says where to
-read them): a plan, a job, a scenario run and its charts, a listing job; and a job as
-the API shows it, its result naming what the job made with that thing's URL."""
+read them): a plan, a job, a scenario run and its charts, a listing job, a settlement
+run; and a job as the API shows it, its result naming what the job made with that
+thing's URL."""
 
 from __future__ import annotations
 
@@ -31,11 +32,16 @@ def listing_url(listing_id: str) -> str:
     return f"{API_PREFIX}/listings/{listing_id}"
 
 
+def settlement_url(run_id: str) -> str:
+    return f"{API_PREFIX}/settlements/{run_id}"
+
+
 # Per job kind: the field of its result naming what it made, and that thing's URL.
 _MADE = {
     "plan": ("plan_id", plan_url),
     "scenario": ("scenario_id", scenario_url),
     "listing": ("listing_id", listing_url),
+    "settlement": ("settlement_id", settlement_url),
 }
 
 

@@ -53,7 +53,7 @@ from api.schemas.settlements import (
     SettlementStarted,
     UploadTooLarge,
 )
-from api.urls import API_PREFIX, job_json
+from api.urls import job_json, settlement_url
 from engine.access.roles import authorize
 from engine.core.errors import InputError
 from engine.services import settlements as service
@@ -102,10 +102,6 @@ FORM_EXAMPLE = {
     "payments": ["alipay-trade.zip", "alipay-account.csv"],
     "warehouse": ["warehouse.csv"],
 }
-
-
-def settlement_url(run_id: str) -> str:
-    return f"{API_PREFIX}/settlements/{run_id}"
 
 
 def _urls(run_id: str) -> dict[str, str]:

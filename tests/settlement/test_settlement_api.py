@@ -94,7 +94,11 @@ class World:
             time.sleep(0.05)
         view: Doc = self.documented(RUN, "get", self.get(f"/{run_id}"))
         assert job["status"] == "finished", (job, view)
-        assert job["result"] == {"settlement_id": run_id, "status": "done"}
+        assert job["result"] == {
+            "settlement_id": run_id,
+            "status": "done",
+            "url": f"/v1/settlements/{run_id}",
+        }
         return view
 
 
