@@ -92,6 +92,8 @@ class World:
                 break
             assert time.monotonic() < deadline, f"job still {job['status']}"
             time.sleep(0.05)
+        # The queue job names the tenant's files: a brand viewer does not read it.
+        assert self.client.get(f"/v1/jobs/{job_id}", headers=self.viewer).status_code == 403
         view: Doc = self.documented(RUN, "get", self.get(f"/{run_id}"))
         assert job["status"] == "finished", (job, view)
         assert job["result"] == {
