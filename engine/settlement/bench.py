@@ -36,10 +36,10 @@ from typing import Any
 
 import polars as pl
 
-from engine.settlement.contract import Contract, load_contract
-from engine.settlement.match import Tolerance, match
+from engine.settlement.contract import load_contract
+from engine.settlement.match import match
 from engine.settlement.output import write_settlement
-from engine.settlement.settle import order_map_of, period_bounds, pool_document, settle
+from engine.settlement.settle import order_map_of, pool_document, settle, tolerance_of
 from engine.settlement.sources import read_settlement_file
 
 __all__ = [
@@ -91,21 +91,6 @@ class Result:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def tolerance_of(contract: Contract, period: str) -> Tolerance:
-    """The matching's tolerances from a contract, as `settle.settle` makes them."""
-    start, end = period_bounds(period)
-    terms = contract.tolerances
-    return Tolerance(
-        period_start=start,
-        period_end=end,
-        amount_fen=int(terms.amount * 100),
-        fee_rate=terms.fee_rate,
-        fee_tolerance_fen=int(terms.fee * 100),
-        pending_days=terms.pending_days,
-        pending_by_channel=terms.pending_by_channel,
-    )
 
 
 def _peak_mib() -> float:

@@ -21,6 +21,7 @@ __all__ = [
     "by_shop_and_day",
     "ControlError",
     "ensure_reconciled",
+    "money_in",
     "reconcile",
     "record_ref",
     "summary",
@@ -52,7 +53,7 @@ def record_ref() -> pl.Expr:
     )
 
 
-def _money_in(source: str, frame: pl.DataFrame) -> int:
+def money_in(source: str, frame: pl.DataFrame) -> int:
     if source not in _WITH_MONEY or frame.height == 0:
         return 0
     return int(frame.get_column("amount").fill_null(0).sum())
@@ -203,10 +204,10 @@ def _checked(
         out = outcomes.filter(pl.col("source") == source)
         if frame.height != out.height:
             problems.append(f"{source}: {frame.height} record(s) in, {out.height} outcome row(s)")
-        money_in = _money_in(source, frame)
-        money_out = int(out.get_column("amount").fill_null(0).sum()) if out.height else 0
-        if money_in != money_out:
-            problems.append(f"{source}: {money_in} fen in, {money_out} fen over the outcomes")
+        fen_in = money_in(source, frame)
+        fen_out = int(out.get_column("amount").fill_null(0).sum()) if out.height else 0
+        if fen_in != fen_out:
+            problems.append(f"{source}: {fen_in} fen in, {fen_out} fen over the outcomes")
         if not aligned:
             problems.extend(_record_problems(source, frame, out))
     if problems:  # with records lost or made up, the per-day lines would repeat them
@@ -252,7 +253,7 @@ def summary(inputs: Mapping[str, pl.DataFrame], outcomes: pl.DataFrame) -> pl.Da
                 "source": source,
                 "line": "in",
                 "records": frame.height,
-                "amount": _money_in(source, frame),
+                "amount": money_in(source, frame),
             }
         )
     head = pl.DataFrame(

@@ -23,7 +23,7 @@ from engine.core.errors import InputError, Issue
 from engine.settlement.bill import Bill, ShopFigures, initial_bill
 from engine.settlement.carry import Carry
 from engine.settlement.contract import Contract
-from engine.settlement.control import ensure_reconciled
+from engine.settlement.control import ensure_reconciled, money_in
 from engine.settlement.match import Matching, Tolerance, match
 from engine.settlement.output import HELD_OUTCOMES, Control
 from engine.settlement.records import (
@@ -35,7 +35,7 @@ from engine.settlement.records import (
 )
 from engine.settlement.sources import OrderMap, read_settlement_file
 
-__all__ = ["Settlement", "period_bounds", "pool_document", "settle"]
+__all__ = ["Settlement", "period_bounds", "pool_document", "settle", "tolerance_of"]
 
 _KIND_NAMES = {
     "orders": "a platform order export",
@@ -77,6 +77,21 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
         raise InputError([Issue("period", f"{period!r} is not a month: YYYY-MM")], "settlement")
     year, month = int(found.group(1)), int(found.group(2))
     return datetime(year, month, 1), datetime(year + month // 12, month % 12 + 1, 1)
+
+
+def tolerance_of(contract: Contract, period: str) -> Tolerance:
+    """The matching's tolerances: the contract's, in fen, over the period's month."""
+    start, end = period_bounds(period)
+    terms = contract.tolerances
+    return Tolerance(
+        period_start=start,
+        period_end=end,
+        amount_fen=int(terms.amount * 100),
+        fee_rate=terms.fee_rate,
+        fee_tolerance_fen=int(terms.fee * 100),
+        pending_days=terms.pending_days,
+        pending_by_channel=terms.pending_by_channel,
+    )
 
 
 def order_map_of(contract: Contract) -> OrderMap:
@@ -154,7 +169,6 @@ def settle(
     """Read, match, re-check (ControlError when the outcomes do not account for every
     record: the CLI's exit 5) and bill. `carry` is the pool the brand's previous run
     held pending: its records are matched again with this run's."""
-    start, end = period_bounds(period)
     order_map = order_map_of(contract)
     frames = {
         "orders": _read(orders, "orders", order_map),
@@ -167,28 +181,13 @@ def settle(
         _check_carry(carry, contract, period)
         frames, superseded = _with_carry(frames, carry)
         carried = {**carry.counts, "orders": carry.counts["orders"] - superseded}
-    tolerances = contract.tolerances
-    tol = Tolerance(
-        period_start=start,
-        period_end=end,
-        amount_fen=int(tolerances.amount * 100),
-        fee_rate=tolerances.fee_rate,
-        fee_tolerance_fen=int(tolerances.fee * 100),
-        pending_days=tolerances.pending_days,
-        pending_by_channel=tolerances.pending_by_channel,
-    )
+    tol = tolerance_of(contract, period)
     matching = match(frames["orders"], frames["payments"], frames["movements"], tol)
     daily = ensure_reconciled(frames, matching.outcomes)
     bill = initial_bill(
         contract, period, _shop_figures(frames, matching.outcomes, matching.allocations)
     )
-    control = {
-        name: Control(
-            frame.height,
-            int(frame.get_column("amount").fill_null(0).sum()) if "amount" in frame.columns else 0,
-        )
-        for name, frame in frames.items()
-    }
+    control = {name: Control(frame.height, money_in(name, frame)) for name, frame in frames.items()}
     pool = _pending_pool(frames, matching.outcomes, contract.brand, period)
     return Settlement(bill, matching, control, pool, carried, superseded, daily)
 
