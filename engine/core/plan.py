@@ -3,12 +3,16 @@
 
 - allocations[].target / lb / ub: the soft target and hard bounds the rules set;
 - skus[]: each SKU's pool derivation (sellable, reserves, virtual units, pool);
-- solver_parts: which backend solved which part of the plan.
+- solver_parts: which backend solved which part of the plan; a part solved by
+  relaxation and repair also states `bound` (the LP bound, on the objective's scale)
+  and `gap` (its proven relative gap), omitted where the part is solved exactly.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class _Strict(BaseModel):
@@ -65,6 +69,19 @@ class SolverPart(_Strict):
     cells: int
     objective: int
     notes: list[str] = []
+    # Only parts solved by relaxation and repair have these (proven: objective >= bound,
+    # gap = (objective - bound) / max(|bound|, 1)); exact parts leave them out, so
+    # their plans stay byte for byte what they were.
+    bound: int | None = None
+    gap: float | None = None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        for key in ("bound", "gap"):
+            if out.get(key) is None:
+                out.pop(key, None)
+        return out
 
 
 class Plan(_Strict):

@@ -88,17 +88,28 @@ def make_plan(
     solver: str | None = None,
     time_limit_s: float = 60.0,
     progress: Progress | None = None,
+    index: SnapshotIndex | None = None,
+    digest: str | None = None,
 ) -> Plan:
-    """The plan of the snapshot under the ruleset, in `mode` (None: the snapshot's)."""
+    """The plan of the snapshot under the ruleset, in `mode` (None: the snapshot's).
+
+    A caller that plans one snapshot many times (the service, per stock version) may
+    hand over its `index` and the `digest` (`input_hash`) it computed once; they must
+    be those of these very inputs."""
     say = progress or (lambda stage: None)
     if mode is None:
         mode = snapshot.mode
     started = time.perf_counter()
     say("index")
-    index = SnapshotIndex.build(snapshot)
+    if index is None:
+        index = SnapshotIndex.build(snapshot)
     outcome = run_planner(index, ruleset, mode, solver, time_limit_s, say)
     say("plan")
-    plan = _assemble(outcome.compiled, outcome.solved, outcome.second, snapshot, ruleset, mode)
+    if digest is None:
+        digest = input_hash(snapshot, ruleset, mode)
+    plan = _assemble(
+        outcome.compiled, outcome.solved, outcome.second, snapshot, ruleset, mode, digest
+    )
     plan.timing = {**outcome.timing, "total_s": round(time.perf_counter() - started, 4)}
     return plan
 
@@ -110,6 +121,7 @@ def _assemble(
     snapshot: Snapshot,
     ruleset: Ruleset,
     mode: Mode,
+    digest: str,
 ) -> Plan:
     ix, prov, problem = c.index, c.provenance, c.problem
     result = finish(problem, solved.x, c.post, ix.listed)
@@ -167,7 +179,6 @@ def _assemble(
                 message=f"{int(result.delisted.sum())} listing(s) below their minimum delisted",
             )
         )
-    digest = input_hash(snapshot, ruleset, mode)
     backends = sorted({p.backend for p in solved.parts})
     return Plan(
         plan_id="plan-" + digest[:16],
@@ -182,7 +193,13 @@ def _assemble(
         skus=pools,
         solver_parts=[
             SolverPart(
-                backend=p.backend, skus=p.skus, cells=p.cells, objective=p.objective, notes=p.notes
+                backend=p.backend,
+                skus=p.skus,
+                cells=p.cells,
+                objective=p.objective,
+                notes=p.notes,
+                bound=p.bound,
+                gap=p.gap,
             )
             for p in solved.parts
         ],

@@ -29,6 +29,8 @@ class Part:
     seconds: float
     notes: list[str] = field(default_factory=list)
     proven: bool = True
+    bound: int | None = None  # set with `gap` where relaxation and repair solved the part
+    gap: float | None = None
 
 
 @dataclass
