@@ -477,6 +477,22 @@ def idle_units(problem: Problem, x: I64, shared: I64) -> I64:
 def objective(problem: Problem, x: I64, shared: I64) -> int:
     """The one objective every backend minimises, evaluated on a whole-unit plan."""
     costs = Costs.for_problem(problem)
+    total = cell_cost(problem, x)
+    total += int(np.sum(shared)) * costs.shared
+    idle = idle_units(problem, x, shared)
+    free = np.minimum(idle, problem.free_idle)
+    total += int(np.sum(free)) * costs.idle_free
+    total += int(np.sum((idle - free) * idle_penalty(problem, costs)))
+    if problem.bundles is not None and problem.bundles.bundle.size:
+        made = bundles_made(problem, x, shared)
+        total += int(np.sum(made * bundle_unit_cost(problem, costs)))
+    return total
+
+
+def cell_cost(problem: Problem, x: I64) -> int:
+    """The cost of the units `x` puts on cells (each cell's segments and its shop's
+    rank): the objective's part that depends on cells alone."""
+    costs = Costs.for_problem(problem)
     # Units on the floor, target and over segments, summed: with s1 and s12 the ends of
     # the floor and target segments, min(x, s1), min(x, s12) - min(x, s1) and
     # x - min(x, s12). Every unit also costs its shop's rank.
@@ -489,16 +505,7 @@ def objective(problem: Problem, x: I64, shared: I64) -> int:
     total = costs.floor * on_floor
     total += costs.target * (up_to_target - on_floor)
     total += costs.over * (units - up_to_target)
-    total += int(np.dot(x, problem.cell_rank))
-    total += int(np.sum(shared)) * costs.shared
-    idle = idle_units(problem, x, shared)
-    free = np.minimum(idle, problem.free_idle)
-    total += int(np.sum(free)) * costs.idle_free
-    total += int(np.sum((idle - free) * idle_penalty(problem, costs)))
-    if problem.bundles is not None and problem.bundles.bundle.size:
-        made = bundles_made(problem, x, shared)
-        total += int(np.sum(made * bundle_unit_cost(problem, costs)))
-    return total
+    return total + int(np.dot(x, problem.cell_rank))
 
 
 def violations(problem: Problem, x: I64, shared: I64) -> list[str]:

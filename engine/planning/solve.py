@@ -17,6 +17,8 @@ from solvers.closed import ClosedForm
 from solvers.lp import Mip
 from solvers.problem import Problem, Solution, violations
 from solvers.registry import available_backends, from_name
+from solvers.relax import applies as relax_applies
+from solvers.relax import solve_relaxed
 from solvers.split import partition, restrict, whole
 
 
@@ -94,7 +96,12 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
         else:
             chain = candidates(sub)
         started = time.perf_counter()
-        solution, errors = solve_part(sub, chain, time_limit_s)
+        bound: int | None = None
+        gap: float | None = None
+        if solver is None and relax_applies(sub):
+            solution, errors, bound, gap = _relax_or_chain(sub, chain, time_limit_s)
+        else:
+            solution, errors = solve_part(sub, chain, time_limit_s)
         if sku_idx is None or cell_idx is None:
             x, shared = solution.x, solution.shared  # one part: the whole problem
         else:
@@ -112,9 +119,30 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
                 seconds=time.perf_counter() - started,
                 notes=[*errors, *solution.notes],
                 proven=solution.proven,
+                bound=bound,
+                gap=gap,
             )
         )
     if x is None or shared is None:  # no parts
         x = np.zeros(problem.n_cells, dtype=np.int64)
         shared = np.zeros(problem.n_skus, dtype=np.int64)
     return Solved(x=x, shared=shared, parts=parts)
+
+
+def _exact(problem: Problem, time_limit_s: float) -> Solution:
+    return solve_part(problem, candidates(problem), time_limit_s)[0]
+
+
+def _relax_or_chain(
+    problem: Problem, chain: Iterable[Backend], time_limit_s: float
+) -> tuple[Solution, list[str], int | None, float | None]:
+    """A part where bundles meet a capacity or budget row: relax and repair within
+    its proven gap (solvers/relax.py), else the backend chain (the whole MIP)."""
+    try:
+        relaxed = solve_relaxed(problem, _exact, time_limit_s)
+    except SolverError as err:
+        if err.status == "infeasible":
+            raise
+        solution, errors = solve_part(problem, chain, time_limit_s)
+        return solution, [f"relax and repair refused: {err}", *errors], None, None
+    return relaxed.solution, [], relaxed.bound, relaxed.gap
