@@ -3,14 +3,25 @@ reading it back (whole, or cut to a brand) with the story of one SKU."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 
+from engine.core.index import SnapshotIndex
 from engine.core.io import parse_plan, parse_snapshot
 from engine.core.modes import NORMAL, PEAK, Mode
+from engine.core.plan import Plan
 from engine.planning.explain import explain_sku
-from engine.planning.planner import Progress, make_plan
+from engine.planning.planner import Progress, input_hash, make_plan
 from engine.services.brand_cut import BrandCut, brand_map
 from engine.services.mode_switch import mode_in_force
+from engine.services.plan_inputs_cache import (
+    PLAN_INPUTS,
+    ParsedRuleset,
+    ParsedSnapshot,
+    PlanInputsCache,
+    freeze_index,
+    text_key,
+)
 from engine.store.base import JsonObject, Store
 from engine.store.errors import NotFound
 from rules.load import parse_ruleset
@@ -29,6 +40,19 @@ class PlanInputs:
     mode: Mode
 
 
+@dataclass(frozen=True)
+class PreparedInputs:
+    """What a plan made now is computed from: the stored inputs read at one moment,
+    parsed, indexed and hashed once per stored text by the process's cache."""
+
+    stock_version: int
+    ruleset_version: int
+    snapshot: ParsedSnapshot
+    ruleset: ParsedRuleset
+    mode: Mode
+    digest: str  # input_hash(snapshot, ruleset, mode)
+
+
 def plan_inputs(store: Store, asked: Mode | None) -> PlanInputs:
     """The stored snapshot and latest ruleset, in the mode asked for; with none asked
     for, the mode in force: peak while the tenant's switch says so (Double-11), else
@@ -38,6 +62,51 @@ def plan_inputs(store: Store, asked: Mode | None) -> PlanInputs:
     rules = store.get_ruleset()
     mode = asked if asked is not None else PEAK if tenant_peak else _own_mode(snapshot.body)
     return PlanInputs(snapshot.version, rules.version, snapshot.body, rules.body, mode)
+
+
+def prepared_inputs(
+    store: Store,
+    asked: Mode | None,
+    max_cells: int | None = None,
+    cache: PlanInputsCache = PLAN_INPUTS,
+) -> PreparedInputs | None:
+    """The inputs `plan_inputs` reads, parsed: from `cache` when it holds the stored
+    texts read now, else parsed and kept there. None when the snapshot has more than
+    `max_cells` cells (it is then not parsed: a job will plan it)."""
+    tenant_peak = asked is None and mode_in_force(store) == PEAK
+    stored = store.get_snapshot_text()
+    rules = store.get_ruleset_text()
+    snapshot_key = text_key(stored.text)
+    snapshot = cache.snapshots.get(store.tenant, snapshot_key)
+    if snapshot is None:
+        body = json.loads(stored.text)
+        if max_cells is not None and plan_cells(body) > max_cells:
+            return None
+        snapshot = cache.snapshots.get_or_make(
+            store.tenant, snapshot_key, len(stored.text), lambda: _parsed(body, snapshot_key)
+        )
+    elif max_cells is not None and snapshot.cells > max_cells:
+        return None
+    ruleset = cache.ruleset(store.tenant, rules.text, _parsed_ruleset)
+    mode = asked if asked is not None else PEAK if tenant_peak else snapshot.snapshot.mode
+    digest = cache.digest(
+        store.tenant,
+        snapshot,
+        ruleset,
+        mode,
+        lambda: input_hash(snapshot.snapshot, ruleset.ruleset, mode),
+    )
+    return PreparedInputs(stored.version, rules.version, snapshot, ruleset, mode, digest)
+
+
+def _parsed(body: JsonObject, key: str) -> ParsedSnapshot:
+    snapshot = parse_snapshot(body, "stored snapshot")
+    index = freeze_index(SnapshotIndex.build(snapshot))
+    return ParsedSnapshot(key, snapshot, index, plan_cells(body), brand_map(snapshot))
+
+
+def _parsed_ruleset(text: str, key: str) -> ParsedRuleset:
+    return ParsedRuleset(key, parse_ruleset(json.loads(text), "stored ruleset"))
 
 
 def _own_mode(snapshot: JsonObject) -> Mode:
@@ -65,11 +134,31 @@ def compute_plan(
     snapshot = parse_snapshot(inputs.snapshot, "stored snapshot")
     ruleset = parse_ruleset(inputs.ruleset, "stored ruleset")
     plan = make_plan(snapshot, ruleset, inputs.mode, time_limit_s=time_limit_s, progress=progress)
-    meta = {
-        "stock_version": inputs.stock_version,
-        "ruleset_version": inputs.ruleset_version,
-        "brands": brand_map(snapshot),
-    }
+    versions = (inputs.stock_version, inputs.ruleset_version)
+    return _documents(plan, versions, brand_map(snapshot))
+
+
+def compute_prepared(
+    inputs: PreparedInputs, time_limit_s: float, progress: Progress | None = None
+) -> tuple[JsonObject, JsonObject]:
+    """`compute_plan` of inputs already parsed, indexed and hashed (pure: no store)."""
+    plan = make_plan(
+        inputs.snapshot.snapshot,
+        inputs.ruleset.ruleset,
+        inputs.mode,
+        time_limit_s=time_limit_s,
+        progress=progress,
+        index=inputs.snapshot.index,
+        digest=inputs.digest,
+    )
+    versions = (inputs.stock_version, inputs.ruleset_version)
+    return _documents(plan, versions, inputs.snapshot.brands)
+
+
+def _documents(
+    plan: Plan, versions: tuple[int, int], brands: dict[str, dict[str, str]]
+) -> tuple[JsonObject, JsonObject]:
+    meta = {"stock_version": versions[0], "ruleset_version": versions[1], "brands": brands}
     return plan.model_dump(mode="json"), meta
 
 

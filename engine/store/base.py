@@ -47,6 +47,16 @@ class Versioned:
 
 
 @dataclass(frozen=True)
+class StoredText:
+    """A stored document as the store keeps it (its JSON text, `dumps`) and its version:
+    what a reader that parses once per version (engine/services/plan_inputs_cache.py)
+    hashes instead of parsing."""
+
+    version: int
+    text: str
+
+
+@dataclass(frozen=True)
 class PublishResult:
     """What a publish returns, stored under its idempotency key and returned unchanged
     when the same request is repeated."""
@@ -125,8 +135,14 @@ class Store(abc.ABC):
         """Replace the snapshot; returns the new stock version (the previous one + 1)."""
 
     @abc.abstractmethod
+    def get_snapshot_text(self) -> StoredText:
+        """The stored snapshot's text and its stock version, read at one moment;
+        `NotFound` before the first put."""
+
     def get_snapshot(self) -> Versioned:
         """The snapshot and its stock version; `NotFound` before the first put."""
+        stored = self.get_snapshot_text()
+        return Versioned(stored.version, json.loads(stored.text))
 
     @abc.abstractmethod
     def stock_version(self) -> int:
@@ -145,8 +161,14 @@ class Store(abc.ABC):
         """Store a new ruleset version; returns its version (1, 2, ...)."""
 
     @abc.abstractmethod
+    def get_ruleset_text(self, version: int | None = None) -> StoredText:
+        """The stored text of the latest ruleset, or of the given version, with its
+        version; `NotFound` if there is none."""
+
     def get_ruleset(self, version: int | None = None) -> Versioned:
         """The latest ruleset, or the given version; `NotFound` if there is none."""
+        stored = self.get_ruleset_text(version)
+        return Versioned(stored.version, json.loads(stored.text))
 
     @abc.abstractmethod
     def put_plan(self, plan_id: str, plan: JsonObject) -> None:

@@ -22,7 +22,7 @@ from engine.store.base import (
     PublishResult,
     SharedPart,
     Store,
-    Versioned,
+    StoredText,
     check_quantity,
     check_tenant,
     dumps,
@@ -148,12 +148,12 @@ class MemoryStore(Store):
             self._save()
             return self._stock_version
 
-    def get_snapshot(self) -> Versioned:
+    def get_snapshot_text(self) -> StoredText:
         with self._lock:
             text, version = self._snapshot, self._stock_version
         if text is None:
             raise NotFound("snapshot", self.tenant)
-        return Versioned(version, json.loads(text))
+        return StoredText(version, text)
 
     def stock_version(self) -> int:
         with self._lock:
@@ -180,13 +180,13 @@ class MemoryStore(Store):
             self._save()
             return version
 
-    def get_ruleset(self, version: int | None = None) -> Versioned:
+    def get_ruleset_text(self, version: int | None = None) -> StoredText:
         with self._lock:
             found = max(self._rulesets, default=0) if version is None else version
             text = self._rulesets.get(found)
         if text is None:
             raise NotFound("ruleset version", "latest" if version is None else str(version))
-        return Versioned(found, json.loads(text))
+        return StoredText(found, text)
 
     def put_plan(self, plan_id: str, plan: JsonObject) -> None:
         text = dumps(plan)

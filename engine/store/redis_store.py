@@ -23,7 +23,7 @@ from engine.store.base import (
     PublishResult,
     SharedPart,
     Store,
-    Versioned,
+    StoredText,
     check_quantity,
     check_tenant,
     dumps,
@@ -177,11 +177,11 @@ class RedisStore(Store):
         keys = [self._key("snapshot"), self._key("stock_version")]
         return int(self._put_snapshot(keys=keys, args=[dumps(snapshot)]))
 
-    def get_snapshot(self) -> Versioned:
+    def get_snapshot_text(self) -> StoredText:
         text, version = self._client.mget(self._key("snapshot"), self._key("stock_version"))
         if text is None:
             raise NotFound("snapshot", self.tenant)
-        return Versioned(int(version), json.loads(text))
+        return StoredText(int(version), str(text))
 
     def stock_version(self) -> int:
         return int(self._client.get(self._key("stock_version")) or 0)
@@ -203,7 +203,7 @@ class RedisStore(Store):
         keys = [self._key("rulesets"), self._key("ruleset_version")]
         return int(self._put_ruleset_script(keys=keys, args=[dumps(ruleset)]))
 
-    def get_ruleset(self, version: int | None = None) -> Versioned:
+    def get_ruleset_text(self, version: int | None = None) -> StoredText:
         # Versions are only ever added, each in one script with its number.
         found = (
             int(self._client.get(self._key("ruleset_version")) or 0) if version is None else version
@@ -211,7 +211,7 @@ class RedisStore(Store):
         text = self._client.hget(self._key("rulesets"), str(found))
         if text is None:
             raise NotFound("ruleset version", "latest" if version is None else str(version))
-        return Versioned(found, json.loads(text))
+        return StoredText(found, str(text))
 
     def put_plan(self, plan_id: str, plan: JsonObject) -> None:
         self._client.set(self._key(f"plan:{plan_id}"), dumps(plan))

@@ -28,7 +28,7 @@ from engine.store.base import (
     PublishResult,
     SharedPart,
     Store,
-    Versioned,
+    StoredText,
     check_quantity,
     check_tenant,
     dumps,
@@ -157,12 +157,12 @@ class SqliteStore(Store):
             )
             return version
 
-    def get_snapshot(self) -> Versioned:
+    def get_snapshot_text(self) -> StoredText:
         with self._read() as db:
             row = self._one(db, "SELECT version, body FROM snapshots WHERE tenant = ?")
         if row is None:
             raise NotFound("snapshot", self.tenant)
-        return Versioned(int(row[0]), json.loads(str(row[1])))
+        return StoredText(int(row[0]), str(row[1]))
 
     def stock_version(self) -> int:
         with self._read() as db:
@@ -193,7 +193,7 @@ class SqliteStore(Store):
             db.execute("INSERT INTO rulesets VALUES (?, ?, ?)", (self.tenant, version, text))
             return version
 
-    def get_ruleset(self, version: int | None = None) -> Versioned:
+    def get_ruleset_text(self, version: int | None = None) -> StoredText:
         with self._read() as db:
             if version is None:
                 row = self._one(
@@ -209,7 +209,7 @@ class SqliteStore(Store):
                 )
         if row is None:
             raise NotFound("ruleset version", "latest" if version is None else str(version))
-        return Versioned(int(row[0]), json.loads(str(row[1])))
+        return StoredText(int(row[0]), str(row[1]))
 
     def _put_document(self, table: str, key: str, document: JsonObject) -> None:
         text = dumps(document)
