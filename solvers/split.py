@@ -55,12 +55,13 @@ def detect_features(problem: Problem) -> frozenset[Feature]:
     return features_of(int(np.bitwise_or.reduce(sku_feature_bits(problem), initial=0)))
 
 
-def partition(problem: Problem) -> list[Mask]:
-    """SKU masks of the independent parts, one per distinct structure, separable first."""
+def components(problem: Problem) -> I64:
+    """Per SKU, its connected component: SKUs tied by a shared shop limit (capacity or
+    budget) or a bundle, over the cells that take part. No row of the problem spans
+    two components."""
     n_s = problem.n_skus
-    bits = sku_feature_bits(problem)
-    if not bits.any():
-        return [np.ones(n_s, dtype=bool)]  # every SKU on its own, all alike: one part
+    if not problem.feature_bits.any():
+        return np.arange(n_s, dtype=np.int64)  # every SKU on its own
     live = live_cells(problem)
     on_limited = np.flatnonzero(live & _limited_shops(problem)[problem.cell_shop])
     order = on_limited[np.lexsort((problem.cell_sku[on_limited], problem.cell_shop[on_limited]))]
@@ -73,7 +74,19 @@ def partition(problem: Problem) -> list[Mask]:
         cols.append(problem.bundles.component)
     r, c = np.concatenate(rows), np.concatenate(cols)
     graph = coo_matrix((np.ones(r.size), (r, c)), shape=(n_s, n_s))
-    _, label = connected_components(graph, directed=False)
+    label: I64 = connected_components(graph, directed=False)[1].astype(np.int64)
+    return label
+
+
+def partition(problem: Problem, label: I64 | None = None) -> list[Mask]:
+    """SKU masks of the independent parts, one per distinct structure, separable first
+    (`label`: the problem's `components`, when the caller has them)."""
+    n_s = problem.n_skus
+    bits = sku_feature_bits(problem)
+    if not bits.any():
+        return [np.ones(n_s, dtype=bool)]  # every SKU on its own, all alike: one part
+    if label is None:
+        label = components(problem)
     part_bits = np.zeros(label.max() + 1 if n_s else 0, dtype=np.int64)
     np.bitwise_or.at(part_bits, label, bits)
     signature = part_bits[label] if n_s else np.zeros(0, dtype=np.int64)

@@ -52,6 +52,7 @@ class SecondPass:
     problem: Problem
     freed: I64  # per cell: units the first rounding took away
     freed_rule: I64
+    changed: np.ndarray  # per cell: bounds moved (the rest of the problem is as it was)
 
 
 def second_pass(problem: Problem, x: I64, post: PostRules) -> SecondPass | None:
@@ -64,7 +65,8 @@ def second_pass(problem: Problem, x: I64, post: PostRules) -> SecondPass | None:
     packed = post.pack > 1
     lb = np.where(packed | delisted, rounded, problem.lb)
     ub = np.where(delisted, 0, problem.ub)
-    return SecondPass(replace(problem, lb=lb, ub=ub), x - rounded, rule)
+    changed = (lb != problem.lb) | (ub != problem.ub)
+    return SecondPass(replace(problem, lb=lb, ub=ub), x - rounded, rule, changed)
 
 
 def finish(problem: Problem, x: I64, post: PostRules, listed: I64) -> PostResult:

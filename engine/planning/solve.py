@@ -19,7 +19,7 @@ from solvers.problem import Problem, Solution, violations
 from solvers.registry import available_backends, from_name
 from solvers.relax import applies as relax_applies
 from solvers.relax import solve_relaxed
-from solvers.split import partition, restrict, whole
+from solvers.split import components, partition, restrict, whole
 
 
 @dataclass
@@ -40,6 +40,9 @@ class Solved:
     x: np.ndarray
     shared: np.ndarray
     parts: list[Part]
+    # Per SKU, the component it was solved with (no row spans two); None when the
+    # whole problem was solved as one (a forced backend).
+    label: np.ndarray | None = None
 
 
 def candidates(problem: Problem) -> Iterator[Backend]:
@@ -81,8 +84,9 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
     x: np.ndarray | None = None
     shared: np.ndarray | None = None
     parts: list[Part] = []
+    label = components(problem) if solver is None else None
     everything = [np.ones(problem.n_skus, dtype=bool)]
-    for skus in partition(problem) if solver is None else everything:
+    for skus in partition(problem, label) if label is not None else everything:
         if np.all(skus):  # one part: the whole problem, no index arrays
             sub, sku_idx, cell_idx = whole(problem), None, None
         else:
@@ -126,7 +130,37 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
     if x is None or shared is None:  # no parts
         x = np.zeros(problem.n_cells, dtype=np.int64)
         shared = np.zeros(problem.n_skus, dtype=np.int64)
-    return Solved(x=x, shared=shared, parts=parts)
+    return Solved(x=x, shared=shared, parts=parts, label=label)
+
+
+def solve_again(
+    problem: Problem,
+    first: Solved,
+    changed: np.ndarray,
+    solver: str | None = None,
+    time_limit_s: float = 60.0,
+) -> Solved:
+    """Solve `problem`, which differs from the one `first` solved only in the `changed`
+    cells (bounds the post rules moved), again: only the components with a changed
+    cell are solved; the others keep `first`'s plan. That plan stays optimal for them:
+    their cells and rows are as they were, and no row ties them to a changed cell
+    (closing cells only splits components, never joins them)."""
+    if first.label is None:
+        return solve(problem, solver, time_limit_s)
+    touched = np.isin(first.label, np.unique(first.label[problem.cell_sku[changed]]))
+    if touched.all():
+        return solve(problem, solver, time_limit_s)
+    x, shared = first.x.copy(), first.shared.copy()
+    if not touched.any():
+        return Solved(x=x, shared=shared, parts=[], label=first.label)
+    sub, sku_idx, cell_idx = restrict(problem, touched)
+    again = solve(sub, solver, time_limit_s)
+    x[cell_idx] = again.x
+    shared[sku_idx] = again.shared
+    label = first.label.copy()
+    if again.label is not None:  # the touched SKUs' components may have split
+        label[sku_idx] = first.label.max() + 1 + again.label
+    return Solved(x=x, shared=shared, parts=again.parts, label=label)
 
 
 def _exact(problem: Problem, time_limit_s: float) -> Solution:
