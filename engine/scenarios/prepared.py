@@ -81,7 +81,11 @@ def prepare(inputs: VariantInputs, settings: SimulationSettings, limit: float) -
         raise ValueError("replan_every_days must be at least 1 (or None)")
     if inputs.planner == "incumbent" and inputs.incumbent is None:
         raise ValueError(f"variant {inputs.name!r}: the incumbent planner needs a policy")
-    index = SnapshotIndex.build(inputs.snapshot)
+    index = (
+        inputs.snapshot
+        if isinstance(inputs.snapshot, SnapshotIndex)
+        else SnapshotIndex.build(inputs.snapshot)
+    )
     days = settings.horizon_days
     arrivals: dict[int, list[tuple[int, int, int]]] = {}
     for a in inputs.arrivals:

@@ -4,6 +4,7 @@ and `omnistock scenario run|check` as a user types it."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,14 @@ import yaml
 from typer.testing import CliRunner
 
 from engine.cli.app import app
+from engine.core.errors import ConflictError
 from engine.core.io import dump_json
 from engine.demo import build_demo
 from engine.scenarios.format import load_base, load_scenario, parse_scenario, scenario_document
-from engine.scenarios.run import ScenarioRun, run_scenario, settings_for
+from engine.scenarios.run import ScenarioRun, play, run_scenario, settings_for
+from engine.scenarios.spec import SimulationSettings, Uplift, VariantInputs
+from rules.load import parse_ruleset
+from tests.helpers import snapshot
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SHIPPED = ("baseline", "double11", "conservative", "shares-over-100", "versus-incumbent")
@@ -121,6 +126,37 @@ def test_variants_in_processes_give_the_same_numbers_and_report_progress(small: 
     together = run_scenario(scenario, *load_base(scenario), settings, jobs=2, progress=progress)
     assert [r.kpis for r in alone.results] == [r.kpis for r in together.results]
     assert seen == {"base": 10, "same": 10, "peak": 10, "incumbent": 10}
+
+
+def test_any_number_of_players_gives_the_numbers_of_one_in_the_order_given() -> None:
+    snap = snapshot(pools={"S": 30, "T": 12}, velocity={("S", "A"): 2.0, ("T", "B"): 3.0})
+    split = parse_ruleset({"rules": [{"id": "vp", "type": "velocity_proportional"}]})
+    inputs = [
+        VariantInputs(f"v{k}", snap, split, "normal", uplifts=(Uplift(1.0 + k, 0, 2),))
+        for k in range(5)
+    ]
+    settings = SimulationSettings(horizon_days=6, replan_every_days=2, seed=5)
+    alone = play(inputs, settings)
+    assert len({r.kpis["units_sold"] for r in alone}) > 1  # the variants differ
+    for jobs in (2, 3):
+        together = play(inputs, settings, jobs=jobs)
+        assert [r.name for r in together] == [f"v{k}" for k in range(5)]
+        assert [replace(r, seconds=0.0) for r in together] == [
+            replace(r, seconds=0.0) for r in alone
+        ]
+
+
+@pytest.mark.parametrize("failing", [0, 2])
+def test_a_variant_that_fails_in_any_player_fails_the_run(failing: int) -> None:
+    snap = snapshot(pools={"S": 20}, shops=(("A", 1), ("B", 2)), velocity={("S", "A"): 1.0})
+    fine = parse_ruleset({"rules": []})
+    pinned = parse_ruleset({"rules": [{"id": "pin", "type": "fixed", "quantities": {"A": 30}}]})
+    inputs = [
+        VariantInputs(f"v{k}", snap, pinned if k == failing else fine, "normal") for k in range(3)
+    ]
+    # The type only: an error from a helper process keeps just its message when pickled.
+    with pytest.raises(ConflictError):
+        play(inputs, SimulationSettings(horizon_days=2), jobs=2)
 
 
 def test_replications_and_seed_from_the_command_line(small: Path) -> None:
