@@ -9,6 +9,8 @@ SKUs with split supply and their few classes, never over cells.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from itertools import combinations
 
 import numpy as np
@@ -51,45 +53,152 @@ def supply_groups(d: Draft, by_wh: I64, reach: Mask | None) -> Groups | None:
     split = np.flatnonzero((hi >= 0) & ((lo != full) | (hi != full)))
     if split.size == 0:
         return None
-    rows_sku, rows_cap, rows_shared, members = [], [], [], []
-    starts = np.searchsorted(ix.cell_sku, split, side="left")
-    ends = np.searchsorted(ix.cell_sku, split, side="right")
-    for i, start, end in zip(split, starts, ends, strict=True):
-        cells = start + np.flatnonzero(live[start:end])
-        classes = sorted(set(bits[cells].tolist()))
-        shared_bits = _shared_bits(d, np.arange(start, end), bits)
-        if len(classes) > MAX_CLASSES:
-            raise InputError(
-                [Issue(f"skus.{ix.sku_ids[i]}", "shops reach more than 8 warehouse sets")]
-            )
-        for size in range(1, len(classes) + 1):
-            for subset in combinations(classes, size):
-                union = int(np.bitwise_or.reduce(np.array(subset, dtype=np.int64)))
-                members_u = cells[np.isin(bits[cells], subset)]
-                # Units beyond warehouse stock: pool-wide ones, and those pinned here.
-                extra = int(d.pool_extra[i]) + int(d.pinned_extra[members_u].sum())
-                cap = int(by_wh[i][(union >> np.arange(n_w)) & 1 == 1].sum()) + extra
-                if cap >= d.pool[i] + d.share_base_extra[i]:
-                    continue  # the pool row already says as much
-                rows_sku.append(i)
-                rows_cap.append(cap)
-                rows_shared.append(shared_bits is not None and shared_bits & ~union == 0)
-                members.append(members_u)
-    if not rows_sku:
-        return None
-    indptr = np.zeros(len(members) + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum([m.size for m in members])
-    return Groups(
-        sku=np.array(rows_sku, dtype=np.int64),
-        cap=np.array(rows_cap, dtype=np.int64),
-        indptr=indptr,
-        cells=np.concatenate(members).astype(np.int64),
-        with_shared=np.array(rows_shared, dtype=bool),
+    classes = _classes(d, split, bits, live)
+    rows = [
+        _subset_rows(d, classes, by_wh, kind, subset, n_w)
+        for kind in range(classes.kinds.shape[0])
+        for subset in _subsets(int((classes.kinds[kind] >= 0).sum()))
+    ]
+    return _assemble(classes, [r for r in rows if r is not None])
+
+
+@dataclass(frozen=True)
+class _Classes:
+    """The shop classes of the SKUs with split supply, as arrays.
+
+    A class is the set of warehouses a cell reaches (bits); a SKU's classes, sorted,
+    are its *kind*: SKUs of one kind get their rows together, one subset of classes at
+    a time, so the work loops over kinds and subsets (few), never over SKUs."""
+
+    split: I64  # the SKUs
+    kind_of: I64  # per split SKU, its kind
+    kinds: I64  # [kind, position]: the kind's classes, ascending, -1 beyond them
+    cell: I64  # live cells of split SKUs, ascending
+    cell_row: I64  # per such cell, its SKU's position in `split`
+    cell_class: I64  # per such cell, its class's position in its SKU's kind
+    shared_bits: I64  # per split SKU, warehouses all its shared shops reach
+    has_shared: Mask  # per split SKU, whether some shop lists its shared part
+
+
+def _classes(d: Draft, split: I64, bits: I64, live: Mask) -> _Classes:
+    ix = d.ix
+    row_of = np.full(ix.n_skus, -1, dtype=np.int64)
+    row_of[split] = np.arange(split.size)
+    cell = np.flatnonzero(live & (row_of[ix.cell_sku] >= 0))
+    cell_row = row_of[ix.cell_sku[cell]]
+    # Each SKU's classes: its distinct (row, bits) pairs, in order.
+    order = np.lexsort((bits[cell], cell_row))
+    pair_row, pair_bits = cell_row[order], bits[cell][order]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = (pair_row[1:] != pair_row[:-1]) | (pair_bits[1:] != pair_bits[:-1])
+    uniq_row, uniq_bits = pair_row[first], pair_bits[first]
+    count = np.bincount(uniq_row, minlength=split.size)
+    too_many = np.flatnonzero(count > MAX_CLASSES)
+    if too_many.size:
+        sku = ix.sku_ids[split[too_many[0]]]
+        raise InputError([Issue(f"skus.{sku}", "shops reach more than 8 warehouse sets")])
+    position = np.arange(uniq_row.size) - np.repeat(np.cumsum(count) - count, count)
+    table = np.full((split.size, MAX_CLASSES), -1, dtype=np.int64)
+    table[uniq_row, position] = uniq_bits
+    kinds, kind_of = np.unique(table, axis=0, return_inverse=True)
+    # Per cell, the position of its class within its SKU's classes.
+    cell_class = np.empty(cell.size, dtype=np.int64)
+    cell_class[order] = np.repeat(position, np.diff(np.flatnonzero(np.r_[first, True])))
+    # Warehouses every shared shop of the SKU reaches (all of a SKU's cells, live or not).
+    shared_cell = d.in_shared & (row_of[ix.cell_sku] >= 0)
+    all_ones = np.int64(-1)
+    shared_bits = np.full(split.size, all_ones, dtype=np.int64)
+    np.bitwise_and.at(shared_bits, row_of[ix.cell_sku[shared_cell]], bits[shared_cell])
+    has_shared = np.bincount(row_of[ix.cell_sku[shared_cell]], minlength=split.size) > 0
+    return _Classes(
+        split=split,
+        kind_of=kind_of.reshape(-1).astype(np.int64),
+        kinds=kinds,
+        cell=cell,
+        cell_row=cell_row,
+        cell_class=cell_class,
+        shared_bits=shared_bits,
+        has_shared=has_shared,
     )
 
 
-def _shared_bits(d: Draft, sku_cells: I64, bits: I64) -> int | None:
-    """A shared part is listed on every shared shop, so it must come from warehouses
-    that all of them reach."""
-    cells = sku_cells[d.in_shared[sku_cells]]
-    return int(np.bitwise_and.reduce(bits[cells])) if cells.size else None
+@cache
+def _subsets(k: int) -> tuple[tuple[int, ...], ...]:
+    """Subsets of k class positions, smallest first, each size in lexical order."""
+    return tuple(s for size in range(1, k + 1) for s in combinations(range(k), size))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    row: I64  # positions in `split` of the SKUs that need this subset's row
+    rank: int  # the subset's place in its SKUs' enumeration (row order within a SKU)
+    cap: I64
+    with_shared: Mask
+    cells: I64  # member cells, ascending (so grouped by SKU)
+    cell_row: I64
+
+
+def _subset_rows(
+    d: Draft, c: _Classes, by_wh: I64, kind: int, subset: tuple[int, ...], n_w: int
+) -> _Rows | None:
+    """For the SKUs of one kind, the rows of one subset of their classes: where the
+    warehouses the subset reaches hold less than the pool."""
+    classes = c.kinds[kind][list(subset)]
+    union = int(np.bitwise_or.reduce(classes))
+    rows = np.flatnonzero(c.kind_of == kind)
+    in_kind = c.kind_of[c.cell_row] == kind
+    member = in_kind & np.isin(c.cell_class, subset)
+    skus = c.split[rows]
+    pinned = np.bincount(
+        c.cell_row[member], weights=d.pinned_extra[c.cell[member]], minlength=c.split.size
+    ).astype(np.int64)[rows]
+    # Units beyond warehouse stock: pool-wide ones, and those pinned here.
+    reached = np.flatnonzero((union >> np.arange(n_w)) & 1 == 1)
+    cap = by_wh[skus][:, reached].sum(axis=1) + d.pool_extra[skus] + pinned
+    need = cap < d.pool[skus] + d.share_base_extra[skus]  # else the pool row says it
+    if not need.any():
+        return None
+    keep = np.zeros(c.split.size, dtype=bool)
+    keep[rows[need]] = True
+    member &= keep[c.cell_row]
+    shared = c.has_shared[rows[need]] & (c.shared_bits[rows[need]] & ~union == 0)
+    rank = _rank(subset)
+    return _Rows(
+        rows[need], rank, cap[need].astype(np.int64), shared, c.cell[member], c.cell_row[member]
+    )
+
+
+def _rank(subset: tuple[int, ...]) -> int:
+    """The subset's place among all subsets of MAX_CLASSES positions, in the order
+    `_subsets` lists them (size first): the same order for every kind's prefix."""
+    return _subsets(MAX_CLASSES).index(subset)
+
+
+def _assemble(c: _Classes, parts: list[_Rows]) -> Groups | None:
+    """The rows in the order of SKU, then subset, with their member cells."""
+    if not parts:
+        return None
+    row = np.concatenate([p.row for p in parts])
+    rank = np.concatenate([np.full(p.row.size, p.rank) for p in parts])
+    cap = np.concatenate([p.cap for p in parts])
+    shared = np.concatenate([p.with_shared for p in parts])
+    # Each member cell's row: (part, SKU) identifies it.
+    first_row = np.cumsum([0] + [p.row.size for p in parts])
+    cell = np.concatenate([p.cells for p in parts])
+    cell_part = np.repeat(np.arange(len(parts)), [p.cells.size for p in parts])
+    cell_local = np.concatenate([np.searchsorted(p.row, p.cell_row) for p in parts])
+    cell_rowid = first_row[cell_part] + cell_local
+    order = np.lexsort((rank, row))
+    new_pos = np.empty(order.size, dtype=np.int64)
+    new_pos[order] = np.arange(order.size)
+    by_row = np.lexsort((cell, new_pos[cell_rowid]))
+    sizes = np.bincount(new_pos[cell_rowid], minlength=order.size)
+    indptr = np.zeros(order.size + 1, dtype=np.int64)
+    np.cumsum(sizes, out=indptr[1:])
+    return Groups(
+        sku=c.split[row[order]],
+        cap=cap[order],
+        indptr=indptr,
+        cells=cell[by_row].astype(np.int64),
+        with_shared=shared[order],
+    )
