@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,13 +24,22 @@ from rich.table import Table
 from engine.cli.common import EXIT_INPUT, add_plain_row, err, fail, read_settings
 from engine.core.errors import KNOWN_ERRORS, InputError, Issue
 from engine.core.index import SnapshotIndex
-from engine.core.io import dump_json, load_plan, load_snapshot, read_document
+from engine.core.io import (
+    PLAN_WRITERS,
+    PlanWriter,
+    allocation_rows,
+    load_plan,
+    load_snapshot,
+    load_snapshot_columns,
+    plan_json,
+    read_document,
+    write_plan_json,
+)
 from engine.core.modes import MODES, Mode
-from engine.core.plan import Plan
 from engine.core.snapshot import Snapshot
 from engine.demo import DEFAULT_SEED, DEFAULT_SKUS
 from engine.planning.explain import explain_sku
-from engine.planning.planner import make_plan
+from engine.planning.planner import columns_hash, plan_document
 from engine.runtime.process import prepare_process
 from rules.load import load_ruleset, parse_ruleset
 from rules.references import check_references
@@ -70,77 +79,93 @@ def plan(
         str | None, typer.Option(help="force a backend: closed, flow, glop, mip, pulp")
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="write the plan JSON here")
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="write the plan here: .json, or .parquet / .ndjson for plans too big "
+            "to read as one JSON document (allocations as rows of a table)",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
     time_limit: Annotated[float, typer.Option(help="wall-clock limit per solve, seconds")] = 60.0,
 ) -> None:
     """Compute one plan for every shop of every SKU."""
     planned_mode = _mode_option(mode)
+    writer = _writer(output)
     prepare_process(read_settings())
     try:
-        snap = load_snapshot(snapshot)
+        columns = load_snapshot_columns(snapshot)
         ruleset = load_ruleset(rules)
+        the_mode = planned_mode or columns.mode
         with _stages(not as_json and sys.stderr.isatty()) as say:
-            result = make_plan(
-                snap,
+            say("index")
+            index = SnapshotIndex.of_columns(columns)
+            document = plan_document(
+                index,
                 ruleset,
-                mode=planned_mode,
+                the_mode,
+                columns_hash(columns, ruleset, the_mode),
                 solver=solver,
                 time_limit_s=time_limit,
                 progress=say,
+                columnar=writer is not None and writer is not write_plan_json,
             )
     except KNOWN_ERRORS as error:
         fail(error)
         return
-    if output is not None:
-        dump_json(result, output)
+    if output is not None and writer is not None:
+        writer(document, output)
     if as_json:
-        sys.stdout.write(dump_json(result))
+        if isinstance(document["allocations"], dict):
+            document = {**document, "allocations": allocation_rows(document["allocations"])}
+        sys.stdout.buffer.write(plan_json(document))
     else:
-        _print_plan(result, output)
+        _print_plan(document, output)
 
 
-def _print_plan(p: Plan, output: Path | None) -> None:
-    k = p.kpis
+def _writer(output: Path | None) -> PlanWriter | None:
+    """The writer of the output file by its suffix; exit 2 naming -o if none fits."""
+    if output is None:
+        return None
+    suffix = output.suffix.lower()
+    if suffix not in PLAN_WRITERS:
+        known = ", ".join(PLAN_WRITERS)
+        fail(InputError([Issue("--output", f"unsupported plan file type {suffix!r}: {known}")]))
+    return PLAN_WRITERS[suffix]
+
+
+def _print_plan(p: dict[str, Any], output: Path | None) -> None:
+    k = p["kpis"]
     out.print(
-        f"[bold]{p.plan_id}[/]  mode {p.mode}  solver {p.solver}  "
-        f"{k.skus} SKUs x {k.shops} shops ({k.cells} cells)"
+        f"[bold]{p['plan_id']}[/]  mode {p['mode']}  solver {p['solver']}  "
+        f"{k['skus']} SKUs x {k['shops']} shops ({k['cells']} cells)"
     )
     out.print(
-        f"allocated {k.units_allocated:,} of {k.units_pool:,} units "
-        f"({k.utilisation:.1%}), shared {k.units_shared:,}, unallocated {k.units_unallocated:,}"
+        f"allocated {k['units_allocated']:,} of {k['units_pool']:,} units "
+        f"({k['utilisation']:.1%}), shared {k['units_shared']:,}, "
+        f"unallocated {k['units_unallocated']:,}"
     )
-    timing = "  ".join(f"{name} {value:.3f}s" for name, value in p.timing.items())
+    timing = "  ".join(f"{name} {value:.3f}s" for name, value in p["timing"].items())
     out.print(f"timing: {timing}")
     parts = Table(title="backends", title_justify="left")
     for col in ("backend", "SKUs", "cells", "objective", "notes"):
         parts.add_column(col)
-    for part in p.solver_parts:
+    for part in p["solver_parts"]:
         add_plain_row(
             parts,
-            part.backend,
-            f"{part.skus:,}",
-            f"{part.cells:,}",
-            str(part.objective),
-            "; ".join(part.notes),
+            part["backend"],
+            f"{part['skus']:,}",
+            f"{part['cells']:,}",
+            str(part["objective"]),
+            "; ".join(part["notes"]),
         )
     out.print(parts)
-    by_shop: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for a in p.allocations:
-        row = by_shop[a.shop]
-        row[0] += a.quantity
-        row[1] += a.shared
-        row[2] += a.listed
-    shops = Table(title="per shop", title_justify="left")
-    for col in ("shop", "exclusive units", "shared units listed", "SKUs listed"):
-        shops.add_column(col, justify="right" if col != "shop" else "left")
-    for shop, (units, shared, listed) in sorted(by_shop.items()):
-        add_plain_row(shops, shop, f"{units:,}", f"{shared:,}", f"{listed:,}")
-    out.print(shops)
+    out.print(_per_shop(p["allocations"]))
     reasons: dict[str, int] = defaultdict(int)
-    for u in p.unallocated:
-        reasons[u.reason.split(" (")[0] if u.reason.startswith("kept") else u.reason] += u.quantity
+    for u in p["unallocated"]:
+        why = u["reason"]
+        reasons[why.split(" (")[0] if why.startswith("kept") else why] += u["quantity"]
     if reasons:
         table = Table(title="unallocated", title_justify="left")
         table.add_column("reason")
@@ -148,13 +173,34 @@ def _print_plan(p: Plan, output: Path | None) -> None:
         for reason, units in sorted(reasons.items(), key=lambda r: -r[1])[:15]:
             add_plain_row(table, reason, f"{units:,}")
         out.print(table)
-    for w in p.warnings:
+    for w in p["warnings"]:
         out.print(
-            f"[yellow]warning[/] {w.code} {escape(w.rule or '')}: {escape(w.message)}",
+            f"[yellow]warning[/] {w['code']} {escape(w['rule'] or '')}: {escape(w['message'])}",
             highlight=False,
         )
     if output is not None:
         out.print(f"plan written to {output}")
+
+
+def _per_shop(allocations: list[dict[str, Any]] | dict[str, list[Any]]) -> Table:
+    columns = allocations if isinstance(allocations, dict) else None
+    if columns is None:
+        rows = allocations if isinstance(allocations, list) else []
+        columns = {k: [a[k] for a in rows] for k in ("shop", "quantity", "shared", "listed")}
+    by_shop: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for shop, units, shared, listed in zip(
+        columns["shop"], columns["quantity"], columns["shared"], columns["listed"], strict=True
+    ):
+        row = by_shop[shop]
+        row[0] += units
+        row[1] += shared
+        row[2] += listed
+    shops = Table(title="per shop", title_justify="left")
+    for col in ("shop", "exclusive units", "shared units listed", "SKUs listed"):
+        shops.add_column(col, justify="right" if col != "shop" else "left")
+    for shop, (units, shared, listed) in sorted(by_shop.items()):
+        add_plain_row(shops, shop, f"{units:,}", f"{shared:,}", f"{listed:,}")
+    return shops
 
 
 def validate(

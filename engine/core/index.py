@@ -13,6 +13,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.core.columns import BUCKETS, SnapshotColumns
 from engine.core.scope import Scope
 from engine.core.snapshot import Snapshot
 from solvers.problem import Grouping
@@ -20,18 +21,6 @@ from solvers.problem import Grouping
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 Mask = NDArray[np.bool_]
-
-BUCKETS = (
-    "on_hand",
-    "locked",
-    "reserved",
-    "defective",
-    "in_transit",
-    "pending_review",
-    "unpaid",
-    "purchase_in_transit",
-    "transfer_in_transit",
-)
 
 
 def _codes(values: list[str]) -> tuple[I64, list[str]]:
@@ -106,59 +95,49 @@ class SnapshotIndex:
     @classmethod
     def build(cls, snap: Snapshot) -> SnapshotIndex:
         """From a validated snapshot (ids already checked)."""
-        sku_pos = {s.id: i for i, s in enumerate(snap.skus)}
-        shop_pos = {s.id: i for i, s in enumerate(snap.shops)}
-        wh_pos = {w.id: i for i, w in enumerate(snap.warehouses)}
-        brand_pos = {b.id: i for i, b in enumerate(snap.brands)}
-        n_s, n_h, n_w = len(sku_pos), len(shop_pos), len(wh_pos)
-        sku_category, categories = _codes([s.category for s in snap.skus])
+        return cls.of_columns(SnapshotColumns.of_snapshot(snap))
+
+    @classmethod
+    def of_columns(cls, cols: SnapshotColumns) -> SnapshotIndex:
+        """From a snapshot read as columns (`engine.core.columns`)."""
+        head = cols.head
+        wh_pos = {w.id: i for i, w in enumerate(head.warehouses)}
+        brand_pos = {b.id: i for i, b in enumerate(head.brands)}
+        n_s, n_h, n_w = len(cols.sku_ids), len(head.shops), len(wh_pos)
+        sku_category, categories = _codes(cols.sku_category)
         tags: dict[str, Mask] = {}
-        for i, s in enumerate(snap.skus):
-            for tag in s.tags:
+        for i, sku_tags in enumerate(cols.sku_tags):
+            for tag in sku_tags:
                 tags.setdefault(tag, np.zeros(n_s, dtype=bool))[i] = True
         shop_wh = np.ones((n_h, n_w), dtype=bool)
-        for j, shop in enumerate(snap.shops):
+        for j, shop in enumerate(head.shops):
             if shop.warehouses is not None:
                 shop_wh[j] = False
                 shop_wh[j, [wh_pos[w] for w in shop.warehouses]] = True
         stock = {b: np.zeros((n_s, n_w), dtype=np.int64) for b in BUCKETS}
-        if snap.stock:
-            rows = np.array([sku_pos[r.sku] for r in snap.stock], dtype=np.int64)
-            cols = np.array([wh_pos[r.warehouse] for r in snap.stock], dtype=np.int64)
-            for b in BUCKETS:
-                stock[b][rows, cols] = [getattr(r, b) for r in snap.stock]
-
-        def pairs(rows: list[tuple[str, str]]) -> tuple[I64, I64]:
-            sku = np.array([sku_pos[a] for a, _ in rows], dtype=np.int64)
-            shop = np.array([shop_pos[b] for _, b in rows], dtype=np.int64)
-            return sku, shop
-
-        v_sku, v_shop = pairs([(r.sku, r.shop) for r in snap.velocity])
-        l_sku, l_shop = pairs([(r.sku, r.shop) for r in snap.listed])
+        rows, cols_at = cols.stock_at
+        for b in BUCKETS:
+            stock[b][rows, cols_at] = cols.stock[b]
         return cls.from_arrays(
-            as_of=snap.as_of,
-            sku_ids=list(sku_pos),
-            sku_brand=np.array([brand_pos[s.brand] for s in snap.skus], dtype=np.int64),
+            as_of=head.as_of,
+            sku_ids=cols.sku_ids,
+            sku_brand=cols.sku_brand,
             sku_category=sku_category,
             categories=categories,
             sku_tags=tags,
-            price_cents=np.array([int(s.price * 100) for s in snap.skus], dtype=np.int64),
+            price_cents=cols.price_cents,
             brands=list(brand_pos),
-            shop_ids=list(shop_pos),
-            shop_brand=np.array([brand_pos[s.brand] for s in snap.shops], dtype=np.int64),
-            shop_platform=[s.platform for s in snap.shops],
-            shop_priority=np.array([s.priority for s in snap.shops], dtype=np.int64),
+            shop_ids=[s.id for s in head.shops],
+            shop_brand=np.array([brand_pos[s.brand] for s in head.shops], dtype=np.int64),
+            shop_platform=[s.platform for s in head.shops],
+            shop_priority=np.array([s.priority for s in head.shops], dtype=np.int64),
             wh_ids=list(wh_pos),
-            wh_kind=[w.kind for w in snap.warehouses],
+            wh_kind=[w.kind for w in head.warehouses],
             shop_wh=shop_wh,
             stock=stock,
-            velocity=(
-                v_sku,
-                v_shop,
-                np.array([r.units_per_day for r in snap.velocity], dtype=float),
-            ),
-            listed=(l_sku, l_shop, np.array([r.quantity for r in snap.listed], dtype=np.int64)),
-            bundle_rows=_bundle_rows(snap, sku_pos),
+            velocity=cols.velocity,
+            listed=cols.listed,
+            bundle_rows=cols.bundle_rows,
         )
 
     @classmethod
@@ -332,9 +311,3 @@ def _lookup(n_codes: int, wanted: list[int]) -> Mask:
     table = np.zeros(n_codes, dtype=bool)
     table[wanted] = True
     return table
-
-
-def _bundle_rows(snap: Snapshot, sku_pos: dict[str, int]) -> tuple[I64, I64, I64]:
-    rows = [(sku_pos[s.id], sku_pos[c.sku], c.qty) for s in snap.skus for c in s.components]
-    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
-    return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()

@@ -6,21 +6,25 @@ it the fault is; a caller never sees a parser's or pydantic's own exception.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import tempfile
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from itertools import islice
 from os import PathLike
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+import orjson
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
+from engine.core.columns import SnapshotColumns, columns_of_document
 from engine.core.errors import InputError, Issue
-from engine.core.plan import Plan
+from engine.core.plan import Allocation, Plan
 from engine.core.snapshot import Snapshot
 
 _YamlBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -58,6 +62,26 @@ def _parse_yaml(text: str, source: str) -> Any:
         raise InputError([Issue("", f"{where}{err.problem or err.context}")], source) from None
     except yaml.YAMLError as err:
         raise InputError([Issue("", f"invalid YAML: {err}")], source) from None
+
+
+def _parse_json_fast(data: bytes) -> Any:
+    """The document parsed by orjson, or None where it cannot tell the same story as
+    `_parse_json` (a syntax error, a repeated key, NaN, an integer beyond 64 bits, a
+    lone surrogate): that parser then says what is wrong, as it always has.
+
+    orjson keeps the last of repeated keys without a word. A repeat is found by counting
+    colons: the text has one per key and value pair plus those inside strings, and
+    orjson's own writing of the parsed tree has one per pair it kept plus the same ones
+    inside strings (written raw, never escaped), unless the text escaped a colon."""
+    try:
+        tree = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if b"\\u003a" in data or b"\\u003A" in data:
+        return None
+    if data.count(b":") != orjson.dumps(tree).count(b":"):
+        return None
+    return tree
 
 
 def _parse_json(text: str, source: str) -> Any:
@@ -109,14 +133,20 @@ def read_document(path: str | PathLike[str]) -> Any:
         message = f"unsupported file type {file.suffix!r}: use .json, .yaml or .yml"
         raise InputError([Issue("", message)], source)
     try:
-        # utf-8-sig: spreadsheet tools on Windows often prepend a byte-order mark.
-        text = file.read_text(encoding="utf-8-sig")
+        raw = file.read_bytes()
     except FileNotFoundError:
         raise InputError([Issue("", "file not found")], source) from None
-    except UnicodeDecodeError as err:
-        raise InputError([Issue("", f"not UTF-8 text (byte {err.start})")], source) from None
     except OSError as err:
         raise InputError([Issue("", f"cannot read: {err.strerror or err}")], source) from None
+    # utf-8-sig: spreadsheet tools on Windows often prepend a byte-order mark.
+    if parse is _parse_json:
+        tree = _parse_json_fast(raw.removeprefix(codecs.BOM_UTF8))
+        if tree is not None:
+            return tree
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError([Issue("", f"not UTF-8 text (byte {err.start})")], source) from None
     return parse(text, source)
 
 
@@ -182,11 +212,29 @@ def parse_plan(data: Any, source: str = "") -> Plan:
 
 
 def load_plan(path: str | PathLike[str]) -> Plan:
-    return parse_plan(read_document(path), source=str(path))
+    """A plan file: JSON or YAML, or the columnar forms `omnistock plan -o` writes."""
+    reader = _COLUMNAR_READERS.get(Path(path).suffix.lower())
+    data = reader(Path(path)) if reader is not None else read_document(path)
+    return parse_plan(data, source=str(path))
 
 
 def load_snapshot(path: str | PathLike[str]) -> Snapshot:
     return parse_snapshot(read_document(path), source=str(path))
+
+
+def parse_snapshot_columns(data: Any, source: str = "") -> SnapshotColumns:
+    """A snapshot document as columns (`engine.core.columns`): checked without a model
+    per row; a document the quick checks refuse is read by the model, which names every
+    fault (the same InputError as `parse_snapshot`)."""
+    columns = columns_of_document(data)
+    if columns is None:
+        # The model accepts some documents the quick checks do not vouch for.
+        columns = SnapshotColumns.of_snapshot(parse_snapshot(data, source))
+    return columns
+
+
+def load_snapshot_columns(path: str | PathLike[str]) -> SnapshotColumns:
+    return parse_snapshot_columns(read_document(path), source=str(path))
 
 
 def canonical_json(obj: Any) -> str:
@@ -207,6 +255,131 @@ def dump_json(obj: Any, path: str | PathLike[str] | None = None) -> str:
     if path is not None:
         write_atomically(Path(path), text)
     return text
+
+
+# The plan's parts that hold floats (kpis.utilisation, solver_parts[].gap, timing):
+# orjson writes some floats in other notation than the standard encoder (0.00001 for
+# 1e-05), so these few small parts go through the latter.
+_PLAN_FLOAT_PARTS = frozenset({"timing", "kpis", "solver_parts"})
+
+
+def plan_json(document: Mapping[str, Any]) -> bytes:
+    """A plan document (`engine.planning.planner.plan_document`) as `dump_json` writes
+    the `Plan` of it, byte for byte, but with orjson for the big parts. Outside the
+    float parts above, the document holds only str, int, bool, None, lists and dicts."""
+    parts = []
+    for key, value in document.items():
+        if key in _PLAN_FLOAT_PARTS:
+            text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False).encode()
+        else:
+            text = orjson.dumps(value, option=orjson.OPT_INDENT_2)
+        # One level deeper: JSON strings hold no raw newline, so every one is layout.
+        parts.append(b"  " + orjson.dumps(key) + b": " + text.replace(b"\n", b"\n  "))
+    return b"{\n" + b",\n".join(parts) + b"\n}\n"
+
+
+PlanWriter = Callable[[dict[str, Any], Path], None]
+# Where the columnar forms keep the plan without its allocations.
+PARQUET_KEY = b"omnistock.plan"
+ALLOCATION_FIELDS = tuple(Allocation.model_fields)
+
+
+def allocation_rows(columns: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
+    """Allocations given as columns, as rows (dicts in the columns' order)."""
+    names = tuple(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _allocation_columns(document: Mapping[str, Any]) -> dict[str, list[Any]]:
+    allocations = document["allocations"]
+    if isinstance(allocations, dict):
+        return dict(allocations)
+    return {name: [a[name] for a in allocations] for name in ALLOCATION_FIELDS}
+
+
+def _without_allocations(document: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k != "allocations"}
+
+
+def write_plan_json(document: dict[str, Any], path: Path) -> None:
+    if isinstance(document["allocations"], dict):
+        document = {**document, "allocations": allocation_rows(document["allocations"])}
+    write_atomically(path, plan_json(document))
+
+
+def write_plan_parquet(document: dict[str, Any], path: Path) -> None:
+    """The allocations as one Parquet table (a column per Allocation field, the ids
+    dictionary-encoded), the rest of the plan as its JSON in the schema's metadata
+    under `omnistock.plan`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = _allocation_columns(document)
+    types = {"sku": pa.string(), "shop": pa.string(), "binding": pa.list_(pa.string())}
+    types["listed"] = pa.bool_()
+    table = pa.table(
+        {name: pa.array(columns[name], type=types.get(name, pa.int64())) for name in columns}
+    )
+    rest = plan_json(_without_allocations(document))
+    table = table.replace_schema_metadata({PARQUET_KEY: rest})
+    with atomic_file(path) as file:
+        pq.write_table(table, file, use_dictionary=["sku", "shop", "binding"])
+
+
+def _read_plan_parquet(path: Path) -> Any:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        message = "reading .parquet plans needs pyarrow: pip install 'omnistock[columnar]'"
+        raise InputError([Issue("", message)], str(path)) from None
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as err:
+        raise InputError([Issue("", f"not a Parquet plan: {err}")], str(path)) from None
+    rest = (table.schema.metadata or {}).get(PARQUET_KEY)
+    if rest is None:
+        raise InputError([Issue("", "no omnistock.plan metadata: not a plan")], str(path))
+    return {**orjson.loads(rest), "allocations": table.to_pylist()}
+
+
+def write_plan_ndjson(document: dict[str, Any], path: Path) -> None:
+    """The plan without its allocations on the first line (JSON, as in a .json plan),
+    then one allocation a line."""
+    columns = _allocation_columns(document)
+    rest = _without_allocations(document)
+    head = json.dumps(rest, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    with atomic_file(path) as file:
+        file.write(head.encode() + b"\n")
+        names = tuple(columns)
+        rows = zip(*columns.values(), strict=True)
+        while chunk := list(islice(rows, 65536)):
+            lines = [orjson.dumps(dict(zip(names, row, strict=True))) for row in chunk]
+            file.write(b"\n".join(lines) + b"\n")
+
+
+def _read_plan_ndjson(path: Path) -> Any:
+    try:
+        with path.open("rb") as file:
+            head = orjson.loads(file.readline())
+            allocations = [orjson.loads(line) for line in file if line.strip()]
+    except FileNotFoundError:
+        raise InputError([Issue("", "file not found")], str(path)) from None
+    except orjson.JSONDecodeError as err:
+        raise InputError([Issue("", f"not an NDJSON plan: {err}")], str(path)) from None
+    if not isinstance(head, dict):
+        raise InputError([Issue("", "line 1 is not the plan")], str(path))
+    return {**head, "allocations": allocations}
+
+
+PLAN_WRITERS: dict[str, PlanWriter] = {
+    ".json": write_plan_json,
+    ".parquet": write_plan_parquet,
+    ".ndjson": write_plan_ndjson,
+}
+_COLUMNAR_READERS: dict[str, Callable[[Path], Any]] = {
+    ".parquet": _read_plan_parquet,
+    ".ndjson": _read_plan_ndjson,
+}
 
 
 @contextmanager

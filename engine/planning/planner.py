@@ -10,21 +10,28 @@ job, never the planner's.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from engine.core.columns import (
+    SnapshotColumns,
+    canonical_bytes,
+    input_digest,
+    orjson_floats,
+    snapshot_json,
+)
 from engine.core.index import SnapshotIndex
-from engine.core.io import canonical_json
+from engine.core.io import allocation_rows
 from engine.core.modes import Mode
-from engine.core.plan import Allocation, Kpis, Plan, PlanWarning, SkuPool, SolverPart
+from engine.core.plan import Plan
 from engine.core.snapshot import Snapshot
 from engine.planning.post import SecondPass, finish, second_pass
 from engine.planning.reasons import unallocated_rows
-from engine.planning.solve import Solved, solve
+from engine.planning.solve import Part, Solved, solve, solve_again
 from rules.catalog import Ruleset
 from rules.compile import Compiled, compile_problem
 
@@ -32,12 +39,15 @@ Progress = Callable[[str], None]
 
 
 def input_hash(snapshot: Snapshot, ruleset: Ruleset, mode: Mode) -> str:
-    doc = {
-        "snapshot": snapshot.model_dump(mode="json"),
-        "ruleset": ruleset.model_dump(mode="json", exclude_unset=True),
-        "mode": mode,
-    }
-    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
+    """sha256 of the canonical JSON of the snapshot, the ruleset and the mode."""
+    velocity = np.array([r.units_per_day for r in snapshot.velocity], dtype=np.float64)
+    text = canonical_bytes(snapshot.model_dump(mode="json"), fast=orjson_floats(velocity))
+    return input_digest(text, ruleset, mode)
+
+
+def columns_hash(columns: SnapshotColumns, ruleset: Ruleset, mode: Mode) -> str:
+    """`input_hash` of a snapshot read as columns, without a model of it."""
+    return input_digest(snapshot_json(columns), ruleset, mode)
 
 
 @dataclass
@@ -49,6 +59,7 @@ class Outcome:
     first_x: np.ndarray  # the first pass's plan: its objective is the solver's optimum
     second: SecondPass | None
     timing: dict[str, float]
+    first: Solved | None = None  # the first pass whole (its shared parts and parts)
 
 
 def run_planner(
@@ -65,20 +76,20 @@ def run_planner(
     compiled = compile_problem(index, ruleset, mode)
     compiled_at = time.perf_counter()
     say("solve")
-    solved = solve(compiled.problem, solver, time_limit_s)
+    solved = first = solve(compiled.problem, solver, time_limit_s)
     first_x = solved.x
     second = second_pass(compiled.problem, solved.x, compiled.post)
     if second is not None:
         say("post")
-        again = solve(second.problem, solver, time_limit_s)
+        again = solve_again(second.problem, solved, second.changed, solver, time_limit_s)
         for part in again.parts:
             part.notes.insert(0, "second pass, after pack sizes and delisting")
-        solved = Solved(again.x, again.shared, solved.parts + again.parts)
+        solved = Solved(again.x, again.shared, solved.parts + again.parts, again.label)
     timing = {
         "compile_s": round(compiled_at - started, 4),
         "solve_s": round(time.perf_counter() - compiled_at, 4),
     }
-    return Outcome(compiled, solved, first_x, second, timing)
+    return Outcome(compiled, solved, first_x, second, timing, first)
 
 
 def make_plan(
@@ -95,34 +106,56 @@ def make_plan(
 
     A caller that plans one snapshot many times (the service, per stock version) may
     hand over its `index` and the `digest` (`input_hash`) it computed once; they must
-    be those of these very inputs."""
-    say = progress or (lambda stage: None)
+    be those of these very inputs. Callers that only write or send the plan should
+    use `plan_document`: the model built here costs more than the plan itself on big
+    snapshots."""
     if mode is None:
         mode = snapshot.mode
-    started = time.perf_counter()
-    say("index")
+    say = progress or (lambda stage: None)
     if index is None:
+        say("index")
         index = SnapshotIndex.build(snapshot)
-    outcome = run_planner(index, ruleset, mode, solver, time_limit_s, say)
-    say("plan")
     if digest is None:
         digest = input_hash(snapshot, ruleset, mode)
-    plan = _assemble(
-        outcome.compiled, outcome.solved, outcome.second, snapshot, ruleset, mode, digest
+    document = plan_document(index, ruleset, mode, digest, solver, time_limit_s, progress)
+    return Plan.model_validate(document)
+
+
+def plan_document(
+    index: SnapshotIndex,
+    ruleset: Ruleset,
+    mode: Mode,
+    digest: str,
+    solver: str | None = None,
+    time_limit_s: float = 60.0,
+    progress: Progress | None = None,
+    columnar: bool = False,
+) -> dict[str, Any]:
+    """The plan as plain data in `Plan`'s field order, ready for `plan_json` (the same
+    bytes as the model's writer) or `Plan.model_validate`; built from the arrays, with
+    no model per cell. `digest` is `input_hash` of these inputs (or `columns_hash` of
+    a snapshot read as columns). Binding lists may be shared between cells: read-only.
+    `columnar`: allocations as a dict of columns (Allocation's fields, in order) for
+    the columnar writers, not a list of rows."""
+    say = progress or (lambda stage: None)
+    started = time.perf_counter()
+    outcome = run_planner(index, ruleset, mode, solver, time_limit_s, say)
+    say("plan")
+    document = _assemble(
+        outcome.compiled, outcome.solved, outcome.second, ruleset, digest, columnar
     )
-    plan.timing = {**outcome.timing, "total_s": round(time.perf_counter() - started, 4)}
-    return plan
+    document["timing"] = {**outcome.timing, "total_s": round(time.perf_counter() - started, 4)}
+    return document
 
 
 def _assemble(
     c: Compiled,
     solved: Solved,
     second: SecondPass | None,
-    snapshot: Snapshot,
     ruleset: Ruleset,
-    mode: Mode,
     digest: str,
-) -> Plan:
+    columnar: bool = False,
+) -> dict[str, Any]:
     ix, prov, problem = c.index, c.provenance, c.problem
     result = finish(problem, solved.x, c.post, ix.listed)
     x = result.x
@@ -133,110 +166,133 @@ def _assemble(
     def name(k: int) -> str | None:
         return labels[k] if k >= 0 else None
 
-    allocations = []
-    for cell in range(ix.n_cells):
-        q = int(x[cell])
-        binding = _binding(c, cell, q, name)
-        allocations.append(
-            Allocation(
-                sku=ix.sku_ids[ix.cell_sku[cell]],
-                shop=ix.shop_ids[ix.cell_shop[cell]],
-                quantity=q,
-                shared=int(cell_shared[cell]),
-                binding=binding,
-                listed=bool(q + cell_shared[cell] > 0),
-                target=int(problem.target[cell]),
-                lb=int(problem.lb[cell]),
-                ub=int(problem.ub[cell]),
-            )
-        )
-    unallocated = unallocated_rows(c, solved.x, shared, result, second, name)
-    pools = _pools(c, name)
+    q = x.astype(np.int64)
+    sku_ids = np.array(ix.sku_ids, dtype=object)
+    shop_ids = np.array(ix.shop_ids, dtype=object)
+    columns = {
+        "sku": sku_ids[ix.cell_sku].tolist(),
+        "shop": shop_ids[ix.cell_shop].tolist(),
+        "quantity": q.tolist(),
+        "shared": cell_shared.astype(np.int64).tolist(),
+        "binding": _binding(c, q, labels),
+        "listed": (q + cell_shared > 0).tolist(),
+        "target": problem.target.astype(np.int64).tolist(),
+        "lb": problem.lb.astype(np.int64).tolist(),
+        "ub": problem.ub.astype(np.int64).tolist(),
+    }
+    allocations: Any = columns if columnar else allocation_rows(columns)
+    unallocated: list[dict[str, Any]] = [
+        {"sku": u.sku, "quantity": u.quantity, "reason": u.reason}
+        for u in unallocated_rows(c, solved.x, shared, result, second, name)
+    ]
     allocated = int(x.sum() + shared.sum())
     units_pool = int((prov.sellable + prov.virtual).sum())
-    kpis = Kpis(
-        units_allocated=allocated,
-        units_pool=units_pool,
-        utilisation=round(allocated / units_pool, 6) if units_pool else 0.0,
-        units_shared=int(shared.sum()),
-        units_unallocated=sum(u.quantity for u in unallocated),
-        skus=ix.n_skus,
-        shops=ix.n_shops,
-        cells=ix.n_cells,
-    )
-    warnings = list(prov.warnings)
+    kpis = {
+        "units_allocated": allocated,
+        "units_pool": units_pool,
+        "utilisation": round(allocated / units_pool, 6) if units_pool else 0.0,
+        "units_shared": int(shared.sum()),
+        "units_unallocated": sum(u["quantity"] for u in unallocated),
+        "skus": ix.n_skus,
+        "shops": ix.n_shops,
+        "cells": ix.n_cells,
+    }
+    warnings = [w.model_dump() for w in prov.warnings]
     for part in solved.parts:
         if not part.proven:
             note = "; ".join(part.notes)
-            warnings.append(
-                PlanWarning(code="not_proven_optimal", message=f"{part.backend}: {note}")
-            )
+            warnings.append(_warning("not_proven_optimal", f"{part.backend}: {note}"))
     if np.any(result.delisted):
-        warnings.append(
-            PlanWarning(
-                code="delisted",
-                rule=None,
-                message=f"{int(result.delisted.sum())} listing(s) below their minimum delisted",
-            )
-        )
+        count = int(result.delisted.sum())
+        warnings.append(_warning("delisted", f"{count} listing(s) below their minimum delisted"))
     backends = sorted({p.backend for p in solved.parts})
-    return Plan(
-        plan_id="plan-" + digest[:16],
-        input_hash=digest,
-        mode=c.mode,
-        solver="+".join(backends) if backends else "none",
-        timing={},
-        allocations=allocations,
-        unallocated=unallocated,
-        warnings=warnings,
-        kpis=kpis,
-        skus=pools,
-        solver_parts=[
-            SolverPart(
-                backend=p.backend,
-                skus=p.skus,
-                cells=p.cells,
-                objective=p.objective,
-                notes=p.notes,
-                bound=p.bound,
-                gap=p.gap,
-            )
-            for p in solved.parts
-        ],
-    )
+    return {
+        "plan_id": "plan-" + digest[:16],
+        "input_hash": digest,
+        "mode": c.mode,
+        "solver": "+".join(backends) if backends else "none",
+        "timing": {},
+        "allocations": allocations,
+        "unallocated": unallocated,
+        "warnings": warnings,
+        "kpis": kpis,
+        "skus": _pools(c, name),
+        "solver_parts": [_solver_part(p) for p in solved.parts],
+    }
 
 
-def _binding(c: Compiled, cell: int, q: int, name: Callable[[int], str | None]) -> list[str]:
-    """Rules that determined the cell: the one whose target it follows, and any whose
-    bound it sits on."""
-    prov, problem = c.provenance, c.problem
-    found: list[str] = []
-    checks = [
-        (int(prov.target_rule[cell]), q > 0 or problem.target[cell] > 0),
-        (int(prov.lb_rule[cell]), problem.lb[cell] > 0 and q == problem.lb[cell]),
-        (int(prov.floor_rule[cell]), problem.floor[cell] > 0 and q <= problem.floor[cell]),
-        (int(prov.ub_rule[cell]), q == problem.ub[cell]),
-    ]
-    for k, holds in checks:
-        label = name(k)
-        if holds and label is not None and label not in found:
-            found.append(label)
-    return found
+def _warning(code: str, message: str) -> dict[str, Any]:
+    return {"code": code, "rule": None, "message": message}
 
 
-def _pools(c: Compiled, name: Callable[[int], str | None]) -> list[SkuPool]:
-    ix, prov = c.index, c.provenance
-    reserved = prov.reserved
-    out = []
-    for i in range(ix.n_skus):
-        out.append(
-            SkuPool(
-                sku=ix.sku_ids[i],
-                sellable=int(prov.sellable[i]),
-                reserved={name(k) or "": int(v[i]) for k, v in reserved.items() if v[i] > 0},
-                virtual=int(prov.virtual[i]),
-                pool=int(prov.pool[i]),
-                share_rule=name(int(prov.share_rule[i])),
-            )
-        )
+def _solver_part(part: Part) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "backend": part.backend,
+        "skus": part.skus,
+        "cells": part.cells,
+        "objective": part.objective,
+        "notes": list(part.notes),
+    }
+    # As SolverPart writes it: an exact part states no bound and no gap.
+    if part.bound is not None:
+        out["bound"] = part.bound
+    if part.gap is not None:
+        out["gap"] = part.gap
     return out
+
+
+def _binding(c: Compiled, q: np.ndarray, labels: list[str]) -> list[list[str]]:
+    """Per cell, the rules that determined it: the one whose target it follows, and any
+    whose bound it sits on. Cells share few combinations of those rules, so each
+    combination's list is made once."""
+    prov, problem = c.provenance, c.problem
+    checks = (
+        (prov.target_rule, (q > 0) | (problem.target > 0)),
+        (prov.lb_rule, (problem.lb > 0) & (q == problem.lb)),
+        (prov.floor_rule, (problem.floor > 0) & (q <= problem.floor)),
+        (prov.ub_rule, q == problem.ub),
+    )
+    rules = np.stack([np.where(holds, rule, -1) for rule, holds in checks], axis=1)
+    combos, which = np.unique(rules.reshape(-1, len(checks)), axis=0, return_inverse=True)
+    lists = []
+    for combo in combos.tolist():
+        found: list[str] = []
+        for k in combo:
+            if k >= 0 and labels[k] not in found:
+                found.append(labels[k])
+        lists.append(found)
+    return [lists[k] for k in which.reshape(-1).tolist()]
+
+
+def _pools(c: Compiled, name: Callable[[int], str | None]) -> list[dict[str, Any]]:
+    ix, prov = c.index, c.provenance
+    reserved: list[dict[str, int]] = [{} for _ in range(ix.n_skus)]
+    # Rule by rule, as a dict of each SKU's reserves would be filled (same key order;
+    # a repeated label keeps its first place and its last value).
+    for k, units in prov.reserved.items():
+        label = name(k) or ""
+        held = np.flatnonzero(units > 0)
+        for i, v in zip(held.tolist(), units[held].astype(np.int64).tolist(), strict=True):
+            reserved[i][label] = v
+    share_labels = [name(int(k)) for k in np.unique(prov.share_rule).tolist()]
+    share_of = dict(zip(np.unique(prov.share_rule).tolist(), share_labels, strict=True))
+    columns = zip(
+        ix.sku_ids,
+        prov.sellable.astype(np.int64).tolist(),
+        reserved,
+        prov.virtual.astype(np.int64).tolist(),
+        prov.pool.astype(np.int64).tolist(),
+        prov.share_rule.tolist(),
+        strict=True,
+    )
+    return [
+        {
+            "sku": sku,
+            "sellable": sellable,
+            "reserved": held,
+            "virtual": virtual,
+            "pool": pool,
+            "share_rule": share_of[rule],
+        }
+        for sku, sellable, held, virtual, pool, rule in columns
+    ]

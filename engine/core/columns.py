@@ -1,0 +1,352 @@
+"""The snapshot read as columns: the planner's way in for big snapshots.
+
+A `Snapshot` model holds a Python object per stock, velocity and listed row; at
+50,000 SKUs that is 330,000 objects, built only to be turned into arrays by
+`SnapshotIndex`. Here the rows of a parsed document are checked with plain type checks
+and arrays instead, and kept as arrays. The checks only accept what the model accepts,
+with the same values: whatever they refuse (or are unsure of) goes to the model, which
+accepts it or names every fault, so the errors stay the model's, word for word.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import orjson
+from numpy.typing import NDArray
+from pydantic import BaseModel
+
+from engine.core.limits import MAX_BUNDLE_QTY, MAX_MONEY, MAX_UNITS, MAX_VELOCITY
+from engine.core.modes import Mode
+from engine.core.snapshot import _MONEY, Snapshot, StockRow
+
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+
+BUCKETS = tuple(name for name in StockRow.model_fields if name not in ("sku", "warehouse"))
+_STOCK_KEYS = frozenset(StockRow.model_fields)
+_SKU_KEYS = frozenset(("id", "brand", "category", "tags", "price", "components"))
+_ROW_SECTIONS = ("skus", "stock", "velocity", "listed")
+# orjson writes floats below 1e-4 or from 1e16 on in other notation than the standard
+# encoder (0.00001 for 1e-05): velocities in between hash through orjson, others not.
+_ORJSON_FLOATS = (1e-4, 1e16)
+
+
+@dataclass
+class SnapshotColumns:
+    """A field-valid, cross-referenced snapshot, its big sections as arrays. `head` is
+    the model of everything but the row sections (their lists left empty); `dumped`
+    holds each row section as `Snapshot.model_dump(mode="json")` would write it (for
+    the input hash) when the columns were read from a document."""
+
+    head: Snapshot
+    sku_ids: list[str]
+    sku_brand: I64  # code into head.brands
+    sku_category: list[str]
+    sku_tags: list[list[str]]
+    price_cents: I64
+    bundle_rows: tuple[I64, I64, I64]  # (bundle, component, qty) as SKU codes
+    stock_at: tuple[I64, I64]  # (SKU code, warehouse code) per row
+    stock: dict[str, I64]  # bucket -> per row
+    velocity: tuple[I64, I64, F64]  # (SKU code, shop code, units per day)
+    listed: tuple[I64, I64, I64]  # (SKU code, shop code, quantity)
+    dumped: dict[str, list[dict[str, Any]]] | None = None
+
+    @property
+    def as_of(self) -> datetime:
+        return self.head.as_of
+
+    @property
+    def mode(self) -> Mode:
+        return self.head.mode
+
+    @classmethod
+    def of_snapshot(cls, snap: Snapshot) -> SnapshotColumns:
+        """From a validated model (its ids already checked)."""
+        sku_pos = {s.id: i for i, s in enumerate(snap.skus)}
+        shop_pos = {s.id: i for i, s in enumerate(snap.shops)}
+        wh_pos = {w.id: i for i, w in enumerate(snap.warehouses)}
+        brand_pos = {b.id: i for i, b in enumerate(snap.brands)}
+        bundles = [(sku_pos[s.id], sku_pos[c.sku], c.qty) for s in snap.skus for c in s.components]
+        return cls(
+            head=_head_of(snap),
+            sku_ids=list(sku_pos),
+            sku_brand=_ints([brand_pos[s.brand] for s in snap.skus]),
+            sku_category=[s.category for s in snap.skus],
+            sku_tags=[s.tags for s in snap.skus],
+            price_cents=_ints([int(s.price * 100) for s in snap.skus]),
+            bundle_rows=_triples(bundles),
+            stock_at=(
+                _ints([sku_pos[r.sku] for r in snap.stock]),
+                _ints([wh_pos[r.warehouse] for r in snap.stock]),
+            ),
+            stock={b: _ints([getattr(r, b) for r in snap.stock]) for b in BUCKETS},
+            velocity=(
+                _ints([sku_pos[r.sku] for r in snap.velocity]),
+                _ints([shop_pos[r.shop] for r in snap.velocity]),
+                np.array([r.units_per_day for r in snap.velocity], dtype=np.float64),
+            ),
+            listed=(
+                _ints([sku_pos[r.sku] for r in snap.listed]),
+                _ints([shop_pos[r.shop] for r in snap.listed]),
+                _ints([r.quantity for r in snap.listed]),
+            ),
+        )
+
+    def snapshot(self) -> Snapshot:
+        """The model of the same snapshot, for callers that want rows as objects."""
+        if self.dumped is None:
+            raise ValueError("columns built from a model: use that model")
+        data = self.head.model_dump(mode="json") | self.dumped
+        return Snapshot.model_validate(data)
+
+
+def _ints(values: list[int]) -> I64:
+    return np.array(values, dtype=np.int64).reshape(-1)
+
+
+def _triples(rows: list[tuple[int, int, int]]) -> tuple[I64, I64, I64]:
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()
+
+
+def _head_of(snap: Snapshot) -> Snapshot:
+    return snap.model_copy(update={section: [] for section in _ROW_SECTIONS})
+
+
+class _Refused(Exception):
+    """A check did not pass: the model reads the document instead (and names why)."""
+
+
+def _require(ok: bool) -> None:
+    if not ok:
+        raise _Refused
+
+
+def columns_of_document(data: Any) -> SnapshotColumns | None:
+    """The columns of a parsed snapshot document, or None where any check fails (or
+    cannot tell): the caller then reads it with the model, which reports the faults."""
+    try:
+        return _read(data)
+    except _Refused:
+        return None
+
+
+def _read(data: Any) -> SnapshotColumns:
+    _require(type(data) is dict)
+    _require(all(type(data.get(s, [])) is list for s in _ROW_SECTIONS))
+    head_data = {k: v for k, v in data.items() if k not in _ROW_SECTIONS}
+    # The few head rows go through the model; its cross-reference checks see no SKUs.
+    try:
+        head = Snapshot.model_validate(head_data | {"skus": [], "stock": []})
+    except Exception:  # noqa: BLE001 - any fault: the model reads the whole document
+        raise _Refused from None
+    _require("skus" in data and "stock" in data)
+    brand_pos = _positions([b.id for b in head.brands])
+    shop_pos = _positions([s.id for s in head.shops])
+    wh_pos = _positions([w.id for w in head.warehouses])
+    skus: list[Any] = data["skus"]
+    _require(all(type(s) is dict and s.keys() <= _SKU_KEYS for s in skus))
+    sku_ids = _ids([s.get("id") for s in skus])
+    sku_pos = _positions(sku_ids)
+    sku_brand = _codes(_ids([s.get("brand") for s in skus]), brand_pos)
+    categories = [s.get("category", "") for s in skus]
+    _require(all(type(c) is str for c in categories))
+    tags = [s.get("tags", []) for s in skus]
+    _require(all(type(t) is list and all(type(v) is str for v in t) for t in tags))
+    price_text, price_cents = _prices([s.get("price") for s in skus])
+    components = [s.get("components", []) for s in skus]
+    bundle_rows = _bundles(sku_ids, sku_pos, components)
+
+    stock_rows: list[Any] = data["stock"]
+    _require(all(type(r) is dict and r.keys() <= _STOCK_KEYS for r in stock_rows))
+    stock_at = (
+        _codes(_ids([r.get("sku") for r in stock_rows]), sku_pos),
+        _codes(_ids([r.get("warehouse") for r in stock_rows]), wh_pos),
+    )
+    _require(_unique(*stock_at, len(wh_pos)))
+    _require(all("on_hand" in r for r in stock_rows))
+    stock = {b: _units([r.get(b, 0) for r in stock_rows]) for b in BUCKETS}
+
+    shop_brand = _ints([brand_pos[s.brand] for s in head.shops])
+    velocity_rows = data.get("velocity", [])
+    v_sku, v_shop = _shop_rows(velocity_rows, "units_per_day", sku_pos, shop_pos)
+    speeds = [r["units_per_day"] for r in velocity_rows]
+    _require(all(type(v) is float or type(v) is int for v in speeds))
+    v_rate = np.array(speeds, dtype=np.float64)
+    _require(bool(np.all((v_rate >= 0) & (v_rate <= MAX_VELOCITY))))
+    listed_rows = data.get("listed", [])
+    l_sku, l_shop = _shop_rows(listed_rows, "quantity", sku_pos, shop_pos)
+    l_units = _units([r["quantity"] for r in listed_rows])
+    for sku, shop in ((v_sku, v_shop), (l_sku, l_shop)):
+        _require(_unique(sku, shop, len(shop_pos)))
+        _require(bool(np.all(sku_brand[sku] == shop_brand[shop])))
+
+    dumped = {
+        "skus": [
+            {
+                "id": sku_id,
+                "brand": s["brand"],
+                "category": category,
+                "tags": tag_list,
+                "price": price,
+                "components": [{"sku": c["sku"], "qty": c["qty"]} for c in comps],
+            }
+            for sku_id, s, category, tag_list, price, comps in zip(
+                sku_ids, skus, categories, tags, price_text, components, strict=True
+            )
+        ],
+        "stock": [_STOCK_DEFAULTS | r for r in stock_rows],
+        "velocity": [
+            {"sku": r["sku"], "shop": r["shop"], "units_per_day": float(v)}
+            for r, v in zip(velocity_rows, speeds, strict=True)
+        ],
+        "listed": [
+            {"sku": r["sku"], "shop": r["shop"], "quantity": r["quantity"]} for r in listed_rows
+        ],
+    }
+    return SnapshotColumns(
+        head=head,
+        sku_ids=sku_ids,
+        sku_brand=sku_brand,
+        sku_category=categories,
+        sku_tags=tags,
+        price_cents=price_cents,
+        bundle_rows=bundle_rows,
+        stock_at=stock_at,
+        stock=stock,
+        velocity=(v_sku, v_shop, v_rate),
+        listed=(l_sku, l_shop, l_units),
+        dumped=dumped,
+    )
+
+
+_STOCK_DEFAULTS: dict[str, Any] = {b: 0 for b in BUCKETS}
+
+
+def _positions(ids: list[str]) -> dict[str, int]:
+    pos = {k: i for i, k in enumerate(ids)}
+    _require(len(pos) == len(ids))  # a repeated id
+    return pos
+
+
+def _ids(values: list[Any]) -> list[str]:
+    """Non-empty strings, as the model's `Id` (a missing field is None here)."""
+    _require(all(type(v) is str and v for v in values))
+    return values
+
+
+def _codes(ids: list[str], pos: Mapping[str, int]) -> I64:
+    codes = _ints([pos.get(k, -1) for k in ids])
+    _require(bool(np.all(codes >= 0)))  # an unknown id
+    return codes
+
+
+def _unique(first: I64, second: I64, n_second: int) -> bool:
+    keys = first * max(n_second, 1) + second
+    return bool(np.unique(keys).size == keys.size)
+
+
+def _units(values: list[Any]) -> I64:
+    # type() and not isinstance(): a bool is an int to Python, not to the model.
+    _require(all(type(v) is int for v in values))
+    try:
+        arr = _ints(values)
+    except OverflowError:
+        raise _Refused from None
+    _require(bool(np.all((arr >= 0) & (arr <= MAX_UNITS))))
+    return arr
+
+
+def _shop_rows(
+    rows: list[Any], value: str, sku_pos: Mapping[str, int], shop_pos: Mapping[str, int]
+) -> tuple[I64, I64]:
+    keys = {"sku", "shop", value}
+    _require(all(type(r) is dict and r.keys() == keys for r in rows))
+    return (
+        _codes(_ids([r["sku"] for r in rows]), sku_pos),
+        _codes(_ids([r["shop"] for r in rows]), shop_pos),
+    )
+
+
+def _prices(values: list[Any]) -> tuple[list[str], I64]:
+    """Each price as the model writes it (fixed-point text) and in whole fen."""
+    # Typed keys: True == 1 to a dict, but the model refuses a bool for money.
+    _require(all(type(v) in (int, str) for v in values))
+    keys = [(type(v), v) for v in values]
+    seen: dict[tuple[type, Any], tuple[str, int]] = {}
+    for key in keys:
+        if key in seen:
+            continue
+        kind, value = key
+        whole = kind is int and value >= 0
+        _require(whole or kind is str and _MONEY.fullmatch(value) is not None)
+        money = Decimal(value)
+        _require(money <= MAX_MONEY)
+        seen[key] = (format(money, "f"), int(money * 100))
+    return [seen[k][0] for k in keys], _ints([seen[k][1] for k in keys])
+
+
+def _bundles(
+    sku_ids: list[str], sku_pos: Mapping[str, int], components: list[Any]
+) -> tuple[I64, I64, I64]:
+    rows: list[tuple[int, int, int]] = []
+    for i, comps in enumerate(components):
+        _require(type(comps) is list)
+        seen: set[str] = set()
+        for c in comps:
+            _require(type(c) is dict and c.keys() == {"sku", "qty"})
+            sku, qty = c["sku"], c["qty"]
+            _require(type(sku) is str and sku in sku_pos and sku != sku_ids[i])
+            _require(type(qty) is int and 1 <= qty <= MAX_BUNDLE_QTY and sku not in seen)
+            seen.add(sku)
+            rows.append((i, sku_pos[sku], qty))
+    bundle, component, qty = _triples(rows)
+    is_bundle = np.zeros(len(sku_ids), dtype=bool)
+    is_bundle[bundle] = True
+    _require(not bool(np.any(is_bundle[component])))  # bundles are one level deep
+    return bundle, component, qty
+
+
+def snapshot_json(columns: SnapshotColumns) -> bytes:
+    """`canonical_json(snapshot.model_dump(mode="json"))` of the snapshot, encoded."""
+    if columns.dumped is None:
+        raise ValueError("columns built from a model: hash the model")
+    doc = columns.head.model_dump(mode="json") | columns.dumped
+    return canonical_bytes(doc, fast=orjson_floats(columns.velocity[2]))
+
+
+def orjson_floats(values: F64) -> bool:
+    """Whether orjson writes every one of these floats as the standard encoder does."""
+    low, high = _ORJSON_FLOATS
+    return bool(np.all((values == 0) | ((values >= low) & (values < high))))
+
+
+def canonical_bytes(doc: Any, fast: bool) -> bytes:
+    """Compact JSON with sorted keys (see `engine.core.io.canonical_json`); `fast` when
+    the caller knows every float in `doc` is one orjson writes as the standard encoder
+    does."""
+    if fast:
+        return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode()
+
+
+def input_digest(snapshot_bytes: bytes, ruleset: BaseModel, mode: Mode) -> str:
+    """sha256 of the canonical JSON of {"mode", "ruleset", "snapshot"}: the plan's
+    `input_hash`, composed from the snapshot's canonical bytes (keys in sorted order)."""
+    rules = ruleset.model_dump(mode="json", exclude_unset=True)
+    digest = hashlib.sha256()
+    digest.update(b'{"mode":' + orjson.dumps(mode) + b',"ruleset":')
+    digest.update(canonical_bytes(rules, fast=False))
+    digest.update(b',"snapshot":')
+    digest.update(snapshot_bytes)
+    digest.update(b"}")
+    return digest.hexdigest()
