@@ -1,0 +1,70 @@
+"""`omnistock plan` end to end: process start to plan file written, beside the planner's
+own time (compile + solve, the plan's `timing`), on the demo at given sizes.
+
+Each size runs `omnistock plan` as a new process, as a user would, so imports, reading,
+assembly and writing all count; its peak memory is the child's maximum resident set.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from engine.core.io import load_plan
+from engine.demo import DEFAULT_SEED, write_demo
+
+
+@dataclass(frozen=True)
+class EndToEnd:
+    skus: int
+    cells: int
+    output: str  # the plan file's suffix
+    process_s: float  # process start to plan file written (the process's exit)
+    planner_s: float  # compile + solve, from the plan's timing
+    peak_mib: float
+
+    @property
+    def ratio(self) -> float:
+        return self.process_s / self.planner_s if self.planner_s else float("inf")
+
+
+def _omnistock() -> list[str]:
+    """The installed command beside this interpreter (what a user runs)."""
+    script = Path(sys.executable).with_name("omnistock")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "engine.cli"]
+
+
+def run_e2e(
+    skus: int, directory: Path, suffix: str = ".json", seed: int = DEFAULT_SEED
+) -> EndToEnd:
+    """Write the demo at `skus` into `directory` (once), plan it in a new process."""
+    snapshot, rules = directory / "snapshot.json", directory / "rules.yaml"
+    if not snapshot.exists():
+        write_demo(directory, seed, skus)
+    plan = directory / f"plan{suffix}"
+    command = [*_omnistock(), "plan", str(snapshot), str(rules), "-o", str(plan)]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        message = child.stderr.read().decode() if child.stderr else ""
+        raise RuntimeError(f"omnistock plan failed ({child.returncode}): {message}")
+    head = orjson.loads(plan.read_bytes()) if suffix == ".json" else load_plan(plan).model_dump()
+    timing, kpis = head["timing"], head["kpis"]
+    # ru_maxrss is in KiB on Linux.
+    return EndToEnd(
+        skus=skus,
+        cells=int(kpis["cells"]),
+        output=suffix,
+        process_s=round(elapsed, 3),
+        planner_s=round(timing["compile_s"] + timing["solve_s"], 3),
+        peak_mib=round(usage.ru_maxrss / 1024, 1),
+    )
