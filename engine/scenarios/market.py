@@ -120,11 +120,11 @@ def _sell_bundle(
     components run short."""
     v, stock, lst = rep.v, rep.stock, rep.listing
     assert lst is not None
-    b, cell, one = int(sku[p]), at[p : p + 1], sku[p : p + 1]
+    b, cell = int(sku[p]), int(at[p])
     comps, qty = v.bundle_rows[b]
     want = int(acc[p])
     keep = 0
-    if not v.restricted_cell[at[p]]:
+    if not v.restricted_cell[cell]:
         # what those shops may still sell: their listings, and today's orders of the
         # ones served after this cell
         others = v.restricted_bundle_cells.get(b, np.zeros(0, dtype=np.int64))
@@ -133,21 +133,23 @@ def _sell_bundle(
             keep += int(lst.shared[b]) if lst.access[others].any() else 0
             later = np.arange(p + 1, np.searchsorted(sku, b, side="right"))
             keep += int(acc[later][v.restricted_cell[at[later]]].sum())
-    free = max(0, int(stock.reachable(cell, one)[0]) - keep)
-    got = int(stock.serve(cell, one, np.array([min(want, free)])).taken[0])
-    made = min(want - got, _can_make(rep, int(at[p]), b))
+    free = max(0, stock.reachable_one(cell, b) - keep)
+    got = stock.serve_one(cell, b, min(want, free))[0]
+    made = min(want - got, _can_make(rep, cell, b))
     if made > 0:
-        stock.serve(np.full(comps.size, at[p]), comps, made * qty)
+        # a bundle's components are distinct SKUs: served one by one as all at once
+        for c, units in zip(comps.tolist(), (made * qty).tolist(), strict=True):
+            stock.serve_one(cell, c, units)
         consumed[comps] += made * qty
     if want - got - made > 0:  # the components ran short: the kept own units
-        got += int(stock.serve(cell, one, np.array([want - got - made])).taken[0])
+        got += stock.serve_one(cell, b, want - got - made)[0]
     consumed[b] += got
     pre = min(want - got - made, int(lst.presale[b]))
     lst.presale[b] -= pre
     presold[b] += pre
     shipped[p] = got + made + pre
-    left_after[p] = int(stock.reachable(cell, one)[0])
-    left_after[p] += _can_make(rep, int(at[p]), b) + int(lst.presale[b])
+    left_after[p] = stock.reachable_one(cell, b)
+    left_after[p] += _can_make(rep, cell, b) + int(lst.presale[b])
 
 
 def _can_make(rep: ReplicationState, cell: int, b: int) -> int:
@@ -155,8 +157,7 @@ def _can_make(rep: ReplicationState, cell: int, b: int) -> int:
     comps, qty = rep.v.bundle_rows[b]
     if comps.size == 0:
         return 0
-    there = rep.stock.reachable(np.full(comps.size, cell), comps)
-    return int((there // qty).min())
+    return int((rep.stock.reachable_at(cell, comps) // qty).min())
 
 
 def _reachable_end(rep: ReplicationState, cells: I64, sku: I64) -> I64:

@@ -178,6 +178,38 @@ class Stock:
         units = self.sellable_wh[sku] + self.locked_wh[sku]
         return np.where(self.reach[cells], units, 0).sum(axis=1)
 
+    def reachable_one(self, cell: int, sku: int) -> int:
+        """`reachable` for one item."""
+        units = self.sellable_wh[sku] + self.locked_wh[sku]
+        return int((units * self.reach[cell]).sum())
+
+    def reachable_at(self, cell: int, skus: I64) -> I64:
+        """`reachable` for SKUs of one cell's shop (a bundle's components)."""
+        units = self.sellable_wh[skus] + self.locked_wh[skus]
+        return (units * self.reach[cell]).sum(axis=1)
+
+    def serve_one(self, cell: int, sku: int, need: int) -> tuple[int, int]:
+        """`serve` for one item, in plain integers: (taken, left). A bundle's orders come
+        one cell at a time, where the array version's cost per call (a dozen array
+        operations per warehouse) would be most of the day's trade."""
+        taken = left = 0
+        reach = self.reach[cell]
+        for w in self.rank[sku].tolist():
+            if not reach[w]:
+                continue
+            for table in (self.sellable_wh, self.locked_wh):
+                avail = int(table[sku, w])
+                got = min(max(avail, 0), need)
+                left += avail - got
+                if got:
+                    table[sku, w] -= got
+                    self.on_hand[sku, w] -= got
+                    if table is self.locked_wh:
+                        self.locked[sku, w] -= got
+                    need -= got
+                    taken += got
+        return taken, left
+
     def serve(self, cells: I64, sku: I64, need: I64) -> Served:
         """Ship up to `need` per item (cells of SKUs `sku`, sorted by SKU, in cell order)
         from the warehouses each cell's shop reaches; what is missing is not shipped."""
