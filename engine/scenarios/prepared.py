@@ -71,7 +71,14 @@ class PreparedVariant:
         return self.settings.horizon_days
 
 
-def prepare(inputs: VariantInputs, settings: SimulationSettings, limit: float) -> PreparedVariant:
+def prepare(
+    inputs: VariantInputs,
+    settings: SimulationSettings,
+    limit: float,
+    index: SnapshotIndex | None = None,
+) -> PreparedVariant:
+    """What the replications share; `index` is the snapshot's, when the caller has it
+    (the snapshot itself is then not read)."""
     if settings.horizon_days < 1:
         raise ValueError("horizon_days must be at least 1")
     if settings.replications < 1:
@@ -81,11 +88,8 @@ def prepare(inputs: VariantInputs, settings: SimulationSettings, limit: float) -
         raise ValueError("replan_every_days must be at least 1 (or None)")
     if inputs.planner == "incumbent" and inputs.incumbent is None:
         raise ValueError(f"variant {inputs.name!r}: the incumbent planner needs a policy")
-    index = (
-        inputs.snapshot
-        if isinstance(inputs.snapshot, SnapshotIndex)
-        else SnapshotIndex.build(inputs.snapshot)
-    )
+    if index is None:
+        index = SnapshotIndex.build(inputs.snapshot)
     days = settings.horizon_days
     arrivals: dict[int, list[tuple[int, int, int]]] = {}
     for a in inputs.arrivals:

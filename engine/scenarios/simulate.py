@@ -38,6 +38,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from engine.core.index import SnapshotIndex
 from engine.scenarios.kpis import Totals, summarise
 from engine.scenarios.listing import Listing, incumbent_plan, omnistock_listing
 from engine.scenarios.prepared import Trace, prepare
@@ -63,10 +64,11 @@ def simulate_traced(
     progress: Progress | None = None,
     time_limit_s: float = 60.0,
     trace: bool = True,
+    index: SnapshotIndex | None = None,
 ) -> tuple[VariantResult, list[Trace]]:
     """`simulate`, plus each replication's day-by-day ledger when `trace`."""
     started = time.perf_counter()
-    v = prepare(inputs, settings, time_limit_s)
+    v = prepare(inputs, settings, time_limit_s, index)
     total = v.days * settings.replications
     done = 0
     results: list[Totals] = []
@@ -102,7 +104,9 @@ def simulate(
     settings: SimulationSettings,
     progress: Progress | None = None,
     time_limit_s: float = 60.0,
+    index: SnapshotIndex | None = None,
 ) -> VariantResult:
     """Play one variant over the horizon, `settings.replications` times, and measure it
-    (the KPIs of kpis.py: means over the replications, and their standard deviations)."""
-    return simulate_traced(inputs, settings, progress, time_limit_s, trace=False)[0]
+    (the KPIs of kpis.py: means over the replications, and their standard deviations).
+    `index` is the snapshot's, when the caller has it (the snapshot is then not read)."""
+    return simulate_traced(inputs, settings, progress, time_limit_s, False, index)[0]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from engine.core.index import SnapshotIndex
 from engine.core.modes import Mode
 from engine.core.snapshot import Snapshot
 from rules.catalog import Ruleset
@@ -71,9 +70,7 @@ class SimulationSettings:
 @dataclass(frozen=True)
 class VariantInputs:
     name: str
-    # Overrides applied: stock deltas, shops opened. The simulator reads only its index,
-    # which is what a variant sent to another process carries (run.py).
-    snapshot: Snapshot | SnapshotIndex
+    snapshot: Snapshot  # overrides applied: stock deltas, shops opened
     ruleset: Ruleset  # overrides applied: rules added, removed or replaced, shops closed
     mode: Mode
     planner: PlannerName = "omnistock"
