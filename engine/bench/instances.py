@@ -4,7 +4,10 @@ per-row models): one brand whose shops all sell every SKU, so cells = SKUs x sho
 Families:
 - separable: a demo-like stack of pool, reserve, share, cap and floor rules;
 - capacity:  the same, plus a binding capacity on every shop (couples all SKUs);
-- side:      the same, plus bundles and value budgets (side constraints: MIP).
+- side:      the same, plus bundles and value budgets (side constraints: MIP);
+- demo:      the real stack: the demo generator's snapshot and its whole ruleset
+             (three brands on 10 shops, bundles, a shop capacity, warehouse scopes,
+             pack sizes, ...); its size is the number of SKUs, not cells.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from typing import Any
 import numpy as np
 
 from engine.core.index import BUCKETS, SnapshotIndex
+from engine.core.io import parse_snapshot
+from engine.demo import build_demo
 from rules.catalog import Ruleset
 from rules.load import parse_ruleset
 
-FAMILIES = ("separable", "capacity", "side")
+FAMILIES = ("separable", "capacity", "side", "demo")
 AS_OF = datetime(2026, 11, 11, tzinfo=UTC)
 CATEGORIES = ["apparel", "shoes", "beauty", "home", "toys"]
 PLATFORMS = ["tmall", "jd", "douyin", "pdd"]
@@ -89,6 +94,8 @@ def rules_for(family: str, shops: int, expected_load: float) -> list[dict[str, A
 def make_instance(family: str, cells: int, shops: int, seed: int = 7) -> Instance:
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}: use one of {', '.join(FAMILIES)}")
+    if family == "demo":
+        return demo_instance(cells, seed)
     rng = np.random.default_rng([seed, cells, shops, FAMILIES.index(family)])
     n_s = max(cells // shops, 1)
     ids = shop_ids(shops)
@@ -140,3 +147,10 @@ def make_instance(family: str, cells: int, shops: int, seed: int = 7) -> Instanc
     expected_load = float(on_hand.sum()) / shops
     ruleset = parse_ruleset({"rules": rules_for(family, shops, expected_load)}, source=family)
     return Instance(family, n_s, shops, index, ruleset)
+
+
+def demo_instance(skus: int, seed: int) -> Instance:
+    """`omnistock demo DIR --skus N --seed S`'s snapshot and ruleset, as an instance."""
+    snapshot, rules = build_demo(seed=seed, skus=skus)
+    index = SnapshotIndex.build(parse_snapshot(snapshot, "demo"))
+    return Instance("demo", skus, index.n_shops, index, parse_ruleset(rules, "demo"))
