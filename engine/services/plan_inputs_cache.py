@@ -12,14 +12,15 @@ under a millisecond per 500 kB), never by the stock or ruleset version alone - a
 number says nothing of a store that was reset, or of another process's writes. A new
 stock version or ruleset is therefore seen by the very next request, in every worker.
 
-What it costs: memory. A parsed and indexed snapshot takes about 15 times its stored
-text (6.6 MB for the 446 kB of 1,000 SKUs x 10 shops), so each cache is bounded by the
-stored text it holds (`max_text_bytes`) and keeps at most `per_tenant` snapshots per
-tenant (the current one and the one before, for requests in flight across a change),
-evicting the least recently used first. A snapshot whose text alone exceeds the bound is
-parsed for its request and not kept. Entries are shared between the requests of a
-worker: nothing that plans from them may change them (the index's arrays are made
-read-only, so a write raises instead of corrupting the next plan).
+What it costs: memory. A snapshot is kept as its index's arrays and its canonical JSON
+(for the input hash of each new ruleset or mode), about 4 times its stored text (1.7 MB
+for the 446 kB of 1,000 SKUs x 10 shops). Each cache is bounded by the stored text it
+holds (`max_text_bytes`) and keeps at most `per_tenant` snapshots per tenant (the
+current one and the one before, for requests in flight across a change), evicting the
+least recently used first. A snapshot whose text alone exceeds the bound is parsed for
+its request and not kept. Entries are shared between the requests of a worker: nothing
+that plans from them may change them (the index's arrays are made read-only, so a write
+raises instead of corrupting the next plan).
 """
 
 from __future__ import annotations
@@ -33,15 +34,18 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from engine.core.columns import input_digest
 from engine.core.index import SnapshotIndex
 from engine.core.modes import Mode
 from engine.core.snapshot import Snapshot
+from engine.planning.planner import input_hash
 from rules.catalog import Ruleset
 
 T = TypeVar("T")
 
-# Stored text held per cache (each API worker has one): about 120 MB once parsed.
-MAX_TEXT_BYTES = 8 * 1024 * 1024
+# Stored text held per cache (each API worker has one): about 64 MB once parsed, seven
+# snapshots of the largest size planned at once (50,000 cells, 2.2 MB of text).
+MAX_TEXT_BYTES = 16 * 1024 * 1024
 # Snapshots kept per tenant: the current one and the previous one.
 PER_TENANT = 2
 # Input hashes kept: 64 bytes each, many per snapshot at most (one per ruleset and mode).
@@ -55,13 +59,25 @@ def text_key(text: str) -> str:
 
 @dataclass(frozen=True)
 class ParsedSnapshot:
-    """A stored snapshot, validated and indexed, with what the service reads off it."""
+    """A stored snapshot, validated and indexed, with what the service reads off it.
+    Its rows are kept only as the index's arrays and, for the input hash, as its
+    canonical JSON (`canonical`) - about the size of the stored text - or, for the rare
+    document that only the model reads (engine/core/columns.py), as that model."""
 
     key: str  # text_key of the stored text
-    snapshot: Snapshot
     index: SnapshotIndex
+    mode: Mode  # the snapshot's own mode
     cells: int  # plan_cells of the stored document
-    brands: dict[str, dict[str, str]]  # brand_map, kept beside each plan
+    brands: dict[str, dict[str, str]]  # each SKU's and shop's brand, kept beside each plan
+    canonical: bytes | None  # the snapshot's part of the input hash
+    model: Snapshot | None = None  # where canonical is None
+
+    def digest(self, ruleset: Ruleset, mode: Mode) -> str:
+        """`input_hash` of this snapshot under `ruleset` in `mode`."""
+        if self.canonical is not None:
+            return input_digest(self.canonical, ruleset, mode)
+        assert self.model is not None, "a parsed snapshot keeps its canonical JSON or model"
+        return input_hash(self.model, ruleset, mode)
 
 
 @dataclass(frozen=True)
@@ -173,10 +189,12 @@ class PlanInputsCache:
         snapshot: ParsedSnapshot,
         ruleset: ParsedRuleset,
         mode: Mode,
-        compute: Callable[[], str],
     ) -> str:
-        """The input hash of these inputs: `compute()` once per (snapshot, ruleset, mode)."""
-        return self.digests.get_or_make(tenant, (snapshot.key, ruleset.key, mode), 1, compute)
+        """The input hash of these inputs, computed once per (snapshot, ruleset, mode)."""
+        key = (snapshot.key, ruleset.key, mode)
+        return self.digests.get_or_make(
+            tenant, key, 1, lambda: snapshot.digest(ruleset.ruleset, mode)
+        )
 
 
 # The cache of this process (each API worker is a process of its own).

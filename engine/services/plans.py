@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from engine.core.columns import SnapshotColumns, columns_of_document, snapshot_json
 from engine.core.index import SnapshotIndex
 from engine.core.io import parse_plan, parse_snapshot
 from engine.core.modes import NORMAL, PEAK, Mode
-from engine.core.plan import Plan
 from engine.planning.explain import explain_sku
-from engine.planning.planner import Progress, input_hash, make_plan
-from engine.services.brand_cut import BrandCut, brand_map
+from engine.planning.planner import Progress, plan_document
+from engine.services.brand_cut import BrandCut
 from engine.services.mode_switch import mode_in_force
 from engine.services.plan_inputs_cache import (
     PLAN_INPUTS,
@@ -76,33 +76,40 @@ def prepared_inputs(
     tenant_peak = asked is None and mode_in_force(store) == PEAK
     stored = store.get_snapshot_text()
     rules = store.get_ruleset_text()
-    snapshot_key = text_key(stored.text)
-    snapshot = cache.snapshots.get(store.tenant, snapshot_key)
+    key = text_key(stored.text)
+    snapshot = cache.snapshots.get(store.tenant, key)
     if snapshot is None:
         body = json.loads(stored.text)
         if max_cells is not None and plan_cells(body) > max_cells:
             return None
         snapshot = cache.snapshots.get_or_make(
-            store.tenant, snapshot_key, len(stored.text), lambda: _parsed(body, snapshot_key)
+            store.tenant, key, len(stored.text), lambda: parsed_snapshot(body, key)
         )
     elif max_cells is not None and snapshot.cells > max_cells:
         return None
     ruleset = cache.ruleset(store.tenant, rules.text, _parsed_ruleset)
-    mode = asked if asked is not None else PEAK if tenant_peak else snapshot.snapshot.mode
-    digest = cache.digest(
-        store.tenant,
-        snapshot,
-        ruleset,
-        mode,
-        lambda: input_hash(snapshot.snapshot, ruleset.ruleset, mode),
-    )
+    mode = asked if asked is not None else PEAK if tenant_peak else snapshot.mode
+    digest = cache.digest(store.tenant, snapshot, ruleset, mode)
     return PreparedInputs(stored.version, rules.version, snapshot, ruleset, mode, digest)
 
 
-def _parsed(body: JsonObject, key: str) -> ParsedSnapshot:
-    snapshot = parse_snapshot(body, "stored snapshot")
-    index = freeze_index(SnapshotIndex.build(snapshot))
-    return ParsedSnapshot(key, snapshot, index, plan_cells(body), brand_map(snapshot))
+def parsed_snapshot(body: JsonObject, key: str = "") -> ParsedSnapshot:
+    """A stored snapshot document read as columns (engine/core/columns.py; the model
+    where the quick checks leave it to the model) and indexed."""
+    columns = columns_of_document(body)
+    model = None
+    if columns is None:
+        model = parse_snapshot(body, "stored snapshot")
+        columns = SnapshotColumns.of_snapshot(model)
+    index = freeze_index(SnapshotIndex.of_columns(columns))
+    canonical = snapshot_json(columns) if model is None else None
+    brands = {
+        "skus": dict(zip(index.sku_ids, (index.brands[b] for b in index.sku_brand), strict=True)),
+        "shops": dict(
+            zip(index.shop_ids, (index.brands[b] for b in index.shop_brand), strict=True)
+        ),
+    }
+    return ParsedSnapshot(key, index, columns.mode, plan_cells(body), brands, canonical, model)
 
 
 def _parsed_ruleset(text: str, key: str) -> ParsedRuleset:
@@ -131,35 +138,32 @@ def compute_plan(
     inputs: PlanInputs, time_limit_s: float, progress: Progress | None = None
 ) -> tuple[JsonObject, JsonObject]:
     """The plan document and what the service keeps beside it (pure: no store)."""
-    snapshot = parse_snapshot(inputs.snapshot, "stored snapshot")
-    ruleset = parse_ruleset(inputs.ruleset, "stored ruleset")
-    plan = make_plan(snapshot, ruleset, inputs.mode, time_limit_s=time_limit_s, progress=progress)
+    snapshot = parsed_snapshot(inputs.snapshot)
+    ruleset = ParsedRuleset("", parse_ruleset(inputs.ruleset, "stored ruleset"))
+    digest = snapshot.digest(ruleset.ruleset, inputs.mode)
     versions = (inputs.stock_version, inputs.ruleset_version)
-    return _documents(plan, versions, brand_map(snapshot))
+    prepared = PreparedInputs(*versions, snapshot, ruleset, inputs.mode, digest)
+    return compute_prepared(prepared, time_limit_s, progress)
 
 
 def compute_prepared(
     inputs: PreparedInputs, time_limit_s: float, progress: Progress | None = None
 ) -> tuple[JsonObject, JsonObject]:
     """`compute_plan` of inputs already parsed, indexed and hashed (pure: no store)."""
-    plan = make_plan(
-        inputs.snapshot.snapshot,
+    document = plan_document(
+        inputs.snapshot.index,
         inputs.ruleset.ruleset,
         inputs.mode,
+        inputs.digest,
         time_limit_s=time_limit_s,
         progress=progress,
-        index=inputs.snapshot.index,
-        digest=inputs.digest,
     )
-    versions = (inputs.stock_version, inputs.ruleset_version)
-    return _documents(plan, versions, inputs.snapshot.brands)
-
-
-def _documents(
-    plan: Plan, versions: tuple[int, int], brands: dict[str, dict[str, str]]
-) -> tuple[JsonObject, JsonObject]:
-    meta = {"stock_version": versions[0], "ruleset_version": versions[1], "brands": brands}
-    return plan.model_dump(mode="json"), meta
+    meta = {
+        "stock_version": inputs.stock_version,
+        "ruleset_version": inputs.ruleset_version,
+        "brands": inputs.snapshot.brands,
+    }
+    return document, meta
 
 
 def save_plan(store: Store, document: JsonObject, meta: JsonObject) -> JsonObject:

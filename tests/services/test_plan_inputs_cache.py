@@ -10,14 +10,18 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from engine.core.index import SnapshotIndex
 from engine.core.io import parse_snapshot
 from engine.core.modes import NORMAL, PEAK, Mode
-from engine.planning.planner import input_hash
+from engine.planning.planner import input_hash, make_plan
+from engine.services import plans
+from engine.services.brand_cut import brand_map
 from engine.services.plan_inputs_cache import BoundedLru, PlanInputsCache, text_key
 from engine.services.plans import (
     PreparedInputs,
@@ -37,9 +41,14 @@ RULES: dict[str, Any] = {"rules": [{"id": "r-safe", "type": "safety_stock", "qua
 OTHER_RULES: dict[str, Any] = {"rules": [{"id": "r-safe", "type": "safety_stock", "quantity": 3}]}
 
 
-def _store(tenant: str = "t1", pools: dict[str, int] | None = None) -> MemoryStore:
+def _store(
+    tenant: str = "t1",
+    pools: dict[str, int] | None = None,
+    velocity: dict[tuple[str, str], float] | None = None,
+) -> MemoryStore:
     store = MemoryStore(tenant)
-    store.put_snapshot({**snapshot_data(pools=pools or {"S": 10, "T": 4}), "tenant": tenant})
+    data = snapshot_data(pools=pools or {"S": 10, "T": 4}, velocity=velocity)
+    store.put_snapshot({**data, "tenant": tenant})
     store.put_ruleset(RULES)
     return store
 
@@ -51,17 +60,32 @@ def _prepared(store: Store, cache: PlanInputsCache, max_cells: int | None = None
 
 
 def assert_fresh(store: Store, prepared: PreparedInputs) -> None:
-    """The prepared inputs are those of the store's documents now, parsed afresh."""
+    """The prepared inputs are those of the store's documents now, parsed afresh by the
+    model (the reference the cache's column reading must match)."""
     expected = plan_inputs(store, None)
     snapshot = parse_snapshot(expected.snapshot, "stored snapshot")
     ruleset = parse_ruleset(expected.ruleset, "stored ruleset")
     assert prepared.stock_version == expected.stock_version
     assert prepared.ruleset_version == expected.ruleset_version
     assert prepared.mode == expected.mode
-    assert prepared.snapshot.snapshot == snapshot
     assert prepared.ruleset.ruleset == ruleset
     assert prepared.digest == input_hash(snapshot, ruleset, expected.mode)
     assert prepared.snapshot.cells == plan_cells(expected.snapshot)
+    assert prepared.snapshot.brands == brand_map(snapshot)
+    index, fresh = prepared.snapshot.index, SnapshotIndex.build(snapshot)
+    assert (index.sku_ids, index.shop_ids) == (fresh.sku_ids, fresh.shop_ids)
+    for bucket, rows in fresh.stock.items():
+        assert np.array_equal(index.stock[bucket], rows), bucket
+    assert np.array_equal(index.listed, fresh.listed)
+    assert np.array_equal(index.velocity, fresh.velocity)
+
+
+def reference_plan(store: Store, mode: Mode | None) -> dict[str, Any]:
+    """The plan of the stored documents as the planner makes it from their models."""
+    inputs = plan_inputs(store, mode)
+    snapshot = parse_snapshot(inputs.snapshot)
+    ruleset = parse_ruleset(inputs.ruleset)
+    return make_plan(snapshot, ruleset, inputs.mode, time_limit_s=10).model_dump(mode="json")
 
 
 def _without_timing(document: dict[str, Any]) -> dict[str, Any]:
@@ -76,23 +100,37 @@ def _without_timing(document: dict[str, Any]) -> dict[str, Any]:
     pools=st.dictionaries(
         st.sampled_from(["S1", "S2", "S3", "S4"]), st.integers(0, 40), min_size=1, max_size=4
     ),
+    # Velocities the fast canonical writer leaves to the standard one (below 1e-4) too.
+    velocity=st.dictionaries(
+        st.tuples(st.sampled_from(["S1", "S2"]), st.sampled_from(["A", "B", "C"])),
+        st.sampled_from([0.0, 0.5, 2.25, 1e-5, 3.0e-7, 17.0]),
+        max_size=3,
+    ),
     mode=st.sampled_from([None, "normal", "peak"]),
     rules=st.sampled_from([RULES, OTHER_RULES, {"rules": []}]),
 )
 def test_a_cached_plan_equals_the_plan_of_the_parsed_documents(
-    pools: dict[str, int], mode: Any, rules: dict[str, Any]
+    pools: dict[str, int],
+    velocity: dict[tuple[str, str], float],
+    mode: Any,
+    rules: dict[str, Any],
 ) -> None:
-    store = _store(pools=pools)
+    velocity = {cell: v for cell, v in velocity.items() if cell[0] in pools}
+    store = _store(pools=pools, velocity=velocity)
     store.put_ruleset(rules)
     cache = PlanInputsCache()
+    expected = _without_timing(reference_plan(store, mode))
     for _ in range(2):  # the miss, then the hit
         prepared = prepared_inputs(store, mode, None, cache)
         assert prepared is not None
         document, meta = compute_prepared(prepared, 10)
-        expected, expected_meta = compute_plan(plan_inputs(store, mode), 10)
-        assert _without_timing(document) == _without_timing(expected)
-        assert meta == expected_meta
+        assert _without_timing(document) == expected
+        assert meta["brands"] == brand_map(parse_snapshot(store.get_snapshot().body))
+        assert (meta["stock_version"], meta["ruleset_version"]) == (1, 2)
     assert len(cache.snapshots) == 1
+    # A job plans the same stored documents without the cache: the same plan.
+    document, _ = compute_plan(plan_inputs(store, mode), 10)
+    assert _without_timing(document) == expected
 
 
 def test_the_digest_is_the_input_hash_in_each_mode() -> None:
@@ -107,6 +145,18 @@ def test_the_digest_is_the_input_hash_in_each_mode() -> None:
         digests.add(prepared.digest)
     assert len(digests) == 2
     assert len(cache.snapshots) == 1, "one parse serves both modes"
+
+
+def test_a_document_the_quick_checks_leave_to_the_model_plans_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = _store(velocity={("S", "A"): 2e-5})
+    expected = _without_timing(reference_plan(store, None))
+    monkeypatch.setattr(plans, "columns_of_document", lambda body: None)
+    prepared = _prepared(store, PlanInputsCache())
+    assert prepared.snapshot.model is not None and prepared.snapshot.canonical is None
+    assert_fresh(store, prepared)
+    assert _without_timing(compute_prepared(prepared, 10)[0]) == expected
 
 
 def test_the_shared_index_is_read_only() -> None:
