@@ -2,8 +2,9 @@
 
 Pool rows and shop capacities form a bipartite network (SKU -> shop -> sink), whose
 integer optimum a network simplex-like solver finds far faster than any LP. A shared
-part listed on several capacity shops would need one unit to pass through several
-shops at once, which no flow can express: those problems go to the LP backends.
+part listed on one capacity shop flows through that shop; one listed on several
+capacity shops would need one unit to pass through several shops at once, which no
+flow can express: those problems go to the LP backends.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 from solvers.base import Backend
 from solvers.errors import SolverError
 from solvers.problem import (
+    I64,
     Costs,
     Feature,
     Problem,
@@ -29,7 +31,7 @@ from solvers.problem import (
 
 class MinCostFlow(Backend):
     name: ClassVar[str] = "flow"
-    features: ClassVar[frozenset[Feature]] = frozenset({Feature.CAPACITY})
+    features: ClassVar[frozenset[Feature]] = frozenset({Feature.CAPACITY, Feature.SHARED_CAPACITY})
 
     @classmethod
     def is_available(cls) -> bool:
@@ -37,7 +39,8 @@ class MinCostFlow(Backend):
 
     def solve(self, problem: Problem, time_limit_s: float = 60.0) -> Solution:
         # The flow solver has no time limit; it is polynomial and fast at our sizes.
-        if not self.supports(problem) or _shared_on_capacity_shop(problem):
+        shared_shop = shared_capacity_shop(problem) if self.supports(problem) else None
+        if shared_shop is None:
             raise SolverError(self.name, "unsupported", "needs the LP or MIP backend")
         rest = remaining_pool(problem)
         short = np.flatnonzero(rest < 0)
@@ -67,10 +70,19 @@ class MinCostFlow(Backend):
         skus = np.arange(n_s, dtype=np.int64)
         n_seg = seg_cell.size
 
-        # Arc blocks, in order: cell segments, shop -> sink, then per SKU straight to
-        # the sink for its shared part, free idle and penalised idle.
+        # Arc blocks, in order: cell segments, shop -> sink, then per SKU its shared
+        # part (through the one capacity shop that lists it, else straight to the
+        # sink), free idle and penalised idle.
+        shared_head = np.where(shared_shop >= 0, n_s + shared_shop, sink)
         tails = np.concatenate([problem.cell_sku[seg_cell], n_s + np.arange(n_h), skus, skus, skus])
-        heads = np.concatenate([n_s + problem.cell_shop[seg_cell], np.full(n_h + 3 * n_s, sink)])
+        heads = np.concatenate(
+            [
+                n_s + problem.cell_shop[seg_cell],
+                np.full(n_h, sink),
+                shared_head,
+                np.full(2 * n_s, sink),
+            ]
+        )
         caps = np.concatenate(
             [
                 seg_cap,
@@ -114,8 +126,16 @@ class MinCostFlow(Backend):
         )
 
 
-def _shared_on_capacity_shop(problem: Problem) -> bool:
-    """Whether some shared part counts on a shop's capacity (the data, whatever the
-    declared features say: `violations()` counts it)."""
+def shared_capacity_shop(problem: Problem) -> I64 | None:
+    """Per SKU, the one capacity shop that lists its shared part (-1: none), or None
+    when some SKU's shared part counts on two or more capacity shops (the data,
+    whatever the declared features say: `violations()` counts it). A shared part on
+    one capacity shop flows through that shop like a cell's units."""
     limited = problem.shop_capacity[problem.cell_shop] >= 0
-    return bool(np.any(problem.in_shared & problem.shared[problem.cell_sku] & limited))
+    on_limited = np.flatnonzero(problem.in_shared & problem.shared[problem.cell_sku] & limited)
+    skus = problem.cell_sku[on_limited]
+    if np.any(np.bincount(skus, minlength=problem.n_skus) > 1):
+        return None
+    shop = np.full(problem.n_skus, -1, dtype=np.int64)
+    shop[skus] = problem.cell_shop[on_limited]
+    return shop
