@@ -26,6 +26,7 @@ from engine.store.base import (
     check_quantity,
     check_tenant,
     dumps,
+    dumps_plan,
     merge_stock,
     plan_quantities,
     plan_shared,
@@ -189,7 +190,7 @@ class MemoryStore(Store):
         return StoredText(found, text)
 
     def put_plan(self, plan_id: str, plan: JsonObject) -> None:
-        text = dumps(plan)
+        text = dumps_plan(plan)
         with self._lock:
             self._plans[plan_id] = text
             self._save()

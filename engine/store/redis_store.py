@@ -27,6 +27,7 @@ from engine.store.base import (
     check_quantity,
     check_tenant,
     dumps,
+    dumps_plan,
     merge_stock,
     plan_quantities,
     plan_shared,
@@ -214,7 +215,7 @@ class RedisStore(Store):
         return StoredText(found, str(text))
 
     def put_plan(self, plan_id: str, plan: JsonObject) -> None:
-        self._client.set(self._key(f"plan:{plan_id}"), dumps(plan))
+        self._client.set(self._key(f"plan:{plan_id}"), dumps_plan(plan))
 
     def get_plan(self, plan_id: str) -> JsonObject:
         text = self._client.get(self._key(f"plan:{plan_id}"))

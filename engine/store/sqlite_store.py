@@ -32,6 +32,7 @@ from engine.store.base import (
     check_quantity,
     check_tenant,
     dumps,
+    dumps_plan,
     merge_stock,
     plan_quantities,
     plan_shared,
@@ -212,7 +213,9 @@ class SqliteStore(Store):
         return StoredText(int(row[0]), str(row[1]))
 
     def _put_document(self, table: str, key: str, document: JsonObject) -> None:
-        text = dumps(document)
+        self._put_text(table, key, dumps(document))
+
+    def _put_text(self, table: str, key: str, text: str) -> None:
         with self._write() as db:
             db.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", (self.tenant, key, text))
 
@@ -225,7 +228,7 @@ class SqliteStore(Store):
         return result
 
     def put_plan(self, plan_id: str, plan: JsonObject) -> None:
-        self._put_document("plans", plan_id, plan)
+        self._put_text("plans", plan_id, dumps_plan(plan))
 
     def get_plan(self, plan_id: str) -> JsonObject:
         return self._get_document("plans", "plan_id", plan_id, "plan")

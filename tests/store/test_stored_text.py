@@ -39,3 +39,16 @@ def test_a_ruleset_text_is_its_stored_document(store: Store) -> None:
     assert (one.version, json.loads(one.text)) == (1, first)
     with pytest.raises(NotFound):
         store.get_ruleset_text(3)
+
+
+def test_a_plan_reads_back_as_it_was_put(store: Store) -> None:
+    # Written by orjson, not `dumps`: every value a plan holds must read back the same.
+    plan = {
+        "plan_id": "p-\u53cc\u5341\u4e00",
+        "kpis": {"utilisation": 0.1 + 0.2, "units": 2**53, "tiny": 1e-05, "big": 1e16},
+        "allocations": [{"sku": "S\u00e9", "quantity": 3, "binding": [], "listed": True}],
+        "warnings": None,
+        "service": {"brands": {"skus": {"S\u00e9": "b"}}},
+    }
+    store.put_plan("p1", plan)
+    assert store.get_plan("p1") == plan == json.loads(dumps(plan))
