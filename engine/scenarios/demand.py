@@ -46,13 +46,14 @@ def _mix(x: U64) -> U64:
 
 
 def cell_keys(index: SnapshotIndex) -> U64:
-    """A stable 64-bit key per cell from its SKU and shop ids (not its position)."""
-    keys = np.empty(index.n_cells, dtype=np.uint64)
-    for c in range(index.n_cells):
-        text = f"{index.sku_ids[index.cell_sku[c]]}\x1f{index.shop_ids[index.cell_shop[c]]}"
-        digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-        keys[c] = int.from_bytes(digest, "little")
-    return keys
+    """A stable 64-bit key per cell from its SKU and shop ids (not its position): the
+    8-byte BLAKE2b digest of "sku\x1fshop", read little-endian."""
+    sku_ids, shop_ids = index.sku_ids, index.shop_ids
+    digests = b"".join(
+        hashlib.blake2b(f"{sku_ids[k]}\x1f{shop_ids[h]}".encode(), digest_size=8).digest()
+        for k, h in zip(index.cell_sku.tolist(), index.cell_shop.tolist(), strict=True)
+    )
+    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
 
 def replication_key(seed: int, replication: int) -> np.uint64:

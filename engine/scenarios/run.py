@@ -72,9 +72,19 @@ def play(
 ) -> list[VariantResult]:
     """Every variant played (`jobs` at once), results in the order given; the first
     error a variant raises, after the variants already started have finished."""
+    # One index per snapshot: variants that change no stock or shop share the base's
+    # Snapshot object (overrides.py), and the simulator only reads the index.
+    by_snapshot: dict[int, SnapshotIndex] = {}
+    for v in inputs:
+        if id(v.snapshot) not in by_snapshot:
+            by_snapshot[id(v.snapshot)] = SnapshotIndex.build(v.snapshot)
+    indexes = [by_snapshot[id(v.snapshot)] for v in inputs]
     if jobs <= 1 or len(inputs) == 1:
-        return [_play(v, settings, progress, time_limit_s) for v in inputs]
-    return _play_in_processes(inputs, settings, jobs, progress, time_limit_s)
+        return [
+            _play(v, settings, progress, time_limit_s, ix)
+            for v, ix in zip(inputs, indexes, strict=True)
+        ]
+    return _play_in_processes(inputs, indexes, settings, jobs, progress, time_limit_s)
 
 
 def _play(
@@ -109,13 +119,12 @@ def _play_reporting(
     return _play(inputs, settings, _report, time_limit_s, index)
 
 
-def _shipped(inputs: VariantInputs) -> tuple[VariantInputs, SnapshotIndex]:
-    """The variant as sent to a helper: the simulator reads only the snapshot's index, so
-    the index goes (arrays pickle in milliseconds) and the snapshot's rows stay here (a
-    model per row: about 0.3 s to pickle and 0.5 s to unpickle at 5,000 SKUs)."""
+def _shipped(inputs: VariantInputs) -> VariantInputs:
+    """The variant as sent to a helper with its snapshot's index: the simulator reads only
+    the index (arrays pickle in milliseconds), so the snapshot's rows stay here (a model
+    per row: about 0.3 s to pickle and 0.5 s to unpickle at 5,000 SKUs)."""
     rows: dict[str, list[Any]] = {"skus": [], "stock": [], "velocity": [], "listed": []}
-    header = inputs.snapshot.model_copy(update=rows)
-    return replace(inputs, snapshot=header), SnapshotIndex.build(inputs.snapshot)
+    return replace(inputs, snapshot=inputs.snapshot.model_copy(update=rows))
 
 
 class _Queue:
@@ -137,6 +146,7 @@ class _Queue:
 
 def _play_in_processes(
     inputs: list[VariantInputs],
+    indexes: list[SnapshotIndex],
     settings: SimulationSettings,
     jobs: int,
     progress: VariantProgress | None,
@@ -160,8 +170,8 @@ def _play_in_processes(
         # A thread per helper: it hands the helper one variant at a time and waits.
         try:
             while (i := queue.take()) is not None:
-                sent, index = _shipped(inputs[i])
-                future = pool.submit(_play_reporting, sent, index, settings, time_limit_s)
+                sent = _shipped(inputs[i])
+                future = pool.submit(_play_reporting, sent, indexes[i], settings, time_limit_s)
                 results[i] = future.result()
         except BaseException as error:
             queue.stopped = True
@@ -176,7 +186,7 @@ def _play_in_processes(
                 feeder.start()
             try:
                 while (i := queue.take()) is not None:
-                    results[i] = _play(inputs[i], settings, progress, time_limit_s)
+                    results[i] = _play(inputs[i], settings, progress, time_limit_s, indexes[i])
             except BaseException:
                 queue.stopped = True
                 raise

@@ -104,14 +104,20 @@ def derive_supply(index: SnapshotIndex, ruleset: Ruleset) -> Supply:
     )
 
 
-def cumulative(group: I64, values: I64) -> I64:
-    """Running sum of values within each group (items sorted by group)."""
+def group_starts(group: I64) -> I64:
+    """Per item, the position of its group's first item (items sorted by group)."""
+    return np.searchsorted(group, group, side="left")
+
+
+def cumulative(group: I64, values: I64, starts: I64 | None = None) -> I64:
+    """Running sum of values within each group (items sorted by group); `starts` is
+    `group_starts(group)`, for a caller that sums over the same groups many times."""
     cum = np.cumsum(values)
-    first = np.searchsorted(group, group, side="left")
+    first = group_starts(group) if starts is None else starts
     return cum - (cum - values)[first]
 
 
-def take_items(group: I64, need: I64, avail: I64) -> I64:
+def take_items(group: I64, need: I64, avail: I64, starts: I64 | None = None) -> I64:
     """Items sorted by group take one after another from their group's `avail` (given
     per item, equal within a group): what each gets.
 
@@ -121,7 +127,7 @@ def take_items(group: I64, need: I64, avail: I64) -> I64:
     """
     if need.size == 0:
         return need.copy()
-    before = cumulative(group, need) - need
+    before = cumulative(group, need, starts) - need
     return np.clip(avail - before, 0, need)
 
 
@@ -216,13 +222,14 @@ class Stock:
         need = need.copy()
         taken = np.zeros_like(need)
         left = np.zeros_like(need)
+        starts = group_starts(sku)
         for k in range(self.n_wh):
             w = self.rank[sku, k]
             ok = self.reach[cells, w]
             for table, locked in ((self.sellable_wh, False), (self.locked_wh, True)):
                 avail = table[sku, w]
-                got = take_items(sku, np.where(ok, need, 0), avail)
-                left += np.where(ok, avail - cumulative(sku, got), 0)
+                got = take_items(sku, np.where(ok, need, 0), avail, starts)
+                left += np.where(ok, avail - cumulative(sku, got, starts), 0)
                 np.subtract.at(table, (sku, w), got)
                 np.subtract.at(self.on_hand, (sku, w), got)
                 if locked:

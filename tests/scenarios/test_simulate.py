@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +17,7 @@ from engine.core.io import parse_snapshot
 from engine.core.snapshot import Snapshot
 from engine.demo import build_demo
 from engine.planning.planner import make_plan
+from engine.scenarios.demand import cell_keys
 from engine.scenarios.kpis import KPI_NAMES
 from engine.scenarios.simulate import Trace, omnistock_listing, simulate, simulate_traced
 from engine.scenarios.spec import (
@@ -151,6 +153,20 @@ def test_a_cells_demand_does_not_depend_on_the_other_cells_or_the_rules() -> Non
     mine, theirs = by_cell(a), by_cell(b)
     assert all(mine[key] == theirs[key] for key in mine)
     assert sum(sum(days) for days in mine.values()) > 0
+
+
+def test_a_cells_key_is_the_8_byte_blake2b_of_its_sku_and_shop_ids() -> None:
+    """The keys every seed's demand draws hang on: a change of their definition would
+    change every scenario's numbers."""
+    index = SnapshotIndex.build(snapshot(pools={"S": 1, "T-é": 1}, shops=TWO))
+
+    def key(sku: str, shop: str) -> int:
+        digest = hashlib.blake2b(f"{sku}\x1f{shop}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "little")
+
+    expected = [key(k, h) for k, h in (("S", "A"), ("S", "B"), ("T-é", "A"), ("T-é", "B"))]
+    assert cell_keys(index).tolist() == expected
+    assert cell_keys(index).tolist()[0] == 0x880FDB7578796CDC
 
 
 def test_two_equal_inputs_give_exactly_equal_kpis() -> None:
