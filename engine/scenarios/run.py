@@ -9,6 +9,7 @@ service's scenario jobs (whose base is the tenant's stored snapshot and ruleset)
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -114,17 +115,19 @@ def _report(variant: str, done: int, total: int) -> None:
 
 
 def _play_reporting(
-    inputs: VariantInputs, index: SnapshotIndex, settings: SimulationSettings, time_limit_s: float
+    variant: bytes, settings: SimulationSettings, time_limit_s: float
 ) -> VariantResult:
+    inputs, index = pickle.loads(variant)
     return _play(inputs, settings, _report, time_limit_s, index)
 
 
-def _shipped(inputs: VariantInputs) -> VariantInputs:
-    """The variant as sent to a helper with its snapshot's index: the simulator reads only
-    the index (arrays pickle in milliseconds), so the snapshot's rows stay here (a model
-    per row: about 0.3 s to pickle and 0.5 s to unpickle at 5,000 SKUs)."""
+def _shipped(inputs: VariantInputs, index: SnapshotIndex) -> bytes:
+    """The variant as sent to a helper, pickled: the simulator reads only the snapshot's
+    index, so the index goes (arrays pickle in milliseconds) and the snapshot's rows stay
+    here (a model per row: about 0.3 s to pickle and 0.5 s to unpickle at 5,000 SKUs)."""
     rows: dict[str, list[Any]] = {"skus": [], "stock": [], "velocity": [], "listed": []}
-    return replace(inputs, snapshot=inputs.snapshot.model_copy(update=rows))
+    header = inputs.snapshot.model_copy(update=rows)
+    return pickle.dumps((replace(inputs, snapshot=header), index))
 
 
 class _Queue:
@@ -165,13 +168,15 @@ def _play_in_processes(
     results: dict[int, VariantResult] = {}
     failures: list[BaseException] = []
     helpers = min(jobs, len(inputs)) - 1
+    # Pickled here, before this thread plays: the pool would pickle in a thread of its
+    # own, while an index this thread reads gains cached attributes.
+    sent = [_shipped(v, index) for v, index in zip(inputs, indexes, strict=True)]
 
     def feed(pool: ProcessPoolExecutor) -> None:
         # A thread per helper: it hands the helper one variant at a time and waits.
         try:
             while (i := queue.take()) is not None:
-                sent = _shipped(inputs[i])
-                future = pool.submit(_play_reporting, sent, indexes[i], settings, time_limit_s)
+                future = pool.submit(_play_reporting, sent[i], settings, time_limit_s)
                 results[i] = future.result()
         except BaseException as error:
             queue.stopped = True
