@@ -4,7 +4,8 @@ Pool rows and shop capacities form a bipartite network (SKU -> shop -> sink), wh
 integer optimum a network simplex-like solver finds far faster than any LP. A shared
 part listed on one capacity shop flows through that shop; one listed on several
 capacity shops would need one unit to pass through several shops at once, which no
-flow can express: those problems go to the LP backends.
+flow can express: those problems go to the LP backends. Supply groups that nest are
+nodes between a SKU and its cells (solvers/laminar.py); groups that cross go to the LP.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 
 from solvers.base import Backend
 from solvers.errors import SolverError
+from solvers.laminar import group_tree
 from solvers.problem import (
     I64,
     Costs,
@@ -31,7 +33,9 @@ from solvers.problem import (
 
 class MinCostFlow(Backend):
     name: ClassVar[str] = "flow"
-    features: ClassVar[frozenset[Feature]] = frozenset({Feature.CAPACITY, Feature.SHARED_CAPACITY})
+    features: ClassVar[frozenset[Feature]] = frozenset(
+        {Feature.CAPACITY, Feature.SHARED_CAPACITY, Feature.GROUPS}
+    )
 
     @classmethod
     def is_available(cls) -> bool:
@@ -40,7 +44,8 @@ class MinCostFlow(Backend):
     def solve(self, problem: Problem, time_limit_s: float = 60.0) -> Solution:
         # The flow solver has no time limit; it is polynomial and fast at our sizes.
         shared_shop = shared_capacity_shop(problem) if self.supports(problem) else None
-        if shared_shop is None:
+        tree = group_tree(problem) if shared_shop is not None else None
+        if shared_shop is None or tree is None:
             raise SolverError(self.name, "unsupported", "needs the LP or MIP backend")
         rest = remaining_pool(problem)
         short = np.flatnonzero(rest < 0)
@@ -61,7 +66,18 @@ class MinCostFlow(Backend):
             )
 
         n_s, n_h = problem.n_skus, problem.n_shops
-        sink = n_s + n_h
+        n_g = tree.parent.size
+        sink = n_s + n_h + n_g
+        room_g = _group_room(problem)
+        if np.any(room_g < 0):
+            k = int(np.flatnonzero(room_g < 0)[0])
+            assert problem.groups is not None
+            raise SolverError(
+                self.name,
+                "infeasible",
+                f"SKU {problem.sku_ids[problem.groups.sku[k]]}: lower bounds above the "
+                f"{problem.groups.cap[k]} units its shops' warehouses hold",
+            )
         total = int(rest.sum())
         seg = cell_segments(problem)
         costs = Costs.for_problem(problem)
@@ -73,14 +89,27 @@ class MinCostFlow(Backend):
         # Arc blocks, in order: cell segments, shop -> sink, then per SKU its shared
         # part (through the one capacity shop that lists it, else straight to the
         # sink), free idle and penalised idle.
+        # Supply groups sit between a SKU and its cells (solvers/laminar.py): a cell's
+        # units, and a shared part counted in a group, leave from the innermost group.
+        group_node = n_s + n_h + np.arange(n_g)
+        cell_from = np.where(tree.cell_group >= 0, n_s + n_h + tree.cell_group, problem.cell_sku)
+        shared_from = np.where(tree.shared_group >= 0, n_s + n_h + tree.shared_group, skus)
+        group_from = (
+            np.where(tree.parent >= 0, n_s + n_h + tree.parent, problem.groups.sku)
+            if problem.groups is not None
+            else skus[:0]
+        )
         shared_head = np.where(shared_shop >= 0, n_s + shared_shop, sink)
-        tails = np.concatenate([problem.cell_sku[seg_cell], n_s + np.arange(n_h), skus, skus, skus])
+        tails = np.concatenate(
+            [cell_from[seg_cell], n_s + np.arange(n_h), shared_from, skus, skus, group_from]
+        )
         heads = np.concatenate(
             [
                 n_s + problem.cell_shop[seg_cell],
                 np.full(n_h, sink),
                 shared_head,
                 np.full(2 * n_s, sink),
+                group_node,
             ]
         )
         caps = np.concatenate(
@@ -90,6 +119,7 @@ class MinCostFlow(Backend):
                 np.where(problem.shared, rest, 0),
                 np.clip(problem.free_idle, 0, rest),
                 rest,
+                room_g,
             ]
         )
         unit_costs = np.concatenate(
@@ -99,6 +129,7 @@ class MinCostFlow(Backend):
                 np.full(n_s, costs.shared),
                 np.full(n_s, costs.idle_free),
                 np.full(n_s, costs.idle_penalised),
+                np.zeros(n_g, dtype=np.int64),
             ]
         )
         flow = SimpleMinCostFlow()
@@ -110,7 +141,7 @@ class MinCostFlow(Backend):
         )
         flow.set_nodes_supplies(
             np.arange(sink + 1, dtype=np.int32),
-            np.concatenate([rest, np.zeros(n_h, dtype=np.int64), [-total]]).astype(np.int64),
+            np.concatenate([rest, np.zeros(n_h + n_g, dtype=np.int64), [-total]]).astype(np.int64),
         )
         status = flow.solve()
         if status != SimpleMinCostFlow.OPTIMAL:
@@ -139,3 +170,13 @@ def shared_capacity_shop(problem: Problem) -> I64 | None:
     shop = np.full(problem.n_skus, -1, dtype=np.int64)
     shop[skus] = problem.cell_shop[on_limited]
     return shop
+
+
+def _group_room(problem: Problem) -> I64:
+    """Per supply-group row, the units it still holds once lower bounds are placed."""
+    g = problem.groups
+    if g is None:
+        return np.zeros(0, dtype=np.int64)
+    row = np.repeat(np.arange(g.cap.size), np.diff(g.indptr))
+    lb = np.bincount(row, weights=problem.lb[g.cells], minlength=g.cap.size).astype(np.int64)
+    return g.cap - lb

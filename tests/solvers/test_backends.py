@@ -17,6 +17,7 @@ from engine.core.errors import SolverError
 from solvers.base import Backend
 from solvers.closed import ClosedForm
 from solvers.flow import MinCostFlow, shared_capacity_shop
+from solvers.laminar import group_tree
 from solvers.lp import Glop, Mip, build_model, repair, to_plan, trim_overshoot
 from solvers.problem import (
     Bundles,
@@ -52,7 +53,8 @@ def assert_valid_plan(problem: Problem, solution: Solution) -> None:
 
 def solve_or_refuse(backend: type[Backend], problem: Problem) -> Solution | None:
     """Solve; None only where GLOP may rightly refuse a fractional LP optimum, or the
-    flow a shared part that counts on two capacity shops (no flow expresses it)."""
+    flow a shared part that counts on two capacity shops or supply groups that cross
+    (no flow expresses them)."""
     try:
         return backend().solve(problem)
     except SolverError as err:
@@ -60,7 +62,7 @@ def solve_or_refuse(backend: type[Backend], problem: Problem) -> Solution | None
             assert problem.features & NOT_NETWORK
             return None
         if backend is MinCostFlow and err.status == "unsupported":
-            assert shared_capacity_shop(problem) is None
+            assert shared_capacity_shop(problem) is None or group_tree(problem) is None
             return None
         raise
 
