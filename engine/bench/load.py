@@ -3,15 +3,24 @@ clients (a load tool, not a test: nothing is asserted about time).
 
 It puts a demo snapshot of the requested size into the key's tenant, then every client
 thread sends `POST /v1/plans` back to back; the report gives p50, p90, p99 and max
-latency, throughput and any non-200 answers.
+latency, throughput, any non-200 answers and the machine's load average (the client
+runs on the same machine, and others may be using it too).
+
+With `stock_changes_per_s` a writer patches one stock row that many times a second
+while the clients plan, as a shop's orders and inbound goods do: plans then come from
+new stock versions, each one's first plan in a worker parsing it again (the service
+keeps the parsed snapshot per stored text, engine/services/plan_inputs_cache.py), so
+the figure is not only that of a snapshot read once.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -28,24 +37,80 @@ class LoadReport:
     p90_ms: float
     p99_ms: float
     max_ms: float
+    stock_versions: int = 1  # distinct stock versions the answered plans were made from
+    stock_changes: int = 0  # stock patches the writer made during the run
+    load_before: float = 0.0  # the machine's 1-minute load average before the run
+    load_after: float = 0.0  # and after it
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def prepare(url: str, key: str, skus: int) -> None:
-    """The tenant's snapshot and rules: the demo generator at `skus` SKUs (10 shops)."""
+def prepare(url: str, key: str, skus: int) -> list[dict[str, Any]]:
+    """The tenant's snapshot and rules: the demo generator at `skus` SKUs (10 shops).
+    Returns the snapshot's stock rows (what a stock writer may patch)."""
     headers = {"Authorization": f"Bearer {key}"}
     snapshot, rules = build_demo(skus=skus)
     with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
         tenant = client.get("/v1/whoami").raise_for_status().json()["tenant"]
         client.put("/v1/snapshot", json={**snapshot, "tenant": tenant}).raise_for_status()
         client.put("/v1/ruleset", json=rules).raise_for_status()
+    rows: list[dict[str, Any]] = snapshot["stock"]
+    return rows
 
 
-def run_load(url: str, key: str, clients: int, per_client: int) -> LoadReport:
+class _StockWriter:
+    """Patches one stock row (the next in turn) `per_s` times a second until stopped;
+    a patch that lost a race to another writer (409) reads the version again and is
+    retried."""
+
+    def __init__(self, url: str, key: str, rows: list[dict[str, Any]], per_s: float) -> None:
+        self.url, self.key, self.rows, self.per_s = url, key, rows, per_s
+        self.changes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _StockWriter:
+        if self.per_s > 0 and self.rows:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        with httpx.Client(base_url=self.url, headers=headers, timeout=60) as client:
+            version = client.get("/v1/snapshot/version").raise_for_status().json()
+            current = int(version["stock_version"])
+            turn = 0
+            while not self._stop.wait(1 / self.per_s):
+                row = dict(self.rows[turn % len(self.rows)])
+                # One or two units more than the demo's row, by turns: each patch changes it.
+                row["on_hand"] = int(row["on_hand"]) + 1 + (turn // len(self.rows)) % 2
+                body = {"version": current, "stock": [row]}
+                answer = client.patch("/v1/snapshot/stock", json=body)
+                if answer.status_code == 409:
+                    current = int(answer.json()["detail"]["current_version"])
+                    continue
+                current = int(answer.raise_for_status().json()["stock_version"])
+                self.changes += 1
+                turn += 1
+
+
+def run_load(
+    url: str,
+    key: str,
+    clients: int,
+    per_client: int,
+    stock_rows: list[dict[str, Any]] | None = None,
+    stock_changes_per_s: float = 0.0,
+) -> LoadReport:
     latencies: list[float] = []
+    versions: set[int] = set()
     errors = 0
     lock = threading.Lock()
 
@@ -55,19 +120,23 @@ def run_load(url: str, key: str, clients: int, per_client: int) -> LoadReport:
         with httpx.Client(base_url=url, headers=headers, timeout=300) as client:
             for _ in range(per_client):
                 started = time.perf_counter()
-                status = client.post("/v1/plans", json={}).status_code
+                answer = client.post("/v1/plans", json={})
                 elapsed = time.perf_counter() - started
                 with lock:
                     latencies.append(elapsed)
-                    errors += status != 200
+                    errors += answer.status_code != 200
+                    if answer.status_code == 200:
+                        versions.add(int(answer.json()["stock_version"]))
 
     threads = [threading.Thread(target=client_loop) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    total = time.perf_counter() - started
+    load_before = os.getloadavg()[0]
+    with _StockWriter(url, key, stock_rows or [], stock_changes_per_s) as writer:
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        total = time.perf_counter() - started
     # With one latency there is nothing to interpolate: every percentile is it.
     many = len(latencies) > 1
     cuts = statistics.quantiles(latencies, n=100, method="inclusive") if many else latencies * 99
@@ -80,4 +149,8 @@ def run_load(url: str, key: str, clients: int, per_client: int) -> LoadReport:
         p90_ms=cuts[89] * 1000,
         p99_ms=cuts[98] * 1000,
         max_ms=max(latencies) * 1000,
+        stock_versions=len(versions),
+        stock_changes=writer.changes,
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import httpx
@@ -18,12 +19,17 @@ def load(
     clients: Annotated[int, typer.Option(min=1, help="concurrent clients")] = 16,
     requests: Annotated[int, typer.Option(min=1, help="plan requests per client")] = 10,
     skus: Annotated[int, typer.Option(min=100, help="SKUs in the demo snapshot")] = 1000,
+    stock_changes: Annotated[
+        float,
+        typer.Option(min=0, help="stock rows patched per second while the clients plan"),
+    ] = 0.0,
 ) -> None:
     """Put a demo snapshot of SKUS SKUs x 10 shops into the key's tenant, then time
-    POST /v1/plans from CLIENTS concurrent clients against a running `omnistock serve`."""
+    POST /v1/plans from CLIENTS concurrent clients against a running `omnistock serve`
+    (with --stock-changes, while a writer patches the stock)."""
     try:
-        prepare(url, key, skus)
-        report = run_load(url, key, clients, requests)
+        rows = prepare(url, key, skus)
+        report = run_load(url, key, clients, requests, rows, stock_changes)
     except httpx.HTTPError as error:
         err.print(f"[bold red]error:[/] {escape(url)}: {escape(str(error))}")
         raise typer.Exit(EXIT_INPUT) from None
@@ -31,7 +37,10 @@ def load(
         f"{report.requests} plan requests ({skus} SKUs x 10 shops) from {report.clients} "
         f"clients in {report.seconds:.1f} s ({report.per_second:.1f}/s), {report.errors} errors\n"
         f"latency p50 {report.p50_ms:.0f} ms  p90 {report.p90_ms:.0f} ms  "
-        f"p99 {report.p99_ms:.0f} ms  max {report.max_ms:.0f} ms"
+        f"p99 {report.p99_ms:.0f} ms  max {report.max_ms:.0f} ms\n"
+        f"plans from {report.stock_versions} stock version(s), {report.stock_changes} stock "
+        f"change(s) during the run; load average {report.load_before:.2f} before, "
+        f"{report.load_after:.2f} after ({os.cpu_count()} cores)"
     )
     if report.errors:
         raise typer.Exit(1)
