@@ -29,7 +29,8 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -157,14 +158,30 @@ class BoundedLru(Generic[T]):
 
 
 def freeze_index(index: SnapshotIndex) -> SnapshotIndex:
-    """The index with every array read-only (it is shared by concurrent plans)."""
-    for field in fields(index):
-        value = getattr(index, field.name)
-        arrays = value.values() if isinstance(value, dict) else value
-        for array in arrays if isinstance(value, dict | tuple) else [value]:
-            if isinstance(array, np.ndarray):
-                array.flags.writeable = False
+    """The index with every array read-only, its cached properties computed first (it
+    is shared by concurrent plans: none may write into it, nor race to fill it)."""
+    for name, attribute in vars(SnapshotIndex).items():
+        if isinstance(attribute, cached_property):
+            getattr(index, name)
+    for value in vars(index).values():
+        _freeze(value, depth=2)
     return index
+
+
+def _freeze(value: object, depth: int) -> None:
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+        return
+    if isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, tuple | list):
+        items = list(value)
+    elif hasattr(value, "__dict__"):
+        items = list(vars(value).values())
+    else:
+        return
+    for item in items if depth > 0 else []:
+        _freeze(item, depth - 1)
 
 
 class PlanInputsCache:

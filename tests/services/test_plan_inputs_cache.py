@@ -165,6 +165,10 @@ def test_the_shared_index_is_read_only() -> None:
         prepared.snapshot.index.listed[0] = 99
     for rows in prepared.snapshot.index.stock.values():
         assert not rows.flags.writeable
+    # Its cached properties were filled before it was shared, read-only too.
+    assert "by_sku" in vars(prepared.snapshot.index)
+    assert not prepared.snapshot.index.by_sku.group.flags.writeable
+    assert not prepared.snapshot.index.shop_has_cells.flags.writeable
 
 
 def test_a_snapshot_above_max_cells_is_neither_parsed_nor_kept() -> None:
