@@ -114,6 +114,10 @@ def _report(variant: str, done: int, total: int) -> None:
     _reports.put((variant, done, total))
 
 
+def _ready() -> None:
+    """Nothing: a helper runs it first, having imported what playing needs."""
+
+
 def _play_reporting(
     variant: bytes, settings: SimulationSettings, time_limit_s: float
 ) -> VariantResult:
@@ -157,7 +161,7 @@ def _play_in_processes(
 ) -> list[VariantResult]:
     """`jobs` players: this process and `jobs` - 1 helper processes, each taking the
     next variant when it is free (so no variant waits behind a busy player while another
-    idles, and this process, which has everything loaded already, works from the start
+    idles, and this process, which has everything loaded already, plays from the start
     while the helpers are still starting)."""
     # spawn: the caller may be a server with threads, which a fork would copy mid-state
     context = multiprocessing.get_context("spawn")
@@ -173,8 +177,11 @@ def _play_in_processes(
     sent = [_shipped(v, index) for v, index in zip(inputs, indexes, strict=True)]
 
     def feed(pool: ProcessPoolExecutor) -> None:
-        # A thread per helper: it hands the helper one variant at a time and waits.
+        # A thread per helper: it hands the helper one variant at a time and waits. The
+        # first only once the helper has started (a second or two of imports): a cheap
+        # scenario is then all played here rather than waiting on a helper's first one.
         try:
+            pool.submit(_ready).result()
             while (i := queue.take()) is not None:
                 future = pool.submit(_play_reporting, sent[i], settings, time_limit_s)
                 results[i] = future.result()

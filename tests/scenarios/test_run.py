@@ -4,6 +4,7 @@ and `omnistock scenario run|check` as a user types it."""
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,12 @@ from typer.testing import CliRunner
 
 from engine.cli.app import app
 from engine.core.errors import ConflictError
+from engine.core.index import SnapshotIndex
 from engine.core.io import dump_json
 from engine.demo import build_demo
 from engine.scenarios.format import load_base, load_scenario, parse_scenario, scenario_document
-from engine.scenarios.run import ScenarioRun, play, run_scenario, settings_for
+from engine.scenarios.run import ScenarioRun, _shipped, play, run_scenario, settings_for
+from engine.scenarios.simulate import simulate
 from engine.scenarios.spec import SimulationSettings, Uplift, VariantInputs
 from rules.load import parse_ruleset
 from tests.helpers import snapshot
@@ -144,6 +147,19 @@ def test_any_number_of_players_gives_the_numbers_of_one_in_the_order_given() -> 
         assert [replace(r, seconds=0.0) for r in together] == [
             replace(r, seconds=0.0) for r in alone
         ]
+
+
+def test_a_variant_sent_to_a_helper_plays_as_it_plays_here() -> None:
+    """A helper gets the variant without the snapshot's rows, with the index instead."""
+    snap = snapshot(pools={"S": 30, "T": 12}, velocity={("S", "A"): 2.0, ("T", "B"): 3.0})
+    split = parse_ruleset({"rules": [{"id": "vp", "type": "velocity_proportional"}]})
+    inputs = VariantInputs("v", snap, split, "peak", uplifts=(Uplift(2.0, 1, 2),))
+    sent, index = pickle.loads(_shipped(inputs, SnapshotIndex.build(snap)))
+    assert sent.snapshot.skus == [] and sent.snapshot.stock == []
+    settings = SimulationSettings(horizon_days=5, replan_every_days=2, seed=3)
+    here = simulate(inputs, settings)
+    there = simulate(sent, settings, index=index)
+    assert replace(here, seconds=0.0) == replace(there, seconds=0.0)
 
 
 @pytest.mark.parametrize("failing", [0, 2])
