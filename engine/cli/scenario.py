@@ -105,6 +105,41 @@ def run(
         _write(out_dir, compared)
 
 
+@scenario.command()
+def bench(
+    files: Annotated[list[Path], typer.Argument(help="scenario files (YAML)", show_default=False)],
+    jobs: Annotated[
+        list[int], typer.Option("--jobs", min=1, help="--jobs values to run each file with")
+    ] = [1, 2],  # noqa: B006 - typer reads the default; it is never mutated
+) -> None:
+    """Run each file as `omnistock scenario run FILE --jobs N` in a new process, for each
+    N, and print seconds, CPU seconds and peak MiB side by side."""
+    from rich.table import Table
+
+    from engine.scenarios.bench import time_run
+
+    table = Table(title="omnistock scenario run, each in a new process")
+    for column in ("scenario", "variants", "SKUs x shops x days", "--jobs", "seconds"):
+        table.add_column(column, justify="left" if column == "scenario" else "right")
+    for column in ("CPU s", "peak MiB", "load"):
+        table.add_column(column, justify="right")
+    try:
+        for file in files:
+            for n in jobs:
+                t = time_run(file, n)
+                size = f"{t.skus:,} x {t.shops} x {t.days}"
+                row = (t.scenario, str(t.variants), size, str(t.jobs), f"{t.seconds:.2f}")
+                table.add_row(*row, f"{t.cpu_s:.2f}", f"{t.peak_mib:,.0f}", f"{t.load:.2f}")
+    except KNOWN_ERRORS as error:
+        fail(error)
+    out.print(table)
+    err.print(
+        "peak MiB: the largest process of the run; load: the 1-minute load average as it"
+        " started (wall time on a shared machine depends on it)",
+        highlight=False,
+    )
+
+
 def _bars() -> Progress:
     return Progress(
         TextColumn("{task.description:<24}"),

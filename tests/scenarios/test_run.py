@@ -18,6 +18,7 @@ from engine.core.errors import ConflictError
 from engine.core.index import SnapshotIndex
 from engine.core.io import dump_json
 from engine.demo import build_demo
+from engine.scenarios.bench import time_run
 from engine.scenarios.format import load_base, load_scenario, parse_scenario, scenario_document
 from engine.scenarios.run import ScenarioRun, _shipped, play, run_scenario, settings_for
 from engine.scenarios.simulate import simulate
@@ -225,6 +226,29 @@ def test_cli_errors_keep_their_brackets(small: Path) -> None:
     result = CliRunner().invoke(app, ["scenario", "check", str(bad)])
     assert result.exit_code == 2, result.output
     assert "days is [first, last]: last must not be before first" in result.output
+
+
+def test_bench_times_each_file_and_jobs_in_a_new_process(small: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["scenario", "bench", str(small / "small.yaml"), "--jobs", "1", "--jobs", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if "│ small" in line]
+    assert len(rows) == 2
+    cells = [[c.strip() for c in row.split("│")[1:-1]] for row in rows]
+    assert [c[:4] for c in cells] == [["small", "4", "200 x 10 x 10", str(j)] for j in (1, 2)]
+    for c in cells:
+        assert float(c[4]) > 0 and float(c[5]) > 0 and float(c[6].replace(",", "")) > 0
+
+
+def test_bench_names_a_run_that_fails(small: Path) -> None:
+    document = yaml.safe_load((small / "small.yaml").read_text())
+    pin = {"id": "r-pin-all", "type": "fixed", "quantities": {"tm-b1": 1_000_000}}
+    document["variants"] = [{"name": "pinned", "overrides": [{"op": "add_rule", "rule": pin}]}]
+    bad = small / "conflict.yaml"
+    bad.write_text(yaml.safe_dump(document))
+    with pytest.raises(RuntimeError, match=r"(?s)conflict.yaml failed \(3\).*r-pin-all"):
+        time_run(bad, 1)
 
 
 def test_cli_check_lists_the_variants(small: Path) -> None:
