@@ -41,6 +41,7 @@ class LoadReport:
     stock_changes: int = 0  # stock patches the writer made during the run
     load_before: float = 0.0  # the machine's 1-minute load average before the run
     load_after: float = 0.0  # and after it
+    planner_p50_ms: float = 0.0  # the plans' own `timing.total_s` (compile, solve, assembly)
 
     @property
     def per_second(self) -> float:
@@ -111,6 +112,7 @@ def run_load(
 ) -> LoadReport:
     latencies: list[float] = []
     versions: set[int] = set()
+    planner: list[float] = []
     errors = 0
     lock = threading.Lock()
 
@@ -126,7 +128,9 @@ def run_load(
                     latencies.append(elapsed)
                     errors += answer.status_code != 200
                     if answer.status_code == 200:
-                        versions.add(int(answer.json()["stock_version"]))
+                        view = answer.json()
+                        versions.add(int(view["stock_version"]))
+                        planner.append(float(view["plan"]["timing"]["total_s"]))
 
     threads = [threading.Thread(target=client_loop) for _ in range(clients)]
     load_before = os.getloadavg()[0]
@@ -153,4 +157,5 @@ def run_load(
         stock_changes=writer.changes,
         load_before=load_before,
         load_after=os.getloadavg()[0],
+        planner_p50_ms=statistics.median(planner) * 1000 if planner else 0.0,
     )

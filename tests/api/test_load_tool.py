@@ -30,3 +30,4 @@ def test_load_with_a_stock_writer_against_a_real_server(tmp_path: Path) -> None:
     assert report.requests == 10 and report.errors == 0
     assert version == 1 + report.stock_changes  # the snapshot put, then each patch
     assert 1 <= report.stock_versions <= version
+    assert 0 < report.planner_p50_ms < report.max_ms  # the plan's part of a request
