@@ -18,27 +18,24 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from engine.cli.common import EXIT_INPUT, add_plain_row, err, fail, read_settings
+from engine.core.collector import collector_paused
 from engine.core.errors import KNOWN_ERRORS, InputError, Issue
 from engine.core.index import SnapshotIndex
 from engine.core.io import (
     PLAN_WRITERS,
     PlanWriter,
-    allocation_rows,
     load_plan,
     load_snapshot,
     load_snapshot_columns,
     plan_json,
     read_document,
-    write_plan_json,
 )
 from engine.core.modes import MODES, Mode
 from engine.core.snapshot import Snapshot
 from engine.demo import DEFAULT_SEED, DEFAULT_SKUS
-from engine.planning.explain import explain_sku
 from engine.planning.planner import columns_hash, plan_document
 from engine.runtime.process import prepare_process
 from rules.load import load_ruleset, parse_ruleset
@@ -53,6 +50,8 @@ def _stages(enabled: bool) -> Iterator[Callable[[str], None]]:
     if not enabled:
         yield lambda stage: None
         return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("planning", total=None)
@@ -94,14 +93,37 @@ def plan(
     planned_mode = _mode_option(mode)
     writer = _writer(output)
     prepare_process(read_settings())
+    # One plan, then the process ends: what it builds lives until then.
+    with collector_paused():
+        document = _plan_of_files(
+            snapshot, rules, planned_mode, solver, time_limit, show_stages=not as_json
+        )
+        if output is not None and writer is not None:
+            writer(document, output)
+        if as_json:
+            sys.stdout.buffer.write(plan_json(document))
+        else:
+            _print_plan(document, output)
+
+
+def _plan_of_files(
+    snapshot: Path,
+    rules: Path,
+    mode: Mode | None,
+    solver: str | None,
+    time_limit: float,
+    show_stages: bool,
+) -> dict[str, Any]:
+    """The plan document (allocations as columns) of the files; exit naming the fault
+    if they do not plan."""
     try:
         columns = load_snapshot_columns(snapshot)
         ruleset = load_ruleset(rules)
-        the_mode = planned_mode or columns.mode
-        with _stages(not as_json and sys.stderr.isatty()) as say:
+        the_mode = mode or columns.mode
+        with _stages(show_stages and sys.stderr.isatty()) as say:
             say("index")
             index = SnapshotIndex.of_columns(columns)
-            document = plan_document(
+            return plan_document(
                 index,
                 ruleset,
                 the_mode,
@@ -109,19 +131,10 @@ def plan(
                 solver=solver,
                 time_limit_s=time_limit,
                 progress=say,
-                columnar=writer is not None and writer is not write_plan_json,
+                columnar=True,
             )
     except KNOWN_ERRORS as error:
         fail(error)
-        return
-    if output is not None and writer is not None:
-        writer(document, output)
-    if as_json:
-        if isinstance(document["allocations"], dict):
-            document = {**document, "allocations": allocation_rows(document["allocations"])}
-        sys.stdout.buffer.write(plan_json(document))
-    else:
-        _print_plan(document, output)
 
 
 def _writer(output: Path | None) -> PlanWriter | None:
@@ -260,6 +273,8 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Why each number of a plan is what it is, for one SKU."""
+    from engine.planning.explain import explain_sku
+
     try:
         the_plan = load_plan(plan_file)
         story = explain_sku(the_plan, sku)

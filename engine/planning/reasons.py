@@ -8,10 +8,10 @@ cover less than the pool, full shop capacities or budgets, and caps.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from engine.core.plan import Unallocated
 from engine.planning.post import PostResult, SecondPass
 from rules.compile import Compiled
 from solvers.problem import idle_units, per_shop, per_sku, shared_load, stock_value
@@ -26,7 +26,9 @@ def unallocated_rows(
     result: PostResult,
     second: SecondPass | None,
     name: Name,
-) -> list[Unallocated]:
+) -> list[dict[str, Any]]:
+    """The plan's `unallocated` rows, sorted by SKU and reason, as plain data in
+    `Unallocated`'s field order (no model per row)."""
     ix, prov, problem = c.index, c.provenance, c.problem
     rows: list[tuple[int, int, str]] = []
 
@@ -63,7 +65,8 @@ def unallocated_rows(
     full = _full_limits(c, solved_x, shared)
     add(rest, lambda i: _capped_reason(c, i, solved_x, full, name))
     rows.sort(key=lambda r: (r[0], r[2]))
-    return [Unallocated(sku=ix.sku_ids[i], quantity=q, reason=why) for i, q, why in rows]
+    ids = ix.sku_ids
+    return [{"sku": ids[i], "quantity": q, "reason": why} for i, q, why in rows]
 
 
 def _full_limits(c: Compiled, x: np.ndarray, shared: np.ndarray) -> dict[int, str]:

@@ -11,7 +11,15 @@ import numpy as np
 
 from engine.core.io import canonical_json
 from engine.core.modes import Mode
-from engine.core.plan import Allocation, Kpis, Plan, PlanWarning, SkuPool, SolverPart
+from engine.core.plan import (
+    Allocation,
+    Kpis,
+    Plan,
+    PlanWarning,
+    SkuPool,
+    SolverPart,
+    Unallocated,
+)
 from engine.core.snapshot import Snapshot
 from engine.planning.post import SecondPass, finish
 from engine.planning.reasons import unallocated_rows
@@ -63,7 +71,9 @@ def reference_plan(
                 ub=int(problem.ub[cell]),
             )
         )
-    unallocated = unallocated_rows(c, solved.x, shared, result, second, name)
+    unallocated = [
+        Unallocated(**row) for row in unallocated_rows(c, solved.x, shared, result, second, name)
+    ]
     pools = _pools(c, name)
     allocated = int(x.sum() + shared.sum())
     units_pool = int((prov.sellable + prov.virtual).sum())

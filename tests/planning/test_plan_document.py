@@ -8,16 +8,19 @@ import copy
 import json
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.core import io
 from engine.core.columns import SnapshotColumns, columns_of_document
 from engine.core.errors import InputError
 from engine.core.index import SnapshotIndex
 from engine.core.io import (
+    allocation_rows,
     dump_json,
     load_plan,
     parse_snapshot,
@@ -30,7 +33,14 @@ from engine.core.io import (
 )
 from engine.core.plan import Plan
 from engine.demo import build_demo
-from engine.planning.planner import _assemble, columns_hash, input_hash, make_plan, run_planner
+from engine.planning.planner import (
+    _assemble,
+    _row_keys,
+    columns_hash,
+    input_hash,
+    make_plan,
+    run_planner,
+)
 from rules.load import parse_ruleset
 from tests.helpers import snapshot_data
 from tests.planning.reference_plan import reference_input_hash, reference_plan
@@ -46,7 +56,10 @@ def _both(snapshot: dict[str, Any], rules: dict[str, Any]) -> tuple[bytes, bytes
     outcome = run_planner(SnapshotIndex.of_columns(columns), ruleset, snap.mode)
     old = reference_plan(outcome.compiled, outcome.solved, outcome.second, ruleset, digest)
     new = _assemble(outcome.compiled, outcome.solved, outcome.second, ruleset, digest)
-    old.timing = new["timing"] = {"compile_s": 0.5, "solve_s": 1e-05}
+    columns = _assemble(outcome.compiled, outcome.solved, outcome.second, ruleset, digest, True)
+    old.timing = new["timing"] = columns["timing"] = {"compile_s": 0.5, "solve_s": 1e-05}
+    # Allocations as rows or as columns: the same bytes.
+    assert plan_json(columns) == plan_json(new)
     return dump_json(old).encode(), plan_json(new)
 
 
@@ -217,3 +230,48 @@ def test_plan_files_read_back_as_the_plan(tmp_path: Path, suffix: str) -> None:
     )
     writer(document, tmp_path / f"plan{suffix}")
     assert load_plan(tmp_path / f"plan{suffix}") == Plan.model_validate(document)
+
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=6)  # quotes, \\, \u2028...
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(_TEXT, st.integers(0, 2**62), st.booleans(), st.integers(0, 3)),
+        max_size=12,
+    ),
+    labels=st.lists(st.lists(_TEXT, max_size=3), min_size=4, max_size=4),
+    chunk=st.integers(1, 5),
+)
+def test_allocation_columns_are_written_as_their_rows(
+    rows: list[tuple[str, int, bool, int]], labels: list[list[str]], chunk: int
+) -> None:
+    # Binding lists shared between rows, as the assembly shares them; small chunks so
+    # that rows cross the writer's piece boundaries.
+    columns = {
+        "sku": [r[0] for r in rows],
+        "quantity": [r[1] for r in rows],
+        "listed": [r[2] for r in rows],
+        "binding": [labels[r[3]] for r in rows],
+    }
+    rows_doc = {"plan_id": "p", "allocations": allocation_rows(columns)}
+    with patch.object(io, "_ROWS_AT_ONCE", chunk):
+        assert plan_json({"plan_id": "p", "allocations": columns}) == plan_json(rows_doc)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    base=st.sampled_from([1, 2, 7, 2**16]),
+    data=st.data(),
+)
+def test_row_keys_are_equal_exactly_for_equal_rows(base: int, data: st.DataObject) -> None:
+    # base 2**16 with four digits takes the row-wise path (2**64 does not fit in 63 bits).
+    rows = np.array(
+        data.draw(st.lists(st.lists(st.integers(0, base - 1), min_size=4, max_size=4))),
+        dtype=np.int64,
+    ).reshape(-1, 4)
+    keys = _row_keys(rows, base).tolist()
+    for i in range(len(rows)):
+        for j in range(len(rows)):
+            assert (keys[i] == keys[j]) == bool(np.array_equal(rows[i], rows[j]))
