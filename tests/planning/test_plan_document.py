@@ -56,10 +56,10 @@ def _both(snapshot: dict[str, Any], rules: dict[str, Any]) -> tuple[bytes, bytes
     outcome = run_planner(SnapshotIndex.of_columns(columns), ruleset, snap.mode)
     old = reference_plan(outcome.compiled, outcome.solved, outcome.second, ruleset, digest)
     new = _assemble(outcome.compiled, outcome.solved, outcome.second, ruleset, digest)
-    columns = _assemble(outcome.compiled, outcome.solved, outcome.second, ruleset, digest, True)
-    old.timing = new["timing"] = columns["timing"] = {"compile_s": 0.5, "solve_s": 1e-05}
+    by_column = _assemble(outcome.compiled, outcome.solved, outcome.second, ruleset, digest, True)
+    old.timing = new["timing"] = by_column["timing"] = {"compile_s": 0.5, "solve_s": 1e-05}
     # Allocations as rows or as columns: the same bytes.
-    assert plan_json(columns) == plan_json(new)
+    assert plan_json(by_column) == plan_json(new)
     return dump_json(old).encode(), plan_json(new)
 
 
@@ -249,7 +249,7 @@ def test_allocation_columns_are_written_as_their_rows(
 ) -> None:
     # Binding lists shared between rows, as the assembly shares them; small chunks so
     # that rows cross the writer's piece boundaries.
-    columns = {
+    columns: dict[str, list[Any]] = {
         "sku": [r[0] for r in rows],
         "quantity": [r[1] for r in rows],
         "listed": [r[2] for r in rows],
