@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.core import io
-from engine.core.columns import SnapshotColumns, columns_of_document
+from engine.core.columns import BUCKETS, SnapshotColumns, columns_of_document
 from engine.core.errors import InputError
 from engine.core.index import SnapshotIndex
 from engine.core.io import (
@@ -275,3 +275,34 @@ def test_row_keys_are_equal_exactly_for_equal_rows(base: int, data: st.DataObjec
     for i in range(len(rows)):
         for j in range(len(rows)):
             assert (keys[i] == keys[j]) == bool(np.array_equal(rows[i], rows[j]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    prices=st.lists(st.sampled_from(["10.00", "10", "0.5", 7, 0]), min_size=3, max_size=3),
+    sku_fields=st.sets(st.sampled_from(["category", "tags", "components"])),
+    full_stock=st.booleans(),
+    speeds=st.lists(st.sampled_from([1.0, 2, 0.25, 0]), min_size=2, max_size=2),
+)
+def test_columns_hash_is_the_models_with_rows_complete_or_not(
+    prices: list[Any], sku_fields: set[str], full_stock: bool, speeds: list[Any]
+) -> None:
+    # The columns reuse a document's rows for the hash where they are already what the
+    # model writes (every field, prices in fixed point, float velocities), else rebuild.
+    doc = snapshot_data(
+        pools={"S0": 5, "S1": 3, "S2": 0},
+        velocity={("S0", "A"): speeds[0], ("S1", "B"): speeds[1]},
+        listed={("S0", "A"): 2},
+    )
+    extra = {"category": "socks", "tags": ["x"], "components": []}
+    for sku, price in zip(doc["skus"], prices, strict=True):
+        sku["price"] = price
+        sku.update({k: extra[k] for k in sku_fields})
+    if full_stock:
+        doc["stock"] = [{b: 1 for b in BUCKETS} | r for r in doc["stock"]]
+    fast = columns_of_document(doc)
+    assert fast is not None
+    ruleset = parse_ruleset({"rules": RULES})
+    model = parse_snapshot(doc)
+    assert columns_hash(fast, ruleset, "peak") == reference_input_hash(model, ruleset, "peak")
+    assert fast.snapshot() == model
