@@ -48,8 +48,10 @@ def _tree_or_crossing(problem: Problem) -> tuple[GroupTree, Bool]:
     size = np.diff(g.indptr)
     row = np.repeat(np.arange(n_g), size)
     cell = g.cells
-    # Each cell's rows, innermost (fewest cells) first; ties by row id.
-    order = np.lexsort((row, size[row], cell))
+    # Each cell's rows, innermost (fewest cells) first. Rows of one size that share a
+    # cell are equal sets: any order nests them, and the rows counting the shared part
+    # go outermost, so the shared part's path can skip the others.
+    order = np.lexsort((row, g.with_shared[row], size[row], cell))
     cell, row = cell[order], row[order]
     same_cell = np.zeros(cell.size, dtype=bool)
     same_cell[:-1] = cell[1:] == cell[:-1]
@@ -64,8 +66,6 @@ def _tree_or_crossing(problem: Problem) -> tuple[GroupTree, Bool]:
     crossing_row = (lo != hi) & (size > 0)  # a row of no cells limits only shared
     parent = np.where(crossing_row | (size == 0), -1, hi)
     crossing_row |= (parent >= 0) & (g.sku[np.maximum(parent, 0)] != g.sku)
-    # Equal rows listed twice nest both ways; the tie-break makes one the other's
-    # parent, which is right (both limits hold along the path).
     crossing = np.zeros(n_s, dtype=bool)
     crossing[g.sku[crossing_row]] = True
 

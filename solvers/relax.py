@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from solvers import priced
 from solvers.errors import SolverError
 from solvers.lp import (
     WHOLE_TOL,
@@ -93,18 +94,47 @@ def bundle_groups(problem: Problem) -> I64:
 
 
 def solve_relaxed(
-    problem: Problem, exact: ExactSolve, time_limit_s: float, max_gap: float = MAX_GAP
+    problem: Problem,
+    exact: ExactSolve,
+    time_limit_s: float,
+    max_gap: float = MAX_GAP,
+    roads: tuple[str, ...] = ("prices", "lp"),
 ) -> Relaxed:
-    """The part's plan by relax and repair, with its proven gap; SolverError when any
-    step fails or the gap is above `max_gap` (the caller then solves the MIP)."""
+    """The part's plan by relax and repair, with its proven gap; SolverError when every
+    road fails or leaves a gap above `max_gap` (the caller then solves the MIP).
+
+    Two roads give the bundle groups' plan and the bound: one price per capacity shop
+    (solvers/priced.py: fast, where the coupling rows are capacities), else the LP of
+    the whole part. Either way the single SKUs then share what the groups left."""
+    group = bundle_groups(problem)
+    grouped = group >= 0
+    refused: list[str] = []
+    for road in roads:
+        if road == "prices" and not priced.applies(problem, grouped):
+            continue
+        try:
+            if road == "prices":
+                found = priced.price_groups(problem, grouped, time_limit_s)
+                x, shared, bound = found.x, found.shared, found.bound
+            else:
+                x, shared, bound = _lp_road(problem, group, time_limit_s)
+            return _certified(problem, exact, x, shared, bound, group, road, max_gap, time_limit_s)
+        except SolverError as err:
+            # Even "infeasible" is a refusal here: a road's split of a row can starve
+            # the singles of a feasible part; the whole MIP gives the final word.
+            refused.append(f"{road}: {err}")
+    raise SolverError(NAME, "refused", "; ".join(refused) or "no road applies")
+
+
+def _lp_road(problem: Problem, group: I64, time_limit_s: float) -> tuple[I64, I64, int]:
+    """The groups' plan at the whole units of their LP use of each coupling row, and
+    the LP bound."""
     solver = _mip_solver()
     if solver is None:
         raise SolverError(NAME, "unavailable", "OR-Tools has neither SCIP nor CP-SAT")
     model = build_model(problem)
     lp = _solve(NAME, model, "glop", False, time_limit_s)
     bound = _integer_bound(float(model.col_cost @ lp)) + cell_cost(problem, problem.lb)
-
-    group = bundle_groups(problem)
     grouped = group >= 0
     x = problem.lb.copy()
     shared = np.zeros(problem.n_skus, dtype=np.int64)
@@ -113,27 +143,45 @@ def solve_relaxed(
         mine = grouped[problem.cell_sku]
         x[mine] = x_b[mine]
         shared[grouped] = shared_b[grouped]
+    return x, shared, bound
+
+
+def _certified(
+    problem: Problem,
+    exact: ExactSolve,
+    x: I64,
+    shared: I64,
+    bound: int,
+    group: I64,
+    road: str,
+    max_gap: float,
+    time_limit_s: float,
+) -> Relaxed:
+    """The single SKUs solved exactly in what the groups' plan left; the whole checked
+    against every hard row and its bound."""
+    grouped = group >= 0
     singles = ~grouped
+    x, shared = x.copy(), shared.copy()
     if singles.any():
         left = _what_groups_left(problem, x, shared, grouped)
         sub, sku_idx, cell_idx = restrict(left, singles)
         solved = exact(sub, time_limit_s)
         x[cell_idx] = solved.x
         shared[sku_idx] = solved.shared
-
     broken = violations(problem, x, shared)
     if broken:
         raise SolverError(NAME, "repair_failed", broken[0])
     value = objective(problem, x, shared)
     gap = (value - bound) / max(abs(bound), 1)
-    if value < bound:  # a bound above a plan: the LP was not solved to optimality
-        raise SolverError(NAME, "bound", f"plan {value} below its LP bound {bound}")
+    if value < bound:  # a bound above a plan: a step was not solved to optimality
+        raise SolverError(NAME, "bound", f"plan {value} below its bound {bound}")
     if gap > max_gap:
         raise SolverError(NAME, "gap", f"gap {gap:.2e} above {max_gap:g}")
+    how = "shop prices" if road == "prices" else "LP"
     notes = (
-        f"bundles and shop rows by relax and repair: {int(grouped.sum())} SKU(s) in "
-        f"{int(group.max()) + 1 if grouped.any() else 0} bundle group(s), "
-        f"{int(singles.sum())} single; LP bound {bound}, proven gap {gap:.2e}",
+        f"bundles and shop rows by relax and repair ({how}): {int(grouped.sum())} SKU(s) "
+        f"in {int(group.max()) + 1 if grouped.any() else 0} bundle group(s), "
+        f"{int(singles.sum())} single; bound {bound}, proven gap {gap:.2e}",
     )
     return Relaxed(Solution(x, shared, NAME, value, notes=notes), bound, gap)
 

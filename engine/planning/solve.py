@@ -175,8 +175,6 @@ def _relax_or_chain(
     try:
         relaxed = solve_relaxed(problem, _exact, time_limit_s)
     except SolverError as err:
-        if err.status == "infeasible":
-            raise
         solution, errors = solve_part(problem, chain, time_limit_s)
         return solution, [f"relax and repair refused: {err}", *errors], None, None
     return relaxed.solution, [], relaxed.bound, relaxed.gap

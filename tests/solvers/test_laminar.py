@@ -42,7 +42,8 @@ def crossing_by_pairs(problem: Problem) -> set[int]:
         chain = all(rows[counted[i]] <= rows[counted[i + 1]] for i in range(len(counted) - 1))
         if counted:
             inner = counted[0]
-            ancestors = [k for k in mine if k != inner and rows[inner] <= rows[k] and rows[k]]
+            # Strictly larger rows around it (an equal row can nest inside it).
+            ancestors = [k for k in mine if rows[inner] < rows[k]]
             if rows[inner] and any(k not in counted for k in ancestors):
                 chain = False
             if not rows[inner] and len(counted) > 1:
