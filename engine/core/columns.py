@@ -161,7 +161,7 @@ def _read(data: Any) -> SnapshotColumns:
     _require(_dicts(skus) and all(map(_SKU_KEYS.issuperset, skus)))
     sku_ids = _ids(_field(skus, "id"))
     sku_pos = _positions(sku_ids)
-    sku_brand = _codes(_ids(_field(skus, "brand")), brand_pos)
+    sku_brand = _codes(_field(skus, "brand"), brand_pos)
     categories = _field(skus, "category", "")
     _require(_only(categories, str))
     tags = _field(skus, "tags", [])
@@ -173,8 +173,8 @@ def _read(data: Any) -> SnapshotColumns:
     stock_rows: list[Any] = data["stock"]
     _require(_dicts(stock_rows) and all(map(_STOCK_KEYS.issuperset, stock_rows)))
     stock_at = (
-        _codes(_ids(_field(stock_rows, "sku")), sku_pos),
-        _codes(_ids(_field(stock_rows, "warehouse")), wh_pos),
+        _codes(_field(stock_rows, "sku"), sku_pos),
+        _codes(_field(stock_rows, "warehouse"), wh_pos),
     )
     _require(_unique(*stock_at, len(wh_pos)))
     _require(all(map(dict.__contains__, stock_rows, repeat("on_hand"))))
@@ -271,10 +271,13 @@ def _ids(values: list[Any]) -> list[str]:
     return values
 
 
-def _codes(ids: list[str], pos: Mapping[str, int]) -> I64:
+def _codes(values: list[Any], pos: Mapping[str, int]) -> I64:
+    """The position in `pos` of each value. Its keys are checked ids, so a value found
+    there is one too: anything else (a missing field, a number, an unknown id, a list)
+    refuses the document, with no check of its own."""
     try:
-        return _ints(list(map(pos.__getitem__, ids)))
-    except KeyError:  # an unknown id
+        return _ints(list(map(pos.__getitem__, values)))
+    except (KeyError, TypeError):
         raise _Refused from None
 
 
@@ -299,8 +302,8 @@ def _shop_rows(
     keys = {"sku", "shop", value}
     _require(_dicts(rows) and all(map(eq, map(dict.keys, rows), repeat(keys))))
     return (
-        _codes(_ids(list(map(itemgetter("sku"), rows))), sku_pos),
-        _codes(_ids(list(map(itemgetter("shop"), rows))), shop_pos),
+        _codes(list(map(itemgetter("sku"), rows)), sku_pos),
+        _codes(list(map(itemgetter("shop"), rows)), shop_pos),
     )
 
 
