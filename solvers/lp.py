@@ -19,6 +19,7 @@ from ortools.linear_solver.python.model_builder_helper import (
     ModelSolverHelper,
     SolveStatus,
 )
+from scipy.sparse.csgraph import connected_components
 
 from solvers.base import Backend
 from solvers.errors import SolverError
@@ -380,7 +381,9 @@ class Mip(Backend):
         model = build_model(problem)
         notes: tuple[str, ...] = ()
         try:
-            values = _solve(self.name, model, solver, True, time_limit_s, self.accept_feasible)
+            values = solve_in_blocks(
+                self.name, model, sku_blocks(problem), solver, time_limit_s, self.accept_feasible
+            )
         except TimeLimited as stopped:
             values = stopped.values
             notes = (f"time limit: best plan found, within {stopped.gap:.3%} of the optimum",)
@@ -394,6 +397,73 @@ class Mip(Backend):
         x, shared = to_plan(problem, model, whole)
         value = objective(problem, x, shared)
         return Solution(x, shared, self.name, value, notes=notes, proven=not notes)
+
+
+def sku_blocks(problem: Problem) -> I64:
+    """Per SKU, its block: SKUs tied by bundles share one, every other SKU is its own.
+    Pool rows, supply groups and bundles never span two blocks; capacities and budgets
+    can (see `solve_in_blocks`)."""
+    n = problem.n_skus
+    if problem.bundles is None or problem.bundles.bundle.size == 0:
+        return np.arange(n, dtype=np.int64)
+    b = problem.bundles
+    graph = sp.coo_matrix((np.ones(b.bundle.size), (b.bundle, b.component)), shape=(n, n))
+    block: I64 = connected_components(graph, directed=False)[1].astype(np.int64)
+    return block
+
+
+def solve_in_blocks(
+    backend: str,
+    model: MatrixModel,
+    sku_block: I64,
+    solver: str,
+    time_limit_s: float,
+    accept_feasible: bool = False,
+) -> F64:
+    """The MIP optimum of a model whose rows each lie within one block: the LP first
+    (GLOP), whose values stand for every block where they are whole (for independent
+    blocks, an LP optimum that is whole on a block is that block's integer optimum),
+    then one MIP over the blocks it left fractional. A model with a row across blocks
+    is solved as one MIP."""
+    col_block = sku_block[model.col_sku]
+    rows = model.matrix.tocoo()
+    if rows.nnz:
+        lo = np.full(rows.shape[0], np.iinfo(np.int64).max)
+        hi = np.full(rows.shape[0], np.iinfo(np.int64).min)
+        np.minimum.at(lo, rows.row, col_block[rows.col])
+        np.maximum.at(hi, rows.row, col_block[rows.col])
+        if np.any(lo != hi):
+            return _solve(backend, model, solver, True, time_limit_s, accept_feasible)
+    lp = _solve(backend, model, "glop", False, time_limit_s)
+    whole = np.rint(lp)
+    fractional = np.abs(lp - whole) > WHOLE_TOL
+    if not fractional.any():
+        return whole
+    open_block = np.zeros(int(sku_block.max()) + 1, dtype=bool)
+    open_block[col_block[fractional]] = True
+    cols = np.flatnonzero(open_block[col_block])
+    row_keep = np.zeros(rows.shape[0], dtype=bool)
+    row_keep[rows.row[open_block[col_block[rows.col]]]] = True
+    kept = np.flatnonzero(row_keep)
+    pool_kept = kept[kept < model.n_pool_rows]
+    sub = MatrixModel(
+        col_ub=model.col_ub[cols],
+        col_cost=model.col_cost[cols],
+        col_sku=model.col_sku[cols],
+        col_cell=model.col_cell[cols],
+        col_kind=model.col_kind[cols],
+        row_lb=model.row_lb[kept],
+        row_ub=model.row_ub[kept],
+        matrix=model.matrix[kept][:, cols],
+        n_pool_rows=int(pool_kept.size),
+    )
+    out = whole.copy()
+    try:
+        out[cols] = _solve(backend, sub, solver, True, time_limit_s, accept_feasible)
+    except TimeLimited as stopped:  # the best plan found, on the whole model
+        out[cols] = stopped.values
+        raise TimeLimited(out, stopped.gap) from None
+    return out
 
 
 def trim_overshoot(model: MatrixModel, whole: I64) -> int:

@@ -21,7 +21,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from solvers.errors import SolverError
-from solvers.lp import MIP_GAP, _mip_solver, _solve, build_model, to_plan, trim_overshoot
+from solvers.lp import (
+    MIP_GAP,
+    _mip_solver,
+    build_model,
+    sku_blocks,
+    solve_in_blocks,
+    to_plan,
+    trim_overshoot,
+)
 from solvers.problem import (
     I64,
     Bool,
@@ -270,7 +278,7 @@ def _groups_at(
     sharing = model.col_kind == SegmentKind.SHARED
     shift[sharing] = listed[model.col_sku[sharing]]
     priced = replace(model, col_cost=model.col_cost + shift)
-    values = _solve(NAME, priced, solver, True, time_limit_s)
+    values = solve_in_blocks(NAME, priced, sku_blocks(free), solver, time_limit_s)
     whole = np.rint(values).astype(np.int64)
     trim_overshoot(priced, whole)
     x, shared = to_plan(free, priced, whole)

@@ -36,6 +36,8 @@ from solvers.lp import (
     _mip_solver,
     _solve,
     build_model,
+    sku_blocks,
+    solve_in_blocks,
     to_plan,
     trim_overshoot,
 )
@@ -249,7 +251,7 @@ def _solve_groups(
         matrix=sp.vstack([pool_new, ineq_new]).tocsr(),
         n_pool_rows=pool_rows.size,
     )
-    values = _solve(NAME, sub, solver, True, time_limit_s)
+    values = solve_in_blocks(NAME, sub, sku_blocks(problem), solver, time_limit_s)
     whole = np.rint(values).astype(np.int64)
     trim_overshoot(sub, whole)
     full = np.zeros(model.col_ub.size, dtype=np.int64)
