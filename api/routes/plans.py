@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import JobsDep, Reader, SettingsDep, StoreDep, Writer
 from api.errors import JsonRoute
@@ -66,7 +67,7 @@ def create_plan(
         return JSONResponse(job_json(result), status_code=202, headers=headers)
     audit_target(request, plan_id=result["plan_id"])
     request.app.state.metrics.record_plan(result["plan"])
-    return result
+    return plan_response(result)
 
 
 @router.get(
@@ -75,9 +76,17 @@ def create_plan(
     response_model=PlanOut,
     responses=responses(KEYED, NOT_FOUND, INVALID),
 )
-def get_plan(plan_id: str, reader: Reader, store: StoreDep) -> dict[str, Any]:
+def get_plan(plan_id: str, reader: Reader, store: StoreDep) -> Any:
     """A stored plan (a brand viewer sees its brand's SKUs and shops only)."""
-    return plans.get_plan(store, plan_id, reader.brand)
+    return plan_response(plans.get_plan(store, plan_id, reader.brand))
+
+
+def plan_response(view: dict[str, Any]) -> Response:
+    """A plan's view as its JSON answer (`PlanOut`). Written by orjson, not checked
+    against PlanOut and serialised again by FastAPI: a plan of 10,000 cells is 0.6 MB
+    that the service has just built in that shape, and the 5 ms that costs would be
+    spent on the event loop of every plan request."""
+    return Response(orjson.dumps(view), media_type="application/json")
 
 
 @router.get(
