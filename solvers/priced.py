@@ -51,7 +51,6 @@ NAME = "relax"
 class Priced:
     x: I64  # the groups' plan, per cell of the part (singles' cells at lb)
     shared: I64
-    group_skus: Bool
     bound: int
     price: I64  # per shop (0 on shops without capacity)
 
@@ -72,7 +71,7 @@ def price_groups(problem: Problem, grouped: Bool, time_limit_s: float) -> Priced
     solver = _mip_solver()
     if solver is None:
         raise SolverError(NAME, "unavailable", "OR-Tools has neither SCIP nor CP-SAT")
-    singles, s_sku, s_cell = restrict(problem, ~grouped)
+    singles = restrict(problem, ~grouped)[0]
     groups, g_sku, g_cell = restrict(problem, grouped)
     limited = problem.shop_capacity >= 0
     capacity = np.where(limited, problem.shop_capacity, 0)
@@ -108,7 +107,7 @@ def price_groups(problem: Problem, grouped: Bool, time_limit_s: float) -> Priced
     shared = np.zeros(problem.n_skus, dtype=np.int64)
     x[g_cell] = gx
     shared[g_sku] = gshared
-    return Priced(x, shared, grouped, bound, price)
+    return Priced(x, shared, bound, price)
 
 
 def _use(problem: Problem, x: I64, shared: I64) -> I64:
