@@ -52,7 +52,7 @@ class SnapshotColumns:
     sku_ids: list[str]
     sku_brand: I64  # code into head.brands
     sku_category: list[str]
-    sku_tags: list[list[str]]
+    sku_tags: list[list[str]]  # read only: SKUs without tags may share one list
     price_cents: I64
     bundle_rows: tuple[I64, I64, I64]  # (bundle, component, qty) as SKU codes
     stock_at: tuple[I64, I64]  # (SKU code, warehouse code) per row
@@ -158,27 +158,29 @@ def _read(data: Any) -> SnapshotColumns:
     shop_pos = _positions([s.id for s in head.shops])
     wh_pos = _positions([w.id for w in head.warehouses])
     skus: list[Any] = data["skus"]
-    _require(_dicts(skus) and all(map(_SKU_KEYS.issuperset, skus)))
+    sku_keys = _keys(skus)
+    _require(sku_keys <= _SKU_KEYS)
     sku_ids = _ids(_field(skus, "id"))
     sku_pos = _positions(sku_ids)
     sku_brand = _codes(_field(skus, "brand"), brand_pos)
-    categories = _field(skus, "category", "")
+    categories = _field(skus, "category", "", sku_keys)
     _require(_only(categories, str))
-    tags = _field(skus, "tags", [])
+    tags = _field(skus, "tags", [], sku_keys)
     _require(_only(tags, list) and _only(chain.from_iterable(tags), str))
     price_text, price_cents = _prices(_field(skus, "price"))
-    components = _field(skus, "components", [])
+    components = _field(skus, "components", [], sku_keys)
     bundle_rows = _bundles(sku_ids, sku_pos, components)
 
     stock_rows: list[Any] = data["stock"]
-    _require(_dicts(stock_rows) and all(map(_STOCK_KEYS.issuperset, stock_rows)))
+    stock_keys = _keys(stock_rows)
+    _require(stock_keys <= _STOCK_KEYS)
     stock_at = (
         _codes(_field(stock_rows, "sku"), sku_pos),
         _codes(_field(stock_rows, "warehouse"), wh_pos),
     )
     _require(_unique(*stock_at, len(wh_pos)))
     _require(all(map(dict.__contains__, stock_rows, repeat("on_hand"))))
-    stock = {b: _units(_field(stock_rows, b, 0)) for b in BUCKETS}
+    stock = {b: _units(_field(stock_rows, b, 0, stock_keys)) for b in BUCKETS}
 
     shop_brand = _ints([brand_pos[s.brand] for s in head.shops])
     velocity_rows = data.get("velocity", [])
@@ -254,8 +256,20 @@ def _dicts(rows: list[Any]) -> bool:
     return _only(rows, dict)
 
 
-def _field(rows: list[dict[str, Any]], key: str, default: Any = None) -> list[Any]:
-    """Each row's value of `key` (`default` where it has none)."""
+def _keys(rows: list[Any]) -> set[str]:
+    """The keys found in any of these rows, which must all be dicts."""
+    _require(_dicts(rows))
+    return set(chain.from_iterable(rows))
+
+
+def _field(
+    rows: list[dict[str, Any]], key: str, default: Any = None, keys: set[str] | None = None
+) -> list[Any]:
+    """Each row's value of `key` (`default` where it has none: one object for all, to
+    be read only). `keys`: those of any row (`_keys`), if known; a key in none of them
+    costs no pass over the rows."""
+    if keys is not None and key not in keys:
+        return [default] * len(rows)
     return list(map(dict.get, rows, repeat(key), repeat(default)))
 
 
