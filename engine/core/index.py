@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from itertools import compress
 
 import numpy as np
 from numpy.typing import NDArray
@@ -105,10 +106,15 @@ class SnapshotIndex:
         brand_pos = {b.id: i for i, b in enumerate(head.brands)}
         n_s, n_h, n_w = len(cols.sku_ids), len(head.shops), len(wh_pos)
         sku_category, categories = _codes(cols.sku_category)
+        # Each tag's SKUs, then one mask per tag (most SKUs have no tag at all).
+        members: dict[str, list[int]] = {}
+        for i in compress(range(n_s), cols.sku_tags):
+            for tag in cols.sku_tags[i]:
+                members.setdefault(tag, []).append(i)
         tags: dict[str, Mask] = {}
-        for i, sku_tags in enumerate(cols.sku_tags):
-            for tag in sku_tags:
-                tags.setdefault(tag, np.zeros(n_s, dtype=bool))[i] = True
+        for tag, rows_of_tag in members.items():
+            tags[tag] = np.zeros(n_s, dtype=bool)
+            tags[tag][rows_of_tag] = True
         shop_wh = np.ones((n_h, n_w), dtype=bool)
         for j, shop in enumerate(head.shops):
             if shop.warehouses is not None:
@@ -191,7 +197,7 @@ class SnapshotIndex:
             sku_ids=sku_ids,
             shop_ids=shop_ids,
             wh_ids=wh_ids,
-            sku_pos={k: i for i, k in enumerate(sku_ids)},
+            sku_pos=dict(zip(sku_ids, range(len(sku_ids)), strict=True)),
             shop_pos={k: i for i, k in enumerate(shop_ids)},
             wh_pos={k: i for i, k in enumerate(wh_ids)},
             sku_brand=sku_brand,
