@@ -41,7 +41,17 @@ class LoadReport:
     stock_changes: int = 0  # stock patches the writer made during the run
     load_before: float = 0.0  # the machine's 1-minute load average before the run
     load_after: float = 0.0  # and after it
-    planner_p50_ms: float = 0.0  # the plans' own `timing.total_s` (compile, solve, assembly)
+    # The plans' `timing.total_s` (compile, solve, assembly): wall time in the worker,
+    # shared with the worker's other requests.
+    planner_p50_ms: float = 0.0
+    server_cpu_s: float | None = None  # CPU seconds the server's processes spent (--server-pid)
+
+    @property
+    def cpu_ms_per_plan(self) -> float | None:
+        """Server CPU per request: what a loaded machine does not distort."""
+        if self.server_cpu_s is None or not self.requests:
+            return None
+        return self.server_cpu_s / self.requests * 1000
 
     @property
     def per_second(self) -> float:
@@ -59,6 +69,30 @@ def prepare(url: str, key: str, skus: int) -> list[dict[str, Any]]:
         client.put("/v1/ruleset", json=rules).raise_for_status()
     rows: list[dict[str, Any]] = snapshot["stock"]
     return rows
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a running process and its children, from /proc
+    (Linux): a server's workers are children of `omnistock serve`. Children that ended
+    are counted by the kernel in their parent only once waited for; a run that loses a
+    worker undercounts."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for one in [pid, *_children(pid)]:
+        with open(f"/proc/{one}/stat") as stat:
+            # Fields after the command (which may hold spaces) start after its ')'.
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as children:
+            for child in children.read().split():
+                found += [int(child), *_children(int(child))]
+    return found
 
 
 class _StockWriter:
@@ -109,6 +143,7 @@ def run_load(
     per_client: int,
     stock_rows: list[dict[str, Any]] | None = None,
     stock_changes_per_s: float = 0.0,
+    server_pid: int | None = None,
 ) -> LoadReport:
     latencies: list[float] = []
     versions: set[int] = set()
@@ -134,6 +169,7 @@ def run_load(
 
     threads = [threading.Thread(target=client_loop) for _ in range(clients)]
     load_before = os.getloadavg()[0]
+    cpu_before = process_tree_cpu_s(server_pid) if server_pid else 0.0
     with _StockWriter(url, key, stock_rows or [], stock_changes_per_s) as writer:
         started = time.perf_counter()
         for thread in threads:
@@ -158,4 +194,5 @@ def run_load(
         load_before=load_before,
         load_after=os.getloadavg()[0],
         planner_p50_ms=statistics.median(planner) * 1000 if planner else 0.0,
+        server_cpu_s=process_tree_cpu_s(server_pid) - cpu_before if server_pid else None,
     )

@@ -23,13 +23,20 @@ def load(
         float,
         typer.Option(min=0, help="stock rows patched per second while the clients plan"),
     ] = 0.0,
+    server_pid: Annotated[
+        int | None,
+        typer.Option(help="the `omnistock serve` process (same machine): report its CPU"),
+    ] = None,
 ) -> None:
     """Put a demo snapshot of SKUS SKUs x 10 shops into the key's tenant, then time
     POST /v1/plans from CLIENTS concurrent clients against a running `omnistock serve`
     (with --stock-changes, while a writer patches the stock)."""
+    if server_pid is not None and not os.path.exists(f"/proc/{server_pid}/stat"):
+        err.print(f"[bold red]error:[/] --server-pid {server_pid}: no such process here")
+        raise typer.Exit(EXIT_INPUT)
     try:
         rows = prepare(url, key, skus)
-        report = run_load(url, key, clients, requests, rows, stock_changes)
+        report = run_load(url, key, clients, requests, rows, stock_changes, server_pid)
     except httpx.HTTPError as error:
         err.print(f"[bold red]error:[/] {escape(url)}: {escape(str(error))}")
         raise typer.Exit(EXIT_INPUT) from None
@@ -38,10 +45,16 @@ def load(
         f"clients in {report.seconds:.1f} s ({report.per_second:.1f}/s), {report.errors} errors\n"
         f"latency p50 {report.p50_ms:.0f} ms  p90 {report.p90_ms:.0f} ms  "
         f"p99 {report.p99_ms:.0f} ms  max {report.max_ms:.0f} ms  "
-        f"(the planner's own time p50 {report.planner_p50_ms:.0f} ms)\n"
+        f"(planner wall time in the worker p50 {report.planner_p50_ms:.0f} ms)\n"
         f"plans from {report.stock_versions} stock version(s), {report.stock_changes} stock "
         f"change(s) during the run; load average {report.load_before:.2f} before, "
         f"{report.load_after:.2f} after ({os.cpu_count()} cores)"
     )
+    if report.cpu_ms_per_plan is not None:
+        typer.echo(
+            f"server CPU {report.server_cpu_s:.1f} s: {report.cpu_ms_per_plan:.0f} ms per plan, "
+            f"at most {1000 * (os.cpu_count() or 1) / report.cpu_ms_per_plan:.1f} plans/s "
+            "on this machine's cores with nothing else running"
+        )
     if report.errors:
         raise typer.Exit(1)

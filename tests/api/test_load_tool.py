@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 import urllib.request
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from engine.access.repository import JsonFileKeyRepository
-from engine.bench.load import prepare, run_load
+from engine.bench.load import prepare, process_tree_cpu_s, run_load
+from engine.cli.app import app
+from engine.cli.common import EXIT_INPUT
 from tests.api.test_server import _served
 
 
@@ -31,3 +38,30 @@ def test_load_with_a_stock_writer_against_a_real_server(tmp_path: Path) -> None:
     assert version == 1 + report.stock_changes  # the snapshot put, then each patch
     assert 1 <= report.stock_versions <= version
     assert 0 < report.planner_p50_ms < report.max_ms  # the plan's part of a request
+
+
+def test_the_cpu_of_a_process_tree_counts_its_children() -> None:
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass\n"
+    child = subprocess.Popen([sys.executable, "-c", burn + "time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 60
+        while process_tree_cpu_s(os.getpid()) - process_tree_cpu_s_self() < 0.4:
+            assert time.monotonic() < deadline, "the child's CPU was not counted"
+            time.sleep(0.05)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def process_tree_cpu_s_self() -> float:
+    """This process's own CPU seconds (the tree's figure less it is its children's)."""
+    times = os.times()
+    return times.user + times.system
+
+
+def test_load_refuses_a_server_pid_that_is_not_running() -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    result = CliRunner().invoke(app, ["load", "--key", "k", "--server-pid", str(gone.pid)])
+    assert result.exit_code == EXIT_INPUT
+    assert "--server-pid" in result.output
