@@ -14,9 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
-
-from engine.core.io import load_plan
+from engine.core.io import plan_head
 from engine.demo import DEFAULT_SEED, write_demo
 
 
@@ -57,7 +55,7 @@ def run_e2e(
     if child.returncode != 0:
         message = child.stderr.read().decode() if child.stderr else ""
         raise RuntimeError(f"omnistock plan failed ({child.returncode}): {message}")
-    head = orjson.loads(plan.read_bytes()) if suffix == ".json" else load_plan(plan).model_dump()
+    head = plan_head(plan)
     timing, kpis = head["timing"], head["kpis"]
     # ru_maxrss is in KiB on Linux.
     return EndToEnd(

@@ -398,18 +398,39 @@ def write_plan_parquet(document: dict[str, Any], path: Path) -> None:
 
 def _read_plan_parquet(path: Path) -> Any:
     try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        message = "reading .parquet plans needs pyarrow: pip install 'omnistock[columnar]'"
-        raise InputError([Issue("", message)], str(path)) from None
-    try:
-        table = pq.read_table(path)
+        table = _parquet_file(path).read()
     except (OSError, ValueError) as err:
         raise InputError([Issue("", f"not a Parquet plan: {err}")], str(path)) from None
     rest = (table.schema.metadata or {}).get(PARQUET_KEY)
     if rest is None:
         raise InputError([Issue("", "no omnistock.plan metadata: not a plan")], str(path))
     return {**orjson.loads(rest), "allocations": table.to_pylist()}
+
+
+def _parquet_file(path: Path) -> Any:
+    """The Parquet file, read with no limit on its metadata: a big plan's pools and
+    reasons (tens of MB at 300,000 SKUs) exceed pyarrow's default thrift limits."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        message = "reading .parquet plans needs pyarrow: pip install 'omnistock[columnar]'"
+        raise InputError([Issue("", message)], str(path)) from None
+    unlimited = 2**31 - 1
+    return pq.ParquetFile(
+        path, thrift_string_size_limit=unlimited, thrift_container_size_limit=unlimited
+    )
+
+
+def plan_head(path: Path) -> dict[str, Any]:
+    """A plan file's plan without its allocations, read without them where the file
+    keeps them apart (.parquet, .ndjson)."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return dict(orjson.loads(_parquet_file(path).schema_arrow.metadata[PARQUET_KEY]))
+    if suffix == ".ndjson":
+        with path.open("rb") as file:
+            return dict(orjson.loads(file.readline()))
+    return _without_allocations(orjson.loads(path.read_bytes()))
 
 
 def write_plan_ndjson(document: dict[str, Any], path: Path) -> None:

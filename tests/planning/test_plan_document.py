@@ -25,6 +25,7 @@ from engine.core.io import (
     load_plan,
     parse_snapshot,
     parse_snapshot_columns,
+    plan_head,
     plan_json,
     read_document,
     write_plan_json,
@@ -233,6 +234,8 @@ def test_plan_files_read_back_as_the_plan(tmp_path: Path, suffix: str) -> None:
     )
     writer(document, tmp_path / f"plan{suffix}")
     assert load_plan(tmp_path / f"plan{suffix}") == Plan.model_validate(document)
+    head = Plan.model_validate(document).model_dump(exclude={"allocations"})
+    assert plan_head(tmp_path / f"plan{suffix}") == head
 
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=6)  # quotes, \\, \u2028...
