@@ -95,6 +95,13 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
                 "quantities": {shops[0]: draw(st.integers(0, 80))},
             }
         )
+    if draw(st.booleans()):
+        # Pack sizes and delisting make a second pass (only touched parts re-solved).
+        rules.append({"id": "pack", "type": "pack_size", "quantity": draw(st.integers(2, 6))})
+    if draw(st.booleans()):
+        rules.append(
+            {"id": "delist", "type": "min_or_delist", "threshold": draw(st.integers(1, 5))}
+        )
     mode = draw(st.sampled_from(["normal", "peak"]))
     data: dict[str, Any] = {
         "pools": pools,
