@@ -186,7 +186,8 @@ def _read(data: Any) -> SnapshotColumns:
     velocity_rows = data.get("velocity", [])
     v_sku, v_shop = _shop_rows(velocity_rows, "units_per_day", sku_pos, shop_pos)
     speeds = list(map(itemgetter("units_per_day"), velocity_rows))
-    _require(_only(speeds, float, int))
+    speed_kinds = set(map(type, speeds))
+    _require(speed_kinds <= {float, int})
     v_rate = np.array(speeds, dtype=np.float64)
     _require(bool(np.all((v_rate >= 0) & (v_rate <= MAX_VELOCITY))))
     listed_rows = data.get("listed", [])
@@ -220,7 +221,7 @@ def _read(data: Any) -> SnapshotColumns:
         if all(map(len(_STOCK_KEYS).__eq__, map(len, stock_rows)))
         else [_STOCK_DEFAULTS | r for r in stock_rows],
         "velocity": velocity_rows
-        if _only(speeds, float)
+        if speed_kinds <= {float}
         else [
             {"sku": r["sku"], "shop": r["shop"], "units_per_day": float(v)}
             for r, v in zip(velocity_rows, speeds, strict=True)
