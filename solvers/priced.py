@@ -66,8 +66,12 @@ def applies(problem: Problem, grouped: Bool) -> bool:
     return bool(np.any(problem.shop_capacity >= 0))
 
 
-def price_groups(problem: Problem, grouped: Bool, time_limit_s: float) -> Priced:
-    """Prices for the capacity shops, the bundle groups' plan at them, and the bound."""
+def price_groups(
+    problem: Problem, grouped: Bool, time_limit_s: float, hint: I64 | None = None
+) -> Priced:
+    """Prices for the capacity shops, the bundle groups' plan at them, and the bound.
+    `hint`: prices found for a like problem (the first pass's, for the second): the
+    search starts there."""
     solver = _mip_solver()
     if solver is None:
         raise SolverError(NAME, "unavailable", "OR-Tools has neither SCIP nor CP-SAT")
@@ -79,7 +83,8 @@ def price_groups(problem: Problem, grouped: Bool, time_limit_s: float) -> Priced
     # Prices at which the singles alone fill the shops, then again for what the
     # groups leave them at those prices.
     greedy = Greedy(singles)
-    price = _bisect(greedy, capacity, limited, np.zeros(problem.n_shops, dtype=np.int64), False)
+    start = np.zeros(problem.n_shops, dtype=np.int64) if hint is None else hint.copy()
+    price = _bisect(greedy, capacity, limited, start, hint is not None)
     gx, gshared, g_value = _groups_at(groups, price, solver, time_limit_s)
     g_use = _use(groups, gx, gshared)
     again = _bisect(greedy, np.maximum(capacity - g_use, 0), limited, price, True)

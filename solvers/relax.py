@@ -68,8 +68,9 @@ ExactSolve = Callable[[Problem, float], Solution]
 @dataclass(frozen=True)
 class Relaxed:
     solution: Solution
-    bound: int  # the LP bound on the objective (whole: costs are whole)
+    bound: int  # a lower bound on the objective (whole: costs are whole)
     gap: float
+    price: I64 | None = None  # per shop, where shop prices gave the bound
 
 
 def applies(problem: Problem) -> bool:
@@ -101,6 +102,7 @@ def solve_relaxed(
     time_limit_s: float,
     max_gap: float = MAX_GAP,
     roads: tuple[str, ...] = ("prices", "lp"),
+    price_hint: I64 | None = None,
 ) -> Relaxed:
     """The part's plan by relax and repair, with its proven gap; SolverError when every
     road fails or leaves a gap above `max_gap` (the caller then solves the MIP).
@@ -115,12 +117,14 @@ def solve_relaxed(
         if road == "prices" and not priced.applies(problem, grouped):
             continue
         try:
+            price = None
             if road == "prices":
-                found = priced.price_groups(problem, grouped, time_limit_s)
-                x, shared, bound = found.x, found.shared, found.bound
+                found = priced.price_groups(problem, grouped, time_limit_s, price_hint)
+                x, shared, bound, price = found.x, found.shared, found.bound, found.price
             else:
                 x, shared, bound = _lp_road(problem, group, time_limit_s)
-            return _certified(problem, exact, x, shared, bound, group, road, max_gap, time_limit_s)
+            done = _certified(problem, exact, x, shared, bound, group, road, max_gap, time_limit_s)
+            return replace(done, price=price)
         except SolverError as err:
             # Even "infeasible" is a refusal here: a road's split of a row can starve
             # the singles of a feasible part; the whole MIP gives the final word.

@@ -43,6 +43,8 @@ class Solved:
     # Per SKU, the component it was solved with (no row spans two); None when the
     # whole problem was solved as one (a forced backend).
     label: np.ndarray | None = None
+    # Per shop, the capacity prices relax and repair found (a start for a second pass).
+    price: np.ndarray | None = None
 
 
 def candidates(problem: Problem) -> Iterator[Backend]:
@@ -77,14 +79,21 @@ def solve_part(
     raise SolverError("planner", "failed", "; ".join(errors) or "no backend fits")
 
 
-def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.0) -> Solved:
-    """Solve the whole problem; `solver` forces one backend for every part."""
+def solve(
+    problem: Problem,
+    solver: str | None = None,
+    time_limit_s: float = 60.0,
+    price_hint: np.ndarray | None = None,
+) -> Solved:
+    """Solve the whole problem; `solver` forces one backend for every part;
+    `price_hint`: capacity prices of a like problem, where relax and repair starts."""
     # Filled part by part, allocated at the first part that is not the whole problem
     # (a part that is hands over its arrays).
     x: np.ndarray | None = None
     shared: np.ndarray | None = None
     parts: list[Part] = []
     label = components(problem) if solver is None else None
+    price: np.ndarray | None = None
     everything = [np.ones(problem.n_skus, dtype=bool)]
     for skus in partition(problem, label) if label is not None else everything:
         if np.all(skus):  # one part: the whole problem, no index arrays
@@ -103,7 +112,11 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
         bound: int | None = None
         gap: float | None = None
         if solver is None and relax_applies(sub):
-            solution, errors, bound, gap = _relax_or_chain(sub, chain, time_limit_s)
+            solution, errors, bound, gap, found = _relax_or_chain(
+                sub, chain, time_limit_s, price_hint
+            )
+            if found is not None:
+                price = found if price is None else np.maximum(price, found)
         else:
             solution, errors = solve_part(sub, chain, time_limit_s)
         if sku_idx is None or cell_idx is None:
@@ -130,7 +143,7 @@ def solve(problem: Problem, solver: str | None = None, time_limit_s: float = 60.
     if x is None or shared is None:  # no parts
         x = np.zeros(problem.n_cells, dtype=np.int64)
         shared = np.zeros(problem.n_skus, dtype=np.int64)
-    return Solved(x=x, shared=shared, parts=parts, label=label)
+    return Solved(x=x, shared=shared, parts=parts, label=label, price=price)
 
 
 def solve_again(
@@ -149,12 +162,12 @@ def solve_again(
         return solve(problem, solver, time_limit_s)
     touched = np.isin(first.label, np.unique(first.label[problem.cell_sku[changed]]))
     if touched.all():
-        return solve(problem, solver, time_limit_s)
+        return solve(problem, solver, time_limit_s, first.price)
     x, shared = first.x.copy(), first.shared.copy()
     if not touched.any():
         return Solved(x=x, shared=shared, parts=[], label=first.label)
     sub, sku_idx, cell_idx = restrict(problem, touched)
-    again = solve(sub, solver, time_limit_s)
+    again = solve(sub, solver, time_limit_s, first.price)
     x[cell_idx] = again.x
     shared[sku_idx] = again.shared
     label = first.label.copy()
@@ -168,13 +181,13 @@ def _exact(problem: Problem, time_limit_s: float) -> Solution:
 
 
 def _relax_or_chain(
-    problem: Problem, chain: Iterable[Backend], time_limit_s: float
-) -> tuple[Solution, list[str], int | None, float | None]:
+    problem: Problem, chain: Iterable[Backend], time_limit_s: float, hint: np.ndarray | None
+) -> tuple[Solution, list[str], int | None, float | None, np.ndarray | None]:
     """A part where bundles meet a capacity or budget row: relax and repair within
     its proven gap (solvers/relax.py), else the backend chain (the whole MIP)."""
     try:
-        relaxed = solve_relaxed(problem, _exact, time_limit_s)
+        relaxed = solve_relaxed(problem, _exact, time_limit_s, price_hint=hint)
     except SolverError as err:
         solution, errors = solve_part(problem, chain, time_limit_s)
-        return solution, [f"relax and repair refused: {err}", *errors], None, None
-    return relaxed.solution, [], relaxed.bound, relaxed.gap
+        return solution, [f"relax and repair refused: {err}", *errors], None, None, None
+    return relaxed.solution, [], relaxed.bound, relaxed.gap, relaxed.price
