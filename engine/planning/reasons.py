@@ -8,6 +8,7 @@ cover less than the pool, full shop capacities or budgets, and caps.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -36,9 +37,10 @@ def unallocated_rows(
         return f"{getattr(c.ruleset.rules[k], 'type', '')} {name(k)}"
 
     def add(units: np.ndarray, reason: str | Callable[[int], str]) -> None:
-        for i in np.flatnonzero(units > 0):
-            why = reason if isinstance(reason, str) else reason(int(i))
-            rows.append((int(i), int(units[i]), why))
+        held = np.flatnonzero(units > 0)
+        skus, quantities = held.tolist(), units[held].astype(np.int64).tolist()
+        whys = repeat(reason) if isinstance(reason, str) else map(reason, skus)
+        rows.extend(zip(skus, quantities, whys, strict=False))  # whys may be endless
 
     def share_name(i: int) -> str:
         return name(int(prov.share_rule[i])) or "default split"
