@@ -328,15 +328,14 @@ def _rows_json(columns: Mapping[str, list[Any]], pad: str) -> Iterator[bytes]:
 def _texts(values: list[Any], pad: str) -> list[str]:
     """Each value's JSON as orjson writes it with OPT_INDENT_2, lines after the first
     indented by `pad`. Distinct strings and lists are written once each (ids and
-    binding lists repeat across cells), and the per-value work is map() in C."""
-    kinds = set(map(type, values))
-    if kinds <= {int} or kinds <= {bool} or kinds <= {str}:
-        # The compact JSON of the list, split at its commas where there are no others
-        # than the n - 1 between values (always so for numbers): a few times faster
-        # than writing each value.
-        listed = orjson.dumps(values)[1:-1].decode()
-        if listed.count(",") == len(values) - 1:
-            return listed.split(",")
+    binding lists repeat across cells), and the per-value work is in C."""
+    # The compact JSON of the whole list, split at its commas, where it holds no other
+    # commas than the n - 1 between values and no list or object (which OPT_INDENT_2
+    # would lay out over lines): a few times faster than writing each value.
+    listed = orjson.dumps(values)[1:-1].decode()
+    if listed.count(",") == len(values) - 1 and "[" not in listed and "{" not in listed:
+        return listed.split(",")
+    if set(map(type, values)) <= {str}:
         text = {v: orjson.dumps(v).decode() for v in set(values)}
         return list(map(text.__getitem__, values))
     # Lists and anything else, once per distinct object (shared binding lists).
