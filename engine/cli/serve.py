@@ -70,8 +70,16 @@ def serve(
 
     # The settings read here reach every worker inside the app factory: uvicorn pickles
     # its config (the factory with them) into each worker process it spawns.
+    # A worker must answer the supervisor's health ping within the timeout; uvicorn's 5 s
+    # default killed workers still importing on a busy 2-core machine (a planning
+    # worker's ping thread also waits for the GIL), so it is raised to 30 s.
     server_config = uvicorn.Config(
-        partial(served_app, config), factory=True, host=host, port=port, workers=workers
+        partial(served_app, config),
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=30,
     )
     server = uvicorn.Server(server_config)
     if workers > 1:

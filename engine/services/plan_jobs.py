@@ -12,7 +12,14 @@ from engine.core.settings import Settings
 from engine.jobs.base import JobInfo, JobQueue
 from engine.jobs.kinds import JobFailed, JobKind, Report
 from engine.services.brand_cut import failure_parts
-from engine.services.plans import PlanInputs, compute_plan, plan_cells, plan_inputs, save_plan
+from engine.services.plans import (
+    PlanInputs,
+    compute_plan,
+    compute_prepared,
+    plan_inputs,
+    prepared_inputs,
+    save_plan,
+)
 from engine.store.base import JsonObject, Store
 
 RunAs = Literal["auto", "now", "job"]
@@ -23,15 +30,16 @@ def plan_now_or_job(
 ) -> JobInfo | JsonObject:
     """The plan made now (its stored view) or, when asked for or (auto) larger than
     `settings.sync_plan_max_cells`, the job that makes it. `mode` None: the mode in
-    force when the plan's inputs are read. A plan made now reads the stored snapshot
-    once, for both its size and the plan."""
+    force when the plan's inputs are read. A plan made now reads the stored texts once;
+    they are parsed once per process (engine/services/plan_inputs_cache.py)."""
     job_args: JsonObject = {"mode": mode, "time_limit_s": settings.job_solver_time_limit_s}
     if run == "job":
         return jobs.submit(store.tenant, PLAN_JOB.name, job_args)
-    inputs = plan_inputs(store, mode)
-    if run == "auto" and plan_cells(inputs.snapshot) > settings.sync_plan_max_cells:
+    max_cells = settings.sync_plan_max_cells if run == "auto" else None
+    prepared = prepared_inputs(store, mode, max_cells)
+    if prepared is None:
         return jobs.submit(store.tenant, PLAN_JOB.name, job_args)
-    document, meta = compute_plan(inputs, settings.solver_time_limit_s)
+    document, meta = compute_prepared(prepared, settings.solver_time_limit_s)
     return save_plan(store, document, meta)
 
 
