@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -200,20 +201,23 @@ def _per_shop(allocations: list[dict[str, Any]] | dict[str, list[Any]]) -> Table
     if columns is None:
         rows = allocations if isinstance(allocations, list) else []
         columns = {k: [a[k] for a in rows] for k in ("shop", "quantity", "shared", "listed")}
-    by_shop: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for shop, units, shared, listed in zip(
-        columns["shop"], columns["quantity"], columns["shared"], columns["listed"], strict=True
-    ):
-        row = by_shop[shop]
-        row[0] += units
-        row[1] += shared
-        row[2] += listed
-    shops = Table(title="per shop", title_justify="left")
+    # Summed by array (a million cells at 300,000 SKUs): each cell's shop as a code.
+    shops = sorted(set(columns["shop"]))
+    position = dict(zip(shops, range(len(shops)), strict=True))
+    code = np.array(list(map(position.__getitem__, columns["shop"])), dtype=np.int64)
+    # Float sums of whole numbers are exact below 2**53 units.
+    sums = [
+        np.bincount(code, weights=np.array(columns[k], dtype=np.float64), minlength=len(shops))
+        .round()
+        .astype(np.int64)
+        for k in ("quantity", "shared", "listed")
+    ]
+    table = Table(title="per shop", title_justify="left")
     for col in ("shop", "exclusive units", "shared units listed", "SKUs listed"):
-        shops.add_column(col, justify="right" if col != "shop" else "left")
-    for shop, (units, shared, listed) in sorted(by_shop.items()):
-        add_plain_row(shops, shop, f"{units:,}", f"{shared:,}", f"{listed:,}")
-    return shops
+        table.add_column(col, justify="right" if col != "shop" else "left")
+    for shop, units, shared, listed in zip(shops, *(s.tolist() for s in sums), strict=True):
+        add_plain_row(table, shop, f"{units:,}", f"{shared:,}", f"{listed:,}")
+    return table
 
 
 def validate(
