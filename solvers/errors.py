@@ -14,4 +14,9 @@ class SolverError(Exception):
     def __init__(self, backend: str, status: str, detail: str = "") -> None:
         self.backend = backend
         self.status = status
+        self.detail = detail
         super().__init__(f"solver {backend} returned {status}" + (f": {detail}" if detail else ""))
+
+    def __reduce__(self) -> tuple[type[SolverError], tuple[str, str, str]]:
+        # Pickled as its parts, not its message: a helper process's error comes back whole.
+        return (type(self), (self.backend, self.status, self.detail))

@@ -1,5 +1,5 @@
 """`python -m engine.cli`: the same commands as the `omnistock` script."""
 
-from engine.cli.app import app
+from engine.cli.app import main
 
-app()
+main()

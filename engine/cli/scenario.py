@@ -4,7 +4,6 @@ side in the terminal, and with --out as JSON, CSV and PNG charts."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -70,11 +69,7 @@ def run(
 ) -> None:
     """Play every variant over the horizon against the same demand and print the
     comparison with the base; --out also writes JSON, CSV and PNG charts."""
-    # One OpenBLAS thread in this process and its helpers (which inherit the environment),
-    # set before the imports below load numpy: the planner's dot products are too short
-    # to share, and the pool's idle threads spin, taking turns from the other process
-    # playing (double11: 9.8 -> 7.4 CPU seconds with --jobs 2). Set the variable to opt out.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # (One BLAS thread per process: set by the console entry, engine/cli/app.py.)
     from engine.scenarios.compare import comparison, render_table
     from engine.scenarios.format import load_base, load_scenario
     from engine.scenarios.run import run_scenario, settings_for

@@ -7,6 +7,7 @@ HTTP statuses; neither ever shows a stack trace for bad input.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from solvers.errors import SolverError
 
@@ -34,6 +35,20 @@ class Issue:
 
 class OmnistockError(Exception):
     """Base of every error the engine raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as its fields, not rebuilt from its message (an exception's default,
+        # which garbles errors whose __init__ takes parts): an error raised in a helper
+        # process - a scenario player, a job worker - comes back whole.
+        return (restore_error, (type(self), self.args, self.__dict__))
+
+
+def restore_error(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """An error as pickled by `OmnistockError.__reduce__`, without calling __init__."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class InputError(OmnistockError):
