@@ -7,6 +7,7 @@ assembly and writing all count; its peak memory is the child's maximum resident 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,13 +39,33 @@ def _omnistock() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "engine.cli"]
 
 
+def run_stages(skus: int, directory: Path, seed: int = DEFAULT_SEED) -> dict[str, list[float]]:
+    """Each stage of `omnistock plan` on the demo at `skus`, in a new process
+    (`engine.bench.stages`): stage -> [wall s, CPU s]."""
+    snapshot, rules = _demo(skus, directory, seed)
+    command = [sys.executable, "-m", "engine.bench.stages", str(snapshot), str(rules)]
+    done = subprocess.run(
+        [*command, str(directory / "plan-stages.json")], capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"stages failed ({done.returncode}): {done.stderr.decode()}")
+    times: dict[str, list[float]] = json.loads(done.stdout)
+    return times
+
+
+def _demo(skus: int, directory: Path, seed: int) -> tuple[Path, Path]:
+    """The demo's files at `skus` in `directory`, written once."""
+    snapshot, rules = directory / "snapshot.json", directory / "rules.yaml"
+    if not snapshot.exists():
+        write_demo(directory, seed, skus)
+    return snapshot, rules
+
+
 def run_e2e(
     skus: int, directory: Path, suffix: str = ".json", seed: int = DEFAULT_SEED
 ) -> EndToEnd:
     """Write the demo at `skus` into `directory` (once), plan it in a new process."""
-    snapshot, rules = directory / "snapshot.json", directory / "rules.yaml"
-    if not snapshot.exists():
-        write_demo(directory, seed, skus)
+    snapshot, rules = _demo(skus, directory, seed)
     plan = directory / f"plan{suffix}"
     command = [*_omnistock(), "plan", str(snapshot), str(rules), "-o", str(plan)]
     started = time.perf_counter()

@@ -10,10 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.bench.e2e import run_e2e
+from engine.bench.e2e import run_e2e, run_stages
 from engine.cli.common import add_plain_row
 
-out = Console(width=120)
+out = Console(width=160)
 
 
 def bench_e2e(
@@ -24,12 +24,15 @@ def bench_e2e(
     work: Annotated[
         Path, typer.Option(help="where the demo data and plans are written (kept per size)")
     ] = Path("/tmp/omnistock-e2e"),
+    stages: Annotated[
+        bool, typer.Option("--stages", help="also time each stage, per size (wall/CPU s)")
+    ] = False,
 ) -> None:
     """Time `omnistock plan` end to end on the demo, per size and plan file type."""
     table = Table(title="omnistock plan, end to end", title_justify="left")
     for col in ("SKUs", "cells", "output", "process s", "compile+solve s", "ratio", "peak MiB"):
         table.add_column(col, justify="left" if col == "output" else "right")
-    for size in (int(s.replace("_", "")) for s in skus.split(",") if s.strip()):
+    for size in _sizes(skus):
         for suffix in (s.strip() for s in outputs.split(",") if s.strip()):
             r = run_e2e(size, work / f"demo-{size}", suffix)
             add_plain_row(
@@ -43,3 +46,23 @@ def bench_e2e(
                 f"{r.peak_mib:,.0f}",
             )
     out.print(table)
+    if stages:
+        out.print(_stage_table(skus, work))
+
+
+def _stage_table(skus: str, work: Path) -> Table:
+    """One row per size: each stage's wall and CPU seconds, from one new process."""
+    rows = {size: run_stages(size, work / f"demo-{size}") for size in _sizes(skus)}
+    table = Table(title="omnistock plan, stage by stage (wall s / CPU s)", title_justify="left")
+    table.add_column("SKUs", justify="right")
+    names = list(next(iter(rows.values()), {}))
+    for name in names:
+        table.add_column(name, justify="right")
+    for size, times in rows.items():
+        cells = [f"{times[n][0]:.2f} / {times[n][1]:.2f}" for n in names]
+        add_plain_row(table, f"{size:,}", *cells)
+    return table
+
+
+def _sizes(skus: str) -> list[int]:
+    return [int(s.replace("_", "")) for s in skus.split(",") if s.strip()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.bench.e2e import run_e2e
+from engine.bench.e2e import run_e2e, run_stages
 
 
 def test_e2e_times_a_real_plan_run(tmp_path: Path) -> None:
@@ -13,3 +13,20 @@ def test_e2e_times_a_real_plan_run(tmp_path: Path) -> None:
     assert record.process_s >= record.planner_s > 0
     assert (tmp_path / "demo" / "plan.json").stat().st_size > 0
     assert record.peak_mib > 0
+
+
+def test_stages_time_every_stage_of_a_plan_run(tmp_path: Path) -> None:
+    times = run_stages(100, tmp_path / "demo")
+    assert list(times) == [
+        "imports",
+        "read+validate",
+        "index",
+        "input hash",
+        "compile+solve",
+        "assemble",
+        "write",
+        "free",
+    ]
+    assert all(wall >= 0 and cpu >= 0 for wall, cpu in times.values())
+    assert times["imports"][1] > 0 and times["compile+solve"][1] > 0
+    assert (tmp_path / "demo" / "plan-stages.json").stat().st_size > 0

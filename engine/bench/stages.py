@@ -1,0 +1,59 @@
+"""`omnistock plan`'s stages timed one by one in a new process, as the command runs them:
+imports, read + validate, index, input hash, compile + solve, assembly, writing the plan
+JSON, and freeing it. Run as `python -m engine.bench.stages SNAPSHOT RULES PLAN`; prints
+each stage's wall and CPU seconds as JSON (`omnistock bench-e2e --stages` shows them)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+started, cpu_started = time.perf_counter(), time.process_time()
+
+import gc  # noqa: E402 - the imports are the first stage timed
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import engine.cli.plan  # noqa: E402, F401 - what the command imports
+from engine.cli.common import read_settings  # noqa: E402
+from engine.core.index import SnapshotIndex  # noqa: E402
+from engine.core.io import load_snapshot_columns, write_plan_json  # noqa: E402
+from engine.planning.planner import _assemble, columns_hash, run_planner  # noqa: E402
+from engine.runtime.process import prepare_process  # noqa: E402
+from rules.load import load_ruleset  # noqa: E402
+
+
+def main(snapshot: Path, rules: Path, plan: Path) -> dict[str, list[float]]:
+    imports = [time.perf_counter() - started, time.process_time() - cpu_started]
+    times = {"imports": [round(seconds, 3) for seconds in imports]}
+    mark = [time.perf_counter(), time.process_time()]
+
+    def lap(stage: str) -> None:
+        now = [time.perf_counter(), time.process_time()]
+        times[stage] = [round(now[0] - mark[0], 3), round(now[1] - mark[1], 3)]
+        mark[:] = now
+
+    prepare_process(read_settings())
+    gc.disable()  # as `omnistock plan` runs (engine/cli/plan.py)
+    columns = load_snapshot_columns(snapshot)
+    ruleset = load_ruleset(rules)
+    lap("read+validate")
+    index = SnapshotIndex.of_columns(columns)
+    lap("index")
+    digest = columns_hash(columns, ruleset, columns.mode)
+    lap("input hash")
+    outcome = run_planner(index, ruleset, columns.mode)
+    lap("compile+solve")
+    document = _assemble(outcome.compiled, outcome.solved, outcome.second, ruleset, digest, True)
+    document["timing"] = {**outcome.timing, "total_s": 0.0}
+    lap("assemble")
+    write_plan_json(document, plan)
+    lap("write")
+    del document, outcome, index, columns
+    lap("free")
+    return times
+
+
+if __name__ == "__main__":
+    paths = [Path(arg) for arg in sys.argv[1:4]]
+    sys.stdout.write(json.dumps(main(*paths)) + "\n")
