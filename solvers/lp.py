@@ -378,6 +378,12 @@ class Mip(Backend):
         if solver is None:
             raise SolverError(self.name, "unavailable", "OR-Tools has neither SCIP nor CP-SAT")
         _check_bundles(self.name, problem)
+        # Imported here: solvers/made.py builds on this module (its blocks, the greedy).
+        from solvers import made
+
+        if problem.features <= made.NEEDS and made.applies(problem):
+            x, shared = made.solve_made(problem)
+            return Solution(x, shared, self.name, objective(problem, x, shared))
         model = build_model(problem)
         notes: tuple[str, ...] = ()
         try:
@@ -432,7 +438,7 @@ def solve_in_blocks(
         hi = np.full(rows.shape[0], np.iinfo(np.int64).min)
         np.minimum.at(lo, rows.row, col_block[rows.col])
         np.maximum.at(hi, rows.row, col_block[rows.col])
-        if np.any(lo != hi):
+        if np.any((lo != hi) & (hi >= lo)):  # (an empty row has hi < lo: no block)
             return _solve(backend, model, solver, True, time_limit_s, accept_feasible)
     lp = _solve(backend, model, "glop", False, time_limit_s)
     whole = np.rint(lp)

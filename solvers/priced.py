@@ -45,6 +45,7 @@ from solvers.problem import (
 from solvers.split import detect_features, restrict
 
 NAME = "relax"
+UNBOUNDED = 1 << 36  # room of segments without a limit (sums stay in int64 to 10M SKUs)
 
 
 @dataclass(frozen=True)
@@ -195,15 +196,16 @@ class Greedy:
             problem.ub - np.maximum(s12, lb),
         ]
         rank = problem.cell_rank
-        some = np.maximum(self.rest, 0)
         skus = np.arange(n_s)
         self.sku = np.concatenate([problem.cell_sku] * 3 + [skus, skus, skus])
+        # A shared part and penalised idle take any number of units (a SKU's rest may
+        # be asked for with more units than its pool: see `fill`).
         self.room = np.concatenate(
             [
                 *room,
-                np.where(problem.shared, some, 0),
-                np.clip(problem.free_idle, 0, some),
-                some,
+                np.where(problem.shared, UNBOUNDED, 0),
+                np.maximum(problem.free_idle, 0),
+                np.full(n_s, UNBOUNDED),
             ]
         )
         self.cost = np.concatenate(
@@ -227,10 +229,12 @@ class Greedy:
         if key not in self.recent:
             if len(self.recent) >= 4:
                 self.recent.pop(next(iter(self.recent)))
-            self.recent[key] = self._fill(price)
+            self.recent[key] = self.fill(price, self.rest)[:2]
         return self.recent[key]
 
-    def _fill(self, price: I64) -> tuple[I64, I64]:
+    def fill(self, price: I64, rest: I64) -> tuple[I64, I64, I64]:
+        """The plan placing `rest` units of each SKU (not only its own: bundles made
+        from components change both), and each SKU's cost of them at `price`."""
         p = self.problem
         n_c, n_s = self.n_c, p.n_skus
         cost = self.cost.copy()
@@ -246,11 +250,12 @@ class Greedy:
         running = np.cumsum(room)
         start = np.searchsorted(sku, np.arange(n_s), side="left")
         first = np.concatenate([[0], running])[start]
-        take = np.clip(self.rest[sku] - (running - room - first[sku]), 0, room)
+        take = np.clip(rest[sku] - (running - room - first[sku]), 0, room)
         taken = np.empty_like(take)
         taken[order] = take
         x = p.lb + taken[:n_c] + taken[n_c : 2 * n_c] + taken[2 * n_c : 3 * n_c]
-        return x, taken[3 * n_c : 3 * n_c + n_s]
+        sku_cost = np.bincount(self.sku, weights=taken * cost, minlength=n_s).astype(np.int64)
+        return x, taken[3 * n_c : 3 * n_c + n_s], sku_cost
 
     def use(self, price: I64) -> I64:
         return _use(self.problem, *self.at(price))
@@ -270,6 +275,12 @@ def _groups_at(
     if not capped:
         free = replace(groups, shop_capacity=np.full(groups.n_shops, -1, dtype=np.int64))
         free = replace(free, features=detect_features(free))
+        # Imported here: solvers/made.py builds on this module's greedy.
+        from solvers import made
+
+        if made.applies(free):  # exact: no MIP gap to take off
+            x, shared = made.solve_made(free, price)
+            return x, shared, objective(free, x, shared) + int(price @ _use(free, x, shared))
     model = build_model(free)
     shift = np.zeros(model.col_cost.size)
     cell = model.col_cell >= 0

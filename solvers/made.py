@@ -1,0 +1,70 @@
+"""Bundles without an integer program, where each block holds one bundle.
+
+A bundle made from components takes `qty` units of each: with the number made fixed,
+every SKU of the block is on its own again (the bundle has its own stock plus those made,
+each component its stock less what they took), and each SKU's cheapest placement is the
+greedy of solvers/priced.py. That cost, as a function of the number made, is the value
+of a linear program in its right-hand side (the rest is a network: whole for whole
+numbers), so it is convex: the best number made is found by bisection on its slope,
+for every block at once. Exact, as the MIP is; a block with two bundles (components
+shared between bundles) or supply groups is left to the MIP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from solvers.lp import sku_blocks
+from solvers.priced import Greedy
+from solvers.problem import I64, Costs, Feature, Problem, bundle_unit_cost, remaining_pool
+
+NEEDS = frozenset({Feature.BUNDLES})  # capacities are priced by the caller, if any
+
+
+def applies(problem: Problem) -> bool:
+    """Bundles only, one bundle per block, no bundle that is another's component."""
+    b = problem.bundles
+    if b is None or b.bundle.size == 0 or problem.groups is not None:
+        return False
+    bundles = np.unique(b.bundle)
+    if np.isin(bundles, b.component).any():
+        return False
+    block = sku_blocks(problem)
+    return bool(np.bincount(block[bundles]).max(initial=0) <= 1)
+
+
+def solve_made(problem: Problem, price: I64 | None = None) -> tuple[I64, I64]:
+    """The plan (x per cell, shared part per SKU) with the best number of each bundle
+    made, capacities ignored (`price` per unit on each shop stands for them)."""
+    assert problem.bundles is not None
+    b = problem.bundles
+    if price is None:
+        price = np.zeros(problem.n_shops, dtype=np.int64)
+    greedy = Greedy(problem)
+    rest = remaining_pool(problem)
+    bundles, row_bundle = np.unique(b.bundle, return_inverse=True)
+    block = sku_blocks(problem)
+    unit = bundle_unit_cost(problem, Costs.for_problem(problem))[bundles]
+    # At most as many as the scarcest component allows.
+    most = np.full(bundles.size, np.iinfo(np.int64).max)
+    np.minimum.at(most, row_bundle, np.maximum(rest[b.component], 0) // b.qty)
+
+    def block_cost(made: I64) -> I64:
+        units = rest.copy()
+        units[bundles] += made
+        np.subtract.at(units, b.component, b.qty * made[row_bundle])
+        cost = greedy.fill(price, units)[2]
+        per_block = np.bincount(block, weights=cost, minlength=int(block.max()) + 1)
+        return per_block.astype(np.int64)[block[bundles]] + unit * made
+
+    lo, hi = np.zeros(bundles.size, dtype=np.int64), most
+    while np.any(lo < hi):  # the least number made past which the cost rises
+        open_ = lo < hi
+        mid = (lo + hi) // 2
+        rising = block_cost(mid + open_) - block_cost(mid) >= 0
+        lo, hi = np.where(open_ & ~rising, mid + 1, lo), np.where(open_ & rising, mid, hi)
+    units = rest.copy()
+    units[bundles] += lo
+    np.subtract.at(units, b.component, b.qty * lo[row_bundle])
+    x, shared, _ = greedy.fill(price, units)
+    return x, shared
