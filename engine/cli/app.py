@@ -63,9 +63,12 @@ class LazyCommands(TyperGroup):
             return None
         target = getattr(importlib.import_module(f"engine.cli.{entry.module}"), entry.attr)
         if not isinstance(target, typer.Typer):
-            single = typer.Typer()
+            single = typer.Typer(add_completion=False)
             single.command(name=cmd_name)(target)
             target = single
+        # A group built on its own would offer shell completion options of its own; the
+        # root has none (as when the groups were added to it).
+        target._add_completion = False
         command = typer.main.get_command(target)
         command.name = cmd_name
         return command
