@@ -41,9 +41,9 @@ def _omnistock() -> list[str]:
 
 def run_stages(skus: int, directory: Path, seed: int = DEFAULT_SEED) -> dict[str, list[float]]:
     """Each stage of `omnistock plan` on the demo at `skus`, in a new process
-    (`engine.bench.stages`): stage -> [wall s, CPU s]."""
+    (`engine.cli.plan_stages`, an entry point of its own): stage -> [wall s, CPU s]."""
     snapshot, rules = _demo(skus, directory, seed)
-    command = [sys.executable, "-m", "engine.bench.stages", str(snapshot), str(rules)]
+    command = [sys.executable, "-m", "engine.cli.plan_stages", str(snapshot), str(rules)]
     done = subprocess.run(
         [*command, str(directory / "plan-stages.json")], capture_output=True, check=False
     )

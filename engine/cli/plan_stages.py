@@ -1,6 +1,6 @@
 """`omnistock plan`'s stages timed one by one in a new process, as the command runs them:
 imports, read + validate, index, input hash, compile + solve, assembly, writing the plan
-JSON, and freeing it. Run as `python -m engine.bench.stages SNAPSHOT RULES PLAN`; prints
+JSON, and freeing it. Run as `python -m engine.cli.plan_stages SNAPSHOT RULES PLAN`; prints
 each stage's wall and CPU seconds as JSON (`omnistock bench-e2e --stages` shows them)."""
 
 from __future__ import annotations
