@@ -378,12 +378,6 @@ class Mip(Backend):
         if solver is None:
             raise SolverError(self.name, "unavailable", "OR-Tools has neither SCIP nor CP-SAT")
         _check_bundles(self.name, problem)
-        # Imported here: solvers/made.py builds on this module (its blocks, the greedy).
-        from solvers import made
-
-        if problem.features <= made.NEEDS and made.applies(problem):
-            x, shared = made.solve_made(problem)
-            return Solution(x, shared, self.name, objective(problem, x, shared))
         model = build_model(problem)
         notes: tuple[str, ...] = ()
         try:

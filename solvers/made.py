@@ -3,22 +3,62 @@
 A bundle made from components takes `qty` units of each: with the number made fixed,
 every SKU of the block is on its own again (the bundle has its own stock plus those made,
 each component its stock less what they took), and each SKU's cheapest placement is the
-greedy of solvers/priced.py. That cost, as a function of the number made, is the value
+greedy of solvers/greedy.py. That cost, as a function of the number made, is the value
 of a linear program in its right-hand side (the rest is a network: whole for whole
 numbers), so it is convex: the best number made is found by bisection on its slope,
-for every block at once. Exact, as the MIP is; a block with two bundles (components
-shared between bundles) or supply groups is left to the MIP.
+for every block at once. Exact, as the MIP is: the backend `bundles`, tried before the
+MIP; a block with two bundles (components shared between bundles) or supply groups is
+left to the MIP. Relax and repair uses the same search at its shop prices.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
+from solvers.base import Backend
+from solvers.errors import SolverError
+from solvers.greedy import Greedy
 from solvers.lp import sku_blocks
-from solvers.priced import Greedy
-from solvers.problem import I64, Costs, Feature, Problem, bundle_unit_cost, remaining_pool
+from solvers.problem import (
+    I64,
+    Costs,
+    Feature,
+    Problem,
+    Solution,
+    bundle_unit_cost,
+    check_bundles,
+    objective,
+    remaining_pool,
+)
 
-NEEDS = frozenset({Feature.BUNDLES})  # capacities are priced by the caller, if any
+NAME = "bundles"
+
+
+class BundleSearch(Backend):
+    """Bundles alone, one bundle per block: exact without an integer program."""
+
+    name: ClassVar[str] = NAME
+    features: ClassVar[frozenset[Feature]] = frozenset({Feature.BUNDLES})
+
+    @classmethod
+    def is_available(cls) -> bool:
+        return True  # numpy and the greedy only
+
+    @classmethod
+    def supports(cls, problem: Problem) -> bool:
+        return problem.features <= cls.features and applies(problem)
+
+    def solve(self, problem: Problem, time_limit_s: float = 60.0) -> Solution:
+        if not self.supports(problem):
+            raise SolverError(self.name, "unsupported", "needs the MIP backend")
+        try:
+            check_bundles(problem)
+        except ValueError as err:
+            raise SolverError(self.name, "invalid", str(err)) from None
+        x, shared = solve_made(problem)
+        return Solution(x, shared, self.name, objective(problem, x, shared))
 
 
 def applies(problem: Problem) -> bool:
@@ -57,7 +97,14 @@ def solve_made(problem: Problem, price: I64 | None = None) -> tuple[I64, I64]:
         per_block = np.bincount(block, weights=cost, minlength=int(block.max()) + 1)
         return per_block.astype(np.int64)[block[bundles]] + unit * made
 
-    lo, hi = np.zeros(bundles.size, dtype=np.int64), most
+    # At least what the bundle's lower bounds need beyond its own stock.
+    least = np.maximum(-rest[bundles], 0)
+    short = rest < 0
+    short[bundles] = False
+    if np.any(least > most) or short.any():
+        # No plan, or one this search cannot see: the MIP decides and says why.
+        raise SolverError(NAME, "unsupported", "lower bounds beyond what can be made")
+    lo, hi = least, most
     while np.any(lo < hi):  # the least number made past which the cost rises
         open_ = lo < hi
         mid = (lo + hi) // 2

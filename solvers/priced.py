@@ -20,7 +20,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from solvers import made
 from solvers.errors import SolverError
+from solvers.greedy import Greedy, shop_use
 from solvers.lp import (
     MIP_GAP,
     _mip_solver,
@@ -38,14 +40,10 @@ from solvers.problem import (
     SegmentKind,
     idle_penalty,
     objective,
-    per_shop,
-    remaining_pool,
-    shared_load,
 )
 from solvers.split import detect_features, restrict
 
 NAME = "relax"
-UNBOUNDED = 1 << 36  # room of segments without a limit (sums stay in int64 to 10M SKUs)
 
 
 @dataclass(frozen=True)
@@ -87,12 +85,12 @@ def price_groups(
     start = np.zeros(problem.n_shops, dtype=np.int64) if hint is None else hint.copy()
     price = _bisect(greedy, capacity, limited, start, hint is not None)
     gx, gshared, g_value = _groups_at(groups, price, solver, time_limit_s)
-    g_use = _use(groups, gx, gshared)
+    g_use = shop_use(groups, gx, gshared)
     again = _bisect(greedy, np.maximum(capacity - g_use, 0), limited, price, True)
     if not np.array_equal(again, price):
         price = again
         gx, gshared, g_value = _groups_at(groups, price, solver, time_limit_s)
-        g_use = _use(groups, gx, gshared)
+        g_use = shop_use(groups, gx, gshared)
 
     # The bound is best at a price where the use crosses the capacity: the least
     # fitting price or one below it (the use drops there in one step when many SKUs
@@ -114,11 +112,6 @@ def price_groups(
     x[g_cell] = gx
     shared[g_sku] = gshared
     return Priced(x, shared, bound, price)
-
-
-def _use(problem: Problem, x: I64, shared: I64) -> I64:
-    """Units on each shop (a shared part counts on every shop that lists it)."""
-    return per_shop(problem, x) + shared_load(problem, shared)
 
 
 def _bisect(greedy: Greedy, room: I64, limited: Bool, start: I64, near: bool) -> I64:
@@ -175,97 +168,6 @@ def _price_ceiling(problem: Problem) -> int:
     return top - costs.floor + int(problem.shop_rank.max(initial=0)) + 1
 
 
-class Greedy:
-    """The single SKUs' priced minimum (each SKU's rest in its cheapest segments,
-    `price` added per unit on each shop, a shared part paying every shop that lists
-    it), for many prices: what does not depend on the price is built once. Exact for
-    SKUs tied by nothing but priced rows: every SKU's costs are convex."""
-
-    def __init__(self, problem: Problem) -> None:
-        costs = Costs.for_problem(problem)
-        n_c, n_s = problem.n_cells, problem.n_skus
-        self.problem = problem
-        self.rest = remaining_pool(problem)
-        s1 = np.minimum(problem.floor, problem.ub)
-        s12 = np.minimum(np.maximum(problem.floor, problem.target), problem.ub)
-        lb = problem.lb
-        # Room of each cell segment once lb took the cheapest units.
-        room = [
-            np.maximum(s1 - lb, 0),
-            np.maximum(s12 - np.maximum(lb, s1), 0),
-            problem.ub - np.maximum(s12, lb),
-        ]
-        rank = problem.cell_rank
-        skus = np.arange(n_s)
-        self.sku = np.concatenate([problem.cell_sku] * 3 + [skus, skus, skus])
-        # A shared part and penalised idle take any number of units (a SKU's rest may
-        # be asked for with more units than its pool: see `fill`).
-        self.room = np.concatenate(
-            [
-                *room,
-                np.where(problem.shared, UNBOUNDED, 0),
-                np.maximum(problem.free_idle, 0),
-                np.full(n_s, UNBOUNDED),
-            ]
-        )
-        self.cost = np.concatenate(
-            [
-                costs.floor + rank,
-                costs.target + rank,
-                costs.over + rank,
-                np.full(n_s, costs.shared),
-                np.full(n_s, costs.idle_free),
-                idle_penalty(problem, costs),
-            ]
-        ).astype(np.int64)
-        self.shop = np.concatenate([problem.cell_shop] * 3)  # the priced segments
-        self.listing = problem.in_shared
-        self.n_c = n_c
-        self.recent: dict[bytes, tuple[I64, I64]] = {}
-
-    def at(self, price: I64) -> tuple[I64, I64]:
-        """The plan at `price` (the last few are kept: the search asks again)."""
-        key = price.tobytes()
-        if key not in self.recent:
-            if len(self.recent) >= 4:
-                self.recent.pop(next(iter(self.recent)))
-            self.recent[key] = self.fill(price, self.rest)[:2]
-        return self.recent[key]
-
-    def fill(self, price: I64, rest: I64) -> tuple[I64, I64, I64]:
-        """The plan placing `rest` units of each SKU (not only its own: bundles made
-        from components change both), and each SKU's cost of them at `price`."""
-        p = self.problem
-        n_c, n_s = self.n_c, p.n_skus
-        cost = self.cost.copy()
-        cost[: 3 * n_c] += price[self.shop]
-        cost[3 * n_c : 3 * n_c + n_s] += np.bincount(
-            p.cell_sku[self.listing], weights=price[p.cell_shop[self.listing]], minlength=n_s
-        ).astype(np.int64)
-        # One integer key, SKU then cost; a stable sort keeps ties in segment order.
-        low = int(cost.min(initial=0))
-        width = int(cost.max(initial=0)) - low + 1
-        order = np.argsort(self.sku * width + (cost - low), kind="stable")
-        sku, room = self.sku[order], self.room[order]
-        running = np.cumsum(room)
-        start = np.searchsorted(sku, np.arange(n_s), side="left")
-        first = np.concatenate([[0], running])[start]
-        take = np.clip(rest[sku] - (running - room - first[sku]), 0, room)
-        taken = np.empty_like(take)
-        taken[order] = take
-        x = p.lb + taken[:n_c] + taken[n_c : 2 * n_c] + taken[2 * n_c : 3 * n_c]
-        sku_cost = np.bincount(self.sku, weights=taken * cost, minlength=n_s).astype(np.int64)
-        return x, taken[3 * n_c : 3 * n_c + n_s], sku_cost
-
-    def use(self, price: I64) -> I64:
-        return _use(self.problem, *self.at(price))
-
-    def value(self, price: I64) -> int:
-        """The priced minimum itself."""
-        x, shared = self.at(price)
-        return objective(self.problem, x, shared) + int(price @ _use(self.problem, x, shared))
-
-
 def _groups_at(
     groups: Problem, price: I64, solver: str, time_limit_s: float, capped: bool = False
 ) -> tuple[I64, I64, int]:
@@ -275,12 +177,9 @@ def _groups_at(
     if not capped:
         free = replace(groups, shop_capacity=np.full(groups.n_shops, -1, dtype=np.int64))
         free = replace(free, features=detect_features(free))
-        # Imported here: solvers/made.py builds on this module's greedy.
-        from solvers import made
-
         if made.applies(free):  # exact: no MIP gap to take off
             x, shared = made.solve_made(free, price)
-            return x, shared, objective(free, x, shared) + int(price @ _use(free, x, shared))
+            return x, shared, objective(free, x, shared) + int(price @ shop_use(free, x, shared))
     model = build_model(free)
     shift = np.zeros(model.col_cost.size)
     cell = model.col_cell >= 0
@@ -297,6 +196,6 @@ def _groups_at(
     whole = np.rint(values).astype(np.int64)
     trim_overshoot(priced, whole)
     x, shared = to_plan(free, priced, whole)
-    value = objective(free, x, shared) + int(price @ _use(free, x, shared))
+    value = objective(free, x, shared) + int(price @ shop_use(free, x, shared))
     slack = MIP_GAP * (abs(float(priced.col_cost @ whole)) + 1.0) * 2
     return x, shared, value - int(np.ceil(slack))

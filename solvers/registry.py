@@ -20,9 +20,10 @@ def preference() -> tuple[type[Backend], ...]:
     from solvers.closed import ClosedForm
     from solvers.flow import MinCostFlow
     from solvers.lp import Glop, Mip
+    from solvers.made import BundleSearch
     from solvers.reference import Reference
 
-    return (ClosedForm, MinCostFlow, Glop, Mip, Reference)
+    return (ClosedForm, MinCostFlow, BundleSearch, Glop, Mip, Reference)
 
 
 def available_backends() -> list[type[Backend]]:

@@ -48,10 +48,14 @@ def unallocated_rows(
     for k, units in sorted(prov.reserved.items()):
         add(units, described(k))
     add(prov.unreachable, "no shop is supplied from its warehouse")
-    # Rounded away after the last solve: idle under the post rule that did it.
+    # Rounded away after the last solve: idle under the post rule that did it, less the
+    # whole packs `finish` gave back to the SKU's other cells (negative `freed`).
+    given_back = per_sku(problem, np.maximum(-result.freed, 0))
     for k in np.unique(result.freed_rule[result.freed > 0]):
-        units = per_sku(problem, np.where(result.freed_rule == k, result.freed, 0))
-        add(units, described(int(k)))
+        units = per_sku(problem, np.where(result.freed_rule == k, np.maximum(result.freed, 0), 0))
+        back = np.minimum(units, given_back)
+        given_back -= back
+        add(units - back, described(int(k)))
     idle = idle_units(problem, solved_x, shared)
     kept = np.minimum(idle, problem.free_idle)
     add(kept, lambda i: f"kept back: shares cover less than the pool ({share_name(i)})")

@@ -63,7 +63,7 @@ def test_bundle_and_components_share_component_stock() -> None:
     made_k = sum(quantities(p, "K").values())
     assert used_s + 2 * made_k <= 10
     assert made_k > 0 and used_s > 0
-    assert p.solver_parts[-1].backend == "mip"
+    assert p.solver_parts[-1].backend == "bundles"  # one bundle: no integer program
     rules = [
         {"type": "bundle", "sku": "K", "components": [{"sku": "S", "qty": 5}]},
         {"type": "equal_split"},

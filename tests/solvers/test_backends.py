@@ -19,6 +19,8 @@ from solvers.closed import ClosedForm
 from solvers.flow import MinCostFlow, shared_capacity_shop
 from solvers.laminar import group_tree
 from solvers.lp import Glop, Mip, build_model, repair, to_plan, trim_overshoot
+from solvers.made import BundleSearch
+from solvers.made import applies as applies_to_bundles
 from solvers.problem import (
     Bundles,
     Feature,
@@ -52,9 +54,9 @@ def assert_valid_plan(problem: Problem, solution: Solution) -> None:
 
 
 def solve_or_refuse(backend: type[Backend], problem: Problem) -> Solution | None:
-    """Solve; None only where GLOP may rightly refuse a fractional LP optimum, or the
-    flow a shared part that counts on two capacity shops or supply groups that cross
-    (no flow expresses them)."""
+    """Solve; None only where GLOP may rightly refuse a fractional LP optimum, the flow
+    a shared part that counts on two capacity shops or supply groups that cross (no
+    flow expresses them), or the bundle search blocks of more than one bundle."""
     try:
         return backend().solve(problem)
     except SolverError as err:
@@ -63,6 +65,9 @@ def solve_or_refuse(backend: type[Backend], problem: Problem) -> Solution | None
             return None
         if backend is MinCostFlow and err.status == "unsupported":
             assert shared_capacity_shop(problem) is None or group_tree(problem) is None
+            return None
+        if backend is BundleSearch and err.status == "unsupported":
+            assert not applies_to_bundles(problem)  # not one bundle per block
             return None
         raise
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvers import made, priced
+from solvers.greedy import shop_use
 from solvers.lp import Mip
 from solvers.problem import Feature, Problem, objective, violations
 from solvers.reference import Reference
@@ -26,14 +27,15 @@ def test_search_over_units_made_finds_the_optimum(problem: Problem) -> None:
     assert objective(problem, x, shared) == Reference().solve(problem).objective
 
 
-def test_most_bundle_problems_take_the_search_and_the_mip_uses_it() -> None:
+def test_most_bundle_problems_take_the_search() -> None:
     taken = 0
     for seed in range(200):
         problem = seeded_problem(seed, BUNDLED)
-        if Feature.BUNDLES in problem.features and made.applies(problem):
+        if Feature.BUNDLES in problem.features and made.BundleSearch.supports(problem):
             taken += 1
-            solution = Mip().solve(problem)
+            solution = made.BundleSearch().solve(problem)
             assert solution.objective == Reference().solve(problem).objective
+            assert solution.objective == Mip().solve(problem).objective
     assert taken >= 40
 
 
@@ -45,7 +47,7 @@ def test_priced_search_matches_the_priced_mip(data: st.DataObject) -> None:
         return
     price = np.array([data.draw(st.integers(0, 90)) for _ in range(problem.n_shops)])
     x, shared = made.solve_made(problem, price)
-    searched = objective(problem, x, shared) + int(price @ priced._use(problem, x, shared))
+    searched = objective(problem, x, shared) + int(price @ shop_use(problem, x, shared))
     # The MIP road of priced._groups_at (capped=True skips the search), its gap taken off.
     _, _, mip_lower = priced._groups_at(problem, price, "scip", 30.0, capped=True)
     assert mip_lower <= searched <= mip_lower + 2 + abs(mip_lower) * 1e-6

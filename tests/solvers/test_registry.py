@@ -15,7 +15,7 @@ from solvers.registry import available_backends, from_name, preference
 
 def test_backends_in_order_of_preference_each_once() -> None:
     names = [cls.name for cls in preference()]
-    assert names == ["closed", "flow", "glop", "mip", "pulp"]
+    assert names == ["closed", "flow", "bundles", "glop", "mip", "pulp"]
     assert available_backends() == [cls for cls in preference() if cls.is_available()]
 
 
@@ -35,4 +35,4 @@ def test_from_name_finds_each_backend_and_names_the_known_ones() -> None:
     with pytest.raises(SolverError) as err:
         from_name("gurobi")
     assert err.value.status == "unknown"
-    assert "closed, flow, glop, mip, pulp" in str(err.value)
+    assert "closed, flow, bundles, glop, mip, pulp" in str(err.value)

@@ -20,6 +20,7 @@ from rules.compile import compile_problem
 from rules.load import parse_ruleset
 from solvers import priced
 from solvers.errors import SolverError
+from solvers.greedy import Greedy
 from solvers.lp import Mip
 from solvers.problem import Feature, Problem, objective, violations
 from solvers.reference import Reference
@@ -83,7 +84,7 @@ def test_greedy_is_the_priced_minimum(data: st.DataObject) -> None:
     price = np.array(
         [data.draw(st.integers(0, 120)) for _ in range(problem.n_shops)], dtype=np.int64
     )
-    greedy = priced.Greedy(problem)
+    greedy = Greedy(problem)
     x, shared = greedy.at(price)
     assert (x >= problem.lb).all() and (x <= problem.ub).all()
     free = replace(problem, shop_capacity=np.full(problem.n_shops, -1, dtype=np.int64))

@@ -1,0 +1,121 @@
+"""Each SKU's cheapest placement on its own, for many prices and unit counts at once.
+
+With nothing tying SKUs together but prices per unit on shops (what a capacity row
+becomes under relax and repair, solvers/priced.py) and a given number of units per SKU
+(bundles made from components change both, solvers/made.py), the optimum fills each
+SKU's cost segments cheapest first: its costs are convex. One sort of all segments by
+(SKU, cost) does it for every SKU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from solvers.problem import (
+    I64,
+    Costs,
+    Problem,
+    idle_penalty,
+    objective,
+    per_shop,
+    remaining_pool,
+    shared_load,
+)
+
+UNBOUNDED = 1 << 36  # room of segments without a limit (sums stay in int64 to 10M SKUs)
+
+
+def shop_use(problem: Problem, x: I64, shared: I64) -> I64:
+    """Units on each shop (a shared part counts on every shop that lists it)."""
+    return per_shop(problem, x) + shared_load(problem, shared)
+
+
+class Greedy:
+    """The single SKUs' priced minimum (each SKU's rest in its cheapest segments,
+    `price` added per unit on each shop, a shared part paying every shop that lists
+    it), for many prices: what does not depend on the price is built once. Exact for
+    SKUs tied by nothing but priced rows: every SKU's costs are convex."""
+
+    def __init__(self, problem: Problem) -> None:
+        costs = Costs.for_problem(problem)
+        n_c, n_s = problem.n_cells, problem.n_skus
+        self.problem = problem
+        self.rest = remaining_pool(problem)
+        s1 = np.minimum(problem.floor, problem.ub)
+        s12 = np.minimum(np.maximum(problem.floor, problem.target), problem.ub)
+        lb = problem.lb
+        # Room of each cell segment once lb took the cheapest units.
+        room = [
+            np.maximum(s1 - lb, 0),
+            np.maximum(s12 - np.maximum(lb, s1), 0),
+            problem.ub - np.maximum(s12, lb),
+        ]
+        rank = problem.cell_rank
+        skus = np.arange(n_s)
+        self.sku = np.concatenate([problem.cell_sku] * 3 + [skus, skus, skus])
+        # A shared part and penalised idle take any number of units (a SKU's rest may
+        # be asked for with more units than its pool: see `fill`).
+        self.room = np.concatenate(
+            [
+                *room,
+                np.where(problem.shared, UNBOUNDED, 0),
+                np.maximum(problem.free_idle, 0),
+                np.full(n_s, UNBOUNDED),
+            ]
+        )
+        self.cost = np.concatenate(
+            [
+                costs.floor + rank,
+                costs.target + rank,
+                costs.over + rank,
+                np.full(n_s, costs.shared),
+                np.full(n_s, costs.idle_free),
+                idle_penalty(problem, costs),
+            ]
+        ).astype(np.int64)
+        self.shop = np.concatenate([problem.cell_shop] * 3)  # the priced segments
+        self.listing = problem.in_shared
+        self.n_c = n_c
+        self.recent: dict[bytes, tuple[I64, I64]] = {}
+
+    def at(self, price: I64) -> tuple[I64, I64]:
+        """The plan at `price` (the last few are kept: the search asks again)."""
+        key = price.tobytes()
+        if key not in self.recent:
+            if len(self.recent) >= 4:
+                self.recent.pop(next(iter(self.recent)))
+            self.recent[key] = self.fill(price, self.rest)[:2]
+        return self.recent[key]
+
+    def fill(self, price: I64, rest: I64) -> tuple[I64, I64, I64]:
+        """The plan placing `rest` units of each SKU (not only its own: bundles made
+        from components change both), and each SKU's cost of them at `price`."""
+        p = self.problem
+        n_c, n_s = self.n_c, p.n_skus
+        cost = self.cost.copy()
+        cost[: 3 * n_c] += price[self.shop]
+        cost[3 * n_c : 3 * n_c + n_s] += np.bincount(
+            p.cell_sku[self.listing], weights=price[p.cell_shop[self.listing]], minlength=n_s
+        ).astype(np.int64)
+        # One integer key, SKU then cost; a stable sort keeps ties in segment order.
+        low = int(cost.min(initial=0))
+        width = int(cost.max(initial=0)) - low + 1
+        order = np.argsort(self.sku * width + (cost - low), kind="stable")
+        sku, room = self.sku[order], self.room[order]
+        running = np.cumsum(room)
+        start = np.searchsorted(sku, np.arange(n_s), side="left")
+        first = np.concatenate([[0], running])[start]
+        take = np.clip(rest[sku] - (running - room - first[sku]), 0, room)
+        taken = np.empty_like(take)
+        taken[order] = take
+        x = p.lb + taken[:n_c] + taken[n_c : 2 * n_c] + taken[2 * n_c : 3 * n_c]
+        sku_cost = np.bincount(self.sku, weights=taken * cost, minlength=n_s).astype(np.int64)
+        return x, taken[3 * n_c : 3 * n_c + n_s], sku_cost
+
+    def use(self, price: I64) -> I64:
+        return shop_use(self.problem, *self.at(price))
+
+    def value(self, price: I64) -> int:
+        """The priced minimum itself."""
+        x, shared = self.at(price)
+        return objective(self.problem, x, shared) + int(price @ shop_use(self.problem, x, shared))
