@@ -3,6 +3,7 @@ plans run away from the request and are stored like any other."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict
 from typing import Literal
 
@@ -39,8 +40,20 @@ def plan_now_or_job(
     prepared = prepared_inputs(store, mode, max_cells)
     if prepared is None:
         return jobs.submit(store.tenant, PLAN_JOB.name, job_args)
-    document, meta = compute_prepared(prepared, settings.solver_time_limit_s)
+    with _turn(settings.plans_at_once):
+        document, meta = compute_prepared(prepared, settings.solver_time_limit_s)
     return save_plan(store, document, meta)
+
+
+_TURNS: dict[int, threading.BoundedSemaphore] = {}
+_TURNS_MADE = threading.Lock()
+
+
+def _turn(at_once: int) -> threading.BoundedSemaphore:
+    """The process's turns for planning now (`Settings.plans_at_once` of them): the
+    requests of one worker's thread pool plan in turn, not all at once under the GIL."""
+    with _TURNS_MADE:
+        return _TURNS.setdefault(at_once, threading.BoundedSemaphore(at_once))
 
 
 # --- the job ----------------------------------------------------------------------------
