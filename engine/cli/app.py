@@ -13,7 +13,6 @@ Errors go to stderr as a list naming the file, field, rule or SKU - never a trac
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any, NamedTuple
 
 import typer
@@ -82,20 +81,10 @@ def _root() -> None:
     """Makes `app` a group of the commands above, with no command of its own."""
 
 
-# The BLAS libraries numpy links (OpenBLAS here) start a thread pool on the first large
-# dot product, and its idle threads spin: on a shared 2-core machine they took turns from
-# the planning processes (double11 --jobs 2: 24.7 s with the default pool, 9.5 s with one
-# thread). The planner does no large dense algebra, so one thread costs nothing
-# measurable. Set before numpy loads; a variable the caller set is kept (the opt-out).
-BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def one_blas_thread() -> None:
-    for name in BLAS_THREADS:
-        os.environ.setdefault(name, "1")
-
-
 def main() -> None:  # pragma: no cover - console entry point
+    # Before any command imports numpy (engine/core/settings.py says why).
+    from engine.core.settings import one_blas_thread
+
     one_blas_thread()
     app()
 

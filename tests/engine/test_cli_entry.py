@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 PROBE = (
-    "import sys, os; from engine.cli import app; app.one_blas_thread(); "
+    "import sys, os; from engine.cli import app; from engine.core import settings; "
+    "settings.one_blas_thread(); "
     "print(os.environ['OPENBLAS_NUM_THREADS']); "
     "print(','.join(m for m in ('polars', 'scipy.optimize', 'uvicorn', 'sqlalchemy', 'fastapi') "
     "if m in sys.modules))"
