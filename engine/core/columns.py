@@ -60,6 +60,7 @@ class SnapshotColumns:
     velocity: tuple[I64, I64, F64]  # (SKU code, shop code, units per day)
     listed: tuple[I64, I64, I64]  # (SKU code, shop code, quantity)
     dumped: dict[str, list[dict[str, Any]]] | None = None
+    model: Snapshot | None = None  # the model the columns were built from, if any
 
     @property
     def as_of(self) -> datetime:
@@ -71,7 +72,8 @@ class SnapshotColumns:
 
     @classmethod
     def of_snapshot(cls, snap: Snapshot) -> SnapshotColumns:
-        """From a validated model (its ids already checked)."""
+        """From a validated model (its ids already checked), which is kept: the input
+        hash is written from it when asked for."""
         sku_pos = {s.id: i for i, s in enumerate(snap.skus)}
         shop_pos = {s.id: i for i, s in enumerate(snap.shops)}
         wh_pos = {w.id: i for i, w in enumerate(snap.warehouses)}
@@ -100,6 +102,7 @@ class SnapshotColumns:
                 _ints([shop_pos[r.shop] for r in snap.listed]),
                 _ints([r.quantity for r in snap.listed]),
             ),
+            model=snap,
         )
 
     def snapshot(self) -> Snapshot:
@@ -365,7 +368,9 @@ def _bundles(
 def snapshot_json(columns: SnapshotColumns) -> bytes:
     """`canonical_json(snapshot.model_dump(mode="json"))` of the snapshot, encoded."""
     if columns.dumped is None:
-        raise ValueError("columns built from a model: hash the model")
+        if columns.model is None:
+            raise ValueError("columns with neither their rows nor their model")
+        return canonical_bytes(columns.model.model_dump(mode="json"), fast=False)
     doc = columns.head.model_dump(mode="json") | columns.dumped
     return canonical_bytes(doc, fast=orjson_floats(columns.velocity[2]))
 
