@@ -2,9 +2,10 @@
 
 With a price per unit on each capacity shop instead of its row, a part falls apart
 into single SKUs (each its own greedy: fill the cheapest cost segments first) and
-bundle groups (the bundle search of solvers/made.py, else one small MIP). For any prices, the sum of those minima less the
-prices times the capacities is a lower bound on the part's optimum (Lagrangian
-duality); at the right prices it is the LP bound or better. The prices are found by
+bundle groups (the bundle search of solvers/made.py, else one small MIP). For any
+prices, the sum of those minima less the prices times the capacities is a lower bound
+on the part's optimum (Lagrangian duality); at the right prices it is the LP bound or
+better. The prices are found by
 bisection on the single SKUs' use of each shop (integer costs: the breakpoints are
 whole numbers), the bundle groups are solved once or twice at them, and the single
 SKUs then share what the groups left, exactly (flow). No LP of the whole part is
