@@ -25,6 +25,16 @@ from solvers.problem import (
 UNBOUNDED = 1 << 36  # room of segments without a limit (sums stay in int64 to 10M SKUs)
 
 
+def shared_price(problem: Problem, price: I64) -> I64:
+    """Per SKU, what a unit of its shared part pays: the price of every shop listing it."""
+    listing = problem.in_shared
+    return np.bincount(
+        problem.cell_sku[listing],
+        weights=price[problem.cell_shop[listing]],
+        minlength=problem.n_skus,
+    ).astype(np.int64)
+
+
 def shop_use(problem: Problem, x: I64, shared: I64) -> I64:
     """Units on each shop (a shared part counts on every shop that lists it)."""
     return per_shop(problem, x) + shared_load(problem, shared)
@@ -94,9 +104,7 @@ class Greedy:
         n_c, n_s = self.n_c, p.n_skus
         cost = self.cost.copy()
         cost[: 3 * n_c] += price[self.shop]
-        cost[3 * n_c : 3 * n_c + n_s] += np.bincount(
-            p.cell_sku[self.listing], weights=price[p.cell_shop[self.listing]], minlength=n_s
-        ).astype(np.int64)
+        cost[3 * n_c : 3 * n_c + n_s] += shared_price(p, price)
         # One integer key, SKU then cost; a stable sort keeps ties in segment order.
         low = int(cost.min(initial=0))
         width = int(cost.max(initial=0)) - low + 1

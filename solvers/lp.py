@@ -25,6 +25,7 @@ from solvers.base import Backend
 from solvers.errors import SolverError
 from solvers.problem import (
     I64,
+    Bool,
     Costs,
     Feature,
     Problem,
@@ -412,6 +413,30 @@ def sku_blocks(problem: Problem) -> I64:
     return block
 
 
+def spanning_rows(matrix: Any, col_label: I64) -> Bool:
+    """Per row of `matrix`, whether its entries' columns carry more than one label (an
+    empty row carries none)."""
+    coo = matrix.tocoo()
+    lo = np.full(coo.shape[0], np.iinfo(np.int64).max)
+    hi = np.full(coo.shape[0], np.iinfo(np.int64).min)
+    np.minimum.at(lo, coo.row, col_label[coo.col])
+    np.maximum.at(hi, coo.row, col_label[coo.col])
+    spans: Bool = (lo != hi) & (hi >= lo)
+    return spans
+
+
+def column_arrays(model: MatrixModel, cols: I64) -> dict[str, Any]:
+    """The per-column arrays of `model` at `cols`: what a model of some of its columns
+    takes from it."""
+    return {
+        "col_ub": model.col_ub[cols],
+        "col_cost": model.col_cost[cols],
+        "col_sku": model.col_sku[cols],
+        "col_cell": model.col_cell[cols],
+        "col_kind": model.col_kind[cols],
+    }
+
+
 def solve_in_blocks(
     backend: str,
     model: MatrixModel,
@@ -426,14 +451,9 @@ def solve_in_blocks(
     then one MIP over the blocks it left fractional. A model with a row across blocks
     is solved as one MIP."""
     col_block = sku_block[model.col_sku]
+    if spanning_rows(model.matrix, col_block).any():
+        return _solve(backend, model, solver, True, time_limit_s, accept_feasible)
     rows = model.matrix.tocoo()
-    if rows.nnz:
-        lo = np.full(rows.shape[0], np.iinfo(np.int64).max)
-        hi = np.full(rows.shape[0], np.iinfo(np.int64).min)
-        np.minimum.at(lo, rows.row, col_block[rows.col])
-        np.maximum.at(hi, rows.row, col_block[rows.col])
-        if np.any((lo != hi) & (hi >= lo)):  # (an empty row has hi < lo: no block)
-            return _solve(backend, model, solver, True, time_limit_s, accept_feasible)
     lp = _solve(backend, model, "glop", False, time_limit_s)
     whole = np.rint(lp)
     fractional = np.abs(lp - whole) > WHOLE_TOL
@@ -447,11 +467,7 @@ def solve_in_blocks(
     kept = np.flatnonzero(row_keep)
     pool_kept = kept[kept < model.n_pool_rows]
     sub = MatrixModel(
-        col_ub=model.col_ub[cols],
-        col_cost=model.col_cost[cols],
-        col_sku=model.col_sku[cols],
-        col_cell=model.col_cell[cols],
-        col_kind=model.col_kind[cols],
+        **column_arrays(model, cols),
         row_lb=model.row_lb[kept],
         row_ub=model.row_ub[kept],
         matrix=model.matrix[kept][:, cols],

@@ -23,7 +23,7 @@ import numpy as np
 
 from solvers import made
 from solvers.errors import SolverError
-from solvers.greedy import Greedy, shop_use
+from solvers.greedy import Greedy, shared_price, shop_use
 from solvers.lp import (
     MIP_GAP,
     _mip_solver,
@@ -185,13 +185,8 @@ def _groups_at(
     shift = np.zeros(model.col_cost.size)
     cell = model.col_cell >= 0
     shift[cell] = price[free.cell_shop[model.col_cell[cell]]]
-    listed = np.bincount(
-        free.cell_sku[free.in_shared],
-        weights=price[free.cell_shop[free.in_shared]],
-        minlength=free.n_skus,
-    )
     sharing = model.col_kind == SegmentKind.SHARED
-    shift[sharing] = listed[model.col_sku[sharing]]
+    shift[sharing] = shared_price(free, price)[model.col_sku[sharing]]
     priced = replace(model, col_cost=model.col_cost + shift)
     values = solve_in_blocks(NAME, priced, sku_blocks(free), solver, time_limit_s)
     whole = np.rint(values).astype(np.int64)

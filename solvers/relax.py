@@ -36,8 +36,10 @@ from solvers.lp import (
     _mip_solver,
     _solve,
     build_model,
+    column_arrays,
     sku_blocks,
     solve_in_blocks,
+    spanning_rows,
     to_plan,
     trim_overshoot,
 )
@@ -212,12 +214,7 @@ def _solve_groups(
     coo = ineq.tocoo()
     entry_group = col_group[coo.col]
     # A row is coupling when its columns belong to more than one group or single.
-    key = np.where(entry_group >= 0, entry_group, -1 - model.col_sku[coo.col])
-    lo = np.full(ineq.shape[0], np.iinfo(np.int64).max)
-    hi = np.full(ineq.shape[0], np.iinfo(np.int64).min)
-    np.minimum.at(lo, coo.row, key)
-    np.maximum.at(hi, coo.row, key)
-    coupling = lo != hi
+    coupling = spanning_rows(ineq, np.where(col_group >= 0, col_group, -1 - model.col_sku))
 
     on_groups = entry_group >= 0
     r, c, v, g = coo.row[on_groups], coo.col[on_groups], coo.data[on_groups], entry_group[on_groups]
@@ -243,11 +240,7 @@ def _solve_groups(
     pool_new = model.matrix[:n_pool][pool_rows][:, cols]
 
     sub = MatrixModel(
-        col_ub=model.col_ub[cols],
-        col_cost=model.col_cost[cols],
-        col_sku=model.col_sku[cols],
-        col_cell=model.col_cell[cols],
-        col_kind=model.col_kind[cols],
+        **column_arrays(model, cols),
         row_lb=np.concatenate([model.row_lb[pool_rows], np.full(n_ineq, -np.inf)]),
         row_ub=np.concatenate(
             [model.row_ub[pool_rows], model.row_ub[n_pool + whole_rows], pair_limit]
