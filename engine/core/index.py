@@ -6,17 +6,18 @@ Built once per plan; every rule reads masks from it instead of looping over rows
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
-from itertools import compress
+from itertools import chain, compress
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine.core.columns import BUCKETS, SnapshotColumns
 from engine.core.scope import Scope
-from engine.core.snapshot import Snapshot
+from engine.core.snapshot import HistoryRow, Snapshot
 from solvers.problem import Grouping
 
 I64 = NDArray[np.int64]
@@ -28,6 +29,83 @@ def _codes(values: list[str]) -> tuple[I64, list[str]]:
     names = sorted(set(values))
     lookup = {name: k for k, name in enumerate(names)}
     return np.array([lookup[v] for v in values], dtype=np.int64), names
+
+
+@dataclass(frozen=True)
+class HistoryRows:
+    """The snapshot's `history` section as flat arrays: per row its cell and days, and
+    per day (rows one after another) the units sold and whether the listing ran out."""
+
+    sku: I64  # [rows] SKU code
+    shop: I64  # [rows] shop code
+    days_back: I64  # [rows] days from the row's first day to as_of (1 = the day before)
+    length: I64  # [rows] days the row covers
+    units: I64  # [sum of lengths] units sold
+    stockout: Mask  # [sum of lengths] out of stock, or sold >= listed
+
+    @classmethod
+    def of_rows(
+        cls,
+        rows: Sequence[HistoryRow],
+        sku_pos: dict[str, int],
+        shop_pos: dict[str, int],
+        as_of: date,
+    ) -> HistoryRows:
+        """From validated rows (ids known, lengths equal, days before as_of)."""
+        length = np.fromiter((len(r.units) for r in rows), np.int64, len(rows))
+        total = int(length.sum())
+        units = np.fromiter(chain.from_iterable(r.units for r in rows), np.int64, total)
+        # A row without `listed` never sold out by its listing: listed = infinity.
+        unlisted = np.iinfo(np.int64).max
+        listed = np.fromiter(
+            chain.from_iterable(r.listed or [unlisted] * len(r.units) for r in rows),
+            np.int64,
+            total,
+        )
+        out = np.fromiter(
+            chain.from_iterable(r.out_of_stock or [False] * len(r.units) for r in rows),
+            np.bool_,
+            total,
+        )
+        return cls(
+            sku=np.array([sku_pos[r.sku] for r in rows], dtype=np.int64),
+            shop=np.array([shop_pos[r.shop] for r in rows], dtype=np.int64),
+            days_back=np.array([(as_of - r.start).days for r in rows], dtype=np.int64),
+            length=length,
+            units=units,
+            stockout=out | (units >= listed),
+        )
+
+
+@dataclass(frozen=True)
+class CellHistory:
+    """Daily sales per cell over the days before as_of, oldest first (the last column is
+    the day before as_of). A day is censored where the listing ran out or the row does
+    not cover it: its units are then a lower bound of demand (0 on days not covered)."""
+
+    units: I64  # [cells, days]
+    censored: Mask  # [cells, days]
+    covered: I64  # [cells] days the snapshot's row covers (0: no row)
+
+    @property
+    def n_days(self) -> int:
+        return int(self.units.shape[1])
+
+    @classmethod
+    def of_rows(cls, rows: HistoryRows, cells: I64, n_cells: int) -> CellHistory:
+        """`cells`: the cell of each row (every row's pair is a cell)."""
+        n_days = int(rows.days_back.max(initial=0))
+        units = np.zeros((n_cells, n_days), dtype=np.int64)
+        censored = np.ones((n_cells, n_days), dtype=bool)
+        # Each day's (cell, column), without a Python object per day.
+        row_of = np.repeat(np.arange(rows.length.size), rows.length)
+        first = np.cumsum(rows.length) - rows.length
+        column = np.arange(row_of.size) - first[row_of] + (n_days - rows.days_back)[row_of]
+        units[cells[row_of], column] = rows.units
+        censored[cells[row_of], column] = rows.stockout
+        covered = np.zeros(n_cells, dtype=np.int64)
+        covered[cells] = rows.length
+        return cls(units=units, censored=censored, covered=covered)
 
 
 @dataclass
@@ -58,6 +136,11 @@ class SnapshotIndex:
     velocity: F64  # per cell, units per day
     listed: I64  # per cell
     bundle_rows: tuple[I64, I64, I64]  # (bundle, component, qty)
+    # Per cell: negative binomial size of a day's demand (variance v + v**2 / size);
+    # inf = Poisson. Set with velocity by the demand estimator (engine.demand).
+    dispersion: F64
+    velocity_given: Mask  # per cell: the snapshot has a velocity row for it
+    history: CellHistory | None = None  # the snapshot's sales history, if it has one
 
     @property
     def is_bundle(self) -> Mask:
@@ -144,6 +227,14 @@ class SnapshotIndex:
             velocity=cols.velocity,
             listed=cols.listed,
             bundle_rows=cols.bundle_rows,
+            history=HistoryRows.of_rows(
+                head.history,
+                dict(zip(cols.sku_ids, range(n_s), strict=True)),
+                {s.id: j for j, s in enumerate(head.shops)},
+                head.as_of.date(),
+            )
+            if head.history
+            else None,
         )
 
     @classmethod
@@ -169,6 +260,7 @@ class SnapshotIndex:
         velocity: tuple[I64, I64, F64],
         listed: tuple[I64, I64, I64],
         bundle_rows: tuple[I64, I64, I64],
+        history: HistoryRows | None = None,
     ) -> SnapshotIndex:
         """From arrays (the benchmark's generator builds millions of SKUs this way,
         where per-row models would not fit in memory)."""
@@ -219,9 +311,17 @@ class SnapshotIndex:
             velocity=np.zeros(cell_sku.size),
             listed=np.zeros(cell_sku.size, dtype=np.int64),
             bundle_rows=bundle_rows,
+            dispersion=np.full(cell_sku.size, np.inf),
+            velocity_given=np.zeros(cell_sku.size, dtype=bool),
         )
         index.velocity = index.scatter_cells(*velocity)
+        index.velocity_given = index.scatter_cells(
+            velocity[0], velocity[1], np.ones(velocity[0].size)
+        ).astype(bool)
         index.listed = index.scatter_cells(*listed).astype(np.int64)
+        if history is not None:
+            cells = index.cells_of(history.sku, history.shop)
+            index.history = CellHistory.of_rows(history, cells, index.n_cells)
         return index
 
     def cells_of(self, sku: I64, shop: I64) -> I64:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -19,7 +20,10 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    SerializerFunctionWrapHandler,
+    StrictBool,
     StringConstraints,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -144,6 +148,29 @@ class ListedRow(_Item):
     quantity: Units
 
 
+# A history row covers at most a year of days: the estimator's [cells, days] arrays are
+# as wide as the oldest row reaches back, so no row may reach back further than this.
+MAX_HISTORY_DAYS = 366
+
+
+class HistoryRow(_Item):
+    """Daily sales of one SKU on one shop, from `start` on, one entry a day. `listed`
+    (the quantity listed that day) and `out_of_stock` say which days the listing ran
+    out: those days' sales are a lower bound of demand, not demand."""
+
+    sku: Id
+    shop: Id
+    start: date
+    units: Annotated[list[Units], Field(min_length=1, max_length=MAX_HISTORY_DAYS)]
+    listed: Annotated[list[Units], Field(max_length=MAX_HISTORY_DAYS)] | None = None
+    out_of_stock: Annotated[list[StrictBool], Field(max_length=MAX_HISTORY_DAYS)] | None = None
+
+    @property
+    def end(self) -> date:
+        """The last day the row covers."""
+        return self.start + timedelta(days=len(self.units) - 1)
+
+
 class Snapshot(_Item):
     tenant: Id
     as_of: AwareDatetime
@@ -155,6 +182,16 @@ class Snapshot(_Item):
     stock: list[StockRow]
     velocity: list[VelocityRow] = []
     listed: list[ListedRow] = []
+    history: list[HistoryRow] = []
+
+    @model_serializer(mode="wrap")
+    def _without_empty_history(self, write: SerializerFunctionWrapHandler) -> Any:
+        # A snapshot without history is written as before the section existed: its
+        # input hash (sha256 of this dump) stays what it was.
+        data = write(self)
+        if not self.history and isinstance(data, dict):
+            data.pop("history", None)
+        return data
 
     @model_validator(mode="after")
     def _references_hold(self) -> Snapshot:
@@ -196,7 +233,7 @@ def _unknown(path: str, kind: str, value: str, known: Mapping[str, Any]) -> list
 
 def _shop_row_issues(
     section: str,
-    rows: Sequence[VelocityRow | ListedRow],
+    rows: Sequence[VelocityRow | ListedRow | HistoryRow],
     skus: Mapping[str, Sku],
     shops: Mapping[str, Shop],
     brands: Mapping[str, Brand],
@@ -269,4 +306,28 @@ def cross_reference_issues(snapshot: Snapshot) -> list[Issue]:
 
     issues += _shop_row_issues("velocity", snapshot.velocity, skus, shops, brands)
     issues += _shop_row_issues("listed", snapshot.listed, skus, shops, brands)
+    issues += _shop_row_issues("history", snapshot.history, skus, shops, brands)
+    issues += history_day_issues(snapshot.history, snapshot.as_of.date())
+    return issues
+
+
+def history_day_issues(rows: Sequence[HistoryRow], as_of: date) -> list[Issue]:
+    """Each row's arrays of one length, its days within the year before `as_of`."""
+    issues = []
+    first_allowed = as_of - timedelta(days=MAX_HISTORY_DAYS)
+    for i, row in enumerate(rows):
+        days = len(row.units)
+        for name in ("listed", "out_of_stock"):
+            values = getattr(row, name)
+            if values is not None and len(values) != days:
+                message = f"has {len(values)} days but units has {days}"
+                issues.append(Issue(f"history[{i}].{name}", message))
+        if row.start < first_allowed:
+            message = f"{row.start} is more than {MAX_HISTORY_DAYS} days before as_of {as_of}"
+            issues.append(Issue(f"history[{i}].start", message))
+        if row.end >= as_of:
+            message = (
+                f"the last day {row.end} ({days} days from {row.start}) is not before as_of {as_of}"
+            )
+            issues.append(Issue(f"history[{i}].units", message))
     return issues
