@@ -37,7 +37,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
 
-def _mix(x: U64) -> U64:
+def mix(x: U64) -> U64:
     """splitmix64's finaliser (wrapping uint64 arithmetic)."""
     z = x + _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * _M1
@@ -63,9 +63,9 @@ def replication_key(seed: int, replication: int) -> np.uint64:
 
 def uniforms(keys: U64, key: np.uint64, days: int) -> F64:
     """[day, cell] uniforms in (0, 1), each a hash of (key, cell key, day)."""
-    base = _mix(keys ^ key)
+    base = mix(keys ^ key)
     day = np.arange(days, dtype=np.uint64)[:, None] * _GOLDEN
-    bits = _mix(base[None, :] + day)
+    bits = mix(base[None, :] + day)
     return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
 
 

@@ -13,15 +13,31 @@ file against the base data and turns it into one spec.VariantInputs per variant.
       replan_every_days: 7                     # >= 1, or null: the day-0 plan stands
       seed: 1
       replications: 1
+      demand_knowledge: history                # or true (see below)
+      warmup_days: 56                          # 0..366: sales history before day 0
     arrivals:                                  # deliveries in every variant, base too
       - {sku: B1-0001, warehouse: wh-sh, quantity: 200, day: 3}   # or date: 2026-11-14
     variants:
       - name: peak-uplift                      # a-z, 0-9, - and _; unique; not `base`
         description: peak mode and 3x demand on Nov 11-12
         planner: omnistock                     # or incumbent, with an `incumbent:` block
+        planner_velocity: estimated            # true | naive | estimated
         mode: peak                             # default: the base's mode
         overrides:
           - {op: uplift, factor: 3, dates: {from: 2026-11-11, to: 2026-11-12}}
+
+`demand_knowledge` says what the planners know of demand. `true`: each re-plan is given
+the means the world draws its demand from (the simulator's behaviour before the key
+existed; the shipped files whose published numbers rest on it say so). `history`, the
+default (a file without the key): each re-plan sees only the sales the simulated shops
+recorded, censored by their listings, after a warm-up of `warmup_days` days drawn before
+day 0 (engine/scenarios/history.py). Every planner of the file, omnistock and the
+incumbents, is handed the same information. A variant's `planner_velocity` says what
+omnistock makes of it: `true` (the world's means, an oracle), `naive` (the mean of the
+last 14 days' sales, stockout days as zeros, as an agency computes it) or `estimated`
+(the demand estimator, engine/demand); left out, `true` under `demand_knowledge: true`
+and `estimated` under `history`. The incumbents' formula reads no velocity, so an
+incumbent variant takes no `planner_velocity`.
 
 Each variant is compared with the implicit first variant `base`: the base files in the
 base mode, omnistock's planner, no overrides. (A file may not name a variant `base`, so
@@ -62,14 +78,14 @@ from os import PathLike
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from engine.core.errors import InputError, Issue
 from engine.core.index import SnapshotIndex
 from engine.core.io import load_snapshot, pydantic_issues, read_document
 from engine.core.snapshot import Snapshot
-from engine.scenarios.spec import SimulationSettings
+from engine.scenarios.spec import DemandKnowledge, SimulationSettings
 from engine.scenarios.variants import (
     OPS,
     AddArrival,
@@ -92,6 +108,7 @@ from engine.scenarios.variants import (
     UpliftDemand,
     Variant,
     variant_path,
+    yaml_true,
 )
 from rules.catalog import RULE_TYPES, Ruleset
 from rules.load import load_ruleset
@@ -149,10 +166,19 @@ class Simulation(StrictModel):
     # Bounds keep one request from holding a job worker for days; a planner needing more
     # runs several scenarios.
     replications: Annotated[int, Field(strict=True, ge=1, le=100)] = 1
+    # A file without the key plays learned demand; files whose published numbers rest on
+    # the planner knowing the true means say `true`.
+    demand_knowledge: Annotated[DemandKnowledge, BeforeValidator(yaml_true)] = "history"
+    warmup_days: Annotated[int, Field(strict=True, ge=0, le=366)] = 56
 
     def settings(self) -> SimulationSettings:
         return SimulationSettings(
-            self.horizon_days, self.replan_every_days, self.seed, self.replications
+            self.horizon_days,
+            self.replan_every_days,
+            self.seed,
+            self.replications,
+            self.demand_knowledge,
+            self.warmup_days,
         )
 
 
@@ -180,6 +206,9 @@ class Scenario(StrictModel):
             if variant.incumbent is not None and variant.planner != "incumbent":
                 message = "an incumbent block needs `planner: incumbent`"
                 issues.append(Issue(f"{at}.incumbent", message))
+            if variant.planner_velocity is not None and variant.planner == "incumbent":
+                message = "the incumbents' formula reads no velocity; leave it out"
+                issues.append(Issue(f"{at}.planner_velocity", message))
             modes = [j for j, o in enumerate(variant.overrides) if isinstance(o, SetMode)]
             for j in modes[1:] if variant.mode is None else modes:
                 message = "the variant's mode is already set; set it once"

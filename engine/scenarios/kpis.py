@@ -43,6 +43,9 @@ when the listing has a unit for it; an accepted order lowers the listing.
   listings in force at the end cover), summed. Coverage counts the exclusive quantities
   on open shops, the shared part once, and for a component the units its bundles'
   listings would draw beyond the bundles' own stock (`qty` each).
+- unsold_units_end: physical stock at the end of the horizon, summed over SKUs, listed or
+  not (a bundle's own units and the components alike, each as itself): what the
+  horizon's demand left. stranded_units_end is the part of it no listing covers.
 - cover_days_start: the pool on day 0 (the plan's units_pool: sellable + presale units,
   summed over SKUs) / the expected demand of the open shops on day 0 (velocity x the
   uplifts of that day, summed over cells), in days. 0 when there is no demand.
@@ -105,6 +108,7 @@ class Totals:
     units_oversold: float = 0.0
     oversell_attempts_prevented: float = 0.0
     stranded_units_end: float = 0.0
+    unsold_units_end: float = 0.0
     demand_rate_start: float = 0.0
     supply_end: float = 0.0
     demand_rate_end: float = 0.0
@@ -163,6 +167,7 @@ KPIS = (
         of=lambda t: t.oversell_attempts_prevented,
     ),
     Kpi("stranded_units_end", "units", "lower", chart=True, of=lambda t: t.stranded_units_end),
+    Kpi("unsold_units_end", "units", "lower", chart=True, of=lambda t: t.unsold_units_end),
     # Neutral: days of cover are stock left over as much as safety.
     Kpi(
         "cover_days_start",

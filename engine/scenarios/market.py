@@ -26,8 +26,9 @@ class ReplicationState(Protocol):
     trace: Trace | None
 
 
-def trade(rep: ReplicationState, t: int) -> None:
-    """Day t's orders, on the listing and stock the replication holds after its plan."""
+def trade(rep: ReplicationState, t: int) -> I64:
+    """Day t's orders, on the listing and stock the replication holds after its plan;
+    returns the orders each cell accepted (what its shop records as sold)."""
     v, ix, tr, lst, stock = rep.v, rep.v.index, rep.trace, rep.listing, rep.stock
     assert lst is not None
     n_s = ix.n_skus
@@ -98,6 +99,9 @@ def trade(rep: ReplicationState, t: int) -> None:
         tr.sold[t] = consumed
         tr.presold[t] = presold
         tr.left[t] = physical_end
+    accepted = np.zeros(ix.n_cells, dtype=np.int64)
+    accepted[at] = acc
+    return accepted
 
 
 def _sell_bundle(

@@ -189,6 +189,7 @@ def build_variants(scenario: Scenario, snapshot: Snapshot, ruleset: Ruleset) -> 
             uplifts=tuple(d.uplifts),
             arrivals=base_arrivals + tuple(d.arrivals),
             closed_shops=frozenset(d.closed),
+            planner_velocity=variant.planner_velocity,
         )
         built.append(BuiltVariant(inputs, tuple(d.notes)))
     if issues:

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from engine.core.index import SnapshotIndex
 from engine.scenarios.demand import cell_keys, uplift_factors
 from engine.scenarios.listing import I64, Listing, Mask
-from engine.scenarios.spec import SimulationSettings, VariantInputs
+from engine.scenarios.spec import PlannerVelocity, SimulationSettings, VariantInputs
 from engine.scenarios.stock import Supply, derive_supply
 
 F64 = NDArray[np.float64]
@@ -62,6 +62,7 @@ class PreparedVariant:
     restricted_cell: Mask  # the cell's shop misses a warehouse that sells
     restricted_bundle_cells: dict[int, I64]  # bundle -> its restricted cells
     plan_days: list[int]
+    velocity_source: PlannerVelocity  # where the planner's velocity comes from (history.py)
     arrivals: dict[int, list[tuple[int, int, int]]]  # day -> (sku, warehouse, units)
     day0: Listing | None = None
     warnings: list[str] = field(default_factory=list)
@@ -86,6 +87,8 @@ def prepare(
     every = settings.replan_every_days
     if every is not None and every < 1:
         raise ValueError("replan_every_days must be at least 1 (or None)")
+    if settings.warmup_days < 0:
+        raise ValueError("warmup_days must be at least 0")
     if inputs.planner == "incumbent" and inputs.incumbent is None:
         raise ValueError(f"variant {inputs.name!r}: the incumbent planner needs a policy")
     if index is None:
@@ -129,5 +132,6 @@ def prepare(
         restricted_cell=restricted,
         restricted_bundle_cells=restricted_bundle_cells,
         plan_days=list(range(0, days, every if every is not None else days)),
+        velocity_source=settings.velocity_of(inputs),
         arrivals=arrivals,
     )

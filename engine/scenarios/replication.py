@@ -13,6 +13,7 @@ import numpy as np
 from engine.core.errors import ConflictError
 from engine.core.index import SnapshotIndex
 from engine.scenarios.demand import demand
+from engine.scenarios.history import SalesLedger, planner_demand, warmup_history
 from engine.scenarios.kpis import Totals
 from engine.scenarios.listing import I64, Listing, incumbent_plan, omnistock_listing
 from engine.scenarios.market import trade
@@ -29,6 +30,7 @@ class Replication:
         ix = v.index
         self.stock = Stock(ix, v.supply0)
         self.demand = demand(v.rate, v.keys, v.settings.seed, replication)
+        self.ledger = self._new_ledger() if v.velocity_source != "true" else None
         self.listing: Listing | None = None
         self.totals = Totals(days=v.days, n_shops=ix.n_shops)
         self.plans = 0
@@ -65,6 +67,13 @@ class Replication:
             derived_gap=np.zeros(days, dtype=np.int64),
         )
 
+    def _new_ledger(self) -> SalesLedger:
+        v, s = self.v, self.v.settings
+        units, censored = warmup_history(
+            v.index, v.keys, v.supply0.physical, s.seed, self.replication, s.warmup_days
+        )
+        return SalesLedger(units, censored, v.days)
+
     # --- planning -------------------------------------------------------------------
 
     def _plan_index(self, t: int) -> SnapshotIndex:
@@ -73,11 +82,16 @@ class Replication:
         day = with_stock(
             ix, self.stock.on_hand.copy(), self.stock.locked.copy(), ix.as_of + timedelta(days=t)
         )
-        return replace(day, velocity=ix.velocity * v.plan_factor[t], listed=listed)
+        velocity, dispersion = planner_demand(v.velocity_source, ix, self.ledger)
+        return replace(
+            day, velocity=velocity * v.plan_factor[t], dispersion=dispersion, listed=listed
+        )
 
     def _make_listing(self, t: int) -> Listing:
         v = self.v
-        if t == 0 and v.day0 is not None:  # day 0 is the same in every replication
+        # Day 0 is the same in every replication, unless the planner learns demand from
+        # the replication's own warm-up.
+        if t == 0 and v.day0 is not None:
             return v.day0.copy()
         index = self._plan_index(t)
         inputs = v.inputs
@@ -88,7 +102,7 @@ class Replication:
             listing = omnistock_listing(index, inputs.ruleset, inputs.mode, v.limit)
         listing.exclusive[~v.open_cell] = 0
         listing.access &= v.open_cell
-        if t == 0:
+        if t == 0 and self.ledger is None:
             v.day0 = listing.copy()
         return listing
 
@@ -149,7 +163,11 @@ class Replication:
         if tr is not None:
             tr.arrived[t] = arrived
             tr.listing[t] = self.listing.per_cell(ix.cell_sku)
-        trade(self, t)
+        accepted = trade(self, t)
+        if self.ledger is not None:
+            # A listing that shows nothing at the end of the day ran out: demand was at
+            # least what it sold (closed shops, listed at 0, record 0 censored).
+            self.ledger.record(accepted, self.listing.per_cell(ix.cell_sku) == 0)
 
     def finish(self) -> None:
         v, ix, lst, stock = self.v, self.v.index, self.listing, self.stock
@@ -166,5 +184,6 @@ class Replication:
             )
         tot = self.totals
         tot.stranded_units_end = float(np.maximum(physical - listed, 0).sum())
+        tot.unsold_units_end = float(physical.sum())
         tot.supply_end = float(physical.sum() + lst.presale.sum())
         tot.demand_rate_end = float(v.rate[-1][v.open_cell].sum())

@@ -15,6 +15,12 @@ from engine.core.snapshot import Snapshot
 from rules.catalog import Ruleset
 
 PlannerName = Literal["omnistock", "incumbent"]
+# What the planners know of demand by default (the file's `simulation.demand_knowledge`):
+# "true": the means the world draws from; "history": only the sales the shops recorded.
+DemandKnowledge = Literal["true", "history"]
+# Where a planner's velocity comes from (a variant's `planner_velocity`): the true means,
+# the naive 14-day average of recorded sales, or the demand estimator (engine/demand).
+PlannerVelocity = Literal["true", "naive", "estimated"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,16 @@ class SimulationSettings:
     replan_every_days: int | None = 7  # None: the day-0 plan stands for the whole horizon
     seed: int = 1
     replications: int = 1
+    # "true" here (the simulator's long-standing behaviour); a scenario file without the
+    # key says "history" (engine/scenarios/format.py).
+    demand_knowledge: DemandKnowledge = "true"
+    warmup_days: int = 56  # sales history drawn before day 0 (history.py)
+
+    def velocity_of(self, inputs: VariantInputs) -> PlannerVelocity:
+        """Where the variant's planner takes its velocity from."""
+        if inputs.planner_velocity is not None:
+            return inputs.planner_velocity
+        return "true" if self.demand_knowledge == "true" else "estimated"
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,8 @@ class VariantInputs:
     uplifts: tuple[Uplift, ...] = ()
     arrivals: tuple[Arrival, ...] = ()
     closed_shops: frozenset[str] = frozenset()  # list nothing; their demand is lost
+    # None: as the settings' demand_knowledge says (SimulationSettings.velocity_of)
+    planner_velocity: PlannerVelocity | None = None
 
 
 @dataclass

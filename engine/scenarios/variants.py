@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -24,7 +25,7 @@ from pydantic import (
 from engine.core.limits import MAX_FACTOR, MAX_PRIORITY, MAX_UNITS
 from engine.core.modes import Mode
 from engine.core.scope import OneOrMany
-from engine.scenarios.spec import IncumbentPolicy
+from engine.scenarios.spec import IncumbentPolicy, PlannerVelocity
 from rules.catalog import Rule, one_of
 
 Id = Annotated[str, StringConstraints(strict=True, min_length=1)]
@@ -32,6 +33,14 @@ Day = Annotated[int, Field(strict=True, ge=0)]
 # A demand multiplier, bounded as a promotion_uplift rule's factor (engine/core/limits.py).
 Factor = Annotated[float, Field(gt=0, le=MAX_FACTOR, allow_inf_nan=False)]
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+
+
+def yaml_true(value: object) -> object:
+    """YAML reads a bare `true` as a boolean; in these fields it names the option "true"."""
+    return "true" if value is True else value
+
+
+Velocity = Annotated[PlannerVelocity, BeforeValidator(yaml_true)]
 
 
 class StrictModel(BaseModel):
@@ -191,6 +200,9 @@ class Variant(StrictModel):
     planner: Literal["omnistock", "incumbent"] = "omnistock"
     incumbent: Incumbent | None = None  # None on an incumbent variant: Incumbent()
     mode: Mode | None = None  # None: the base's mode
+    # Where omnistock's velocity comes from: true | naive | estimated (history.py);
+    # None: as the file's simulation.demand_knowledge says.
+    planner_velocity: Velocity | None = None
     overrides: list[Override] = []
 
 

@@ -45,6 +45,7 @@ BASE_KPIS = {
     "units_oversold": 0.0,
     "oversell_attempts_prevented": 30.0,
     "stranded_units_end": 40.0,
+    "unsold_units_end": 60.0,
     "cover_days_start": 12.5,
     "cover_days_end": 3.25,
     "pool_utilisation": 0.8,
@@ -172,8 +173,8 @@ def test_csv_has_a_row_per_variant_and_kpi_and_parses_back() -> None:
     rows = list(csv.reader(io.StringIO(text)))
     assert tuple(rows[0]) == CSV_COLUMNS
     body = [dict(zip(CSV_COLUMNS, r, strict=True)) for r in rows[1:]]
-    assert len(body) == len(c.variants) * len(KPI_NAMES) == 36
-    assert [r["kpi"] for r in body[:12]] == list(KPI_NAMES)
+    assert len(body) == len(c.variants) * len(KPI_NAMES) == 39
+    assert [r["kpi"] for r in body[:13]] == list(KPI_NAMES)
     assert all(r["delta"] == r["delta_pct"] == "" for r in body if r["variant"] == "base")
     sold = next(r for r in body if r["variant"] == "double11" and r["kpi"] == "units_sold")
     assert sold == {
