@@ -68,10 +68,15 @@ def warmup_history(
     rate = np.broadcast_to(index.velocity, (days, n_c))
     wanted = poisson_quantile(uniforms(keys, warmup_key(seed, replication), days), rate)
     shops_of_sku = np.bincount(index.cell_sku, minlength=index.n_skus)
-    level = physical[index.cell_sku] // np.maximum(shops_of_sku[index.cell_sku], 1)
+    # An equal share of the SKU's stock per shop, the remainder one unit each to its
+    # first shops (cell order), so a SKU with fewer units than shops still lists them.
+    n = np.maximum(shops_of_sku[index.cell_sku], 1)
+    first_cell = np.searchsorted(index.cell_sku, np.arange(index.n_skus))
+    rank = np.arange(n_c) - first_cell[index.cell_sku]
+    units_of_sku = physical[index.cell_sku]
+    level = units_of_sku // n + (rank < units_of_sku % n)
     # Each SKU tops up on a weekday of its own (a hash of its first cell's key).
-    first = np.searchsorted(index.cell_sku, np.arange(index.n_skus))
-    first = np.minimum(first, n_c - 1)
+    first = np.minimum(first_cell, n_c - 1)
     weekday = (mix(keys[first]) % np.uint64(RESTOCK_EVERY_DAYS)).astype(np.int64)
     cell_weekday = weekday[index.cell_sku]
     listed = level.copy()
