@@ -473,6 +473,18 @@ class CoverTarget(RuleBase):
     shops: list[str] | None = None
 
 
+class ExpectedSales(RuleBase):
+    """Split each SKU's share base so that its shops sell the most units in expectation
+    over `horizon_days` (the time until the next plan), demand per cell Poisson or, where
+    the cell is overdispersed, negative binomial (rules/expected.py)."""
+
+    type: Literal["expected_sales"]
+    kind: ClassVar[Kind] = Kind.SHARE
+    refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop"}
+    horizon_days: Days
+    shops: list[str] | None = None
+
+
 Policy = Literal["shared", "velocity", "equal", "concentrate"]
 
 
@@ -581,6 +593,7 @@ Rule = Annotated[
     | VelocityProportional
     | DaysOfCoverBalance
     | CoverTarget
+    | ExpectedSales
     | VelocityClass
     | NewProduct
     | PromotionUplift

@@ -22,6 +22,7 @@ from rules.catalog import (
     CoverTarget,
     DaysOfCoverBalance,
     EqualSplit,
+    ExpectedSales,
     Kind,
     NewProduct,
     Percentage,
@@ -37,7 +38,8 @@ from rules.catalog import (
     ids_in,
 )
 from rules.draft import F64, I64, NONE, Draft, Mask, Stage
-from solvers.problem import row_sums
+from rules.expected import greedy_split, horizon_demand
+from solvers.problem import Grouping, row_sums
 
 DEFAULT_POLICIES = {"A": "shared", "B": "velocity", "C": "concentrate"}
 EXCLUSIVE = -2  # share_rule marker is the exclusive_when_low rule itself
@@ -207,6 +209,33 @@ def _priority_fill(
     q.whole[idx] = sequential_fill(ix.cell_sku[idx], caps[ix.cell_shop[idx]], base)
     capped = cells & (caps[ix.cell_shop] < np.iinfo(np.int64).max // 4)
     d.set_ub(capped, caps[ix.cell_shop], k)
+
+
+def _expected_sales(
+    d: Draft, k: int, rule: ExpectedSales, skus: Mask, cells: Mask, base: I64, q: Quotas
+) -> None:
+    """Whole targets that maximise each SKU's expected sales over the horizon: within
+    each cell's room above its pins, its own soft floor first; floors on the SKU's other
+    shops are served from the base before the rule splits the rest."""
+    ix = d.ix
+    at = np.flatnonzero(cells)
+    if not at.size:
+        return
+    mean, size = horizon_demand(d.velocity[at], ix.dispersion[at], rule.horizon_days)
+    lb = d.lb[at]
+    room = np.maximum(d.ub[at] - lb, 0)
+    own_floor = np.clip(np.minimum(d.floor[at], d.ub[at]) - lb, 0, room)
+    amount = np.maximum(base - d.per_sku(_floor_need(d, ix.by_sku.spread(skus) & ~cells)), 0)
+    by = Grouping.of_sorted(ix.cell_sku[at], ix.n_skus)
+    if q.whole is None:
+        q.whole = np.full(q.n_cells, -1, dtype=np.int64)
+    q.whole[at] = greedy_split(by, mean, size, lb, own_floor, room, amount)
+
+
+def _floor_need(d: Draft, cells: Mask) -> I64:
+    """Per cell (zero outside `cells`): the units its soft floor asks beyond its target."""
+    need = np.minimum(d.floor, d.ub) - d.target
+    return np.where(cells, np.maximum(need, 0), 0)
 
 
 def _shared_pool(
@@ -493,6 +522,7 @@ def _round(d: Draft, base: I64, q: Quotas) -> None:
             np.maximum(base - np.floor(base * np.minimum(q.named, 1) + EPS).astype(np.int64), 0),
         ),
     )
+    whole = _floors_take_from_targets(d, base, whole)
     d.target += whole
     # Where the rule gave units, its id: rule + (got units) * (share rule - rule). A
     # blend, not a masked copy: which cells got units follows no pattern, and a masked
@@ -504,6 +534,35 @@ def _round(d: Draft, base: I64, q: Quotas) -> None:
     out = np.flatnonzero(~q.participant & ~d.exact)
     keep = np.maximum(np.maximum(d.lb[out], d.floor[out]), d.target[out])
     d.tighten_ub(out, keep, NONE)
+
+
+def _floors_take_from_targets(d: Draft, base: I64, whole: I64) -> I64:
+    """Soft floors come before targets. Where a SKU's floors ask for more units than its
+    targets leave over (idle or over-target units go first), the winning share rule's
+    cells give them up in proportion to their targets, as a cap's excess is passed on
+    in proportion, never below their own floors; made whole by largest remainder.
+    Pool 100, shares A 0.5 / B 0.5, floor C 5: targets A 48, B 47 (not A 50, B 45)."""
+    if not d.floor.any():
+        return whole
+    ix = d.ix
+    group = ix.cell_sku
+    have = d.target + whole  # what the rules ask for each cell so far
+    floor = np.minimum(d.floor, d.ub)
+    need = d.per_sku(np.maximum(floor - have, 0))
+    left = np.maximum(base - d.per_sku(whole), 0)
+    # A cell gives only share units, and only those above its own floor.
+    room = np.clip(have - floor, 0, whole)
+    give = np.clip(need - left, 0, d.per_sku(room))
+    if not np.any(give):
+        return whole
+    idx = np.flatnonzero(ix.by_sku.spread(give > 0) & (room > 0))
+    n_s = ix.n_skus
+    cut = water_fill(group[idx], whole[idx].astype(np.float64), room[idx], give, n_s)
+    kept = whole[idx] - cut
+    total = group_sum(group[idx], whole[idx], n_s).astype(np.int64) - give
+    whole = whole.copy()
+    whole[idx] = largest_remainder(group[idx], kept, total, ix.cell_rank[idx], n_s)
+    return whole
 
 
 def _floored(
@@ -558,6 +617,7 @@ SHARES: dict[type[RuleBase], Share] = {
     NewProduct: Share(_new_product, "shares", unsold_only=True),
     DaysOfCoverBalance: Share(_cover_balance, "shops"),
     CoverTarget: Share(_cover_target, "shops"),
+    ExpectedSales: Share(_expected_sales, "shops"),
     PriorityFill: Share(_priority_fill, "shops"),
     SharedPool: Share(_shared_pool, "shops"),
     VelocityClass: Share(_velocity_class, None),

@@ -218,6 +218,14 @@ def test_cover_target_first_then_the_rest() -> None:
     assert quantities(p) == {"A": 15, "B": 5, "C": 0}
 
 
+def test_expected_sales_takes_units_by_their_chance_to_sell() -> None:
+    """Horizon 2 days: A's 3rd unit sells with 0.76, C's 1st with 0.63, B's 2nd with 0.59."""
+    velocity = {("S", "A"): 2.0, ("S", "B"): 1.0, ("S", "C"): 0.5}
+    rules = [{"type": "expected_sales", "horizon_days": 2}]
+    assert quantities(run(rules, pools={"S": 4}, velocity=velocity)) == {"A": 3, "B": 1, "C": 0}
+    assert quantities(run(rules, pools={"S": 5}, velocity=velocity)) == {"A": 3, "B": 1, "C": 1}
+
+
 def test_velocity_class() -> None:
     velocity = {
         ("F", "A"): 50.0,

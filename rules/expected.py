@@ -1,0 +1,152 @@
+"""The `expected_sales` allocation: per SKU, the split of a pool over its cells that
+sells the most units in expectation over a horizon.
+
+A cell's demand over the horizon D is Poisson (mean = velocity x horizon) or, where the
+cell is overdispersed, negative binomial with the same mean and size = dispersion x
+horizon (a day's variance is rate + rate^2 / dispersion; the sum of independent days
+adds their sizes). With x units listed the cell sells E[min(D, x)]; its k-th unit sells
+with probability P(D >= k), which falls as k grows, so expected sales are concave in x
+and the sum over cells is separable concave. Taking units in order of that marginal
+gain (greedy) is then exact.
+
+The greedy is not run unit by unit: a cell takes every unit whose gain is above a level
+g, that is n(g) = min{j : P(D <= j) >= 1 - g} units (the distribution's quantile at
+1 - g), so one common level per SKU is found by bisection for all SKUs at once, as
+rules/arith.py's water-filling finds one level per SKU. Units whose gain lies within
+the final bracket (ties, to 1e-12) go by cell order: shop rank, then id.
+
+Units whose gain is below GAIN_FLOOR (no cell is expected to sell them) are left
+untargeted: the compile step sends them where the rules send units beyond the targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+from rules.arith import sequential_fill
+from solvers.problem import Grouping
+
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+Mask = NDArray[np.bool_]
+
+# A unit sold with probability below one in a million is not worth a target.
+GAIN_FLOOR = 1e-6
+# Gains closer than this are ties (ordered by cell order, not by float noise).
+GAIN_TIE = 1e-12
+MAX_STEPS = 64  # bisection halvings: from [GAIN_FLOOR, 1] to below GAIN_TIE takes ~40
+
+
+def horizon_demand(velocity: F64, dispersion: F64, horizon_days: float) -> tuple[F64, F64]:
+    """Mean and negative binomial size (np.inf: Poisson) of each cell's demand over the
+    horizon, from its daily rate and daily size."""
+    return velocity * horizon_days, dispersion * horizon_days
+
+
+def units_above(gain: F64, mean: F64, size: F64) -> F64:
+    """Per cell, how many units sell with probability above `gain` (per cell): the
+    smallest j with P(D <= j) >= 1 - gain. Zero where the mean is zero."""
+    out = np.zeros(mean.size)
+    for cells, dist, _ in _families(mean, size, mean > 0):
+        out[cells] = dist.ppf(1.0 - gain[cells])
+    return out
+
+
+def expected_sold(units: I64, mean: F64, size: F64) -> F64:
+    """E[min(D, x)] per cell for x = `units`: E[D; D <= x - 1] + x P(D >= x), where
+    E[D; D <= m] = mean x P(D* <= m - 1) with D* the size-biased law less one: Poisson
+    with the same mean, or negative binomial with size + 1 and the same p."""
+    x = np.asarray(units, dtype=np.float64)
+    out = np.zeros(mean.size)
+    for cells, dist, biased in _families(mean, size, (mean > 0) & (x > 0)):
+        at = x[cells]
+        out[cells] = mean[cells] * biased.cdf(at - 2) + at * dist.sf(at - 1)
+    return out
+
+
+def _families(mean: F64, size: F64, live: Mask) -> Iterator[tuple[Mask, Any, Any]]:
+    """The `live` cells by family, each with its frozen scipy law over those cells and
+    the size-biased law less one: Poisson where the size is infinite, else negative
+    binomial of that size and mean (scipy's p = size / (size + mean))."""
+    poisson = live & np.isinf(size)
+    if poisson.any():
+        law = stats.poisson(mean[poisson])
+        yield poisson, law, law
+    nb = live & ~np.isinf(size)
+    if nb.any():
+        n, p = size[nb], size[nb] / (size[nb] + mean[nb])
+        yield nb, stats.nbinom(n, p), stats.nbinom(n + 1, p)
+
+
+def greedy_split(
+    by: Grouping,
+    mean: F64,
+    size: F64,
+    have: I64,
+    low: I64,
+    high: I64,
+    amount: I64,
+) -> I64:
+    """Per cell (grouped by SKU in `by`, sorted by SKU, then by shop rank within a SKU),
+    the units that maximise a SKU's expected sales: `amount[g]` units of group g go to
+    its cells in order of the gain P(D >= have + k) of each cell's k-th unit, each cell
+    between `low` and `high` units (`have` is what the cell holds already: pins).
+
+    Each group places min(amount, the units of gain at least GAIN_FLOOR within the
+    bounds), or just its `low`s where those alone reach the amount (soft floors, which
+    the solver fills by shop rank)."""
+
+    def level(gain: F64, at: I64) -> I64:
+        above = units_above(gain, mean[at], size[at]) - have[at]
+        return np.clip(above, low[at], high[at]).astype(np.int64)
+
+    every = np.arange(mean.size)
+    # At the floor of gains: every unit worth a target. With enough stock, the split.
+    most = level(np.full(mean.size, GAIN_FLOOR), every)
+    low_total = by.sum(low)
+    floors_only = low_total >= amount
+    x = np.where(by.spread(floors_only), low, most)
+    short = (by.sum(most) > amount) & ~floors_only
+    if not short.any():
+        return x
+    # Bisection per SKU on the gain level g (the units at level g do not grow with g):
+    # at g_lo more than the amount is placed (x_lo), at g_hi at most (x_hi).
+    at = np.flatnonzero(by.spread(short))
+    sub = Grouping.of_sorted(_dense(by.group[at]), int(short.sum()))
+    goal = amount[short]
+    g_lo = np.full(sub.n_groups, GAIN_FLOOR)
+    g_hi = np.ones(sub.n_groups)
+    x_lo = most[at]
+    x_hi = low[at].copy()  # no unit sells for sure: every cell at its low
+    placed_hi = low_total[short]
+    active = placed_hi < goal
+    for _ in range(MAX_STEPS):
+        if not active.any():
+            break
+        mid = 0.5 * (g_lo + g_hi)
+        idx = np.flatnonzero(sub.spread(active))
+        trial = level(mid[sub.group[idx]], at[idx])
+        placed = np.bincount(sub.group[idx], weights=trial, minlength=sub.n_groups)
+        fits = placed <= goal
+        fit_cell = fits[sub.group[idx]]
+        x_hi[idx[fit_cell]] = trial[fit_cell]
+        x_lo[idx[~fit_cell]] = trial[~fit_cell]
+        g_hi = np.where(active & fits, mid, g_hi)
+        g_lo = np.where(active & ~fits, mid, g_lo)
+        placed_hi = np.where(active & fits, placed.astype(np.int64), placed_hi)
+        active &= (placed_hi < goal) & (g_hi - g_lo > GAIN_TIE)
+    # The units between the two levels tie (to GAIN_TIE): by cell order.
+    x[at] = x_hi + sequential_fill(sub.group, x_lo - x_hi, goal - placed_hi)
+    return x
+
+
+def _dense(group: I64) -> I64:
+    """Sorted group codes renumbered 0, 1, ... in order."""
+    if not group.size:
+        return group
+    return np.cumsum(np.r_[0, (group[1:] != group[:-1]).astype(np.int64)])
