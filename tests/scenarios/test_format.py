@@ -77,21 +77,85 @@ def shipped() -> dict[str, tuple[Scenario, list[BuiltVariant]]]:
     return loaded
 
 
+def test_shipped_files_say_what_the_planners_know(
+    shipped: dict[str, tuple[Scenario, list[BuiltVariant]]],
+) -> None:
+    """The files whose published numbers rest on the true means say so; versus-incumbent
+    plays learned demand, with an oracle and a naive arm beside the estimator's base."""
+    for name in ("baseline", "double11", "conservative", "shares-over-100"):
+        assert shipped[name][0].simulation.demand_knowledge == "true", name
+    found, built = shipped["versus-incumbent"]
+    assert found.simulation.demand_knowledge == "history"
+    velocity = {b.inputs.name: b.inputs.planner_velocity for b in built}
+    assert velocity["base"] is None and velocity["true-means"] == "true"
+    assert velocity["naive"] == "naive"
+
+
+def test_learned_demand_file_plays_every_knowledge_against_equal_shares() -> None:
+    found = load_scenario(SHIPPED / "learned-demand.yaml")
+    built = build_variants(found, *load_base(found))
+    settings_ = found.simulation.settings()
+    assert settings_.demand_knowledge == "history" and settings_.replan_every_days == 1
+    arms = {b.inputs.name: b.inputs for b in built}
+    omnistock = {n: settings_.velocity_of(i) for n, i in arms.items() if i.planner == "omnistock"}
+    assert sorted(omnistock.values()) == sorted(["estimated", "true", "naive"] * 2)
+    equal = arms["incumbent-equal"].incumbent
+    assert equal is not None and equal.default_share_pct == 20 and equal.safety_stock == 0
+    assert (
+        len(found.simulation.model_dump())
+        and (SHIPPED / "learned-demand.yaml").read_text()[0] == "#"
+    )
+
+
+def test_demand_knowledge_defaults_to_history_and_reads_yaml_true(
+    small: tuple[Snapshot, Ruleset],
+) -> None:
+    assert parse_scenario(scenario()).simulation.settings().demand_knowledge == "history"
+    written = yaml.safe_load("simulation: {demand_knowledge: true, warmup_days: 28}")
+    settings_ = parse_scenario(written).simulation.settings()
+    assert settings_.demand_knowledge == "true" and settings_.warmup_days == 28
+    doc = scenario(
+        variant("oracle", planner_velocity=True), variant("agency", planner_velocity="naive")
+    )
+    built = build(small, doc)
+    assert [b.inputs.planner_velocity for b in built] == [None, "true", "naive"]
+
+
+def test_planner_velocity_is_checked(small: tuple[Snapshot, Ruleset]) -> None:
+    equal = {"planner": "incumbent", "incumbent": {"default_share_pct": 25}}
+    (issue,) = refused(small, scenario(variant("inc", planner_velocity="naive", **equal)))
+    assert issue.startswith("variants[0] (inc).planner_velocity: the incumbents' formula")
+    issues = refused(
+        small,
+        scenario(
+            variant("odd", planner_velocity="psychic"),
+            simulation={"demand_knowledge": "rumour", "warmup_days": 400},
+        ),
+    )
+    assert [i.split(":")[0] for i in issues] == [
+        "simulation.demand_knowledge",
+        "simulation.warmup_days",
+        "variants[0] (odd).planner_velocity",
+    ]
+
+
 @pytest.mark.parametrize("name", SHIPPED_FILES)
-def test_shipped_file_builds_base_and_up_to_four_variants(
+def test_shipped_file_builds_base_and_up_to_seven_variants(
     name: str, shipped: dict[str, tuple[Scenario, list[BuiltVariant]]]
 ) -> None:
     found, built = shipped[name]
     names = [b.inputs.name for b in built]
     assert names == ["base"] + [v.name for v in found.variants]
-    assert 2 <= len(names) <= 5
+    assert 2 <= len(names) <= 8
     assert found.simulation.horizon_days == 30
     assert (SHIPPED / f"{name}.yaml").read_text().startswith("# ")  # the header says what it asks
     base = built[0].inputs
     assert base.snapshot.as_of.date().isoformat() == "2026-11-11" and base.mode == "normal"
     for b in built[1:]:
-        changed = (b.inputs.snapshot, b.inputs.ruleset, b.inputs.mode, b.inputs.planner)
-        assert changed != (base.snapshot, base.ruleset, base.mode, base.planner) or b.inputs.uplifts
+        i = b.inputs
+        changed = (i.snapshot, i.ruleset, i.mode, i.planner, i.planner_velocity)
+        was = (base.snapshot, base.ruleset, base.mode, base.planner, base.planner_velocity)
+        assert changed != was or i.uplifts
 
 
 def test_double11_triples_demand_on_the_first_two_days(
@@ -125,9 +189,11 @@ def test_incumbent_shares_exceed_100_for_b1_only_where_the_story_says(
     assert totals(over["incumbent-100"]) == {"b1": 100, "b2": 100, "b3": 100}
     assert not over["incumbent-100"].notes
     incumbents = [b for b in shipped["versus-incumbent"][1] if b.inputs.planner == "incumbent"]
-    assert len(incumbents) == 3
-    for b in incumbents:
-        assert totals(b) == {"b1": 100, "b2": 100, "b3": 100} and not b.notes
+    assert len(incumbents) == 4
+    for b in incumbents:  # equal shares of three shops: 33.33% each
+        found = totals(b)
+        assert found == pytest.approx({"b1": 100, "b2": 100, "b3": 100}, abs=0.011)
+        assert not b.notes
 
 
 def test_conservative_replaces_the_brand_safety_rules_in_place(

@@ -79,6 +79,25 @@ def test_shares_over_100_percent_oversell_only_under_the_incumbents(
     assert by_name["omnistock-150"]["units_oversold"] == 0 == by_name["base"]["units_oversold"]
 
 
+def test_learned_demand_runs_small_and_every_omnistock_arm_beats_equal_shares() -> None:
+    """learned-demand.yaml over 5 days: no omnistock arm oversells, and each (whatever
+    it knows of demand) leaves fewer units unsold and loses fewer sales avoidably than the
+    incumbents' equal shares on the same demand."""
+    path = SCENARIOS / "learned-demand.yaml"
+    document = scenario_document(load_scenario(path))
+    document["simulation"] = {**document["simulation"], "horizon_days": 5}
+    scenario = parse_scenario(document, path)
+    run = run_scenario(scenario, *load_base(scenario), scenario.simulation.settings())
+    by_name = {r.name: r for r in run.results}
+    equal = by_name.pop("incumbent-equal").kpis
+    assert len(by_name) == 6
+    for name, result in by_name.items():
+        assert result.planner == "omnistock" and result.plans_made == 5
+        assert result.kpis["units_oversold"] == 0, name
+        assert result.kpis["unsold_units_end"] < equal["unsold_units_end"], name
+        assert result.kpis["avoidable_lost_sales"] < equal["avoidable_lost_sales"], name
+
+
 def test_peak_mode_lists_more_units(shipped: dict[str, ScenarioRun]) -> None:
     by_name = {r.name: r.kpis for r in shipped["double11"].results}
     assert by_name["peak-mode"]["units_listed_day0"] > by_name["base"]["units_listed_day0"]
