@@ -1,6 +1,6 @@
 """The `omnistock` command line: plan, validate, explain, demo, bench, load, rank, select,
-check, keys, serve, worker, scenario, db, catalog, prices, sandbox, listing, settle. Each
-command (or group) is a module of engine/cli/; this one only names them.
+check, keys, serve, worker, scenario, db, catalog, prices, sandbox, listing, settle,
+forecast. Each command (or group) is a module of engine/cli/; this one only names them.
 
 Commands are imported when they are run, not when the process starts: the command groups
 together import polars, FastAPI, SQLAlchemy and scipy.optimize (seconds of start-up),
@@ -45,6 +45,7 @@ COMMANDS: dict[str, Entry] = {
     "sandbox": Entry("sandbox", "sandbox"),
     "listing": Entry("listing", "listing"),
     "settle": Entry("settle", "settle"),
+    "forecast": Entry("forecast", "forecast_app"),
 }
 
 

@@ -4,6 +4,8 @@ cells; the estimate fills every other cell."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -13,9 +15,11 @@ from engine.demand.estimate import (
     DemandHistory,
     EstimatorSettings,
     estimate_demand,
+    naive_rate,
 )
 
 F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
 
 
 def history_of(index: SnapshotIndex) -> DemandHistory | None:
@@ -62,3 +66,55 @@ def use_history(index: SnapshotIndex, settings: EstimatorSettings | None = None)
     """Set the index's velocity and dispersion from its history (`velocity_for`): what
     the planner calls once the index is built, before the rules compile."""
     index.velocity, index.dispersion = velocity_for(index, settings)
+
+
+SOURCES = ("velocity", "history", "category", "none")
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Per cell what the planner uses and where it comes from: `source` codes into
+    SOURCES - velocity (a snapshot row), history (the cell's own days, shrunk), category
+    (no days of its own: the prior alone), none (no velocity row and no history)."""
+
+    rate: F64
+    rate_sd: F64  # 0 for velocity rows (given, not estimated)
+    dispersion: F64
+    source: I64
+    history_days: I64  # days the snapshot's history row covers
+    units_sold: I64  # units sold over those days
+    observed_days: I64  # days not censored
+    censored_days: I64  # days the listing ran out (covered days only)
+    naive: F64  # mean units sold over the last 14 days (stockouts as zeros)
+    prior_days: float
+
+
+def forecast(index: SnapshotIndex, settings: EstimatorSettings | None = None) -> Forecast:
+    """The velocity and dispersion `velocity_for` gives the planner, with their story."""
+    n = index.n_cells
+    given = index.velocity_given
+    history = history_of(index)
+    if history is None or index.history is None:
+        zeros = np.zeros(n, dtype=np.int64)
+        source = np.where(given, 0, 3)
+        return Forecast(
+            index.velocity, np.zeros(n), index.dispersion, source, zeros, zeros, zeros,
+            zeros, np.zeros(n), 0.0,
+        )  # fmt: skip
+    estimate = estimate_demand(history, settings)
+    velocity, dispersion = velocity_for(index, settings, estimate)
+    covered = index.history.covered
+    # Days beyond a row's reach count as censored at 0 (no information), not stockouts.
+    uncovered = history.n_days - covered
+    return Forecast(
+        rate=velocity,
+        rate_sd=np.where(given, 0.0, estimate.rate_sd),
+        dispersion=dispersion,
+        source=np.where(given, 0, np.where(covered > 0, 1, 2)),
+        history_days=covered,
+        units_sold=history.units.sum(axis=1),
+        observed_days=estimate.observed_days,
+        censored_days=estimate.censored_days - uncovered,
+        naive=naive_rate(history),
+        prior_days=estimate.prior_days,
+    )

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.core.limits import MAX_VELOCITY
+from engine.demand.censored import censored_rates
+from engine.demand.dispersion import category_sizes
+from engine.demand.prior import category_shop_means, shrinkage_prior
+from engine.demand.sums import day_sums, day_weights, ratio, sums_by
+
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 Mask = NDArray[np.bool_]
@@ -53,16 +59,25 @@ class DemandEstimate:
     rate_sd: F64  # [cells] standard deviation of the rate estimate
     observed_days: I64  # [cells] uncensored days seen
     censored_days: I64  # [cells] censored days seen
+    prior_days: float = 0.0  # the prior's strength used (pseudo-days; 0: no shrinkage)
 
 
 @dataclass(frozen=True)
 class EstimatorSettings:
     """The estimator's knobs. `prior_days` None: the prior's strength (in pseudo-days)
-    is fitted from the data; a number fixes it."""
+    is fitted from the data (engine.demand.prior); a number fixes it. `shrink` False:
+    every cell on its own (censored EM without a prior; cells without history get their
+    category's per-shop mean) - the benchmark's middle line."""
 
     half_life_days: float = 28.0
     prior_days: float | None = None
-    em_iterations: int = 30
+    shrink: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.half_life_days > 0:
+            raise ValueError("half_life_days must be > 0 (inf: no recency weighting)")
+        if self.prior_days is not None and not 0 <= self.prior_days < np.inf:
+            raise ValueError("prior_days must be a finite number >= 0")
 
 
 def naive_rate(history: DemandHistory, days: int = 14) -> F64:
@@ -77,35 +92,51 @@ def naive_rate(history: DemandHistory, days: int = 14) -> F64:
 def estimate_demand(
     history: DemandHistory, settings: EstimatorSettings | None = None
 ) -> DemandEstimate:
-    """The rate per cell: the mean of the uncensored days; a cell with none gets its
-    category's mean over the same shop (then the category's, then 0)."""
+    """Censored Poisson rates with empirical Bayes shrinkage (docs: readme of the
+    demand estimator): every cell on its own first (censored EM, recency-weighted),
+    from which the prior (SKU's other shops x category shop mix) and its strength are
+    fitted; then every cell again with that prior. Deterministic; cells are independent
+    given the pooled sums, so their order does not matter."""
     settings = settings or EstimatorSettings()
-    seen = ~history.censored
-    observed_days = seen.sum(axis=1)
-    sold = np.where(seen, history.units, 0).sum(axis=1).astype(np.float64)
+    weights = day_weights(history.n_days, settings.half_life_days)
+    sums = day_sums(history.units, history.censored, weights)
     category = history.sku_category[history.cell_sku]
-    n_cat = int(history.sku_category.max(initial=-1)) + 1
-    group = category * history.n_shops + history.cell_shop
-    size = n_cat * history.n_shops
-    days = observed_days.astype(np.float64)
-    group_rate = _ratio(_sums(group, sold, size), _sums(group, days, size), np.nan)
-    cat_rate = _ratio(_sums(category, sold, n_cat), _sums(category, days, n_cat), 0.0)
-    fallback = np.where(np.isnan(group_rate[group]), cat_rate[category], group_rate[group])
-    rate = np.where(observed_days > 0, _ratio(sold, days, 0.0), fallback)
+    none = np.zeros(history.n_cells)
+    own = censored_rates(none, none, sums)
+    floor_weight = sums.censored_weight
+    days = sums.weight + floor_weight
+    # A cell that sold out on every day it sold shows only a floor: its floor (sales
+    # over days) stands in for it where a rate is needed without a prior.
+    floor_units = sums_by(sums.entry_cell, sums.entry_weight * sums.entry_units, history.n_cells)
+    floor = ratio(floor_units, floor_weight, 0.0)
+    own = np.where(np.isinf(own), floor, own)
+    demand = own * days
+    if settings.shrink:
+        prior = shrinkage_prior(
+            demand,
+            days,
+            sums.weight_sq,
+            history.cell_sku,
+            category,
+            history.cell_shop,
+            history.n_shops,
+        )
+        k = prior.days if settings.prior_days is None else settings.prior_days
+        rate = censored_rates(np.full(history.n_cells, k), k * prior.mean, sums)
+        rate = np.where(np.isinf(rate), floor, rate)  # only where k = 0 was asked for
+    else:
+        k = 0.0
+        mean_here, _ = category_shop_means(
+            demand, days, category, history.cell_shop, history.n_shops
+        )
+        rate = np.where(days > 0, own, mean_here)
+    rate = np.minimum(rate, MAX_VELOCITY)
+    info = k + days
     return DemandEstimate(
         rate=rate,
-        dispersion=np.full(history.n_cells, np.inf),
-        rate_sd=np.sqrt(rate / np.maximum(observed_days, 1)),
-        observed_days=observed_days.astype(np.int64),
-        censored_days=history.censored.sum(axis=1).astype(np.int64),
+        dispersion=category_sizes(sums, category),
+        rate_sd=np.sqrt(np.where(info > 0, ratio(rate, info, 0.0), rate)),
+        observed_days=sums.observed_days,
+        censored_days=sums.censored_days,
+        prior_days=k,
     )
-
-
-def _sums(keys: I64, values: F64, size: int) -> F64:
-    """Per key (0 .. size - 1), the sum of its values."""
-    return np.asarray(np.bincount(keys, values, size), dtype=np.float64)
-
-
-def _ratio(num: F64, den: F64, empty: float) -> F64:
-    """num / den, `empty` where den is 0."""
-    return np.divide(num, den, out=np.full(num.shape, empty), where=den > 0)

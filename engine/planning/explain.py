@@ -1,11 +1,16 @@
-"""Why each number of a plan is what it is, for one SKU, read from the plan alone."""
+"""Why each number of a plan is what it is, for one SKU: read from the plan alone, and
+the demand behind its velocities read from the snapshot (its sales history)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from engine.core.errors import InputError, Issue
+from engine.core.index import SnapshotIndex
 from engine.core.plan import Allocation, Plan
+from engine.demand.cells import SOURCES, Forecast, forecast
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,44 @@ def explain_sku(plan: Plan, sku: str) -> SkuStory:
             f"{u.quantity} unallocated: {u.reason}" for u in plan.unallocated if u.sku == sku
         ],
     )
+
+
+@dataclass(frozen=True)
+class CellDemand:
+    """One cell's demand: its sales history in brief and the estimate a plan of the
+    same snapshot uses (engine.demand.velocity_for: velocity rows win)."""
+
+    shop: str
+    history_days: int  # days the snapshot's history covers
+    units_sold: int
+    censored_days: int  # days the listing ran out
+    naive_rate: float  # units sold a day over the last 14 days (stockouts as zeros)
+    rate: float  # the velocity the plan uses, units a day
+    rate_sd: float
+    dispersion: float  # negative binomial size; inf: Poisson
+    source: str  # velocity, history, category or none
+
+
+def explain_demand(
+    index: SnapshotIndex, sku: str, seen: Forecast | None = None
+) -> list[CellDemand]:
+    """Every cell of the SKU (in shop rank order): history summary and estimate.
+    `seen`: the forecast of this index if already made."""
+    if sku not in index.sku_pos:
+        raise InputError([Issue("--sku", f"SKU '{sku}' is not in the snapshot")])
+    made = seen if seen is not None else forecast(index)
+    cells = np.flatnonzero(index.cell_sku == index.sku_pos[sku])
+    return [
+        CellDemand(
+            shop=index.shop_ids[int(index.cell_shop[c])],
+            history_days=int(made.history_days[c]),
+            units_sold=int(made.units_sold[c]),
+            censored_days=int(made.censored_days[c]),
+            naive_rate=float(made.naive[c]),
+            rate=float(made.rate[c]),
+            rate_sd=float(made.rate_sd[c]),
+            dispersion=float(made.dispersion[c]),
+            source=SOURCES[int(made.source[c])],
+        )
+        for c in cells
+    ]
