@@ -21,6 +21,11 @@ The variant's `planner_velocity` says what the planner makes of it: "true" (the 
 means: the oracle), "naive" (engine.demand.naive_rate: the last 14 days' mean sales,
 stockout days as zeros) or "estimated" (engine.demand.estimate_demand, with its
 dispersion). Every planner of a run, omnistock and incumbent, is handed the same index.
+The planned uplifts of the re-plan's day multiply either, as they do the true means.
+A day a planned uplift lifted a cell's demand (a campaign the planner knew of) is not
+everyday demand: the estimator is shown it as censored at 0 units, which tells it
+nothing (the day is left out); the naive average takes the sales as they were, as an
+agency's spreadsheet does.
 """
 
 from __future__ import annotations
@@ -97,22 +102,30 @@ class SalesLedger:
         n_c, w = warmup_units.shape
         self.units = np.zeros((n_c, w + horizon_days), dtype=np.int64)
         self.censored = np.zeros((n_c, w + horizon_days), dtype=bool)
+        self.lifted = np.zeros((n_c, w + horizon_days), dtype=bool)  # a planned uplift
         self.units[:, :w] = warmup_units
         self.censored[:, :w] = warmup_censored
         self.days = w  # days recorded so far
 
-    def record(self, sold: I64, censored: Mask) -> None:
-        """The day just played: per cell, orders accepted and whether the listing ran out."""
+    def record(self, sold: I64, censored: Mask, lifted: Mask) -> None:
+        """The day just played: per cell, orders accepted, whether the listing ran out,
+        and whether a planned uplift raised its demand."""
         self.units[:, self.days] = sold
         self.censored[:, self.days] = censored
+        self.lifted[:, self.days] = lifted
         self.days += 1
 
-    def history(self, index: SnapshotIndex) -> DemandHistory:
+    def history(self, index: SnapshotIndex, everyday: bool = False) -> DemandHistory:
         """Everything recorded so far, as the estimator reads it (the last column is the
-        day before the re-plan)."""
+        day before the re-plan); `everyday`: the days planned uplifts lifted shown as
+        censored at 0 (no information)."""
+        units, censored = self.units[:, : self.days], self.censored[:, : self.days]
+        if everyday:
+            lifted = self.lifted[:, : self.days]
+            units, censored = np.where(lifted, 0, units), censored | lifted
         return DemandHistory(
-            units=self.units[:, : self.days],
-            censored=self.censored[:, : self.days],
+            units=units,
+            censored=censored,
             cell_sku=index.cell_sku,
             cell_shop=index.cell_shop,
             sku_category=index.sku_category,
@@ -129,8 +142,7 @@ def planner_demand(
     if source == "true":
         return index.velocity, poisson
     assert ledger is not None, "a planner learning demand needs the sales ledger"
-    history = ledger.history(index)
     if source == "naive":
-        return np.asarray(naive_rate(history), dtype=np.float64), poisson
-    estimate = estimate_demand(history)
+        return np.asarray(naive_rate(ledger.history(index)), dtype=np.float64), poisson
+    estimate = estimate_demand(ledger.history(index, everyday=True))
     return estimate.rate, estimate.dispersion

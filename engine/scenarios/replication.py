@@ -167,7 +167,8 @@ class Replication:
         if self.ledger is not None:
             # A listing that shows nothing at the end of the day ran out: demand was at
             # least what it sold (closed shops, listed at 0, record 0 censored).
-            self.ledger.record(accepted, self.listing.per_cell(ix.cell_sku) == 0)
+            ran_out = self.listing.per_cell(ix.cell_sku) == 0
+            self.ledger.record(accepted, ran_out, v.plan_factor[t] != 1.0)
 
     def finish(self) -> None:
         v, ix, lst, stock = self.v, self.v.index, self.listing, self.stock

@@ -29,7 +29,7 @@ from engine.scenarios.prepared import prepare
 from engine.scenarios.replication import Replication
 from engine.scenarios.shape import COVER_DAYS, shape_snapshot
 from engine.scenarios.simulate import simulate_traced
-from engine.scenarios.spec import IncumbentPolicy, SimulationSettings, VariantInputs
+from engine.scenarios.spec import IncumbentPolicy, SimulationSettings, Uplift, VariantInputs
 from rules.catalog import Ruleset
 from rules.load import parse_ruleset
 from tests.helpers import snapshot
@@ -163,6 +163,42 @@ def test_under_history_no_planner_is_handed_the_true_means(
     seen.clear()
     played(learned(snap, split, planner_velocity="true"), days)
     assert all(np.allclose(index.velocity, true_velocity) for _, index in seen)
+
+
+def test_the_estimator_is_not_shown_the_days_a_planned_uplift_lifted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A planned 4x campaign on A on days 0-1: the re-plan of day 2 estimates from a
+    history in which those cells and days are censored at 0 (no information); every
+    other day and cell as sold. The naive average takes the sales as they were."""
+    seen = spy_on_planners(monkeypatch)
+    snap = snapshot(pools={"S": 400, "T": 600}, shops=TWO, velocity=TRUE_MEANS)
+    campaign = Uplift(4.0, 0, 1, shops=("A",), planned=True)
+    days = SimulationSettings(
+        horizon_days=3, replan_every_days=2, demand_knowledge="history", warmup_days=10
+    )
+    split = rules({"type": "velocity_proportional"})
+    for source in ("estimated", "naive"):
+        seen.clear()
+        rep = played(learned(snap, split, uplifts=(campaign,), planner_velocity=source), days)
+        ledger = rep.ledger
+        assert ledger is not None
+        index = seen[1][1]
+        on_a = index.cell_shop == index.shop_pos["A"]
+        lifted = np.zeros((index.n_cells, 12), dtype=bool)
+        lifted[on_a, 10:12] = True
+        assert np.array_equal(ledger.lifted[:, :12], lifted)
+        assert ledger.units[on_a, 10:12].sum() > 0  # the campaign sold
+        ledger.days = 12  # as it stood at the re-plan of day 2
+        raw = ledger.history(index)
+        assert np.array_equal(raw.units, ledger.units[:, :12])
+        everyday = ledger.history(index, everyday=True)
+        assert not everyday.units[lifted].any() and everyday.censored[lifted].all()
+        assert np.array_equal(everyday.units[~lifted], raw.units[~lifted])
+        if source == "estimated":
+            assert np.allclose(index.velocity, estimate_demand(everyday).rate)
+        else:
+            assert np.allclose(index.velocity, naive_rate(raw))
 
 
 def test_every_planner_is_handed_the_same_information(monkeypatch: pytest.MonkeyPatch) -> None:
