@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from engine.core.errors import ConflictError
-from rules.expected import GAIN_FLOOR, expected_sold, greedy_split, units_above
+from rules.expected import (
+    GAIN_FLOOR,
+    expected_sold,
+    greedy_split,
+    poisson_quantile,
+    units_above,
+)
 from solvers.problem import Grouping
 from tests.helpers import plan, quantities, snapshot
 from tests.invariants import assert_plan_invariants
@@ -60,6 +66,19 @@ def test_expected_sold_is_the_sum_of_the_units_chances(
     direct = sum(float(law.sf(j)) for j in range(units)) if mean > 0 else 0.0
     got = expected_sold(np.array([units]), np.array([mean]), np.array([size]))[0]
     assert abs(got - direct) <= 1e-9 * max(1.0, direct)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    q=st.one_of(st.just(0.0), st.floats(1e-12, 1.0 - 1e-7)),  # the greedy asks 1 - gain
+    mean=st.one_of(st.floats(1e-6, 5.0), st.floats(5.0, 1e5)),
+)
+def test_poisson_quantile_meets_its_definition(q: float, mean: float) -> None:
+    """The smallest j with P(D <= j) >= q, checked on scipy's CDF; scipy's ppf agrees."""
+    j = poisson_quantile(np.array([q]), np.array([mean]))[0]
+    assert j >= 0 and stats.poisson.cdf(j, mean) >= q
+    assert j == 0 or stats.poisson.cdf(j - 1, mean) < q
+    assert q == 0 or j == stats.poisson.ppf(q, mean)  # scipy says -1 at q = 0
 
 
 @st.composite
