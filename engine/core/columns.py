@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from itertools import chain, compress, repeat
-from operator import eq, itemgetter
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -187,15 +187,14 @@ def _read(data: Any) -> SnapshotColumns:
 
     shop_brand = _ints([brand_pos[s.brand] for s in head.shops])
     velocity_rows = data.get("velocity", [])
-    v_sku, v_shop = _shop_rows(velocity_rows, "units_per_day", sku_pos, shop_pos)
-    speeds = list(map(itemgetter("units_per_day"), velocity_rows))
+    v_sku, v_shop, speeds = _shop_rows(velocity_rows, "units_per_day", sku_pos, shop_pos)
     speed_kinds = set(map(type, speeds))
     _require(speed_kinds <= {float, int})
     v_rate = np.array(speeds, dtype=np.float64)
     _require(bool(np.all((v_rate >= 0) & (v_rate <= MAX_VELOCITY))))
     listed_rows = data.get("listed", [])
-    l_sku, l_shop = _shop_rows(listed_rows, "quantity", sku_pos, shop_pos)
-    l_units = _units(list(map(itemgetter("quantity"), listed_rows)))
+    l_sku, l_shop, quantities = _shop_rows(listed_rows, "quantity", sku_pos, shop_pos)
+    l_units = _units(quantities)
     for sku, shop in ((v_sku, v_shop), (l_sku, l_shop)):
         _require(_unique(sku, shop, len(shop_pos)))
         _require(bool(np.all(sku_brand[sku] == shop_brand[shop])))
@@ -222,7 +221,7 @@ def _read(data: Any) -> SnapshotColumns:
         ],
         "stock": stock_rows
         if all(map(len(_STOCK_KEYS).__eq__, map(len, stock_rows)))
-        else [_STOCK_DEFAULTS | r for r in stock_rows],
+        else list(map(_STOCK_DEFAULTS.__or__, stock_rows)),
         "velocity": velocity_rows
         if speed_kinds <= {float}
         else [
@@ -248,6 +247,39 @@ def _read(data: Any) -> SnapshotColumns:
 
 
 _STOCK_DEFAULTS: dict[str, Any] = {b: 0 for b in BUCKETS}
+
+
+def document_colons(data: dict[str, Any], columns: SnapshotColumns) -> int | None:
+    """The colons of orjson's writing of a snapshot document the quick checks accepted
+    (`columns` are its columns), counted without writing it: one per key and value pair
+    (the rows' pairs are their lengths: their keys are the known field names) plus the
+    colons inside strings. None where a string of the rows holds a colon: ids, which
+    the rows' references repeat, categories or tags (then count them by writing it).
+
+    A text with as many colons, none escaped, repeats no key: orjson keeps the last of
+    repeated keys, so each repeat would leave one colon more in the text."""
+    head = {k: v for k, v in data.items() if k not in _ROW_SECTIONS}
+    heads = columns.head
+    ids = chain(
+        columns.sku_ids,
+        columns.sku_category,
+        chain.from_iterable(columns.sku_tags),
+        (b.id for b in heads.brands),
+        (s.id for s in heads.shops),
+        (w.id for w in heads.warehouses),
+    )
+    if ":" in "".join(ids):
+        return None
+    skus, stock = data["skus"], data["stock"]
+    return (
+        orjson.dumps(head).count(b":")
+        + sum(section in data for section in _ROW_SECTIONS)
+        + sum(map(len, skus))
+        + 2 * len(columns.bundle_rows[0])  # each component is {"sku", "qty"}
+        + sum(map(len, stock))
+        + 3 * len(data.get("velocity", []))  # exactly {"sku", "shop", value}
+        + 3 * len(data.get("listed", []))
+    )
 
 
 def _only(values: Iterable[Any], *kinds: type) -> bool:
@@ -316,13 +348,15 @@ def _units(values: list[Any]) -> I64:
 
 def _shop_rows(
     rows: list[Any], value: str, sku_pos: Mapping[str, int], shop_pos: Mapping[str, int]
-) -> tuple[I64, I64]:
-    keys = {"sku", "shop", value}
-    _require(_dicts(rows) and all(map(eq, map(dict.keys, rows), repeat(keys))))
-    return (
-        _codes(list(map(itemgetter("sku"), rows)), sku_pos),
-        _codes(list(map(itemgetter("shop"), rows)), shop_pos),
-    )
+) -> tuple[I64, I64, list[Any]]:
+    """The SKU and shop codes of rows of exactly {"sku", "shop", value}, and the values."""
+    # Three keys, each of them found: exactly those (cheaper than comparing key sets).
+    _require(_dicts(rows) and all(map((3).__eq__, map(len, rows))))
+    try:
+        skus, shops, values = (list(map(itemgetter(k), rows)) for k in ("sku", "shop", value))
+    except KeyError:
+        raise _Refused from None
+    return _codes(skus, sku_pos), _codes(shops, shop_pos), values
 
 
 def _prices(values: list[Any]) -> tuple[list[str], I64]:
