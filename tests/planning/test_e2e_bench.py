@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.bench.e2e import run_e2e, run_stages
+from engine.bench.e2e import EndToEnd, run_e2e, run_stages
 
 
 def test_e2e_times_a_real_plan_run(tmp_path: Path) -> None:
@@ -13,6 +13,13 @@ def test_e2e_times_a_real_plan_run(tmp_path: Path) -> None:
     assert record.process_s >= record.planner_s > 0
     assert (tmp_path / "demo" / "plan.json").stat().st_size > 0
     assert record.peak_mib > 0
+    assert record.floor_s > 0
+
+
+def test_ratio_above_floor_takes_the_floor_out_of_the_process() -> None:
+    record = EndToEnd(1, 1, ".json", process_s=1.5, planner_s=0.25, peak_mib=1, floor_s=0.5)
+    assert record.ratio == 6.0
+    assert record.ratio_above_floor == 4.0
 
 
 def test_stages_time_every_stage_of_a_plan_run(tmp_path: Path) -> None:
