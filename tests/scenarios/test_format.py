@@ -98,7 +98,7 @@ def test_learned_demand_file_plays_every_knowledge_against_equal_shares() -> Non
     assert settings_.demand_knowledge == "history" and settings_.replan_every_days == 1
     arms = {b.inputs.name: b.inputs for b in built}
     omnistock = {n: settings_.velocity_of(i) for n, i in arms.items() if i.planner == "omnistock"}
-    assert sorted(omnistock.values()) == sorted(["estimated", "true", "naive"] * 2)
+    assert sorted(omnistock.values()) == sorted(["estimated", "true", "naive"] * 3)
     equal = arms["incumbent-equal"].incumbent
     assert equal is not None and equal.default_share_pct == 20 and equal.safety_stock == 0
     assert (

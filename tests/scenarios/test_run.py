@@ -90,7 +90,7 @@ def test_learned_demand_runs_small_and_every_omnistock_arm_beats_equal_shares() 
     run = run_scenario(scenario, *load_base(scenario), scenario.simulation.settings())
     by_name = {r.name: r for r in run.results}
     equal = by_name.pop("incumbent-equal").kpis
-    assert len(by_name) == 6
+    assert len(by_name) == 9
     for name, result in by_name.items():
         assert result.planner == "omnistock" and result.plans_made == 5
         assert result.kpis["units_oversold"] == 0, name
