@@ -39,6 +39,10 @@ SNAPSHOT = snapshot_data(
     velocity={("S", "A"): 2.0, ("S", "B"): 1.0, ("T", "A"): 0.5},
     listed={("S", "A"): 3},
 )
+# Sales history of the two days before as_of, on a cell with no velocity row.
+SNAPSHOT["history"] = [
+    {"sku": "T", "shop": "B", "start": "2026-11-09", "units": [1, 2], "listed": [5, 5]}
+]
 BUNDLED = snapshot_data(
     pools={"S": 10, "T": 6, "K": 1},
     velocity={("S", "A"): 2.0, ("T", "A"): 0.5, ("K", "C"): 1.0},
@@ -63,6 +67,8 @@ def test_every_section_of_the_snapshot_is_covered() -> None:
         "stock[].transfer_in_transit",
         "velocity[].units_per_day",
         "listed[].quantity",
+        "history[].units[]",
+        "history[].listed[]",
     }
 
 
