@@ -1,7 +1,10 @@
 """Demand from sales history: a rate (units per day) per (SKU, shop) cell, estimated
 from daily sales in which stockout days are censored (demand at least the sales), with
-its uncertainty and dispersion. Imports engine.core, numpy and scipy only."""
+its uncertainty and dispersion. Imports engine.core, numpy and scipy only.
 
+The planner's entry: `with_history(index)` (or `velocity_for(index)` for the arrays)."""
+
+from engine.demand.cells import forecast, history_of, velocity_for, with_history
 from engine.demand.estimate import (
     DemandEstimate,
     DemandHistory,
@@ -15,5 +18,9 @@ __all__ = [
     "DemandHistory",
     "EstimatorSettings",
     "estimate_demand",
+    "forecast",
+    "history_of",
     "naive_rate",
+    "velocity_for",
+    "with_history",
 ]

@@ -4,7 +4,7 @@ cells; the estimate fills every other cell."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,10 +62,14 @@ def velocity_for(
     return velocity, dispersion
 
 
-def use_history(index: SnapshotIndex, settings: EstimatorSettings | None = None) -> None:
-    """Set the index's velocity and dispersion from its history (`velocity_for`): what
-    the planner calls once the index is built, before the rules compile."""
-    index.velocity, index.dispersion = velocity_for(index, settings)
+def with_history(index: SnapshotIndex, settings: EstimatorSettings | None = None) -> SnapshotIndex:
+    """The index the planner plans with: itself when the snapshot has no history, else a
+    copy whose velocity and dispersion are `velocity_for`'s (a copy: indexes may be
+    shared, read-only, between plans)."""
+    if index.history is None:
+        return index
+    velocity, dispersion = velocity_for(index, settings)
+    return replace(index, velocity=velocity, dispersion=dispersion)
 
 
 SOURCES = ("velocity", "history", "category", "none")

@@ -25,7 +25,8 @@ from engine.demand.tails import excess
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 
-_TOLERANCE = 1e-10  # relative change of a rate that ends its iterations
+_TOLERANCE = 1e-13  # relative change of a rate that ends its iterations (Newton: the last
+# step is then good to rounding)
 _MAX_STEPS = 200  # bisection alone halves the bracket this often: far below tolerance
 
 

@@ -23,7 +23,7 @@ I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 
 MIN_PRIOR_DAYS = 0.5  # the data never let one day of a cell outweigh its prior more
-MAX_PRIOR_DAYS = 1e4  # no spread between cells beyond chance: all but complete pooling
+MAX_PRIOR_DAYS = 366.0  # no spread beyond chance: the prior weighs as a year of days
 
 
 @dataclass(frozen=True)
