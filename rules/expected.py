@@ -12,8 +12,9 @@ gain (greedy) is then exact.
 The greedy is not run unit by unit: a cell takes every unit whose gain is above a level
 g, that is n(g) = min{j : P(D <= j) >= 1 - g} units (the distribution's quantile at
 1 - g), so one common level per SKU is found by bisection for all SKUs at once, as
-rules/arith.py's water-filling finds one level per SKU. Units whose gain lies within
-the final bracket (ties, to 1e-12) go by cell order: shop rank, then id.
+rules/arith.py's water-filling finds one level per SKU. Once few units lie between a
+SKU's two bracketing levels, those units are ordered by their own gains (equal gains by
+cell order: shop rank, then id) and the SKU's last units taken from the top.
 
 Units whose gain is below GAIN_FLOOR (no cell is expected to sell them) are left
 untargeted: the compile step sends them where the rules send units beyond the targets.
@@ -28,7 +29,6 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special, stats
 
-from rules.arith import sequential_fill
 from solvers.problem import Grouping
 
 I64 = NDArray[np.int64]
@@ -37,9 +37,12 @@ Mask = NDArray[np.bool_]
 
 # A unit sold with probability below one in a million is not worth a target.
 GAIN_FLOOR = 1e-6
-# Gains closer than this are ties (ordered by cell order, not by float noise).
+# The bisection stops for a SKU once at most this many units lie between its two
+# levels (their own chances then order them), or once the levels are this close (the
+# units between them tie; sorted all the same).
+BAND_UNITS = 16
 GAIN_TIE = 1e-12
-MAX_STEPS = 64  # bisection halvings: from [GAIN_FLOOR, 1] to below GAIN_TIE takes ~40
+MAX_STEPS = 64  # halvings: from [GAIN_FLOOR, 1] to below GAIN_TIE takes ~40
 
 
 def horizon_demand(velocity: F64, dispersion: F64, horizon_days: float) -> tuple[F64, F64]:
@@ -141,7 +144,8 @@ def greedy_split(
     if not short.any():
         return x
     # Bisection per SKU on the gain level g (the units at level g do not grow with g):
-    # at g_lo more than the amount is placed (x_lo), at g_hi at most (x_hi).
+    # at g_lo more than the amount is placed (x_lo), at g_hi at most (x_hi). Once few
+    # units lie between the two, their own gains decide.
     at = np.flatnonzero(by.spread(short))
     sub = Grouping.of_sorted(_dense(by.group[at]), int(short.sum()))
     goal = amount[short]
@@ -149,8 +153,8 @@ def greedy_split(
     g_hi = np.ones(sub.n_groups)
     x_lo = most[at]
     x_hi = low[at].copy()  # no unit sells for sure: every cell at its low
-    placed_hi = low_total[short]
-    active = placed_hi < goal
+    placed_lo, placed_hi = by.sum(most)[short], low_total[short]
+    active = placed_lo - placed_hi > BAND_UNITS
     for _ in range(MAX_STEPS):
         if not active.any():
             break
@@ -158,17 +162,46 @@ def greedy_split(
         idx = np.flatnonzero(sub.spread(active))
         trial = level(mid[sub.group[idx]], at[idx])
         placed = np.bincount(sub.group[idx], weights=trial, minlength=sub.n_groups)
+        placed = placed.astype(np.int64)
         fits = placed <= goal
         fit_cell = fits[sub.group[idx]]
         x_hi[idx[fit_cell]] = trial[fit_cell]
         x_lo[idx[~fit_cell]] = trial[~fit_cell]
         g_hi = np.where(active & fits, mid, g_hi)
         g_lo = np.where(active & ~fits, mid, g_lo)
-        placed_hi = np.where(active & fits, placed.astype(np.int64), placed_hi)
-        active &= (placed_hi < goal) & (g_hi - g_lo > GAIN_TIE)
-    # The units between the two levels tie (to GAIN_TIE): by cell order.
-    x[at] = x_hi + sequential_fill(sub.group, x_lo - x_hi, goal - placed_hi)
+        placed_hi = np.where(active & fits, placed, placed_hi)
+        placed_lo = np.where(active & ~fits, placed, placed_lo)
+        active &= (placed_lo - placed_hi > BAND_UNITS) & (g_hi - g_lo > GAIN_TIE)
+    x[at] = _likeliest(sub, x_hi, x_lo, goal - placed_hi, mean[at], size[at], have[at])
     return x
+
+
+def _likeliest(
+    by: Grouping, x_hi: I64, x_lo: I64, spare: I64, mean: F64, size: F64, have: I64
+) -> I64:
+    """`x_hi` plus, per group, its `spare` likeliest units among each cell's units
+    x_hi + 1 .. x_lo, by their own chance to sell; equal chances by cell order (shop
+    rank), then unit order. A cell's chances fall unit by unit, so each cell takes a
+    run of its first units: this is the greedy's order, exactly."""
+    band = x_lo - x_hi
+    cell = np.repeat(np.arange(band.size), band)
+    first = np.cumsum(band) - band
+    unit = x_hi[cell] + 1 + (np.arange(cell.size) - first[cell])
+    chance = sell_chance(have[cell] + unit, mean[cell], size[cell])
+    group = by.group[cell]
+    order = np.lexsort((unit, cell, -chance, group))
+    in_order = group[order]
+    rank = np.arange(order.size) - np.searchsorted(in_order, in_order, side="left")
+    taken = order[rank < spare[in_order]]
+    return x_hi + np.bincount(cell[taken], minlength=band.size)
+
+
+def sell_chance(k: I64, mean: F64, size: F64) -> F64:
+    """P(D >= k) per cell (k >= 1): the chance that the cell's k-th unit sells."""
+    out = np.zeros(mean.size)
+    for cells, law, _ in _families(mean, size, mean > 0):
+        out[cells] = law.sf(k[cells] - 1)
+    return out
 
 
 def _dense(group: I64) -> I64:
