@@ -4,13 +4,15 @@ With nothing tying SKUs together but prices per unit on shops (what a capacity r
 becomes under relax and repair, solvers/priced.py) and a given number of units per SKU
 (bundles made from components change both, solvers/made.py), the optimum fills each
 SKU's cost segments cheapest first: its costs are convex. One sort of all segments by
-(SKU, cost) does it for every SKU.
+(SKU, cost) does it for every SKU. Supply groups that nest (solvers/laminar.py) cut
+what each group's segments take, cheapest first, before the SKU's own pool does.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from solvers.laminar import NestedCaps, group_tree
 from solvers.problem import (
     I64,
     Costs,
@@ -44,7 +46,8 @@ class Greedy:
     """The single SKUs' priced minimum (each SKU's rest in its cheapest segments,
     `price` added per unit on each shop, a shared part paying every shop that lists
     it), for many prices: what does not depend on the price is built once. Exact for
-    SKUs tied by nothing but priced rows: every SKU's costs are convex."""
+    SKUs tied by nothing but priced rows and nested supply groups: every SKU's costs
+    are convex. ValueError for supply groups that cross (no greedy is exact there)."""
 
     def __init__(self, problem: Problem) -> None:
         costs = Costs.for_problem(problem)
@@ -86,6 +89,14 @@ class Greedy:
         self.shop = np.concatenate([problem.cell_shop] * 3)  # the priced segments
         self.listing = problem.in_shared
         self.n_c = n_c
+        self.caps: NestedCaps | None = None
+        if problem.groups is not None and problem.groups.cap.size:
+            tree = group_tree(problem)
+            if tree is None:
+                raise ValueError("supply groups that cross")
+            none = np.full(2 * n_s, -1, dtype=np.int64)
+            rows = np.concatenate([tree.cell_group] * 3 + [tree.shared_group, none])
+            self.caps = NestedCaps.of(problem, tree, rows)
         self.recent: dict[bytes, tuple[I64, I64]] = {}
 
     def at(self, price: I64) -> tuple[I64, I64]:
@@ -110,6 +121,10 @@ class Greedy:
         width = int(cost.max(initial=0)) - low + 1
         order = np.argsort(self.sku * width + (cost - low), kind="stable")
         sku, room = self.sku[order], self.room[order]
+        if self.caps is not None:
+            position = np.empty_like(order)
+            position[order] = np.arange(order.size)
+            room = self.caps.limit(self.room, position)[order]
         running = np.cumsum(room)
         start = np.searchsorted(sku, np.arange(n_s), side="left")
         first = np.concatenate([[0], running])[start]

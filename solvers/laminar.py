@@ -107,3 +107,54 @@ def _shared_chain(problem: Problem, parent: I64) -> tuple[I64, Bool]:
     innermost = counted[~has_counted_child[counted]]
     shared_group[g.sku[innermost]] = innermost
     return shared_group, bad
+
+
+@dataclass(frozen=True)
+class NestedCaps:
+    """Supply-group limits on a greedy's segments (solvers/greedy.py), where the rows
+    nest: each row's limit less the lower bounds of its cells, and the segments each
+    row holds, level by level from the innermost rows out.
+
+    Filling segments cheapest first while every row around a segment has room is
+    optimal for nested rows (they make a polymatroid), and it equals a pass over the
+    rows from the inside out: each row keeps the cheapest units its inner rows kept,
+    up to its limit. Unlike a loop over units, that pass is a few sorts."""
+
+    levels: list[tuple[I64, I64]]  # per depth, deepest first: (segments, their row)
+    room: I64  # per row: its limit less the lower bounds already on its cells
+
+    @classmethod
+    def of(cls, problem: Problem, tree: GroupTree, segment_row: I64) -> NestedCaps:
+        """`segment_row`: per segment, the innermost row holding it, or -1."""
+        g = problem.groups
+        assert g is not None
+        rows = np.repeat(np.arange(g.cap.size), np.diff(g.indptr))
+        lower = np.bincount(rows, weights=problem.lb[g.cells], minlength=g.cap.size)
+        depth = np.zeros(g.cap.size, dtype=np.int64)
+        up = tree.parent.copy()
+        while np.any(up >= 0):  # as many rounds as rows are nested deep
+            depth += up >= 0
+            up = np.where(up >= 0, tree.parent[np.maximum(up, 0)], -1)
+        levels = []
+        current = segment_row.copy()
+        for level in range(int(depth.max(initial=-1)), -1, -1):
+            at = np.flatnonzero((current >= 0) & (depth[np.maximum(current, 0)] == level))
+            levels.append((at, current[at]))
+            current[at] = tree.parent[current[at]]
+        return cls(levels, g.cap - lower.astype(np.int64))
+
+    def limit(self, room: I64, position: I64) -> I64:
+        """`room` per segment cut to what the rows let through when segments are
+        filled in `position` order (a position per segment, all distinct)."""
+        room = room.copy()
+        for segments, row in self.levels:
+            order = np.argsort(row * position.size + position[segments])
+            segments, row = segments[order], row[order]
+            wanted = room[segments]
+            before = np.cumsum(wanted) - wanted
+            # Units before each segment within its own row.
+            first = np.ones(row.size, dtype=bool)
+            first[1:] = row[1:] != row[:-1]
+            before -= before[np.maximum.accumulate(np.where(first, np.arange(row.size), 0))]
+            room[segments] = np.clip(self.room[row] - before, 0, wanted)
+        return room

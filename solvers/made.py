@@ -6,9 +6,11 @@ each component its stock less what they took), and each SKU's cheapest placement
 greedy of solvers/greedy.py. That cost, as a function of the number made, is the value
 of a linear program in its right-hand side (the rest is a network: whole for whole
 numbers), so it is convex: the best number made is found by bisection on its slope,
-for every block at once. Exact, as the MIP is: the backend `bundles`, tried before the
-MIP; a block with two bundles (components shared between bundles) or supply groups is
-left to the MIP. Relax and repair uses the same search at its shop prices.
+for every block at once. Supply groups that nest (warehouse scopes) keep both true:
+the greedy takes them (a tree of rows is still a network). Exact, as the MIP is: the
+backend `bundles`, tried before the MIP; a block with two bundles (components shared
+between bundles) or supply groups that cross is left to the MIP. Relax and repair
+uses the same search at its shop prices.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from solvers.base import Backend
 from solvers.errors import SolverError
 from solvers.greedy import Greedy
+from solvers.laminar import crossing_skus
 from solvers.lp import sku_blocks
 from solvers.problem import (
     I64,
@@ -37,10 +40,11 @@ NAME = "bundles"
 
 
 class BundleSearch(Backend):
-    """Bundles alone, one bundle per block: exact without an integer program."""
+    """Bundles (and nested supply groups), one bundle per block: exact without an
+    integer program."""
 
     name: ClassVar[str] = NAME
-    features: ClassVar[frozenset[Feature]] = frozenset({Feature.BUNDLES})
+    features: ClassVar[frozenset[Feature]] = frozenset({Feature.BUNDLES, Feature.GROUPS})
 
     @classmethod
     def is_available(cls) -> bool:
@@ -62,9 +66,12 @@ class BundleSearch(Backend):
 
 
 def applies(problem: Problem) -> bool:
-    """Bundles only, one bundle per block, no bundle that is another's component."""
+    """Bundles, one bundle per block, no bundle that is another's component, and
+    supply groups only where they nest."""
     b = problem.bundles
-    if b is None or b.bundle.size == 0 or problem.groups is not None:
+    if b is None or b.bundle.size == 0:
+        return False
+    if problem.groups is not None and crossing_skus(problem).any():
         return False
     bundles = np.unique(b.bundle)
     if np.isin(bundles, b.component).any():
@@ -81,6 +88,8 @@ def solve_made(problem: Problem, price: I64 | None = None) -> tuple[I64, I64]:
     if price is None:
         price = np.zeros(problem.n_shops, dtype=np.int64)
     greedy = Greedy(problem)
+    if greedy.caps is not None and np.any(greedy.caps.room < 0):
+        raise SolverError(NAME, "unsupported", "lower bounds beyond a supply group's limit")
     rest = remaining_pool(problem)
     bundles, row_bundle = np.unique(b.bundle, return_inverse=True)
     block = sku_blocks(problem)

@@ -9,6 +9,7 @@ within pools, capacities, group limits and budgets.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from hypothesis import strategies as st
@@ -77,13 +78,7 @@ def build_problem(draw: Draw, allowed: frozenset[Feature] = frozenset(Feature)) 
             members.append(mine)
             with_shared.append(bool(shared[i]) and draw(0, 1) == 1)
             cap.append(int(lb[mine].sum()) + draw(0, 6))
-        groups = Groups(
-            sku=np.array(sku, dtype=np.int64),
-            cap=np.array(cap, dtype=np.int64),
-            indptr=np.cumsum([0] + [len(m) for m in members]).astype(np.int64),
-            cells=np.array([c for m in members for c in m], dtype=np.int64),
-            with_shared=np.array(with_shared, dtype=bool),
-        )
+        groups = groups_of(sku, cap, members, with_shared)
 
     budgets = None
     if Feature.BUDGETS in allowed and draw(0, 1):
@@ -124,6 +119,19 @@ def build_problem(draw: Draw, allowed: frozenset[Feature] = frozenset(Feature)) 
     )
 
 
+def groups_of(
+    sku: list[int], cap: list[int], members: list[list[int]], with_shared: list[bool]
+) -> Groups:
+    """Supply-group rows from plain lists, one entry per row (`members`: its cells)."""
+    return Groups(
+        sku=np.array(sku, dtype=np.int64),
+        cap=np.array(cap, dtype=np.int64),
+        indptr=np.cumsum([0] + [len(m) for m in members]).astype(np.int64),
+        cells=np.array([c for m in members for c in m], dtype=np.int64),
+        with_shared=np.array(with_shared, dtype=bool),
+    )
+
+
 def problems(allowed: frozenset[Feature] = frozenset(Feature)) -> st.SearchStrategy[Problem]:
     """Hypothesis strategy over `build_problem`."""
 
@@ -138,3 +146,54 @@ def seeded_problem(seed: int, allowed: frozenset[Feature] = frozenset(Feature)) 
     """The same problems from a seeded numpy generator, for plain loops and benchmarks."""
     rng = np.random.default_rng(seed)
     return build_problem(lambda lo, hi: int(rng.integers(lo, hi + 1)), allowed)
+
+
+def with_nested_groups(problem: Problem, draw: Draw) -> Problem:
+    """The problem with its supply groups replaced by rows that nest by construction
+    (warehouse scopes: a row, rows side by side inside it, and so on, three deep at
+    most), the shared part counted along one chain from the outermost row in. Limits
+    stay at or above the lower bounds inside them."""
+    sku: list[int] = []
+    cap: list[int] = []
+    members: list[list[int]] = []
+    with_shared: list[bool] = []
+
+    def add(i: int, cells: list[int], depth: int, counts_shared: bool) -> None:
+        sku.append(i)
+        members.append(cells)
+        with_shared.append(counts_shared)
+        cap.append(int(problem.lb[cells].sum()) + draw(0, 6))
+        if depth == 0 or len(cells) < 2:
+            return
+        cut = draw(1, len(cells) - 1)
+        for k, part in enumerate((cells[:cut], cells[cut:])):
+            if draw(0, 1):  # a row inside, or none for this part
+                add(i, part, depth - 1, counts_shared and k == 0 and draw(0, 1) == 1)
+
+    for i in range(problem.n_skus):
+        mine = np.flatnonzero(problem.cell_sku == i).tolist()
+        if mine and draw(0, 1):
+            inside = [c for c in mine if draw(0, 3) > 0] or mine[:1]
+            add(i, inside, draw(0, 2), bool(problem.shared[i]) and draw(0, 1) == 1)
+    if not sku:
+        return replace(problem, groups=None, features=problem.features - {Feature.GROUPS})
+    groups = groups_of(sku, cap, members, with_shared)
+    return replace(problem, groups=groups, features=problem.features | {Feature.GROUPS})
+
+
+def nested_problems(allowed: frozenset[Feature]) -> st.SearchStrategy[Problem]:
+    """`problems(allowed)` with supply groups that nest (`with_nested_groups`)."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Problem:
+        ints: Draw = lambda lo, hi: draw(st.integers(lo, hi))  # noqa: E731
+        return with_nested_groups(build_problem(ints, allowed), ints)
+
+    return build()
+
+
+def seeded_nested_problem(seed: int, allowed: frozenset[Feature]) -> Problem:
+    """`seeded_problem` with supply groups that nest."""
+    rng = np.random.default_rng(seed)
+    ints: Draw = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731
+    return with_nested_groups(build_problem(ints, allowed), ints)
