@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special, stats
+from scipy import special
 
 from solvers.problem import Grouping
 
@@ -54,6 +54,8 @@ def horizon_demand(velocity: F64, dispersion: F64, horizon_days: float) -> tuple
 def units_above(gain: F64, mean: F64, size: F64) -> F64:
     """Per cell, how many units sell with probability above `gain` (per cell): the
     smallest j with P(D <= j) >= 1 - gain. Zero where the mean is zero."""
+    from scipy import stats  # on first use: scipy.stats costs every plan 0.3 s to import
+
     out = np.zeros(mean.size)
     live = mean > 0
     poisson = live & np.isinf(size)
@@ -102,6 +104,8 @@ def _families(mean: F64, size: F64, live: Mask) -> Iterator[tuple[Mask, Any, Any
     """The `live` cells by family, each with its frozen scipy law over those cells and
     the size-biased law less one: Poisson where the size is infinite, else negative
     binomial of that size and mean (scipy's p = size / (size + mean))."""
+    from scipy import stats  # on first use
+
     poisson = live & np.isinf(size)
     if poisson.any():
         law = stats.poisson(mean[poisson])
