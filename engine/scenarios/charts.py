@@ -82,8 +82,8 @@ def _kpi_panel(ax: Axes, kpi: Kpi, c: Comparison, colours: list[Any]) -> None:
 
 def kpi_chart(c: Comparison, path: Path) -> Path:
     """One bar panel per headline KPI, a bar per variant, the base dark and dashed across."""
-    columns = 4
-    rows = math.ceil(len(HEADLINE) / columns)
+    rows = 2  # every headline KPI in two rows, however many there are
+    columns = math.ceil(len(HEADLINE) / rows)
     panel = max(2.8, 1.2 + 0.45 * len(c.variants))
     fig = Figure(figsize=(columns * panel, rows * 3.6), layout="constrained")
     colours = variant_colours(c)
