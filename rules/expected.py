@@ -47,8 +47,10 @@ MAX_STEPS = 64  # halvings: from [GAIN_FLOOR, 1] to below GAIN_TIE takes ~40
 
 def horizon_demand(velocity: F64, dispersion: F64, horizon_days: float) -> tuple[F64, F64]:
     """Mean and negative binomial size (np.inf: Poisson) of each cell's demand over the
-    horizon, from its daily rate and daily size."""
-    return velocity * horizon_days, dispersion * horizon_days
+    horizon, from its daily rate and daily size. A size that is not above 0 (or NaN)
+    describes no distribution: such cells are read as Poisson."""
+    size = np.where(dispersion > 0, dispersion * horizon_days, np.inf)
+    return velocity * horizon_days, size
 
 
 def units_above(gain: F64, mean: F64, size: F64) -> F64:

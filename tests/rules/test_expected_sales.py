@@ -15,6 +15,7 @@ from rules.expected import (
     GAIN_FLOOR,
     expected_sold,
     greedy_split,
+    horizon_demand,
     poisson_quantile,
     units_above,
 )
@@ -244,3 +245,9 @@ def test_plans_with_expected_sales_keep_every_invariant(
         assert any(r["type"] == "fixed" for r in rules)
         return
     assert_plan_invariants(s, rules, p)
+
+
+def test_a_size_that_is_no_distribution_reads_as_poisson() -> None:
+    mean, size = horizon_demand(np.ones(4), np.array([np.nan, 0.0, -1.0, np.inf]), 3.0)
+    assert np.array_equal(mean, np.full(4, 3.0)) and np.all(np.isinf(size))
+    assert np.array_equal(horizon_demand(np.ones(1), np.array([0.5]), 4.0)[1], [2.0])
