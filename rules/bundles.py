@@ -80,5 +80,16 @@ def bound_where_unmade(d: Draft, bundles: Bundles, by_wh: I64) -> None:
     bundle's own stock (groups cover where it sits): components may sit elsewhere."""
     ix = d.ix
     own = by_wh.sum(axis=1)
-    made_here = np.isin(ix.cell_sku, bundles.bundle) & d.restricted
-    d.set_ub(made_here, own[ix.cell_sku] + d.pinned_extra, NONE)
+    d.set_ub(_made_elsewhere(d, bundles), own[ix.cell_sku] + d.pinned_extra, NONE)
+
+
+def unshare_where_unmade(d: Draft, bundles: Bundles) -> None:
+    """A bundle's shared part is made from its components wherever they sit: a shop that
+    some supplying warehouse cannot serve does not list it (after the targets, which
+    name the shared shops), or it would sell bundles its warehouses cannot make."""
+    d.in_shared &= ~_made_elsewhere(d, bundles)
+
+
+def _made_elsewhere(d: Draft, bundles: Bundles) -> np.ndarray:
+    """Cells of a bundle on a shop that misses a supplying warehouse."""
+    return np.isin(d.ix.cell_sku, bundles.bundle) & d.restricted

@@ -17,7 +17,13 @@ from engine.core.errors import ConflictError
 from engine.core.index import SnapshotIndex
 from engine.core.modes import NORMAL, PEAK, Mode
 from rules.bounds import apply_bounds, apply_uplift
-from rules.bundles import bound_where_unmade, bundle_virtual, bundles_of, is_bundle
+from rules.bundles import (
+    bound_where_unmade,
+    bundle_virtual,
+    bundles_of,
+    is_bundle,
+    unshare_where_unmade,
+)
 from rules.catalog import Kind, Ruleset
 from rules.couplings import shop_capacity, value_budgets
 from rules.draft import Draft
@@ -55,6 +61,8 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: Mode) -> Compi
     if bundles is not None:
         bound_where_unmade(d, bundles, by_wh)
     apply_targets(d)
+    if bundles is not None:
+        unshare_where_unmade(d, bundles)
     groups = supply_groups(d, by_wh, reach)
     _check_hard_rules(d, bundles)
     capacity = shop_capacity(d)

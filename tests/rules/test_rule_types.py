@@ -379,3 +379,27 @@ def test_a_shop_that_misses_the_only_stocked_warehouse_gets_nothing() -> None:
         restricted={"B": ["W2"]},
     )
     assert quantities(p) == {"A": 0, "B": 0}
+
+
+def test_a_shop_that_misses_a_components_warehouse_does_not_list_a_bundles_shared_part() -> None:
+    # Regression (found by the scenario simulator: 22 bundles oversold on a Douyin shop
+    # served by one warehouse): a bundle's shared part is made from its components
+    # wherever they sit, so a shop that cannot reach them must not list it.
+    stock = [
+        {"sku": "S", "warehouse": "W1", "on_hand": 10},
+        {"sku": "S", "warehouse": "W2", "on_hand": 0},
+        {"sku": "K", "warehouse": "W1", "on_hand": 0},
+        {"sku": "K", "warehouse": "W2", "on_hand": 0},
+    ]
+    p = run(
+        [{"type": "shared_pool"}],
+        check=False,
+        pools={"S": 10, "K": 0},
+        stock=stock,
+        components={"K": [{"sku": "S", "qty": 2}]},
+        warehouses=(("W1", "sellable"), ("W2", "sellable")),
+        restricted={"C": ["W2"]},
+    )
+    listed = {a.shop: a.quantity + a.shared for a in p.allocations if a.sku == "K"}
+    assert listed["C"] == 0
+    assert listed["A"] > 0 and listed["B"] > 0  # the shops that reach W1 still list it
