@@ -8,6 +8,7 @@ the clock or iterates a set, so one seed always gives the same bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 import yaml
 
 from engine.core.io import dump_json
+from engine.demand.simulate import StockoutSpells, short_listings
 
 DEFAULT_SEED = 11
 DEFAULT_SKUS = 5000
@@ -592,22 +594,61 @@ def _ruleset(catalog: list[_Sku], stock: list[Doc]) -> Doc:
     return {"rules": rules}
 
 
-def build_demo(seed: int = DEFAULT_SEED, skus: int = DEFAULT_SKUS) -> tuple[Doc, Doc]:
-    """The demo snapshot and ruleset as plain data (interchange format v1)."""
+def _history(seed: int, catalog: list[_Sku], velocity: list[Doc], days: int) -> list[Doc]:
+    """`days` days of sales before AS_OF for every (SKU, shop of its brand): demand drawn
+    from the velocity rows' rates (0 where there is none), cut by stockout spells and
+    short listings. A generator of its own (from the seed), so the rest of the demo is
+    the same bytes with or without history."""
+    rng = np.random.default_rng([seed, days])
+    rate_of = {(r["sku"], r["shop"]): r["units_per_day"] for r in velocity}
+    cells = [(sku.id, shop.id) for sku in catalog for shop in sku.brand.shops]
+    rate = np.array([rate_of.get(cell, 0.0) for cell in cells])
+    spells = StockoutSpells(rng, len(cells), start=0.03, end=0.3)
+    units = np.zeros((len(cells), days), dtype=np.int64)
+    listed = np.zeros((len(cells), days), dtype=np.int64)
+    for t in range(days):
+        day_listed = short_listings(rng, spells.next_day(), rate, short=0.05)
+        units[:, t] = np.minimum(rng.poisson(rate), day_listed)
+        # An unlimited listing is written as what the shop had up: more than it sold.
+        listed[:, t] = np.where(day_listed > units[:, t] + 50, units[:, t] + 50, day_listed)
+    start = (date.fromisoformat(AS_OF[:10]) - timedelta(days=days)).isoformat()
+    rows = []
+    for k, (sku, shop) in enumerate(cells):
+        row: Doc = {"sku": sku, "shop": shop, "start": start, "units": units[k].tolist()}
+        if (units[k] >= listed[k]).any():  # the listed quantities only where they tell
+            row["listed"] = listed[k].tolist()
+        rows.append(row)
+    return rows
+
+
+def build_demo(
+    seed: int = DEFAULT_SEED, skus: int = DEFAULT_SKUS, history_days: int = 0
+) -> tuple[Doc, Doc]:
+    """The demo snapshot and ruleset as plain data (interchange format v1). With
+    `history_days`, the snapshot carries that many days of sales history instead of
+    velocity rows (the planner then estimates the velocities: engine.demand)."""
     if skus < 100:
         raise ValueError("the demo needs at least 100 SKUs")
+    if not 0 <= history_days <= 366:
+        raise ValueError("history_days is 0 (none) to 366")
     rng = np.random.default_rng(seed)
     catalog = _catalog(rng, skus)
     _speeds(rng, catalog)
     stock = _stock(rng, catalog)
     velocity = _velocity(rng, catalog)
     listed = _listed(rng, catalog, stock)
-    return _snapshot(catalog, stock, velocity, listed), _ruleset(catalog, stock)
+    snapshot = _snapshot(catalog, stock, velocity, listed)
+    if history_days:
+        snapshot["velocity"] = []
+        snapshot["history"] = _history(seed, catalog, velocity, history_days)
+    return snapshot, _ruleset(catalog, stock)
 
 
-def write_demo(directory: Path, seed: int = DEFAULT_SEED, skus: int = DEFAULT_SKUS) -> list[Path]:
+def write_demo(
+    directory: Path, seed: int = DEFAULT_SEED, skus: int = DEFAULT_SKUS, history_days: int = 0
+) -> list[Path]:
     """Write snapshot.json and rules.yaml into directory; returns their paths."""
-    snapshot, ruleset = build_demo(seed, skus)
+    snapshot, ruleset = build_demo(seed, skus, history_days)
     directory.mkdir(parents=True, exist_ok=True)
     snap_path, rules_path = directory / "snapshot.json", directory / "rules.yaml"
     dump_json(snapshot, snap_path)

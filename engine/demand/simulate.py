@@ -40,6 +40,34 @@ class Market:
     short: float = 0.10  # chance a listed day is listed short (below demand's mean)
 
 
+UNLIMITED = np.iinfo(np.int64).max  # a listing no day's demand reaches
+
+
+class StockoutSpells:
+    """Which cells are out of stock, day after day: a two-state chain that runs out
+    with chance `start` a day and is back with chance `end` (spells of 1 / end days),
+    starting from its long-run balance."""
+
+    def __init__(self, rng: np.random.Generator, cells: int, start: float, end: float):
+        self.rng, self.start, self.end = rng, start, end
+        self.out = rng.random(cells) < start / (start + end)
+
+    def next_day(self) -> NDArray[np.bool_]:
+        draw = self.rng.random(self.out.size)
+        self.out = np.where(self.out, draw >= self.end, draw < self.start)
+        return self.out
+
+
+def short_listings(
+    rng: np.random.Generator, out: NDArray[np.bool_], rate: F64, short: float
+) -> NDArray[np.int64]:
+    """A day's listed quantity per cell: 0 when out of stock; with chance `short` a
+    listing from 0 to the rate (rounded up), which demand often exceeds; else unlimited."""
+    listed = np.where(out, 0, UNLIMITED)
+    is_short = ~out & (rng.random(out.size) < short)
+    return np.where(is_short, rng.integers(0, np.ceil(rate) + 1), listed)
+
+
 def simulate(cells: int, days: int, seed: int = 0, market: Market | None = None) -> Simulated:
     """About `cells` cells (whole SKUs of `market.shops` shops each) over `days` days."""
     m = market or Market()
@@ -57,16 +85,13 @@ def simulate(cells: int, days: int, seed: int = 0, market: Market | None = None)
     trend = np.repeat(m.drift_per_day * rng.standard_normal(n_skus), m.shops)
     units = np.zeros((n, days), dtype=np.int64)
     censored = np.zeros((n, days), dtype=bool)
-    out = rng.random(n) < m.out_start / (m.out_start + m.out_end)  # the chain's balance
+    spells = StockoutSpells(rng, n, m.out_start, m.out_end)
     for t in range(days):
         rate = rate_now * np.exp(-trend * (days - t))
         if np.isfinite(m.size):
             rate = rng.gamma(m.size, rate / m.size)
         demand = rng.poisson(rate)
-        out = np.where(out, rng.random(n) >= m.out_end, rng.random(n) < m.out_start)
-        short = ~out & (rng.random(n) < m.short)
-        listed = np.where(out, 0, np.iinfo(np.int64).max)
-        listed = np.where(short, rng.integers(0, np.ceil(rate) + 1), listed)
+        listed = short_listings(rng, spells.next_day(), rate, m.short)
         units[:, t] = np.minimum(demand, listed)
         censored[:, t] = units[:, t] >= listed
     history = DemandHistory(
