@@ -224,6 +224,18 @@ def test_the_planner_velocity_follows_the_demand_knowledge_unless_the_variant_sa
     assert SimulationSettings(demand_knowledge="true").velocity_of(naive) == "naive"
 
 
+@pytest.mark.parametrize("source", ["naive", "estimated"])
+def test_without_a_warm_up_the_first_plan_still_lists_the_pool(source: str) -> None:
+    """No history at all on day 0: nothing is known of any shop, and the split still
+    places the whole pool (velocity_proportional splits evenly without sales)."""
+    snap = snapshot(pools={"S": 10}, shops=TWO, velocity={("S", "A"): 1.0})
+    split = rules({"type": "velocity_proportional"})
+    days = SimulationSettings(horizon_days=3, demand_knowledge="history", warmup_days=0)
+    rep = played(learned(snap, split, planner_velocity=source), days)
+    assert rep.ledger is not None and rep.ledger.days == 3
+    assert rep.totals.units_listed_day0 == 10
+
+
 def test_planner_demand_under_the_true_means_is_poisson_at_the_snapshot_velocity() -> None:
     index = SnapshotIndex.build(snapshot(pools={"S": 4, "T": 1}, shops=TWO, velocity=TRUE_MEANS))
     velocity, dispersion = planner_demand("true", index, None)
