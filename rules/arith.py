@@ -251,3 +251,19 @@ def sequential_fill(group: I64, cap: I64, amount: I64) -> I64:
         start = np.maximum.accumulate(np.where(first, np.arange(group.size), 0))
         before = before - before[start]
     return np.clip(amount[group] - before, 0, cap)
+
+
+def dense_groups(group: I64) -> I64:
+    """Sorted group codes renumbered 0, 1, ... in order (for a subset of groups)."""
+    if not group.size:
+        return group
+    return np.cumsum(np.r_[0, (group[1:] != group[:-1]).astype(np.int64)])
+
+
+def members(by: Grouping, groups: I64) -> I64:
+    """The elements of `groups` (ascending) in a grouping of sorted elements, in order:
+    one range per group, without a pass over every element."""
+    assert by.start is not None  # sorted elements
+    first, sizes = by.start[groups], by.sizes[groups]
+    shift = np.repeat(first - (np.cumsum(sizes) - sizes), sizes)
+    return shift + np.arange(int(sizes.sum()))

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
+from rules.arith import dense_groups
 from solvers.problem import Grouping
 
 I64 = NDArray[np.int64]
@@ -153,7 +154,7 @@ def greedy_split(
     # at g_lo more than the amount is placed (x_lo), at g_hi at most (x_hi). Once few
     # units lie between the two, their own gains decide.
     at = np.flatnonzero(by.spread(short))
-    sub = Grouping.of_sorted(_dense(by.group[at]), int(short.sum()))
+    sub = Grouping.of_sorted(dense_groups(by.group[at]), int(short.sum()))
     goal = amount[short]
     g_lo = np.full(sub.n_groups, GAIN_FLOOR)
     g_hi = np.ones(sub.n_groups)
@@ -208,10 +209,3 @@ def sell_chance(k: I64, mean: F64, size: F64) -> F64:
     for cells, law, _ in _families(mean, size, mean > 0):
         out[cells] = law.sf(k[cells] - 1)
     return out
-
-
-def _dense(group: I64) -> I64:
-    """Sorted group codes renumbered 0, 1, ... in order."""
-    if not group.size:
-        return group
-    return np.cumsum(np.r_[0, (group[1:] != group[:-1]).astype(np.int64)])

@@ -17,7 +17,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from rules.arith import EPS, group_sum, largest_remainder, sequential_fill, water_fill
+from rules.arith import (
+    EPS,
+    dense_groups,
+    group_sum,
+    largest_remainder,
+    members,
+    sequential_fill,
+    water_fill,
+)
 from rules.catalog import (
     CoverTarget,
     DaysOfCoverBalance,
@@ -541,27 +549,38 @@ def _floors_take_from_targets(d: Draft, base: I64, whole: I64) -> I64:
     targets leave over (idle or over-target units go first), the winning share rule's
     cells give them up in proportion to their targets, as a cap's excess is passed on
     in proportion, never below their own floors; made whole by largest remainder.
-    Pool 100, shares A 0.5 / B 0.5, floor C 5: targets A 48, B 47 (not A 50, B 45)."""
-    if not d.floor.any():
+    Pool 100, shares A 0.5 / B 0.5, floor C 5: targets A 48, B 47 (not A 50, B 45).
+
+    Only the SKUs with a floor above its cell's target are read."""
+    floored = np.flatnonzero(d.floor)
+    if not floored.size:
         return whole
     ix = d.ix
-    group = ix.cell_sku
-    have = d.target + whole  # what the rules ask for each cell so far
-    floor = np.minimum(d.floor, d.ub)
-    need = d.per_sku(np.maximum(floor - have, 0))
-    left = np.maximum(base - d.per_sku(whole), 0)
-    # A cell gives only share units, and only those above its own floor.
-    room = np.clip(have - floor, 0, whole)
-    give = np.clip(need - left, 0, d.per_sku(room))
-    if not np.any(give):
-        return whole
-    idx = np.flatnonzero(ix.by_sku.spread(give > 0) & (room > 0))
     n_s = ix.n_skus
-    cut = water_fill(group[idx], whole[idx].astype(np.float64), room[idx], give, n_s)
-    kept = whole[idx] - cut
-    total = group_sum(group[idx], whole[idx], n_s).astype(np.int64) - give
+    above = np.minimum(d.floor[floored], d.ub[floored]) - d.target[floored] - whole[floored]
+    short = above > 0
+    if not short.any():
+        return whole
+    need = group_sum(ix.cell_sku[floored[short]], above[short], n_s).astype(np.int64)
+    skus = np.flatnonzero(need)
+    at = members(ix.by_sku, skus)
+    by = Grouping.of_sorted(dense_groups(ix.cell_sku[at]), skus.size)
+    mine = whole[at]
+    # A cell gives only share units, and only those above its own floor.
+    have = d.target[at] + mine
+    room = np.clip(have - np.minimum(d.floor[at], d.ub[at]), 0, mine)
+    targeted = by.sum(mine)
+    left = np.maximum(base[skus] - targeted, 0)
+    give = np.clip(need[skus] - left, 0, by.sum(room))
+    if not give.any():
+        return whole
+    donor = np.flatnonzero((room > 0) & by.spread(give > 0))
+    group = by.group[donor]
+    cut = water_fill(group, mine[donor].astype(np.float64), room[donor], give, skus.size)
+    total = group_sum(group, mine[donor], skus.size).astype(np.int64) - give
+    kept = largest_remainder(group, mine[donor] - cut, total, ix.cell_rank[at[donor]], skus.size)
     whole = whole.copy()
-    whole[idx] = largest_remainder(group[idx], kept, total, ix.cell_rank[idx], n_s)
+    whole[at[donor]] = kept
     return whole
 
 
