@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.arith import EPS, largest_remainder, water_fill
+from rules.arith import EPS, dense_groups, largest_remainder, members, water_fill
 from solvers.problem import Grouping
 
 
@@ -123,3 +123,19 @@ def test_water_fill_on_rows_and_ragged_groups_agree() -> None:
     )
     assert rows.tobytes() == ragged[:-1].tobytes()
     assert ragged[-1] == 3.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 4), min_size=1, max_size=12),
+    pick=st.lists(st.booleans(), min_size=12, max_size=12),
+)
+def test_members_are_the_elements_of_the_groups(sizes: list[int], pick: list[bool]) -> None:
+    group = np.repeat(np.arange(len(sizes)), sizes)
+    by = Grouping.of_sorted(group, len(sizes))
+    groups = np.flatnonzero(np.array(pick[: len(sizes)]))
+    at = members(by, groups)
+    assert np.array_equal(at, np.flatnonzero(np.isin(group, groups)))
+    dense = dense_groups(group[at])
+    assert np.array_equal(np.unique(dense), np.arange(np.unique(group[at]).size))
+    assert np.all(np.diff(dense) >= 0)
