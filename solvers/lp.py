@@ -19,7 +19,6 @@ from ortools.linear_solver.python.model_builder_helper import (
     ModelSolverHelper,
     SolveStatus,
 )
-from scipy.sparse.csgraph import connected_components
 
 from solvers.base import Backend
 from solvers.errors import SolverError
@@ -39,6 +38,7 @@ from solvers.problem import (
     remaining_pool,
     violations,
 )
+from solvers.split import sku_blocks
 
 F64 = NDArray[np.float64]
 MADE = -1  # column kind of "bundle units made from components"
@@ -398,19 +398,6 @@ class Mip(Backend):
         x, shared = to_plan(problem, model, whole)
         value = objective(problem, x, shared)
         return Solution(x, shared, self.name, value, notes=notes, proven=not notes)
-
-
-def sku_blocks(problem: Problem) -> I64:
-    """Per SKU, its block: SKUs tied by bundles share one, every other SKU is its own.
-    Pool rows, supply groups and bundles never span two blocks; capacities and budgets
-    can (see `solve_in_blocks`)."""
-    n = problem.n_skus
-    if problem.bundles is None or problem.bundles.bundle.size == 0:
-        return np.arange(n, dtype=np.int64)
-    b = problem.bundles
-    graph = sp.coo_matrix((np.ones(b.bundle.size), (b.bundle, b.component)), shape=(n, n))
-    block: I64 = connected_components(graph, directed=False)[1].astype(np.int64)
-    return block
 
 
 def spanning_rows(matrix: Any, col_label: I64) -> Bool:

@@ -23,7 +23,6 @@ from solvers.base import Backend
 from solvers.errors import SolverError
 from solvers.greedy import Greedy
 from solvers.laminar import crossing_skus
-from solvers.lp import sku_blocks
 from solvers.problem import (
     I64,
     Costs,
@@ -35,6 +34,7 @@ from solvers.problem import (
     objective,
     remaining_pool,
 )
+from solvers.split import sku_blocks
 
 NAME = "bundles"
 

@@ -28,7 +28,6 @@ from solvers.lp import (
     MIP_GAP,
     _mip_solver,
     build_model,
-    sku_blocks,
     solve_in_blocks,
     to_plan,
     trim_overshoot,
@@ -42,7 +41,7 @@ from solvers.problem import (
     idle_penalty,
     objective,
 )
-from solvers.split import detect_features, restrict
+from solvers.split import detect_features, restrict, sku_blocks
 
 NAME = "relax"
 

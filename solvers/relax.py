@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from solvers import priced
 from solvers.errors import SolverError
@@ -37,7 +36,6 @@ from solvers.lp import (
     _solve,
     build_model,
     column_arrays,
-    sku_blocks,
     solve_in_blocks,
     spanning_rows,
     to_plan,
@@ -57,7 +55,7 @@ from solvers.problem import (
     stock_value,
     violations,
 )
-from solvers.split import restrict
+from solvers.split import restrict, sku_blocks
 
 NAME = "relax"
 MAX_GAP = 1e-4  # the largest relative gap a relaxed part may have; else the exact MIP
@@ -86,8 +84,7 @@ def bundle_groups(problem: Problem) -> I64:
     assert problem.bundles is not None
     b = problem.bundles
     n = problem.n_skus
-    graph = sp.coo_matrix((np.ones(b.bundle.size), (b.bundle, b.component)), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
+    label = sku_blocks(problem)
     in_bundle = np.zeros(n, dtype=bool)
     in_bundle[b.bundle] = True
     in_bundle[b.component] = True

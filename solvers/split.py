@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from solvers.linked import linked
 from solvers.problem import (
     FEATURE_BITS,
     I64,
@@ -72,10 +71,17 @@ def components(problem: Problem) -> I64:
     if problem.bundles is not None:
         rows.append(problem.bundles.bundle)
         cols.append(problem.bundles.component)
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    graph = coo_matrix((np.ones(r.size), (r, c)), shape=(n_s, n_s))
-    label: I64 = connected_components(graph, directed=False)[1].astype(np.int64)
-    return label
+    return linked(n_s, np.concatenate(rows), np.concatenate(cols))
+
+
+def sku_blocks(problem: Problem) -> I64:
+    """Per SKU, its block: SKUs tied by bundles share one, every other SKU is its own.
+    Pool rows, supply groups and bundles never span two blocks; capacities and budgets
+    can (see solvers/lp.py `solve_in_blocks`)."""
+    n = problem.n_skus
+    if problem.bundles is None or problem.bundles.bundle.size == 0:
+        return np.arange(n, dtype=np.int64)
+    return linked(n, problem.bundles.bundle, problem.bundles.component)
 
 
 def partition(problem: Problem, label: I64 | None = None) -> list[Mask]:

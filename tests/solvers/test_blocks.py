@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from solvers.lp import _mip_solver, _solve, build_model, sku_blocks, solve_in_blocks, to_plan
+from solvers.lp import _mip_solver, _solve, build_model, solve_in_blocks, to_plan
 from solvers.problem import Feature, objective, violations
+from solvers.split import sku_blocks
 from tests.solvers.random_problems import seeded_problem
 
 BLOCKED = frozenset({Feature.BUNDLES, Feature.GROUPS})
