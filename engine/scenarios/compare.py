@@ -124,13 +124,24 @@ def kpi_cell(kpi: str, value: float, delta: Delta | None) -> Text:
     return cell
 
 
+# How a column names the velocity omnistock planned on (history.py).
+_VELOCITY_LABEL = {"true": "true means", "naive": "naive", "estimated": "estimated"}
+
+
+def velocity_line(r: VariantResult) -> str:
+    """A column's third line for omnistock: the velocity it planned on."""
+    if r.planner_velocity is None:
+        return ""
+    return f"\nvelocity: {_VELOCITY_LABEL[r.planner_velocity]}"
+
+
 def render_table(c: Comparison) -> Table:
     """KPIs as rows, variants as columns."""
     table = Table(title=f"scenario variants against {c.base.name!r}")
     table.add_column("kpi", no_wrap=True)
     for v in c.variants:
         r = v.result
-        table.add_column(f"{r.name}\n{r.planner}, {r.mode}", justify="right")
+        table.add_column(f"{r.name}\n{r.planner}, {r.mode}{velocity_line(r)}", justify="right")
     for kpi in KPI_NAMES:
         cells = [
             kpi_cell(kpi, v.result.kpis[kpi], None if v.deltas is None else v.deltas[kpi])
@@ -177,6 +188,7 @@ def to_json(c: Comparison) -> dict[str, Any]:
             {
                 "name": v.result.name,
                 "planner": v.result.planner,
+                "planner_velocity": v.result.planner_velocity,
                 "mode": v.result.mode,
                 "kpis": _by_kpi(v.result.kpis),
                 "spread": _by_kpi(v.result.spread),

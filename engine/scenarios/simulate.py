@@ -96,6 +96,8 @@ def simulate_traced(
         round(time.perf_counter() - started, 4),
         v.warnings,
     )
+    if inputs.planner == "omnistock":
+        result.planner_velocity = v.velocity_source
     return result, traces
 
 

@@ -113,3 +113,6 @@ class VariantResult:
     # Added by the simulator (defaulted, so existing constructors still work): e.g. a
     # re-plan whose hard rules conflicted, after which the previous listings stood.
     warnings: list[str] = field(default_factory=list)
+    # Where omnistock's velocity came from (history.py); None for the incumbents, whose
+    # formula reads none.
+    planner_velocity: PlannerVelocity | None = None

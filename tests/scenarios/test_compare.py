@@ -139,6 +139,7 @@ def test_json_is_plain_ordered_and_round_trips() -> None:
     assert list(variants[1]) == [
         "name",
         "planner",
+        "planner_velocity",
         "mode",
         "kpis",
         "spread",
@@ -153,6 +154,7 @@ def test_json_is_plain_ordered_and_round_trips() -> None:
     assert variants[1]["deltas"]["units_sold"] == {"delta": 100.0, "delta_pct": 12.5}
     assert (variants[1]["planner"], variants[1]["mode"]) == ("omnistock", "peak")
     assert variants[2]["planner"] == "incumbent"
+    assert variants[1]["planner_velocity"] is None  # not simulated: none recorded
     assert variants[0]["seconds"] == 0.123  # rounded
     assert variants[0]["sell_through_by_shop"] == {"tm-b1": 0.25, "jd-b1": 0.5, "dy-b1": 0.75}
     assert to_json(three()) == data  # the same input, the same data
