@@ -224,6 +224,15 @@ def test_the_planner_velocity_follows_the_demand_knowledge_unless_the_variant_sa
     assert SimulationSettings(demand_knowledge="true").velocity_of(naive) == "naive"
 
 
+def test_a_result_names_the_velocity_omnistock_planned_on() -> None:
+    snap = snapshot(pools={"S": 4}, shops=TWO, velocity={("S", "A"): 1.0})
+    days = SimulationSettings(horizon_days=1, demand_knowledge="history", warmup_days=7)
+    ours = simulate_traced(learned(snap, rules()), days, trace=False)[0]
+    equal = IncumbentPolicy(default_share_pct=50)
+    theirs = simulate_traced(learned(snap, rules(), planner="incumbent", incumbent=equal), days)
+    assert ours.planner_velocity == "estimated" and theirs[0].planner_velocity is None
+
+
 @pytest.mark.parametrize("source", ["naive", "estimated"])
 def test_without_a_warm_up_the_first_plan_still_lists_the_pool(source: str) -> None:
     """No history at all on day 0: nothing is known of any shop, and the split still
