@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from engine.core.errors import ConflictError
+from engine.core.index import SnapshotIndex
+from engine.core.modes import NORMAL
+from engine.planning.planner import run_planner
 from rules.expected import (
     GAIN_FLOOR,
     expected_sold,
@@ -19,6 +22,7 @@ from rules.expected import (
     poisson_quantile,
     units_above,
 )
+from rules.load import parse_ruleset
 from solvers.problem import Grouping
 from tests.helpers import plan, quantities, snapshot
 from tests.invariants import assert_plan_invariants
@@ -136,6 +140,38 @@ def test_greedy_split_is_the_optimum_of_each_sku(case: list[dict[str, Any]]) -> 
         )
         # Units left untargeted each sell with probability below GAIN_FLOOR.
         assert got >= best - GAIN_FLOOR * sku["amount"] - 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    pool=st.integers(0, 30),
+    rates=st.lists(st.sampled_from([0.0, 0.1, 0.4, 1.0, 2.5]), min_size=3, max_size=3),
+    sizes=st.lists(st.sampled_from([np.inf, 0.2, 1.5]), min_size=3, max_size=3),
+    cap=st.integers(0, 12),
+    horizon=st.sampled_from([1.0, 4.0]),
+)
+def test_plans_reach_the_optimum(
+    pool: int, rates: list[float], sizes: list[float], cap: int, horizon: float
+) -> None:
+    """Through the whole pipeline (targets, solve, plan), with a cap on C and
+    overdispersed cells given by the index: the plan sells as much as the best split."""
+    velocity = {("S", shop): rate for (shop, _), rate in zip(SHOPS, rates, strict=False)}
+    s = snapshot(pools={"S": pool}, velocity=velocity)
+    index = SnapshotIndex.build(s)
+    index.dispersion = np.array(sizes)
+    rules = [
+        {"type": "expected_sales", "horizon_days": horizon},
+        {"type": "max_cap", "quantities": {"C": cap}},
+    ]
+    out = run_planner(index, parse_ruleset({"rules": rules}), NORMAL)
+    x = out.solved.x
+    mean, size = horizon_demand(index.velocity, index.dispersion, horizon)
+    high = np.array([pool, pool, min(cap, pool)])
+    assert x.sum() == pool and x[2] <= cap
+    got = float(expected_sold(x, mean, size).sum())
+    zero = np.zeros(3, dtype=np.int64)
+    best = best_by_dynamic_programming(mean, size, zero, zero, high, pool)
+    assert got >= best - GAIN_FLOOR * pool - 1e-9
 
 
 def test_ties_go_by_shop_rank() -> None:
