@@ -304,6 +304,62 @@ def test_the_warm_up_sells_through_weekly_equal_shares_and_censors_sold_out_days
     assert np.array_equal(units[t_b], wanted[t_b])
 
 
+def replayed(wanted: Any, level: int, weekday: int) -> tuple[list[int], list[bool]]:
+    """One cell's warm-up by hand: topped up to `level` on days d % 7 == weekday (and
+    listed at `level` before the first), selling min(demand, what is left)."""
+    listed, units, censored = level, [], []
+    for d, want in enumerate(wanted):
+        if d % RESTOCK_EVERY_DAYS == weekday:
+            listed = level
+        sold = min(int(want), listed)
+        listed -= sold
+        units.append(sold)
+        censored.append(listed == 0)
+    return units, censored
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), min_size=1, max_size=3),
+    st.lists(st.sampled_from([0.0, 0.3, 1.5, 6.0]), min_size=9, max_size=9),
+    st.integers(1, 3),
+    st.integers(1, 20),
+    st.integers(0, 2**32),
+)
+def test_the_warm_up_replays_weekly_equal_shares_exactly(
+    pools: list[int], rates: list[float], n_shops: int, days: int, seed: int
+) -> None:
+    """Every cell's warm-up is the hand replay of an equal share (remainder to the first
+    shops) topped up weekly, on one weekday shared by the SKU's cells."""
+    skus = [f"S{k}" for k in range(len(pools))]
+    shops = (("A", 1), ("B", 2), ("C", 3))[:n_shops]
+    velocity = {
+        (sku, shop): rates[3 * k + j]
+        for k, sku in enumerate(skus)
+        for j, (shop, _) in enumerate(shops)
+        if rates[3 * k + j] > 0
+    }
+    snap = snapshot(pools=dict(zip(skus, pools, strict=True)), shops=shops, velocity=velocity)
+    index = SnapshotIndex.build(snap)
+    units, censored = warm(snap, seed, 0, days)
+    wanted = poisson_quantile(
+        uniforms(cell_keys(index), warmup_key(seed, 0), days),
+        np.broadcast_to(index.velocity, (days, index.n_cells)),
+    ).T
+    for k, pool in enumerate(pools):
+        cells = np.flatnonzero(index.cell_sku == k)
+        levels = [pool // cells.size + (r < pool % cells.size) for r in range(cells.size)]
+        fits = [
+            w
+            for w in range(RESTOCK_EVERY_DAYS)
+            if all(
+                replayed(wanted[c], level, w) == (units[c].tolist(), censored[c].tolist())
+                for c, level in zip(cells, levels, strict=True)
+            )
+        ]
+        assert fits, (skus[k], pool)
+
+
 def cell(index: SnapshotIndex, sku: str, shop: str) -> int:
     at = (index.cell_sku == index.sku_pos[sku]) & (index.cell_shop == index.shop_pos[shop])
     return int(np.flatnonzero(at)[0])
