@@ -88,3 +88,28 @@ def test_floor_units_come_from_share_shops_in_proportion(
     got = run(rules, pool)
     assert [got[s] for s in share_shops] == expected
     assert got[floor_shop] == floor
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pool=st.integers(0, 120),
+    shares=st.lists(st.sampled_from([0.0, 0.1, 0.3, 0.5, 0.7]), min_size=4, max_size=4),
+    floors=st.lists(st.integers(0, 30), min_size=4, max_size=4),
+    mode=st.sampled_from(["normal", "peak"]),
+)
+def test_floors_that_fit_are_met_and_no_unit_is_lost(
+    pool: int, shares: list[float], floors: list[int], mode: str
+) -> None:
+    """Shares on any shops (under or over 100%), floors on any shops, either mode: when
+    the floors fit in the pool every shop gets at least its floor; the invariants hold."""
+    names = [name for name, _ in SHOPS]
+    rules = [
+        {"type": "percentage", "shares": dict(zip(names, shares, strict=True))},
+        {"type": "min_floor", "quantities": dict(zip(names, floors, strict=True))},
+    ]
+    s = snapshot(pools={"S": pool}, shops=SHOPS, mode=mode)
+    p = plan(s, rules)
+    assert_plan_invariants(s, rules, p, peak=mode == "peak")
+    got = quantities(p)
+    if sum(floors) <= pool:
+        assert all(got[n] >= f for n, f in zip(names, floors, strict=True)), got
