@@ -205,7 +205,7 @@ def test_conservative_replaces_the_brand_safety_rules_in_place(
     assert all(getattr(rule, "days", None) == 7 for _, rule in changed)
 
 
-@pytest.mark.parametrize("name", SHIPPED_FILES)
+@pytest.mark.parametrize("name", [*SHIPPED_FILES, "learned-demand"])
 def test_shipped_file_round_trips_through_a_yaml_file(name: str, tmp_path: Path) -> None:
     found = load_scenario(SHIPPED / f"{name}.yaml")
     document = scenario_document(found)
