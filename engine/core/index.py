@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 from itertools import chain, compress
+from operator import attrgetter
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +30,13 @@ def _codes(values: list[str]) -> tuple[I64, list[str]]:
     names = sorted(set(values))
     lookup = {name: k for k, name in enumerate(names)}
     return np.array([lookup[v] for v in values], dtype=np.int64), names
+
+
+def _spans(first: I64, length: I64) -> I64:
+    """The positions first[k], first[k] + 1, ..., first[k] + length[k] - 1 of every k,
+    one after another."""
+    start_in_flat = np.cumsum(length) - length
+    return np.arange(int(length.sum())) + np.repeat(first - start_in_flat, length)
 
 
 @dataclass(frozen=True)
@@ -52,28 +60,32 @@ class HistoryRows:
         as_of: date,
     ) -> HistoryRows:
         """From validated rows (ids known, lengths equal, days before as_of)."""
-        length = np.fromiter((len(r.units) for r in rows), np.int64, len(rows))
+        n = len(rows)
+        length = np.fromiter(map(len, map(attrgetter("units"), rows)), np.int64, n)
+        first = np.cumsum(length) - length  # each row's first position in the flat days
         total = int(length.sum())
         units = np.fromiter(chain.from_iterable(r.units for r in rows), np.int64, total)
-        # A row without `listed` never sold out by its listing: listed = infinity.
-        unlisted = np.iinfo(np.int64).max
-        listed = np.fromiter(
-            chain.from_iterable(r.listed or [unlisted] * len(r.units) for r in rows),
-            np.int64,
-            total,
-        )
-        out = np.fromiter(
-            chain.from_iterable(r.out_of_stock or [False] * len(r.units) for r in rows),
-            np.bool_,
-            total,
-        )
+        stockout = np.zeros(total, dtype=bool)
+        # Only the rows that give listings or flags are read for them.
+        for name in ("listed", "out_of_stock"):
+            given = [i for i, r in enumerate(rows) if getattr(r, name) is not None]
+            if not given:
+                continue
+            days = _spans(first[given], length[given])
+            values = chain.from_iterable(getattr(rows[i], name) for i in given)
+            if name == "listed":
+                stockout[days] |= units[days] >= np.fromiter(values, np.int64, days.size)
+            else:
+                stockout[days] |= np.fromiter(values, np.bool_, days.size)
+        starts = list(map(attrgetter("start"), rows))
+        back = {day: (as_of - day).days for day in set(starts)}
         return cls(
-            sku=np.array([sku_pos[r.sku] for r in rows], dtype=np.int64),
-            shop=np.array([shop_pos[r.shop] for r in rows], dtype=np.int64),
-            days_back=np.array([(as_of - r.start).days for r in rows], dtype=np.int64),
+            sku=np.fromiter(map(sku_pos.__getitem__, map(attrgetter("sku"), rows)), np.int64, n),
+            shop=np.fromiter(map(shop_pos.__getitem__, map(attrgetter("shop"), rows)), np.int64, n),
+            days_back=np.fromiter(map(back.__getitem__, starts), np.int64, n),
             length=length,
             units=units,
-            stockout=out | (units >= listed),
+            stockout=stockout,
         )
 
 
@@ -97,12 +109,11 @@ class CellHistory:
         n_days = int(rows.days_back.max(initial=0))
         units = np.zeros((n_cells, n_days), dtype=np.int64)
         censored = np.ones((n_cells, n_days), dtype=bool)
-        # Each day's (cell, column), without a Python object per day.
-        row_of = np.repeat(np.arange(rows.length.size), rows.length)
-        first = np.cumsum(rows.length) - rows.length
-        column = np.arange(row_of.size) - first[row_of] + (n_days - rows.days_back)[row_of]
-        units[cells[row_of], column] = rows.units
-        censored[cells[row_of], column] = rows.stockout
+        # Each day's place in the [cells, days] arrays, without a Python object per day:
+        # a row's days run from column n_days - days_back of its cell's line.
+        at = _spans(cells * n_days + n_days - rows.days_back, rows.length)
+        units.reshape(-1)[at] = rows.units
+        censored.reshape(-1)[at] = rows.stockout
         covered = np.zeros(n_cells, dtype=np.int64)
         covered[cells] = rows.length
         return cls(units=units, censored=censored, covered=covered)

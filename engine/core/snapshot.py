@@ -11,8 +11,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import Annotated, Any, Literal, TypeVar
 
+import numpy as np
+from numpy.typing import NDArray
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -239,9 +242,21 @@ def _shop_row_issues(
     brands: Mapping[str, Brand],
 ) -> list[Issue]:
     """Per (SKU, shop) rows: no repeats, known ids, and the shop sells the SKU's brand."""
-    issues = _duplicates(
-        section, [(r.sku, r.shop) for r in rows], "", "row for SKU {!r} on shop {!r}"
-    )
+    sku_ids = list(map(attrgetter("sku"), rows))
+    shop_ids = list(map(attrgetter("shop"), rows))
+    keys = list(zip(sku_ids, shop_ids, strict=True))
+    # One pass of C-level lookups first (a history has a row per cell): the row by row
+    # search below runs only where something is wrong.
+    if (
+        len(set(keys)) == len(keys)
+        and all(map(skus.__contains__, sku_ids))
+        and all(map(shops.__contains__, shop_ids))
+    ):
+        of_sku = {k: v.brand for k, v in skus.items()}
+        of_shop = {k: v.brand for k, v in shops.items()}
+        if list(map(of_sku.__getitem__, sku_ids)) == list(map(of_shop.__getitem__, shop_ids)):
+            return []
+    issues = _duplicates(section, keys, "", "row for SKU {!r} on shop {!r}")
     for i, row in enumerate(rows):
         found = _unknown(f"{section}[{i}].sku", "SKU", row.sku, skus)
         found += _unknown(f"{section}[{i}].shop", "shop", row.shop, shops)
@@ -273,6 +288,10 @@ def _bundle_issues(index: int, sku: Sku, skus: Mapping[str, Sku]) -> list[Issue]
         elif skus[comp.sku].is_bundle:
             issues.append(Issue(path, f"component {comp.sku!r} is itself a bundle"))
     return issues
+
+
+def _lengths(lists: list[Any]) -> NDArray[np.int64]:
+    return np.fromiter(map(len, lists), np.int64, len(lists))
 
 
 def cross_reference_issues(snapshot: Snapshot) -> list[Issue]:
@@ -313,9 +332,20 @@ def cross_reference_issues(snapshot: Snapshot) -> list[Issue]:
 
 def history_day_issues(rows: Sequence[HistoryRow], as_of: date) -> list[Issue]:
     """Each row's arrays of one length, its days within the year before `as_of`."""
-    issues = []
+    issues: list[Issue] = []
     first_allowed = as_of - timedelta(days=MAX_HISTORY_DAYS)
-    for i, row in enumerate(rows):
+    # Found with arrays, then told row by row for the rows at fault.
+    starts = list(map(attrgetter("start"), rows))
+    offset = {day: (day - as_of).days for day in set(starts)}
+    start = np.fromiter(map(offset.__getitem__, starts), np.int64, len(rows))
+    length = _lengths([r.units for r in rows])
+    wrong = (start < -MAX_HISTORY_DAYS) | (start + length > 0)
+    for name in ("listed", "out_of_stock"):
+        values = [getattr(r, name) for r in rows]
+        given = np.fromiter((v is not None for v in values), bool, len(rows))
+        wrong |= given & (_lengths([v or [] for v in values]) != length)
+    for i in map(int, np.flatnonzero(wrong)):
+        row = rows[i]
         days = len(row.units)
         for name in ("listed", "out_of_stock"):
             values = getattr(row, name)

@@ -39,6 +39,12 @@ def category_sizes(sums: DaySums, category: I64) -> F64:
     return np.where(shown, sizes, overall)[category]
 
 
+# A size this large is Poisson to every digit a plan uses (the variance differs from the
+# mean by a billionth of its square); it also sits where 1 / r is a difference of sums
+# at rounding level, whose value would depend on the order of the cells.
+POISSON_SIZE = 1e9
+
+
 def _size(num: F64, den: F64) -> F64:
-    ok = (num > 0) & (den > 0)
+    ok = (num > 0) & (den > 0) & (num * POISSON_SIZE > den)
     return np.divide(den, num, out=np.full(num.shape, np.inf), where=ok)
