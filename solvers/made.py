@@ -83,44 +83,60 @@ def applies(problem: Problem) -> bool:
 def solve_made(problem: Problem, price: I64 | None = None) -> tuple[I64, I64]:
     """The plan (x per cell, shared part per SKU) with the best number of each bundle
     made, capacities ignored (`price` per unit on each shop stands for them)."""
-    assert problem.bundles is not None
-    b = problem.bundles
     if price is None:
         price = np.zeros(problem.n_shops, dtype=np.int64)
-    greedy = Greedy(problem)
-    if greedy.caps is not None and np.any(greedy.caps.room < 0):
-        raise SolverError(NAME, "unsupported", "lower bounds beyond a supply group's limit")
-    rest = remaining_pool(problem)
-    bundles, row_bundle = np.unique(b.bundle, return_inverse=True)
-    block = sku_blocks(problem)
-    unit = bundle_unit_cost(problem, Costs.for_problem(problem))[bundles]
-    # At most as many as the scarcest component allows.
-    most = np.full(bundles.size, np.iinfo(np.int64).max)
-    np.minimum.at(most, row_bundle, np.maximum(rest[b.component], 0) // b.qty)
+    return MadeSearch(problem).plan(price)
 
-    def block_cost(made: I64) -> I64:
-        units = rest.copy()
-        units[bundles] += made
-        np.subtract.at(units, b.component, b.qty * made[row_bundle])
-        cost = greedy.fill(price, units)[2]
+
+class MadeSearch:
+    """The search over numbers made for one problem, what does not depend on the shop
+    prices built once: relax and repair asks at several prices. SolverError where the
+    search cannot see a plan (the MIP then decides and says why)."""
+
+    def __init__(self, problem: Problem) -> None:
+        assert problem.bundles is not None
+        b = problem.bundles
+        self.problem = problem
+        self.greedy = Greedy(problem)
+        if self.greedy.caps is not None and np.any(self.greedy.caps.room < 0):
+            raise SolverError(NAME, "unsupported", "lower bounds beyond a supply group's limit")
+        self.rest = rest = remaining_pool(problem)
+        self.bundles, self.row_bundle = np.unique(b.bundle, return_inverse=True)
+        self.block = sku_blocks(problem)
+        self.unit = bundle_unit_cost(problem, Costs.for_problem(problem))[self.bundles]
+        # At most as many as the scarcest component allows.
+        self.most = np.full(self.bundles.size, np.iinfo(np.int64).max)
+        np.minimum.at(self.most, self.row_bundle, np.maximum(rest[b.component], 0) // b.qty)
+        # At least what the bundle's lower bounds need beyond its own stock.
+        self.least = np.maximum(-rest[self.bundles], 0)
+        short = rest < 0
+        short[self.bundles] = False
+        if np.any(self.least > self.most) or short.any():
+            raise SolverError(NAME, "unsupported", "lower bounds beyond what can be made")
+
+    def plan(self, price: I64) -> tuple[I64, I64]:
+        """The plan at `price` with the best number of each bundle made."""
+        lo, hi = self.least, self.most
+        while np.any(lo < hi):  # the least number made past which the cost rises
+            open_ = lo < hi
+            mid = (lo + hi) // 2
+            rising = self._block_cost(price, mid + open_) - self._block_cost(price, mid) >= 0
+            lo, hi = np.where(open_ & ~rising, mid + 1, lo), np.where(open_ & rising, mid, hi)
+        x, shared, _ = self.greedy.fill(price, self._units(lo))
+        return x, shared
+
+    def _units(self, made: I64) -> I64:
+        """Each SKU's units to place with `made` of each bundle made."""
+        b = self.problem.bundles
+        assert b is not None
+        units = self.rest.copy()
+        units[self.bundles] += made
+        np.subtract.at(units, b.component, b.qty * made[self.row_bundle])
+        return units
+
+    def _block_cost(self, price: I64, made: I64) -> I64:
+        """Per bundle, its block's cost with `made` of each made (bundle units included)."""
+        cost = self.greedy.fill(price, self._units(made))[2]
+        block = self.block
         per_block = np.bincount(block, weights=cost, minlength=int(block.max()) + 1)
-        return per_block.astype(np.int64)[block[bundles]] + unit * made
-
-    # At least what the bundle's lower bounds need beyond its own stock.
-    least = np.maximum(-rest[bundles], 0)
-    short = rest < 0
-    short[bundles] = False
-    if np.any(least > most) or short.any():
-        # No plan, or one this search cannot see: the MIP decides and says why.
-        raise SolverError(NAME, "unsupported", "lower bounds beyond what can be made")
-    lo, hi = least, most
-    while np.any(lo < hi):  # the least number made past which the cost rises
-        open_ = lo < hi
-        mid = (lo + hi) // 2
-        rising = block_cost(mid + open_) - block_cost(mid) >= 0
-        lo, hi = np.where(open_ & ~rising, mid + 1, lo), np.where(open_ & rising, mid, hi)
-    units = rest.copy()
-    units[bundles] += lo
-    np.subtract.at(units, b.component, b.qty * lo[row_bundle])
-    x, shared, _ = greedy.fill(price, units)
-    return x, shared
+        return per_block.astype(np.int64)[block[self.bundles]] + self.unit * made

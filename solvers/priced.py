@@ -84,12 +84,13 @@ def price_groups(
     greedy = Greedy(singles)
     start = np.zeros(problem.n_shops, dtype=np.int64) if hint is None else hint.copy()
     price = _bisect(greedy, capacity, limited, start, hint is not None)
-    gx, gshared, g_value = _groups_at(groups, price, solver, time_limit_s)
+    search = _search(groups)
+    gx, gshared, g_value = _groups_at(groups, price, solver, time_limit_s, search=search)
     g_use = shop_use(groups, gx, gshared)
     again = _bisect(greedy, np.maximum(capacity - g_use, 0), limited, price, True)
     if not np.array_equal(again, price):
         price = again
-        gx, gshared, g_value = _groups_at(groups, price, solver, time_limit_s)
+        gx, gshared, g_value = _groups_at(groups, price, solver, time_limit_s, search=search)
         g_use = shop_use(groups, gx, gshared)
 
     # The bound is best at a price where the use crosses the capacity: the least
@@ -99,7 +100,7 @@ def price_groups(
     for j in np.flatnonzero(limited & (price > 0)):
         below = price.copy()
         below[j] -= 1
-        _, _, g_below = _groups_at(groups, below, solver, time_limit_s)
+        _, _, g_below = _groups_at(groups, below, solver, time_limit_s, search=search)
         bound = max(bound, greedy.value(below) + g_below - int(below @ capacity))
 
     if np.any(limited & (g_use > capacity)):
@@ -169,17 +170,24 @@ def _price_ceiling(problem: Problem) -> int:
 
 
 def _groups_at(
-    groups: Problem, price: I64, solver: str, time_limit_s: float, capped: bool = False
+    groups: Problem,
+    price: I64,
+    solver: str,
+    time_limit_s: float,
+    capped: bool = False,
+    search: made.MadeSearch | None = None,
 ) -> tuple[I64, I64, int]:
     """The bundle groups' plan with the shops priced instead of limited, and a lower
-    bound on its priced value (the MIP's own gap taken off)."""
+    bound on its priced value (the MIP's own gap taken off). `search`: the bundle
+    search of these groups (`_search`), when the caller asks at several prices."""
     free = groups
     if not capped:
-        free = replace(groups, shop_capacity=np.full(groups.n_shops, -1, dtype=np.int64))
-        free = replace(free, features=detect_features(free))
-        if made.applies(free):  # exact: no MIP gap to take off
-            x, shared = made.solve_made(free, price)
+        search = search or _search(groups)
+        if search is not None:  # exact: no MIP gap to take off
+            free = search.problem
+            x, shared = search.plan(price)
             return x, shared, objective(free, x, shared) + int(price @ shop_use(free, x, shared))
+        free = _uncapped(groups)
     model = build_model(free)
     shift = np.zeros(model.col_cost.size)
     cell = model.col_cell >= 0
@@ -194,3 +202,15 @@ def _groups_at(
     value = objective(free, x, shared) + int(price @ shop_use(free, x, shared))
     slack = MIP_GAP * (abs(float(priced.col_cost @ whole)) + 1.0) * 2
     return x, shared, value - int(np.ceil(slack))
+
+
+def _uncapped(groups: Problem) -> Problem:
+    """The groups with their shops priced, not limited: no capacity row."""
+    free = replace(groups, shop_capacity=np.full(groups.n_shops, -1, dtype=np.int64))
+    return replace(free, features=detect_features(free))
+
+
+def _search(groups: Problem) -> made.MadeSearch | None:
+    """The bundle search over the groups, shops unlimited, where it applies."""
+    free = _uncapped(groups)
+    return made.MadeSearch(free) if made.applies(free) else None

@@ -45,7 +45,6 @@ from solvers.problem import (
     I64,
     Bool,
     Budgets,
-    Feature,
     Problem,
     Solution,
     cell_cost,
@@ -55,11 +54,10 @@ from solvers.problem import (
     stock_value,
     violations,
 )
-from solvers.split import restrict, sku_blocks
+from solvers.split import relaxable, restrict, sku_blocks
 
 NAME = "relax"
 MAX_GAP = 1e-4  # the largest relative gap a relaxed part may have; else the exact MIP
-COUPLING = frozenset({Feature.CAPACITY, Feature.SHARED_CAPACITY, Feature.BUDGETS})
 
 # Solves a part without bundles exactly (the planner's backend chain).
 ExactSolve = Callable[[Problem, float], Solution]
@@ -73,9 +71,7 @@ class Relaxed:
     price: I64 | None = None  # per shop, where shop prices gave the bound
 
 
-def applies(problem: Problem) -> bool:
-    """Bundles and a coupling row in one part: what makes a large MIP of a brand."""
-    return Feature.BUNDLES in problem.features and bool(problem.features & COUPLING)
+applies = relaxable  # where relax and repair applies (defined beside the partition)
 
 
 def bundle_groups(problem: Problem) -> I64:

@@ -99,6 +99,16 @@ def partition(problem: Problem, label: I64 | None = None) -> list[Mask]:
     return [signature == sig for sig in np.unique(signature)]
 
 
+# Rows that tie SKUs across a shop: with bundles in the same part, relax and repair
+# (solvers/relax.py) solves it rather than one MIP.
+COUPLING = frozenset({Feature.CAPACITY, Feature.SHARED_CAPACITY, Feature.BUDGETS})
+
+
+def relaxable(problem: Problem) -> bool:
+    """Bundles and a coupling row in one part: what makes a large MIP of a brand."""
+    return Feature.BUNDLES in problem.features and bool(problem.features & COUPLING)
+
+
 def whole(problem: Problem) -> Problem:
     """The whole problem as a part: the problem itself when the features it declares
     are those its data has (as compiled problems' are), else a copy that has those."""

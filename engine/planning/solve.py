@@ -14,12 +14,9 @@ import numpy as np
 from engine.core.errors import SolverError
 from solvers.base import Backend
 from solvers.closed import ClosedForm
-from solvers.lp import Mip
 from solvers.problem import Problem, Solution, violations
 from solvers.registry import available_backends, from_name
-from solvers.relax import applies as relax_applies
-from solvers.relax import solve_relaxed
-from solvers.split import components, partition, restrict, whole
+from solvers.split import components, partition, relaxable, restrict, whole
 
 
 @dataclass
@@ -54,6 +51,8 @@ def candidates(problem: Problem) -> Iterator[Backend]:
     (and their solver libraries) are loaded only when it does not fit or fails."""
     if ClosedForm.supports(problem):
         yield ClosedForm()
+    from solvers.lp import Mip  # with OR-Tools' model builder and scipy.sparse: on demand
+
     fits = [b() for b in available_backends() if b.supports(problem) and b is not ClosedForm]
     # A plan at the MIP's time limit beats no plan: it is returned with its proven gap.
     yield from (Mip(accept_feasible=True) if isinstance(b, Mip) else b for b in fits)
@@ -111,7 +110,7 @@ def solve(
         started = time.perf_counter()
         bound: int | None = None
         gap: float | None = None
-        if solver is None and relax_applies(sub):
+        if solver is None and relaxable(sub):
             solution, errors, bound, gap, found = _relax_or_chain(
                 sub, chain, time_limit_s, price_hint
             )
@@ -185,6 +184,8 @@ def _relax_or_chain(
 ) -> tuple[Solution, list[str], int | None, float | None, np.ndarray | None]:
     """A part where bundles meet a capacity or budget row: relax and repair within
     its proven gap (solvers/relax.py), else the backend chain (the whole MIP)."""
+    from solvers.relax import solve_relaxed  # with the LP's libraries: on demand
+
     try:
         relaxed = solve_relaxed(problem, _exact, time_limit_s, price_hint=hint)
     except SolverError as err:
