@@ -22,14 +22,14 @@ untargeted: the compile step sends them where the rules send units beyond the ta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from rules.arith import dense_groups
+from rules.arith import dense_groups, sequential_fill
 from solvers.problem import Grouping
 
 I64 = NDArray[np.int64]
@@ -73,22 +73,43 @@ def units_above(gain: F64, mean: F64, size: F64) -> F64:
 
 def poisson_quantile(q: F64, mean: F64) -> F64:
     """The smallest j >= 0 with P(D <= j) >= q, D Poisson (scipy's `ppf`, 7x faster:
-    its inverse of the incomplete gamma is the whole cost of this rule). A
-    Cornish-Fisher guess, then whole steps up or down, each checked on the exact CDF,
-    until the definition holds: a few steps at most, for a handful of cells."""
+    its inverse of the incomplete gamma is the whole cost of this rule): from a
+    Cornish-Fisher guess, a search on the exact CDF."""
     z = np.clip(special.ndtri(q), -40.0, 40.0)  # finite at q = 0 (z = -inf) too
-    j = np.floor(mean + np.sqrt(mean) * z + (z * z - 1.0) / 6.0)
-    np.maximum(j, 0.0, out=j)
-    todo = np.flatnonzero(special.pdtr(j, mean) < q)
+    guess = np.floor(mean + np.sqrt(mean) * z + (z * z - 1.0) / 6.0)
+    return least_reaching(np.maximum(guess, 0.0), q, lambda k, at: special.pdtr(k, mean[at]))
+
+
+def least_reaching(guess: F64, q: F64, cdf: Callable[[F64, I64], F64]) -> F64:
+    """Per element, the smallest whole k >= 0 with cdf(k) >= q, searched from a whole
+    `guess` >= 0 (`cdf(k, at)`: the CDF at k of the elements `at`). Steps of 1, 2, 4, ...
+    away from the guess until the answer is bracketed, then halving: two CDF values
+    where the guess is right, a few dozen where it is far off."""
+    every = np.arange(guess.size)
+    reached = cdf(guess, every) >= q
+    # The answer lies in (lo, hi]: cdf(lo) < q (lo = -1: below every k) <= cdf(hi).
+    lo, hi = guess.copy(), guess.copy()
+    for down, todo in ((True, every[reached]), (False, every[~reached])):
+        step = 1.0
+        while todo.size:
+            if down:
+                k = np.maximum(hi[todo] - step, -1.0)
+                out = (k < 0) | (cdf(np.maximum(k, 0.0), todo) < q[todo])
+            else:
+                k = lo[todo] + step
+                out = cdf(k, todo) >= q[todo]
+            (lo if down else hi)[todo[out]] = k[out]
+            (hi if down else lo)[todo[~out]] = k[~out]
+            todo = todo[~out]
+            step *= 2.0
+    todo = every[hi - lo > 1]
     while todo.size:
-        j[todo] += 1.0
-        todo = todo[special.pdtr(j[todo], mean[todo]) < q[todo]]
-    todo = np.flatnonzero((j > 0) & (special.pdtr(j - 1.0, mean) >= q))
-    while todo.size:
-        j[todo] -= 1.0
-        at = todo[j[todo] > 0]
-        todo = at[special.pdtr(j[at] - 1.0, mean[at]) >= q[at]]
-    return j
+        mid = np.floor(0.5 * (lo[todo] + hi[todo]))
+        above = cdf(mid, todo) >= q[todo]
+        hi[todo[above]] = mid[above]
+        lo[todo[~above]] = mid[~above]
+        todo = todo[hi[todo] - lo[todo] > 1]
+    return hi
 
 
 def expected_sold(units: I64, mean: F64, size: F64) -> F64:
@@ -179,7 +200,16 @@ def greedy_split(
         placed_hi = np.where(active & fits, placed, placed_hi)
         placed_lo = np.where(active & ~fits, placed, placed_lo)
         active &= (placed_lo - placed_hi > BAND_UNITS) & (g_hi - g_lo > GAIN_TIE)
-    x[at] = _likeliest(sub, x_hi, x_lo, goal - placed_hi, mean[at], size[at], have[at])
+    # Few units between the levels: their own chances order them. More: the levels met
+    # within GAIN_TIE (chances that floating point cannot tell apart, such as a pool far
+    # below every cell's demand, where each unit sells with probability 1.0): ties,
+    # by shop rank.
+    spare = goal - placed_hi
+    tied = placed_lo - placed_hi > BAND_UNITS
+    near = np.where(tied[sub.group], x_hi, x_lo)
+    x_sub = _likeliest(sub, x_hi, near, np.where(tied, 0, spare), mean[at], size[at], have[at])
+    band = np.where(tied[sub.group], x_lo - x_hi, 0)
+    x[at] = x_sub + sequential_fill(sub.group, band, np.where(tied, spare, 0))
     return x
 
 
