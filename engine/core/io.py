@@ -496,16 +496,20 @@ def plan_head(path: Path) -> dict[str, Any]:
 def write_plan_ndjson(document: dict[str, Any], path: Path) -> None:
     """The plan without its allocations on the first line (JSON, as in a .json plan),
     then one allocation a line."""
+    with atomic_file(path) as file:
+        write_behind(file, _ndjson_parts(document))
+
+
+def _ndjson_parts(document: dict[str, Any]) -> Iterator[bytes]:
     columns = _allocation_columns(document)
     rest = _without_allocations(document)
     head = json.dumps(rest, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    with atomic_file(path) as file:
-        file.write(head.encode() + b"\n")
-        names = tuple(columns)
-        rows = zip(*columns.values(), strict=True)
-        while chunk := list(islice(rows, 65536)):
-            lines = [orjson.dumps(dict(zip(names, row, strict=True))) for row in chunk]
-            file.write(b"\n".join(lines) + b"\n")
+    yield head.encode() + b"\n"
+    names = tuple(columns)
+    rows = zip(*columns.values(), strict=True)
+    while chunk := list(islice(rows, 65536)):
+        lines = [orjson.dumps(dict(zip(names, row, strict=True))) for row in chunk]
+        yield b"\n".join(lines) + b"\n"
 
 
 def _read_plan_ndjson(path: Path) -> Any:
