@@ -1,7 +1,8 @@
 """`omnistock plan`'s stages timed one by one in a new process, as the command runs them:
 imports, read + validate, index, input hash, compile + solve, assembly, writing the plan
-JSON, and freeing it. Run as `python -m engine.cli.plan_stages SNAPSHOT RULES PLAN`; prints
-each stage's wall and CPU seconds as JSON (`omnistock bench-e2e --stages` shows them)."""
+JSON, printing its summary, and freeing it. Run as `python -m engine.cli.plan_stages
+SNAPSHOT RULES PLAN`; prints each stage's wall and CPU seconds as JSON (`omnistock
+bench-e2e --stages` shows them)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ started, cpu_started = time.perf_counter(), time.process_time()
 
 import gc  # noqa: E402 - the imports are the first stage timed
 import json  # noqa: E402
+import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import engine.cli.plan  # noqa: E402, F401 - what the command imports
+from rich.console import Console  # noqa: E402
+
+import engine.cli.plan  # noqa: E402 - what the command imports
 from engine.cli.common import read_settings  # noqa: E402
+from engine.cli.plan import _print_plan  # noqa: E402
 from engine.core.index import SnapshotIndex  # noqa: E402
 from engine.core.io import load_snapshot_columns, write_plan_json  # noqa: E402
 from engine.planning.planner import _assemble, columns_hash, run_planner  # noqa: E402
@@ -33,6 +38,9 @@ def main(snapshot: Path, rules: Path, plan: Path) -> dict[str, list[float]]:
         times[stage] = [round(now[0] - mark[0], 3), round(now[1] - mark[1], 3)]
         mark[:] = now
 
+    # The summary the command prints, printed where it costs what a terminal would
+    # not: stdout carries this module's JSON.
+    engine.cli.plan.out = Console(file=open(os.devnull, "w"))  # noqa: SIM115
     prepare_process(read_settings())
     gc.disable()  # as `omnistock plan` runs (engine/cli/plan.py)
     columns = load_snapshot_columns(snapshot)
@@ -49,6 +57,8 @@ def main(snapshot: Path, rules: Path, plan: Path) -> dict[str, list[float]]:
     lap("assemble")
     write_plan_json(document, plan)
     lap("write")
+    _print_plan(document, plan)
+    lap("summary")
     del document, outcome, index, columns
     lap("free")
     return times

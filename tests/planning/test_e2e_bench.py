@@ -32,6 +32,7 @@ def test_stages_time_every_stage_of_a_plan_run(tmp_path: Path) -> None:
         "compile+solve",
         "assemble",
         "write",
+        "summary",
         "free",
     ]
     assert all(wall >= 0 and cpu >= 0 for wall, cpu in times.values())
