@@ -25,8 +25,13 @@ from engine.demand.tails import excess
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 
-_TOLERANCE = 1e-13  # relative change of a rate that ends its iterations (Newton: the last
-# step is then good to rounding)
+# A Newton step this small (relative) ends a cell's iterations: the step taken is then
+# good to the rounding of G. Below it, G's own rounding (its terms cancel at the root,
+# and the tails are good to about 1e-14) decides, so a G within _NOISE of its terms'
+# size also ends them, as does a bracket this narrow.
+_TOLERANCE = 1e-10
+_NOISE = 1e-13
+_NARROW = 1e-12
 _MAX_STEPS = 200  # bisection alone halves the bracket this often: far below tolerance
 
 
@@ -57,14 +62,20 @@ def censored_rates(prior_days: F64, prior_weighted: F64, sums: DaySums) -> F64:
     for _ in range(_MAX_STEPS):
         e, slope = excess(s, x[at])
         m = cells.size
-        g = x * a_c - b_c - sums_by(at, w * e, m)
+        floors = sums_by(at, w * e, m)
+        g = x * a_c - b_c - floors
         dg = a_c - sums_by(at, w * slope, m)
         lo = np.where(g < 0, x, lo)
         hi = np.where(g > 0, x, hi)
         step = x - g / dg
         outside = ~((step > lo) & (step < hi))
         step[outside] = 0.5 * (lo[outside] + hi[outside])
-        done = (np.abs(step - x) <= _TOLERANCE * x) | (g == 0) | (hi - lo <= _TOLERANCE * x)
+        # At the root to G's rounding: x is the rate (a step from there is noise).
+        at_root = np.abs(g) <= _NOISE * (x * a_c + b_c + floors)
+        step[at_root] = x[at_root]
+        done = (
+            at_root | (~outside & (np.abs(step - x) <= _TOLERANCE * x)) | (hi - lo <= _NARROW * x)
+        )
         x = step
         rate[cells[done]] = x[done]
         if done.all():
