@@ -7,10 +7,12 @@ Per replication, over `horizon_days` days:
 2. Each day: arrivals add on-hand units at its start; on day 0 and every
    `replan_every_days` after it, the planner makes a new plan from that day's state:
    stock as it is (shipped units gone, arrivals in), `as_of` moved forward by the days
-   elapsed (windowed rules switch on and off), `listed` = the listings in force, velocity
-   x the planned uplifts of that day. omnistock: rules/compile + engine/solve + post
-   (`run_planner`), in `inputs.mode`; incumbents: their formula (incumbent.py), re-synced
-   at the same cadence. A closed shop lists nothing whatever the plan says.
+   elapsed (windowed rules switch on and off), `listed` = the listings in force, and the
+   velocity the planner knows x the planned uplifts of that day: the true means, or under
+   `demand_knowledge: history` what it learns from the recorded sales (history.py).
+   omnistock: rules/compile + engine/solve + post (`run_planner`), in `inputs.mode`;
+   incumbents: their formula (incumbent.py), re-synced at the same cadence. A closed
+   shop lists nothing whatever the plan says.
 3. Each cell's demand meets its listing: the exclusive quantity first, then the SKU's
    shared part (one pool on several shops: a sale from it lowers it everywhere), shops of
    one SKU served in cell order (shop priority, then id). Accepted orders are shipped
@@ -28,9 +30,9 @@ Everything is vectorised over cells; the only Python loops are over days, wareho
 and the bundles that sold on a day.
 
 The code: this module runs the replications and measures them; listing.py turns
-plans into listings (step 2), prepared.py builds what the replications share,
-replication.py plays one replication day by day, and market.py is the day's trade
-(steps 3-4).
+plans into listings and history.py keeps the sales a planner learns demand from (step
+2), prepared.py builds what the replications share, replication.py plays one
+replication day by day, and market.py is the day's trade (steps 3-4).
 """
 
 from __future__ import annotations
