@@ -37,6 +37,7 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
                 "priority_fill",
                 "shared_pool",
                 "cover_target",
+                "expected_sales",
                 "none",
             ]
         )
@@ -69,6 +70,9 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
         rules.append(
             {"id": "share", "type": "cover_target", "days": draw(st.sampled_from([1.0, 3.0, 7.0]))}
         )
+    elif share_rule == "expected_sales":
+        horizon = draw(st.sampled_from([1.0, 7.0]))
+        rules.append({"id": "share", "type": "expected_sales", "horizon_days": horizon})
     elif share_rule != "none":
         rules.append({"id": "share", "type": share_rule})
     if draw(st.booleans()):
