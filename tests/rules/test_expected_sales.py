@@ -300,3 +300,24 @@ def test_a_pool_far_below_demand_ties_by_shop_rank() -> None:
     for mean, pool in (([100.0, 100.0, 5.0], 10), ([3.65e12, 3.65e12, 3650.0], 10**9)):
         x = greedy_split(by, np.array(mean), np.full(3, np.inf), zero, zero, room, np.array([pool]))
         assert x.tolist() == [pool, 0, 0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    pool=st.integers(0, 60),
+    rate=st.sampled_from([0.5, 2.0, 6.0]),
+    n_shops=st.integers(2, 4),
+    horizon=st.sampled_from([1.0, 3.0]),
+)
+def test_identical_shops_get_an_equal_split(
+    pool: int, rate: float, n_shops: int, horizon: float
+) -> None:
+    """Every shop alike: each next unit goes to a shop with the fewest, ties by rank,
+    which is equal_split's answer (while the pool is within what the shops are expected
+    to sell: beyond that, units go over target by rank)."""
+    shops = SHOPS[:n_shops]
+    worth = units_above(np.array([GAIN_FLOOR]), np.array([rate * horizon]), np.array([np.inf]))
+    pool = min(pool, int(worth[0]) * n_shops)
+    s = snapshot(pools={"S": pool}, shops=shops, velocity={("S", h): rate for h, _ in shops})
+    ours = quantities(plan(s, [{"type": "expected_sales", "horizon_days": horizon}]))
+    assert ours == quantities(plan(s, [{"type": "equal_split"}]))
