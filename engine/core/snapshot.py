@@ -23,10 +23,8 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
-    SerializerFunctionWrapHandler,
     StrictBool,
     StringConstraints,
-    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -185,16 +183,9 @@ class Snapshot(_Item):
     stock: list[StockRow]
     velocity: list[VelocityRow] = []
     listed: list[ListedRow] = []
-    history: list[HistoryRow] = []
-
-    @model_serializer(mode="wrap")
-    def _without_empty_history(self, write: SerializerFunctionWrapHandler) -> Any:
-        # A snapshot without history is written as before the section existed: its
-        # input hash (sha256 of this dump) stays what it was.
-        data = write(self)
-        if not self.history and isinstance(data, dict):
-            data.pop("history", None)
-        return data
+    # A snapshot without history is written as before the section existed: its input
+    # hash (sha256 of this dump) stays what it was.
+    history: list[HistoryRow] = Field(default=[], exclude_if=lambda rows: not rows)
 
     @model_validator(mode="after")
     def _references_hold(self) -> Snapshot:
