@@ -124,3 +124,12 @@ def test_no_history_no_arrays() -> None:
         (index.sku_ids[s], index.shop_ids[h]) == ("S", "A")
         for s, h in zip(index.cell_sku, index.cell_shop, strict=True)
     ]
+
+
+def test_the_schema_keeps_every_field() -> None:
+    # The OpenAPI documents describe snapshots by this schema, in both directions.
+    from engine.core.snapshot import Snapshot
+
+    for mode in ("validation", "serialization"):
+        properties = Snapshot.model_json_schema(mode=mode)["properties"]
+        assert {"stock", "velocity", "listed", "history"} <= set(properties), mode
