@@ -27,7 +27,7 @@ from rules.bundles import (
 from rules.catalog import Kind, Ruleset
 from rules.couplings import shop_capacity, value_budgets
 from rules.draft import Draft
-from rules.groups import supply_groups
+from rules.groups import narrow_shared, supply_groups
 from rules.post_rules import PostRules, post_rules
 from rules.provenance import Provenance
 from rules.references import check_references
@@ -63,6 +63,7 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: Mode) -> Compi
     apply_targets(d)
     if bundles is not None:
         unshare_where_unmade(d, bundles)
+    narrow_shared(d, reach)
     groups = supply_groups(d, by_wh, reach)
     _check_hard_rules(d, bundles)
     capacity = shop_capacity(d)

@@ -29,21 +29,14 @@ def supply_groups(d: Draft, by_wh: I64, reach: Mask | None) -> Groups | None:
         raise InputError([Issue("warehouses", "at most 62 warehouses can be scoped per shop")])
     if reach is None:
         return None  # every cell reaches the same warehouses: the pool row says it all
-    # Warehouse set of each cell as bits, a column at a time (warehouses are few).
-    bits = np.zeros(ix.n_cells, dtype=np.int64)
-    for w in range(n_w):
-        bits |= reach[:, w].astype(np.int64) << w
+    bits = _reach_bits(reach)
     # Cells that may hold units or list the shared part (a shared shop sells it too).
     live = (d.ub > 0) | d.in_shared
     big = np.iinfo(np.int64).max
     lo = np.full(ix.n_skus, big)
     hi = np.full(ix.n_skus, -1)
     full = np.zeros(ix.n_skus, dtype=np.int64)
-    # Cells are sorted by SKU: reduce each SKU's run of cells (SKUs with cells only,
-    # as reduceat takes an empty run for one element).
-    has = ix.by_sku.sizes > 0
-    assert ix.by_sku.start is not None  # the index's cells are sorted by SKU
-    runs = ix.by_sku.start[:-1][has]
+    has, runs = _sku_runs(d)
     if runs.size:
         lo[has] = np.minimum.reduceat(np.where(live, bits, big), runs)
         hi[has] = np.maximum.reduceat(np.where(live, bits, -1), runs)
@@ -60,6 +53,41 @@ def supply_groups(d: Draft, by_wh: I64, reach: Mask | None) -> Groups | None:
         for subset in _subsets(int((classes.kinds[kind] >= 0).sum()))
     ]
     return _assemble(classes, [r for r in rows if r is not None])
+
+
+def narrow_shared(d: Draft, reach: Mask | None) -> None:
+    """A shared shop that misses a warehouse holding some of the SKU's stock leaves the
+    SKU's shared set when another shared shop reaches all of it. Kept in, it would cut
+    the shared part down to the warehouses every shared shop reaches, and the units of
+    the others would idle (a Douyin shop served by one warehouse left a whole brand's
+    stock in the other unlisted); left out, the other shops share every unit."""
+    if reach is None or not d.in_shared.any():
+        return
+    ix = d.ix
+    bits = _reach_bits(reach)
+    has, runs = _sku_runs(d)
+    full = np.zeros(ix.n_skus, dtype=np.int64)
+    if runs.size:
+        full[has] = np.bitwise_or.reduceat(bits, runs)
+    whole = d.in_shared & (bits == full[ix.cell_sku])
+    some_whole = np.bincount(ix.cell_sku[whole], minlength=ix.n_skus) > 0
+    d.in_shared = d.in_shared & (whole | ~some_whole[ix.cell_sku])
+
+
+def _reach_bits(reach: Mask) -> I64:
+    """Each cell's reached warehouses as bits, a column at a time (warehouses are few)."""
+    bits = np.zeros(reach.shape[0], dtype=np.int64)
+    for w in range(reach.shape[1]):
+        bits |= reach[:, w].astype(np.int64) << w
+    return bits
+
+
+def _sku_runs(d: Draft) -> tuple[Mask, I64]:
+    """SKUs with cells, and where each one's run of cells starts (for reduceat, which
+    takes an empty run for one element)."""
+    has = d.ix.by_sku.sizes > 0
+    assert d.ix.by_sku.start is not None  # the index's cells are sorted by SKU
+    return has, d.ix.by_sku.start[:-1][has]
 
 
 @dataclass(frozen=True)

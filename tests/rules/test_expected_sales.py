@@ -85,7 +85,9 @@ def test_poisson_quantile_meets_its_definition(q: float, mean: float) -> None:
     assert j >= 0 and stats.poisson.cdf(j, mean) >= q
     assert j == 0 or stats.poisson.cdf(j - 1, mean) < q
     # scipy says -1 at q = 0, and NaN for means of 10^10 and more.
-    assert q == 0 or mean > 1e9 or j == stats.poisson.ppf(q, mean)
+    # scipy's ppf is off by one unit in far tails of large means (q 0.9999999 at a mean
+    # of 4.3e6); the two lines above are the definition, checked with scipy's cdf.
+    assert q == 0 or mean > 1e6 or j == stats.poisson.ppf(q, mean)
 
 
 @st.composite

@@ -360,7 +360,8 @@ def test_shared_part_only_from_warehouses_every_shared_shop_reaches() -> None:
         warehouses=(("W1", "sellable"), ("W2", "sellable")),
         restricted={"C": ["W2"]},
     )
-    assert {a.shop: a.shared for a in p.allocations} == {"A": 0, "B": 0, "C": 0}
+    # C cannot reach the unit: A and B share it, C lists none of it.
+    assert {a.shop: a.shared for a in p.allocations} == {"A": 1, "B": 1, "C": 0}
 
 
 def test_a_shop_that_misses_the_only_stocked_warehouse_gets_nothing() -> None:
@@ -392,7 +393,7 @@ def test_a_shop_that_misses_a_components_warehouse_does_not_list_a_bundles_share
         {"sku": "K", "warehouse": "W2", "on_hand": 0},
     ]
     p = run(
-        [{"type": "shared_pool"}],
+        [{"type": "shared_pool", "scope": {"skus": ["K"]}}],
         check=False,
         pools={"S": 10, "K": 0},
         stock=stock,
