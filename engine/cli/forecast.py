@@ -37,7 +37,7 @@ class SnapshotByDefault(TyperGroup):
     """`forecast FILE ...` runs the `snapshot` command; `forecast bench ...` the bench."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["snapshot", *args]
         return list(super().parse_args(ctx, args))
 
