@@ -113,17 +113,41 @@ class MadeSearch:
         short[self.bundles] = False
         if np.any(self.least > self.most) or short.any():
             raise SolverError(NAME, "unsupported", "lower bounds beyond what can be made")
+        self.last: I64 | None = None  # the numbers made at the last price asked
 
     def plan(self, price: I64) -> tuple[I64, I64]:
-        """The plan at `price` with the best number of each bundle made."""
+        """The plan at `price` with the best number of each bundle made: the least
+        number past which its block's cost rises. After a first price, the search
+        starts at the last answer (relax and repair asks at prices close together,
+        whose answers are mostly the same): the same answer, in fewer steps."""
         lo, hi = self.least, self.most
+        if self.last is not None:
+            lo, hi = self._around(price, self.last, lo, hi)
         while np.any(lo < hi):  # the least number made past which the cost rises
             open_ = lo < hi
             mid = (lo + hi) // 2
             rising = self._block_cost(price, mid + open_) - self._block_cost(price, mid) >= 0
             lo, hi = np.where(open_ & ~rising, mid + 1, lo), np.where(open_ & rising, mid, hi)
+        self.last = lo
         x, shared, _ = self.greedy.fill(price, self._units(lo))
         return x, shared
+
+    def _around(self, price: I64, guess: I64, lo: I64, hi: I64) -> tuple[I64, I64]:
+        """[lo, hi] narrowed by the slopes at `guess` (clipped into it): rising there,
+        the answer is at most the guess, and the slope just below says whether it is
+        the guess; else the answer is above it."""
+        g = np.clip(guess, lo, hi)
+        at = self._block_cost(price, g)
+        open_ = g < hi
+        # At g == hi the answer is at most g already.
+        rising = ~open_ | (self._block_cost(price, g + open_) - at >= 0)
+        lo, hi = np.where(rising, lo, g + 1), np.where(rising, g, hi)
+        below = rising & (g > lo)
+        if below.any():
+            falling_before = at - self._block_cost(price, g - below) < 0
+            lo = np.where(below & falling_before, g, lo)
+            hi = np.where(below & ~falling_before, g - 1, hi)
+        return lo, hi
 
     def _units(self, made: I64) -> I64:
         """Each SKU's units to place with `made` of each bundle made."""

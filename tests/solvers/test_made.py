@@ -148,3 +148,22 @@ def test_greedy_refuses_crossing_supply_groups() -> None:
     )
     with pytest.raises(ValueError, match="cross"):
         Greedy(crossed)
+
+
+@settings(max_examples=120, deadline=None)
+@given(data=st.data())
+def test_search_asked_again_finds_what_a_new_search_finds(data: st.DataObject) -> None:
+    """Relax and repair asks one search at several prices: starting from the last
+    answer, it gives each price the plan a search made afresh gives."""
+    problem = data.draw(st.one_of(problems(BUNDLED), nested_problems(BUNDLED)))
+    if not made.applies(problem):
+        return
+    try:
+        search = made.MadeSearch(problem)
+    except SolverError:
+        return
+    for _ in range(4):
+        price = np.array([data.draw(st.integers(0, 90)) for _ in range(problem.n_shops)])
+        again = search.plan(price)
+        fresh = made.MadeSearch(problem).plan(price)
+        assert np.array_equal(again[0], fresh[0]) and np.array_equal(again[1], fresh[1])
