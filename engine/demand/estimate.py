@@ -92,8 +92,8 @@ def naive_rate(history: DemandHistory, days: int = 14) -> F64:
 def estimate_demand(
     history: DemandHistory, settings: EstimatorSettings | None = None
 ) -> DemandEstimate:
-    """Censored Poisson rates with empirical Bayes shrinkage (docs: readme of the
-    demand estimator): every cell on its own first (censored EM, recency-weighted),
+    """Censored Poisson rates with empirical Bayes shrinkage (each step is a module of
+    engine/demand/): every cell on its own first (censored EM, recency-weighted),
     from which the prior (SKU's other shops x category shop mix) and its strength are
     fitted; then every cell again with that prior. Deterministic; cells are independent
     given the pooled sums, so their order does not matter."""
