@@ -11,7 +11,7 @@ import csv
 import io
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import orjson
@@ -27,6 +27,9 @@ from engine.core.index import SnapshotIndex
 from engine.core.io import load_snapshot_columns, write_atomically
 from engine.demand.cells import SOURCES, Forecast, forecast
 from engine.demand.estimate import EstimatorSettings
+
+if TYPE_CHECKING:
+    from engine.planning.explain import CellDemand
 
 out = Console(width=140)
 TOP = 20  # cells shown in the table
@@ -89,24 +92,7 @@ def snapshot_command(
         fail(error)
     _print_summary(index, made)
     if story is not None:
-        table = Table(title=f"{sku}", title_justify="left")
-        for col in ("shop", "days", "sold", "censored", "naive/day", "rate/day", "sd", "size"):
-            table.add_column(col, justify="left" if col == "shop" else "right")
-        table.add_column("source")
-        for c in story:
-            add_plain_row(
-                table,
-                c.shop,
-                str(c.history_days),
-                str(c.units_sold),
-                str(c.censored_days),
-                f"{c.naive_rate:.3f}",
-                f"{c.rate:.3f}",
-                f"{c.rate_sd:.3f}",
-                _size(c.dispersion),
-                c.source,
-            )
-        out.print(table)
+        out.print(demand_table(f"{sku}: demand in units a day", story))
     if output is not None:
         columns = _columns(index, made)
         if output.suffix.lower() == ".json":
@@ -114,6 +100,30 @@ def snapshot_command(
         else:
             _write_csv(output, columns)
         out.print(f"wrote {len(columns['sku']):,} estimates to {escape(str(output))}")
+
+
+def demand_table(title: str, story: list[CellDemand]) -> Table:
+    """A SKU's cells: their history in brief and the demand estimate a plan uses."""
+    table = Table(title=title, title_justify="left")
+    # Short headers: the table fits an 80-column terminal ("out": days sold out, whose
+    # sales only bound demand; "naive": the 14-day average; rates in units a day).
+    for col in ("shop", "days", "sold", "out", "naive", "rate", "sd", "size"):
+        table.add_column(col, justify="left" if col == "shop" else "right")
+    table.add_column("source")
+    for c in story:
+        add_plain_row(
+            table,
+            c.shop,
+            str(c.history_days),
+            str(c.units_sold),
+            str(c.censored_days),
+            f"{c.naive_rate:.3f}",
+            f"{c.rate:.3f}",
+            f"{c.rate_sd:.3f}",
+            _size(c.dispersion),
+            c.source,
+        )
+    return table
 
 
 def _size(value: float) -> str:

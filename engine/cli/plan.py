@@ -298,19 +298,31 @@ def _catalog_problems(tenant: str, snapshots: list[Snapshot]) -> list[str]:
 def explain(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="a plan JSON file")],
     sku: Annotated[str, typer.Option(help="the SKU to explain")],
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(help="the plan's snapshot: adds each cell's sales history and demand"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Why each number of a plan is what it is, for one SKU."""
-    from engine.planning.explain import explain_sku
+    """Why each number of a plan is what it is, for one SKU; with --snapshot, also the
+    demand behind it (history in brief, the estimate the plan used)."""
+    from engine.planning.explain import explain_demand, explain_sku
 
     try:
         the_plan = load_plan(plan_file)
         story = explain_sku(the_plan, sku)
+        demand = None
+        if snapshot is not None:
+            index = SnapshotIndex.of_columns(load_snapshot_columns(snapshot))
+            demand = explain_demand(index, sku)
     except KNOWN_ERRORS as error:
         fail(error)
         return
     if as_json:
-        sys.stdout.write(json.dumps(dataclasses.asdict(story), indent=2, ensure_ascii=False) + "\n")
+        found = dataclasses.asdict(story)
+        if demand is not None:
+            found["demand"] = [dataclasses.asdict(cell) for cell in demand]
+        sys.stdout.write(json.dumps(found, indent=2, ensure_ascii=False) + "\n")
         return
     out.print(f"[bold]{escape(story.sku)}[/] in {escape(the_plan.plan_id)}")
     for line in story.pool_lines:
@@ -323,6 +335,10 @@ def explain(
     out.print(table)
     for line in story.unallocated:
         out.print(f"  {line}", highlight=False, markup=False)
+    if demand is not None:
+        from engine.cli.forecast import demand_table
+
+        out.print(demand_table("demand in units a day", demand))
 
 
 def demo(
@@ -334,6 +350,12 @@ def demo(
         typer.Option(min=1, max=5_000_000, help="SKUs of the snapshot (same generator and rules)"),
     ] = DEFAULT_SKUS,
     seed: Annotated[int, typer.Option(help="the generator's seed")] = DEFAULT_SEED,
+    history: Annotated[
+        int,
+        typer.Option(
+            min=0, max=366, help="days of sales history instead of velocity rows (0: none)"
+        ),
+    ] = 0,
 ) -> None:
     """Write the demo snapshot and ruleset, its catalog (catalog.csv, shops.yaml,
     promotions.yaml) and a month of each brand's settlement files (settlement/<brand>/);
@@ -342,7 +364,7 @@ def demo(
     from engine.demo import build_demo, write_demo
     from engine.settlement.demo import write_settlement_demo
 
-    paths = write_demo(directory, seed, skus)
+    paths = write_demo(directory, seed, skus, history)
     snapshot, _ = build_demo(seed, skus)
     paths += write_catalog(directory, snapshot, seed)
     paths += write_settlement_demo(directory, seed)

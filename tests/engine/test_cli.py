@@ -112,6 +112,37 @@ def test_demo_writes_files(tmp_path: Path) -> None:
     assert (tmp_path / "d" / "snapshot.json").exists() and (tmp_path / "d" / "rules.yaml").exists()
 
 
+def test_demo_with_history_plans_and_explains_the_demand(tmp_path: Path) -> None:
+    """`demo --history N` writes sales history instead of velocity rows; the plan takes
+    its velocities from it, and `explain --snapshot` shows each cell's history and the
+    estimate the plan used."""
+    d = tmp_path / "d"
+    made = runner.invoke(app, ["demo", str(d), "--skus", "200", "--history", "30"])
+    assert made.exit_code == 0, made.output
+    data = json.loads((d / "snapshot.json").read_text(encoding="utf-8"))
+    assert data["velocity"] == [] or "velocity" not in data
+    assert {len(row["units"]) for row in data["history"]} == {30}
+    plan = tmp_path / "plan.json"
+    done = runner.invoke(
+        app, ["plan", str(d / "snapshot.json"), str(d / "rules.yaml"), "-o", str(plan)]
+    )
+    assert done.exit_code == 0, done.output
+    sku = data["history"][0]["sku"]
+    told = runner.invoke(
+        app, ["explain", str(plan), "--sku", sku, "--snapshot", str(d / "snapshot.json"), "--json"]
+    )
+    assert told.exit_code == 0, told.output
+    demand = json.loads(told.stdout)["demand"]
+    assert {cell["history_days"] for cell in demand} == {30}
+    assert all(cell["source"] == "history" and cell["rate"] >= 0 for cell in demand)
+    shown = runner.invoke(
+        app, ["explain", str(plan), "--sku", sku, "--snapshot", str(d / "snapshot.json")]
+    )
+    assert shown.exit_code == 0 and "demand in units a day" in shown.output
+    refused = runner.invoke(app, ["demo", str(tmp_path / "e"), "--history", "400"])
+    assert refused.exit_code == 2 and not (tmp_path / "e").exists()
+
+
 def test_console_script_runs(files: tuple[Path, Path]) -> None:
     snap, rules = files
     done = subprocess.run(
