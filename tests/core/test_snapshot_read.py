@@ -22,8 +22,15 @@ from engine.core.columns import (
     snapshot_json,
 )
 from engine.core.errors import InputError
-from engine.core.io import load_snapshot_columns, parse_snapshot_columns, read_document
+from engine.core.io import (
+    load_snapshot_columns,
+    parse_snapshot,
+    parse_snapshot_columns,
+    read_document,
+)
 from engine.demo import build_demo
+from engine.planning.planner import columns_hash, input_hash
+from rules.load import parse_ruleset
 
 ROW_SECTIONS = ("skus", "stock", "velocity", "listed")
 
@@ -158,3 +165,21 @@ def test_an_unknown_section_is_left_to_the_model(tmp_path: Path) -> None:
     with pytest.raises(InputError) as got:
         load_snapshot_columns(path)
     assert "returns: unknown field" in str(got.value)
+
+
+def test_a_history_section_is_never_dropped(tmp_path: Path) -> None:
+    # The quick checks do not read history rows: such a snapshot is the model's, and
+    # its input hash covers the history.
+    snapshot, rules = build_demo(seed=4, skus=100, history_days=7)
+    assert snapshot["history"]
+    path = tmp_path / "snapshot.json"
+    path.write_text(json.dumps(snapshot), encoding="utf-8")
+    read = load_snapshot_columns(path)
+    ruleset = parse_ruleset(rules)
+    model = parse_snapshot(snapshot)
+    assert read.model is not None and read.model.history == model.history
+    without = {k: v for k, v in snapshot.items() if k != "history"}
+    assert columns_hash(read, ruleset, "normal") == input_hash(model, ruleset, "normal")
+    assert input_hash(model, ruleset, "normal") != input_hash(
+        parse_snapshot(without), ruleset, "normal"
+    )
