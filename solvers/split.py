@@ -115,8 +115,13 @@ def whole(problem: Problem) -> Problem:
     features = detect_features(problem)
     if features == problem.features:
         return problem
+    return _with_features(problem, features)
+
+
+def _with_features(problem: Problem, features: frozenset[Feature]) -> Problem:
+    """The problem declaring `features`. Same data, same per-SKU bits: the copy gets
+    the cached ones (see Problem.feature_bits) rather than computing them again."""
     out = replace(problem, features=features)
-    # Same data, same per-SKU bits: hand over the cached ones (see Problem.feature_bits).
     out.__dict__["feature_bits"] = problem.feature_bits
     return out
 
@@ -174,5 +179,4 @@ def restrict(problem: Problem, skus: Mask) -> tuple[Problem, I64, I64]:
         bundles=bundles,
         budgets=budgets,
     )
-    sub = replace(sub, features=detect_features(sub))
-    return sub, sku_idx, cell_idx
+    return _with_features(sub, detect_features(sub)), sku_idx, cell_idx
