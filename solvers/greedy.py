@@ -98,6 +98,7 @@ class Greedy:
             rows = np.concatenate([tree.cell_group] * 3 + [tree.shared_group, none])
             self.caps = NestedCaps.of(problem, tree, rows)
         self.recent: dict[bytes, tuple[I64, I64]] = {}
+        self.last_ranked: tuple[bytes, tuple[I64, I64, I64, I64, I64]] | None = None
 
     def at(self, price: I64) -> tuple[I64, I64]:
         """The plan at `price` (the last few are kept: the search asks again)."""
@@ -111,6 +112,24 @@ class Greedy:
     def fill(self, price: I64, rest: I64) -> tuple[I64, I64, I64]:
         """The plan placing `rest` units of each SKU (not only its own: bundles made
         from components change both), and each SKU's cost of them at `price`."""
+        p = self.problem
+        n_c, n_s = self.n_c, p.n_skus
+        order, cost, sku, room, before = self._ranked(price)
+        take = np.clip(rest[sku] - before, 0, room)
+        taken = np.empty_like(take)
+        taken[order] = take
+        x = p.lb + taken[:n_c] + taken[n_c : 2 * n_c] + taken[2 * n_c : 3 * n_c]
+        sku_cost = np.bincount(self.sku, weights=taken * cost, minlength=n_s).astype(np.int64)
+        return x, taken[3 * n_c : 3 * n_c + n_s], sku_cost
+
+    def _ranked(self, price: I64) -> tuple[I64, I64, I64, I64, I64]:
+        """The segments at `price`, cheapest first within each SKU: their order, the
+        cost per segment (in segment order), and in that order each one's SKU, room
+        and the room of its SKU's segments before it. Kept for the last price: the
+        bundle search fills many unit counts at one price."""
+        key = price.tobytes()
+        if self.last_ranked is not None and self.last_ranked[0] == key:
+            return self.last_ranked[1]
         p = self.problem
         n_c, n_s = self.n_c, p.n_skus
         cost = self.cost.copy()
@@ -128,12 +147,9 @@ class Greedy:
         running = np.cumsum(room)
         start = np.searchsorted(sku, np.arange(n_s), side="left")
         first = np.concatenate([[0], running])[start]
-        take = np.clip(rest[sku] - (running - room - first[sku]), 0, room)
-        taken = np.empty_like(take)
-        taken[order] = take
-        x = p.lb + taken[:n_c] + taken[n_c : 2 * n_c] + taken[2 * n_c : 3 * n_c]
-        sku_cost = np.bincount(self.sku, weights=taken * cost, minlength=n_s).astype(np.int64)
-        return x, taken[3 * n_c : 3 * n_c + n_s], sku_cost
+        ranked = (order, cost, sku, room, running - room - first[sku])
+        self.last_ranked = (key, ranked)
+        return ranked
 
     def use(self, price: I64) -> I64:
         return shop_use(self.problem, *self.at(price))
