@@ -28,7 +28,14 @@ def preference() -> tuple[type[Backend], ...]:
 
 def available_backends() -> list[type[Backend]]:
     """The backends whose library is there, fastest first."""
-    return [cls for cls in preference() if cls.is_available()]
+    return list(_available())
+
+
+@functools.cache
+def _available() -> tuple[type[Backend], ...]:
+    # Asked once per process (the planner asks for every part it solves): a solver
+    # library does not come or go while the process runs.
+    return tuple(cls for cls in preference() if cls.is_available())
 
 
 def from_name(name: str) -> Backend:
