@@ -42,6 +42,7 @@ class EndToEnd:
     planner_s: float  # compile + solve, from the plan's timing
     peak_mib: float
     floor_s: float = 0.0  # a process importing FLOOR_IMPORTS, start to exit
+    process_cpu_s: float = 0.0  # the process's CPU time, user + system, all threads
 
     @property
     def ratio(self) -> float:
@@ -117,4 +118,14 @@ def run_e2e(
         planner_s=round(timing["compile_s"] + timing["solve_s"], 3),
         peak_mib=round(usage.ru_maxrss / 1024, 1),
         floor_s=floor_seconds(),
+        process_cpu_s=round(usage.ru_utime + usage.ru_stime, 3),
     )
+
+
+def median_run(runs: list[EndToEnd]) -> EndToEnd:
+    """The run of median ratio (the lower middle one of an even count): on a shared
+    machine one run's wall time may be doubled by others; the median of a few is the
+    figure to compare."""
+    if not runs:
+        raise ValueError("no runs")
+    return sorted(runs, key=lambda run: run.ratio)[(len(runs) - 1) // 2]

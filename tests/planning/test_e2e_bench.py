@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.bench.e2e import EndToEnd, run_e2e, run_stages
+import pytest
+
+from engine.bench.e2e import EndToEnd, median_run, run_e2e, run_stages
 
 
 def test_e2e_times_a_real_plan_run(tmp_path: Path) -> None:
@@ -14,6 +16,7 @@ def test_e2e_times_a_real_plan_run(tmp_path: Path) -> None:
     assert (tmp_path / "demo" / "plan.json").stat().st_size > 0
     assert record.peak_mib > 0
     assert record.floor_s > 0
+    assert record.process_cpu_s > 0
 
 
 def test_ratio_above_floor_takes_the_floor_out_of_the_process() -> None:
@@ -38,3 +41,14 @@ def test_stages_time_every_stage_of_a_plan_run(tmp_path: Path) -> None:
     assert all(wall >= 0 and cpu >= 0 for wall, cpu in times.values())
     assert times["imports"][1] > 0 and times["compile+solve"][1] > 0
     assert (tmp_path / "demo" / "plan-stages.json").stat().st_size > 0
+
+
+def test_median_run_is_the_middle_ratio() -> None:
+    def run(process_s: float) -> EndToEnd:
+        return EndToEnd(1, 1, ".json", process_s=process_s, planner_s=1.0, peak_mib=1)
+
+    assert median_run([run(3.0), run(1.0), run(2.0)]).process_s == 2.0
+    assert median_run([run(4.0), run(1.0), run(2.0), run(3.0)]).process_s == 2.0
+    assert median_run([run(5.0)]).process_s == 5.0
+    with pytest.raises(ValueError):
+        median_run([])
