@@ -46,6 +46,9 @@ class LoadReport:
     # shared with the worker's other requests.
     planner_p50_ms: float = 0.0
     server_cpu_s: float | None = None  # CPU seconds the server's processes spent (--server-pid)
+    # Each worker's share of them, largest first: the kernel spreads connections over
+    # the workers by a hash, and the busiest worker sets the pace and the p99.
+    worker_cpu_s: tuple[float, ...] = ()
 
     @property
     def cpu_ms_per_plan(self) -> float | None:
@@ -77,14 +80,20 @@ def process_tree_cpu_s(pid: int) -> float:
     (Linux): a server's workers are children of `omnistock serve`. Children that ended
     are counted by the kernel in their parent only once waited for; a run that loses a
     worker undercounts."""
+    return sum(tree_cpu_s(pid).values())
+
+
+def tree_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of a running process and of each of its children,
+    by process id."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    out: dict[int, float] = {}
     for one in [pid, *_children(pid)]:
         with open(f"/proc/{one}/stat") as stat:
             # Fields after the command (which may hold spaces) start after its ')'.
             fields = stat.read().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+        out[one] = (int(fields[11]) + int(fields[12])) / ticks
+    return out
 
 
 def _children(pid: int) -> list[int]:
@@ -172,7 +181,7 @@ def run_load(
 
     threads = [threading.Thread(target=client_loop) for _ in range(clients)]
     load_before = os.getloadavg()[0]
-    cpu_before = process_tree_cpu_s(server_pid) if server_pid else 0.0
+    cpu_before = tree_cpu_s(server_pid) if server_pid else {}
     with _StockWriter(url, key, stock_rows or [], stock_changes_per_s) as writer:
         started = time.perf_counter()
         for thread in threads:
@@ -180,6 +189,7 @@ def run_load(
         for thread in threads:
             thread.join()
         total = time.perf_counter() - started
+    cpu_after = tree_cpu_s(server_pid) if server_pid else {}
     # With one latency there is nothing to interpolate: every percentile is it.
     many = len(latencies) > 1
     cuts = statistics.quantiles(latencies, n=100, method="inclusive") if many else latencies * 99
@@ -197,5 +207,15 @@ def run_load(
         load_before=load_before,
         load_after=os.getloadavg()[0],
         planner_p50_ms=statistics.median(planner) * 1000 if planner else 0.0,
-        server_cpu_s=process_tree_cpu_s(server_pid) - cpu_before if server_pid else None,
+        server_cpu_s=sum(cpu_after.values()) - sum(cpu_before.values()) if server_pid else None,
+        worker_cpu_s=_worker_shares(server_pid, cpu_before, cpu_after),
     )
+
+
+def _worker_shares(
+    server: int | None, before: dict[int, float], after: dict[int, float]
+) -> tuple[float, ...]:
+    """CPU seconds each child process of the server spent during the run, largest first
+    (children there before and after: the workers)."""
+    spent = [after[pid] - before[pid] for pid in after if pid in before and pid != server]
+    return tuple(sorted(spent, reverse=True))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from engine.access.repository import JsonFileKeyRepository
-from engine.bench.load import prepare, process_tree_cpu_s, run_load
+from engine.bench.load import _worker_shares, prepare, process_tree_cpu_s, run_load, tree_cpu_s
 from engine.cli.app import app
 from engine.cli.common import EXIT_INPUT
 from tests.api.test_server import _served
@@ -51,6 +51,28 @@ def test_the_cpu_of_a_process_tree_counts_its_children() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_each_child_of_a_process_tree_has_its_own_cpu() -> None:
+    """The workers' shares: a child that burns 0.4 s of CPU shows it under its own id,
+    and the split of a run lists the children only, largest first."""
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass\n"
+    before = tree_cpu_s(os.getpid())
+    busy = subprocess.Popen([sys.executable, "-c", burn + "time.sleep(30)"])
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 60
+        while tree_cpu_s(os.getpid()).get(busy.pid, 0.0) < 0.4:
+            assert time.monotonic() < deadline, "the child's CPU was not counted"
+            time.sleep(0.05)
+        time.sleep(0.3)  # the idle child's start-up (imports) is done by now
+        start = {**before, busy.pid: 0.0, idle.pid: 0.0}
+        shares = _worker_shares(os.getpid(), start, tree_cpu_s(os.getpid()))
+    finally:
+        for child in (busy, idle):
+            child.kill()
+            child.wait()
+    assert len(shares) == 2 and shares[0] >= 0.4 and shares[0] > shares[1]
 
 
 def process_tree_cpu_s_self() -> float:
