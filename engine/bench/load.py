@@ -215,7 +215,20 @@ def run_load(
 def _worker_shares(
     server: int | None, before: dict[int, float], after: dict[int, float]
 ) -> tuple[float, ...]:
-    """CPU seconds each child process of the server spent during the run, largest first
-    (children there before and after: the workers)."""
-    spent = [after[pid] - before[pid] for pid in after if pid in before and pid != server]
+    """CPU seconds each worker of the server spent during the run, largest first (its
+    children there before and after, less multiprocessing's resource tracker, which
+    serves no requests)."""
+    spent = [
+        after[pid] - before[pid]
+        for pid in after
+        if pid in before and pid != server and not _is_resource_tracker(pid)
+    ]
     return tuple(sorted(spent, reverse=True))
+
+
+def _is_resource_tracker(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"multiprocessing.resource_tracker" in cmdline.read()
+    except OSError:
+        return False  # gone since: not a worker either way, and counted as 0 s
