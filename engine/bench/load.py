@@ -231,4 +231,4 @@ def _is_resource_tracker(pid: int) -> bool:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
             return b"multiprocessing.resource_tracker" in cmdline.read()
     except OSError:
-        return False  # gone since: not a worker either way, and counted as 0 s
+        return False  # exited since the run: kept, as its CPU was read before it went
