@@ -41,10 +41,11 @@ def main(snapshot: Path, rules: Path, plan: Path) -> dict[str, list[float]]:
     # The summary the command prints, printed where it costs what a terminal would
     # not: stdout carries this module's JSON.
     engine.cli.plan.out = Console(file=open(os.devnull, "w"))  # noqa: SIM115
-    prepare_process(read_settings())
+    settings = read_settings()
     gc.disable()  # as `omnistock plan` runs (engine/cli/plan.py)
     columns = load_snapshot_columns(snapshot)
     ruleset = load_ruleset(rules)
+    prepare_process(settings)  # after reading, as the command does
     lap("read+validate")
     index = SnapshotIndex.of_columns(columns)
     lap("index")
