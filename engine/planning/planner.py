@@ -29,7 +29,6 @@ from engine.core.io import allocation_rows
 from engine.core.modes import Mode
 from engine.core.plan import Plan
 from engine.core.snapshot import Snapshot
-from engine.demand.cells import with_history
 from engine.planning.post import SecondPass, finish, second_pass
 from engine.planning.reasons import unallocated_rows
 from engine.planning.solve import Part, Solved, solve, solve_again
@@ -74,9 +73,13 @@ def run_planner(
     say = progress or (lambda stage: None)
     started = time.perf_counter()
     say("compile")
-    # Sales history, where the snapshot has it, gives the velocity of the cells that have
-    # no velocity row (engine/demand); the index itself when there is none.
-    compiled = compile_problem(with_history(index), ruleset, mode)
+    if index.history is not None:
+        # Sales history gives the velocity of the cells that have no velocity row;
+        # imported here, as the estimator's scipy costs 0.25 s of every plan's start-up.
+        from engine.demand.cells import with_history
+
+        index = with_history(index)
+    compiled = compile_problem(index, ruleset, mode)
     compiled_at = time.perf_counter()
     say("solve")
     solved = first = solve(compiled.problem, solver, time_limit_s)
