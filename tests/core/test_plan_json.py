@@ -34,3 +34,17 @@ def test_mixed_columns_are_written_as_their_rows(rows: list[list[Any]], chunk: i
         written = plan_json({"plan_id": "p", "allocations": by_name})
     assert written == plan_json(rows_doc)
     assert orjson.loads(written)["allocations"] == rows_doc["allocations"]
+
+
+def test_allocation_rows_dict_display_has_allocations_fields_in_order() -> None:
+    """allocation_rows writes the planner's rows by a dict display: its keys and their
+    order are Allocation's (a field added to the model without it would be dropped)."""
+    from engine.core.io import _ROW_DISPLAY_FIELDS, ALLOCATION_FIELDS
+
+    assert _ROW_DISPLAY_FIELDS == ALLOCATION_FIELDS
+    columns = {name: [f"{name}{i}" for i in range(3)] for name in ALLOCATION_FIELDS}
+    rows = allocation_rows(columns)
+    assert [list(row) for row in rows] == [list(ALLOCATION_FIELDS)] * 3
+    assert [row["lb"] for row in rows] == ["lb0", "lb1", "lb2"]
+    # Any other set of columns is still turned into rows in its own order.
+    assert allocation_rows({"b": [1], "a": [2]}) == [{"b": 1, "a": 2}]
