@@ -321,10 +321,17 @@ def cross_reference_issues(snapshot: Snapshot) -> list[Issue]:
     return issues
 
 
+def _shown_day(start: date, days: int) -> str:
+    """`start` + `days` as text, or past the calendar's end."""
+    try:
+        return str(start + timedelta(days=days))
+    except OverflowError:
+        return f"{days} days after {start} (after {date.max})"
+
+
 def history_day_issues(rows: Sequence[HistoryRow], as_of: date) -> list[Issue]:
     """Each row's arrays of one length, its days within the year before `as_of`."""
     issues: list[Issue] = []
-    first_allowed = as_of - timedelta(days=MAX_HISTORY_DAYS)
     # Found with arrays, then told row by row for the rows at fault.
     starts = list(map(attrgetter("start"), rows))
     offset = {day: (day - as_of).days for day in set(starts)}
@@ -343,12 +350,15 @@ def history_day_issues(rows: Sequence[HistoryRow], as_of: date) -> list[Issue]:
             if values is not None and len(values) != days:
                 message = f"has {len(values)} days but units has {days}"
                 issues.append(Issue(f"history[{i}].{name}", message))
-        if row.start < first_allowed:
+        # By day offsets from as_of, not dates: a date near year 1 or 9999 give or take
+        # a year is out of the calendar's range (found by fuzzing the API).
+        if start[i] < -MAX_HISTORY_DAYS:
             message = f"{row.start} is more than {MAX_HISTORY_DAYS} days before as_of {as_of}"
             issues.append(Issue(f"history[{i}].start", message))
-        if row.end >= as_of:
+        if start[i] + days > 0:
             message = (
-                f"the last day {row.end} ({days} days from {row.start}) is not before as_of {as_of}"
+                f"the last day {_shown_day(row.start, days - 1)} ({days} days from "
+                f"{row.start}) is not before as_of {as_of}"
             )
             issues.append(Issue(f"history[{i}].units", message))
     return issues

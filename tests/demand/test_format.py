@@ -133,3 +133,23 @@ def test_the_schema_keeps_every_field() -> None:
     for mode in ("validation", "serialization"):
         properties = Snapshot.model_json_schema(mode=mode)["properties"]
         assert {"stock", "velocity", "listed", "history"} <= set(properties), mode
+
+
+@pytest.mark.parametrize(
+    ("as_of", "start", "path", "words"),
+    [
+        # A year before as_of is before the calendar starts: no issue of its own.
+        ("0001-01-05T00:00:00Z", "0001-01-03", "history[0].units", "not before as_of"),
+        # The row's last day is past the calendar's end.
+        ("9999-12-31T00:00:00Z", "9999-12-30", "history[0].units", "after 9999-12-31"),
+    ],
+)
+def test_days_at_the_calendars_ends_are_told_not_raised(
+    as_of: str, start: str, path: str, words: str
+) -> None:
+    """Found by fuzzing the API (a 500): as_of in year 1 overflowed the date a year
+    earlier, and a row ending after 9999-12-31 its last day."""
+    data = with_history(row(start=start))
+    data["as_of"] = as_of
+    found = issues_of(data)
+    assert words in found[path], found
