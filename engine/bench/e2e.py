@@ -21,13 +21,14 @@ from engine.demo import DEFAULT_SEED, write_demo
 # What `omnistock plan` cannot run without: the interpreter and the libraries of its
 # work, reading (orjson, PyYAML, pydantic) and solving (numpy, scipy.sparse, OR-Tools'
 # min cost flow and model builder). A process that imports them and exits is the floor
-# under any plan's time, however small the plan.
+# under any plan's time, however small the plan. Not scipy's csgraph: connected
+# components are found in numpy (solvers/linked.py), so no plan imports it.
 FLOOR_IMPORTS = (
     "orjson",
     "yaml",
     "pydantic",
     "numpy",
-    "scipy.sparse.csgraph",
+    "scipy.sparse",
     "ortools.graph.python.min_cost_flow",
     "ortools.linear_solver.python.model_builder_helper",
 )
