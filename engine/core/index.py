@@ -152,6 +152,9 @@ class SnapshotIndex:
     dispersion: F64
     velocity_given: Mask  # per cell: the snapshot has a velocity row for it
     history: CellHistory | None = None  # the snapshot's sales history, if it has one
+    # True once the demand estimator has filled velocity and dispersion from the history
+    # (engine.demand.with_history): a cached index is estimated once, not on every plan.
+    demand_estimated: bool = False
 
     @property
     def is_bundle(self) -> Mask:

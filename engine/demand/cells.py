@@ -65,11 +65,11 @@ def velocity_for(
 def with_history(index: SnapshotIndex, settings: EstimatorSettings | None = None) -> SnapshotIndex:
     """The index the planner plans with: itself when the snapshot has no history, else a
     copy whose velocity and dispersion are `velocity_for`'s (a copy: indexes may be
-    shared, read-only, between plans)."""
-    if index.history is None:
+    shared, read-only, between plans). An index it made is returned as it is."""
+    if index.history is None or index.demand_estimated:
         return index
     velocity, dispersion = velocity_for(index, settings)
-    return replace(index, velocity=velocity, dispersion=dispersion)
+    return replace(index, velocity=velocity, dispersion=dispersion, demand_estimated=True)
 
 
 SOURCES = ("velocity", "history", "category", "none")

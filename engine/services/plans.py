@@ -10,6 +10,7 @@ from engine.core.columns import SnapshotColumns, columns_of_document, snapshot_j
 from engine.core.index import SnapshotIndex
 from engine.core.io import parse_plan, parse_snapshot
 from engine.core.modes import NORMAL, PEAK, Mode
+from engine.demand.cells import with_history
 from engine.planning.explain import explain_sku
 from engine.planning.planner import Progress, plan_document
 from engine.services.brand_cut import BrandCut
@@ -101,7 +102,8 @@ def parsed_snapshot(body: JsonObject, key: str = "") -> ParsedSnapshot:
     if columns is None:
         model = parse_snapshot(body, "stored snapshot")
         columns = SnapshotColumns.of_snapshot(model)
-    index = freeze_index(SnapshotIndex.of_columns(columns))
+    # Demand estimated from the sales history once per stored snapshot, not per plan.
+    index = freeze_index(with_history(SnapshotIndex.of_columns(columns)))
     canonical = snapshot_json(columns) if model is None else None
     brands = {
         "skus": dict(zip(index.sku_ids, (index.brands[b] for b in index.sku_brand), strict=True)),

@@ -359,3 +359,29 @@ def test_the_text_key_is_the_sha256_of_the_stored_text() -> None:
     assert text_key(text) == text_key(dumps({"a": "caf\u00e9"}))
     assert text_key(text) != text_key(dumps({"a": "cafe"}))
     assert text_key(text) == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_a_history_snapshot_is_estimated_once_and_plans_as_the_model_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from engine.demand import cells
+
+    data = snapshot_data(pools={"S": 60, "T": 30}, velocity={("S", "A"): 1.0})
+    data["history"] = [
+        {"sku": "S", "shop": "B", "start": "2026-10-12", "units": [3, 1] * 15},
+        {"sku": "T", "shop": "C", "start": "2026-10-12", "units": [2] * 30},
+    ]
+    store = MemoryStore("t1")
+    store.put_snapshot({**data, "tenant": "t1"})
+    store.put_ruleset({"rules": [{"id": "r-v", "type": "velocity_proportional"}]})
+    estimates = []
+    real = cells.estimate_of
+    monkeypatch.setattr(cells, "estimate_of", lambda *a: estimates.append(1) or real(*a))
+    expected = _without_timing(reference_plan(store, None))
+    assert len(estimates) == 1  # the model's plan estimated once
+    cache = PlanInputsCache()
+    for _ in range(3):
+        document, _ = compute_prepared(_prepared(store, cache), 10)
+        assert _without_timing(document) == expected
+    assert len(estimates) == 2  # and the cache once for its three plans
+    assert _prepared(store, cache).snapshot.index.demand_estimated
