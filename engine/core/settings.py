@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_KEYS_FILE = Path(".omnistock") / "keys.json"
@@ -95,6 +95,42 @@ class Settings(BaseSettings):
     job_solver_time_limit_s: float = 300.0
     # A job running longer than this is stopped and failed.
     job_timeout_s: int = 3600
+
+    # --- report delivery (engine/reports/delivery) -----------------------------------
+    # The SMTP server reports are mailed through. Unset host: no report is mailed (the
+    # chat robots still get theirs). Port 587 with STARTTLS is the submission port most
+    # providers take; `smtp_ssl` is TLS from the first byte instead (port 465, as QQ Mail
+    # and Alibaba Mail offer it). Without either, mail goes in clear: loopback relays only.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    # The CA bundle the server's certificate is checked against (a company CA); unset:
+    # the system's. The certificate is always checked: a report holds a brand's sales.
+    smtp_ca_file: Path | None = None
+    # The login, if the server asks for one. The password is a SecretStr: it is never
+    # printed, logged nor written to the delivery log or an error.
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    # The From: address, e.g. `omnistock <reports@agency.example>`.
+    smtp_sender: str = "omnistock <reports@localhost>"
+    # Each connection, command and reply waits at most this long: a server that stops
+    # answering is a temporary failure, retried, not a worker held for ever.
+    smtp_timeout_s: float = 30.0
+    # A temporary failure (a 4xx reply, a connection refused, reset or timed out) is
+    # tried again up to `delivery_attempts` times in all, waiting `delivery_backoff_s`,
+    # then twice that, and so on, never more than `delivery_backoff_max_s` at once: a
+    # greylisting server (421 for the first minutes) is through by the fourth attempt.
+    delivery_attempts: int = Field(default=5, ge=1)
+    delivery_backoff_s: float = 30.0
+    delivery_backoff_max_s: float = 600.0
+    # Chat group robots (WeCom, DingTalk) take at most 20 messages a minute each; past
+    # it DingTalk mutes a robot for ten minutes. A send past the limit waits its turn.
+    chat_per_minute: int = Field(default=20, ge=1)
+    chat_timeout_s: float = 10.0
+    # A due schedule is fired by a tick every this many seconds (a report is due at the
+    # earliest one after its window ends, on RQ's scheduler or the local pool's timer).
+    report_tick_s: float = 60.0
 
     # --- the planner process (engine/runtime/allocator.py says why and what it costs) ---
     # False keeps glibc's allocator defaults (and small pages).

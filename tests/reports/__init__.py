@@ -1,0 +1,1 @@
+"""Reports: figures, renderers, delivery and schedules."""
