@@ -24,6 +24,11 @@ AS_OF = "2026-11-11T00:00:00+08:00"
 # The Double-11 campaign the holds, uplifts and window rules run in (covers AS_OF).
 CAMPAIGN_FROM = "2026-11-01T00:00:00+08:00"
 CAMPAIGN_TO = "2026-11-12T00:00:00+08:00"
+# A campaign report's snapshot (`build_demo(..., after_campaign=True)`) is taken once the
+# campaign is over, and its history peaks on Double-11: demand is the everyday rate times
+# the day's factor (the presale's last day, the day itself, its tail).
+AFTER_CAMPAIGN_AS_OF = "2026-11-13T00:00:00+08:00"
+DOUBLE11_PEAK = {date(2026, 11, 10): 2.0, date(2026, 11, 11): 5.0, date(2026, 11, 12): 2.5}
 # Double-12 rules already in the file, not yet in force on AS_OF.
 DOUBLE12_FROM = "2026-12-10T00:00:00+08:00"
 DOUBLE12_TO = "2026-12-13T00:00:00+08:00"
@@ -594,12 +599,21 @@ def _ruleset(catalog: list[_Sku], stock: list[Doc]) -> Doc:
     return {"rules": rules}
 
 
-def _history(seed: int, catalog: list[_Sku], velocity: list[Doc], days: int) -> list[Doc]:
-    """`days` days of sales before AS_OF for every (SKU, shop of its brand): demand drawn
-    from the velocity rows' rates (0 where there is none), cut by stockout spells and
-    short listings. A generator of its own (from the seed), so the rest of the demo is
-    the same bytes with or without history."""
+def _history(
+    seed: int,
+    catalog: list[_Sku],
+    velocity: list[Doc],
+    days: int,
+    as_of: str = AS_OF,
+    peak: dict[date, float] | None = None,
+) -> list[Doc]:
+    """`days` days of sales before `as_of` for every (SKU, shop of its brand): demand
+    drawn from the velocity rows' rates (0 where there is none) times the day's `peak`
+    factor (1 on other days), cut by stockout spells and short listings. A generator of
+    its own (from the seed), so the rest of the demo is the same bytes with or without
+    history."""
     rng = np.random.default_rng([seed, days])
+    first = date.fromisoformat(as_of[:10]) - timedelta(days=days)
     rate_of = {(r["sku"], r["shop"]): r["units_per_day"] for r in velocity}
     cells = [(sku.id, shop.id) for sku in catalog for shop in sku.brand.shops]
     rate = np.array([rate_of.get(cell, 0.0) for cell in cells])
@@ -607,11 +621,13 @@ def _history(seed: int, catalog: list[_Sku], velocity: list[Doc], days: int) -> 
     units = np.zeros((len(cells), days), dtype=np.int64)
     listed = np.zeros((len(cells), days), dtype=np.int64)
     for t in range(days):
-        day_listed = short_listings(rng, spells.next_day(), rate, short=0.05)
-        units[:, t] = np.minimum(rng.poisson(rate), day_listed)
+        factor = (peak or {}).get(first + timedelta(days=t))
+        day_rate = rate if factor is None else rate * factor
+        day_listed = short_listings(rng, spells.next_day(), day_rate, short=0.05)
+        units[:, t] = np.minimum(rng.poisson(day_rate), day_listed)
         # An unlimited listing is written as what the shop had up: more than it sold.
         listed[:, t] = np.where(day_listed > units[:, t] + 50, units[:, t] + 50, day_listed)
-    start = (date.fromisoformat(AS_OF[:10]) - timedelta(days=days)).isoformat()
+    start = first.isoformat()
     rows = []
     for k, (sku, shop) in enumerate(cells):
         row: Doc = {"sku": sku, "shop": shop, "start": start, "units": units[k].tolist()}
@@ -622,11 +638,17 @@ def _history(seed: int, catalog: list[_Sku], velocity: list[Doc], days: int) -> 
 
 
 def build_demo(
-    seed: int = DEFAULT_SEED, skus: int = DEFAULT_SKUS, history_days: int = 0
+    seed: int = DEFAULT_SEED,
+    skus: int = DEFAULT_SKUS,
+    history_days: int = 0,
+    after_campaign: bool = False,
 ) -> tuple[Doc, Doc]:
     """The demo snapshot and ruleset as plain data (interchange format v1). With
     `history_days`, the snapshot carries that many days of sales history instead of
-    velocity rows (the planner then estimates the velocities: engine.demand)."""
+    velocity rows (the planner then estimates the velocities: engine.demand).
+    `after_campaign`: the snapshot is taken at AFTER_CAMPAIGN_AS_OF and its history
+    (`history_days`, at least the campaign's) has the Double-11 peak: what a campaign
+    report reads (engine/reports/demo.py)."""
     if skus < 100:
         raise ValueError("the demo needs at least 100 SKUs")
     if not 0 <= history_days <= 366:
@@ -638,9 +660,13 @@ def build_demo(
     velocity = _velocity(rng, catalog)
     listed = _listed(rng, catalog, stock)
     snapshot = _snapshot(catalog, stock, velocity, listed)
+    if after_campaign:
+        snapshot["as_of"] = AFTER_CAMPAIGN_AS_OF
+        history_days = max(history_days, len(DOUBLE11_PEAK))
     if history_days:
         snapshot["velocity"] = []
-        snapshot["history"] = _history(seed, catalog, velocity, history_days)
+        as_of, peak = (AFTER_CAMPAIGN_AS_OF, DOUBLE11_PEAK) if after_campaign else (AS_OF, None)
+        snapshot["history"] = _history(seed, catalog, velocity, history_days, as_of, peak)
     return snapshot, _ruleset(catalog, stock)
 
 
