@@ -51,6 +51,11 @@ def _fen_of(text: Any) -> int:
     return int(Decimal(str(text)) * 100)
 
 
+def _nothing(key: str, title: Text, en: str, zh: str) -> Section:
+    """A section that says, in both languages, why it has nothing to show."""
+    return Section(key, title, empty=Text(en, zh))
+
+
 def _gmv(inputs: ReportInputs) -> I64:
     """[skus, shops, days] units x price in fen."""
     return inputs.units * inputs.price_fen[:, None, None]
@@ -63,22 +68,18 @@ def sales_section(inputs: ReportInputs) -> Section:
     title = Text("Sales by shop and day", "分店铺、分日销售")
     units = inputs.units
     if not inputs.covered.any():
-        return Section(
+        return _nothing(
             "sales",
             title,
-            empty=Text(
-                "No sales feed covers the window: the snapshot has no history for these days.",
-                "没有覆盖该窗口的销售数据：快照中没有这些日期的 history。",
-            ),
+            "No sales feed covers the window: the snapshot has no history for these days.",
+            "没有覆盖该窗口的销售数据：快照中没有这些日期的 history。",
         )
     if not units.any():
-        return Section(
+        return _nothing(
             "sales",
             title,
-            empty=Text(
-                f"Brand {inputs.brand} sold nothing in the window {inputs.start} to {inputs.end}.",
-                f"品牌 {inputs.brand} 在 {inputs.start} 至 {inputs.end} 期间没有销售。",
-            ),
+            f"Brand {inputs.brand} sold nothing in the window {inputs.start} to {inputs.end}.",
+            f"品牌 {inputs.brand} 在 {inputs.start} 至 {inputs.end} 期间没有销售。",
         )
     gmv = _gmv(inputs)
     total_units, total_gmv = int(units.sum()), int(gmv.sum())
@@ -242,13 +243,11 @@ OVERSOLD_DEF = Text(
 def stock_section(inputs: ReportInputs) -> Section:
     title = Text("Stock: sell-through, stockouts, lost sales", "库存：售罄率、缺货与损失")
     if not inputs.covered.any():
-        return Section(
+        return _nothing(
             "stock",
             title,
-            empty=Text(
-                "No sales feed covers the window: no stockouts or sell-through to show.",
-                "没有覆盖该窗口的销售数据：无法计算缺货与售罄率。",
-            ),
+            "No sales feed covers the window: no stockouts or sell-through to show.",
+            "没有覆盖该窗口的销售数据：无法计算缺货与售罄率。",
         )
     out = stockout_days(inputs)
     lost = lost_demand(inputs)
@@ -469,13 +468,11 @@ PLAN_DEF = Text(
 def plan_section(inputs: ReportInputs) -> Section:
     title = Text("Plan against what sold", "计划与实际销售")
     if not inputs.plans:
-        return Section(
+        return _nothing(
             "plan",
             title,
-            empty=Text(
-                "No plan was published for the window: nothing to compare sales with.",
-                "该窗口没有发布的计划：无可对比的分配。",
-            ),
+            "No plan was published for the window: nothing to compare sales with.",
+            "该窗口没有发布的计划：无可对比的分配。",
         )
     sold = inputs.units.sum(axis=2)  # [skus, shops]
     rows = []
@@ -531,20 +528,20 @@ LISTING_DEF = Text(
 def listing_section(inputs: ReportInputs) -> Section:
     title = Text("Listing accuracy", "上架准确率")
     if not inputs.plans:
-        return Section(
+        return _nothing(
             "listing",
             title,
-            empty=Text(
-                "No plan was published for the window: no intended listing to compare with.",
-                "该窗口没有发布的计划：没有可对比的目标上架数量。",
-            ),
+            "No plan was published for the window: no intended listing to compare with.",
+            "该窗口没有发布的计划：没有可对比的目标上架数量。",
         )
     plan = inputs.plans[-1]
     cells = np.argwhere((plan.listed > 0) | (inputs.listed_end > 0))
     intended = {(inputs.shops[p], inputs.skus[s]): int(plan.listed[s, p]) for s, p in cells}
+    # A cell listed at 0 has no row: drift tells it as no item on the platform.
     rows = [
         ListedRow(sku=inputs.skus[s], shop=inputs.shops[p], quantity=int(inputs.listed_end[s, p]))
         for s, p in cells
+        if inputs.listed_end[s, p] > 0
     ]
     found = drift(intended, rows)
     compared = np.bincount(cells[:, 1], minlength=len(inputs.shops))
@@ -630,13 +627,11 @@ BREACH_DEF = Text(
 def prices_section(inputs: ReportInputs) -> Section:
     title = Text("Price-guard breaches", "价格守护破价")
     if inputs.prices is None:
-        return Section(
+        return _nothing(
             "prices",
             title,
-            empty=Text(
-                "The price guard has not checked the brand's prices (no price policy).",
-                "价格守护尚未检查该品牌的价格（没有价格策略）。",
-            ),
+            "The price guard has not checked the brand's prices (no price policy).",
+            "价格守护尚未检查该品牌的价格（没有价格策略）。",
         )
     rows = inputs.prices.breaches
     count = {s: sum(r["status"] == s for r in rows) for s in ("breach", "may_breach")}
@@ -700,13 +695,11 @@ SETTLEMENT_DEF = Text(
 def settlement_section(inputs: ReportInputs) -> Section:
     title = Text("Settlement", "结算")
     if not inputs.settlements:
-        return Section(
+        return _nothing(
             "settlement",
             title,
-            empty=Text(
-                f"No settlement run of brand {inputs.brand} is done for the window's month.",
-                f"品牌 {inputs.brand} 在该窗口所在月份没有完成的结算运行。",
-            ),
+            f"No settlement run of brand {inputs.brand} is done for the window's month.",
+            f"品牌 {inputs.brand} 在该窗口所在月份没有完成的结算运行。",
         )
     bills = [run.bill for run in inputs.settlements]
     gmv = sum(_fen_of(b["gmv"]) for b in bills)
