@@ -79,7 +79,7 @@ class SettlementInput:
 @dataclass(frozen=True)
 class PriceCheckInput:
     """The price guard's newest check, its breaches cut to the brand (as GET
-    /v1/prices/check answers a brand viewer)."""
+    /v1/prices/checks/latest answers a brand viewer)."""
 
     check_id: str
     at: str

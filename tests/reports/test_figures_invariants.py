@@ -53,7 +53,7 @@ def report_inputs(draw: st.DrawFn) -> ReportInputs:
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(report_inputs())
 def test_totals_by_shop_by_day_and_in_all_agree(inputs: ReportInputs) -> None:
     sales = build_report(inputs).section("sales")
@@ -72,7 +72,7 @@ def test_totals_by_shop_by_day_and_in_all_agree(inputs: ReportInputs) -> None:
     assert sum(row[2] for row in sales.table("by_shop").rows) == gmv  # type: ignore[misc]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(report_inputs())
 def test_sell_through_is_a_share_and_stockouts_are_days_sold_elsewhere(
     inputs: ReportInputs,
@@ -100,7 +100,7 @@ def test_sell_through_is_a_share_and_stockouts_are_days_sold_elsewhere(
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(report_inputs())
 def test_avoidable_lost_sales_follow_the_scenarios_rule(inputs: ReportInputs) -> None:
     lost = lost_demand(inputs)
