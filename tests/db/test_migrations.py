@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 
 import engine.catalog.tables  # noqa: F401 - registers the catalog's tables on Base.metadata
 import engine.listing.tables  # noqa: F401 - and the listing's
+import engine.reports.builds  # noqa: F401 - and the reports' builds
+import engine.reports.tables  # noqa: F401 - and their delivery
 import engine.settlement.tables  # noqa: F401 - and the settlement's
 from engine.cli.app import app
 from engine.db import migrate
@@ -24,7 +26,13 @@ from engine.db.connect import connect
 from engine.db.errors import DatabaseUnavailable, MigrationFailed
 from tests.db.databases import BACKENDS, blank_database
 
-ALL = ["0001_catalog", "0002_listing", "0003_settlement"]
+ALL = [
+    "0001_catalog",
+    "0002_listing",
+    "0003_settlement",
+    "0004_reports",
+    "0005_report_builds",
+]
 HEAD = ALL[-1]
 # Nothing listens on port 1: the connection is refused at once.
 DEAD_URL = "postgresql://omni:s3cret-pw@127.0.0.1:1/omnistock"
