@@ -1,6 +1,7 @@
 """The delivery log on SQLite and PostgreSQL: attempts numbered per target and key, read
 back newest first by tenant, brand or key, a webhook's token never stored in clear, and
-`sent` true only for a target the report has reached."""
+`sent` true only for a target the report has reached; and `deliver`, which asks it
+before each target, so a report delivered again reaches only those that lack it."""
 
 from __future__ import annotations
 
@@ -14,10 +15,16 @@ from sqlalchemy import select
 from engine.db import migrate
 from engine.db.connect import connect
 from engine.db.sessions import reading
+from engine.reports.delivery.chat import ChatRobots
 from engine.reports.delivery.log import Attempt, DeliveryLog
-from engine.reports.delivery.message import Target
+from engine.reports.delivery.mail import MailServer
+from engine.reports.delivery.message import Message, Target
+from engine.reports.delivery.retry import Retry
+from engine.reports.delivery.send import NO_SMTP, Senders, deliver, overall
 from engine.reports.tables import ReportDelivery
 from tests.db.databases import BACKENDS, blank_database
+from tests.reports.robots import chat_robot
+from tests.reports.smtp import smtp_server
 
 KEY = "acme/b1/campaign/2026-11-10..2026-11-12"
 MAIL = Target("mail", "buyer@brand.example")
@@ -94,3 +101,52 @@ def test_a_webhook_token_and_secret_are_never_stored(log: DeliveryLog) -> None:
         stored = session.scalars(select(ReportDelivery)).one()
         values = [str(getattr(stored, c.key)) for c in ReportDelivery.__table__.columns]
     assert not any(TOKEN in v or "SECx" in v for v in values)
+
+
+def test_deliver_sends_each_target_once_and_goes_on_past_a_failure(
+    log: DeliveryLog, tmp_path: Path
+) -> None:
+    message = Message("b1 双11", "<p>GMV</p>", "GMV", summary="GMV ¥1", link="https://x.example")
+    with smtp_server() as smtp, chat_robot() as robot:
+        server = MailServer("127.0.0.1", smtp.port, "r@agency.example", starttls=False)
+        senders = Senders(server, ChatRobots(), Retry(2, 0.0), sleep=lambda _: None)
+        targets = [
+            Target("mail", "not an address"),
+            Target("mail", "buyer@brand.example"),
+            Target("wecom", robot.webhook("wecom")),
+        ]
+        first = deliver(log, senders, "acme", "b1", KEY, message, targets)
+        again = deliver(log, senders, "acme", "b1", KEY, message, targets)
+        other_window = deliver(log, senders, "acme", "b1", KEY + "x", message, targets[1:])
+    assert [(o.outcome, o.attempts) for o in first] == [("failed", 1), ("sent", 1), ("sent", 1)]
+    assert first[0].reason is not None and "'not an address'" in first[0].reason
+    assert overall(first) == "partial"
+    # Asked again: the targets that have it are skipped; the bad one fails again.
+    assert [o.outcome for o in again] == ["failed", "already_sent", "already_sent"]
+    assert [o.outcome for o in other_window] == ["sent", "sent"]
+    assert len(smtp.inbox.mails) == 2 and len(robot.posts) == 2
+    attempts = [(r.target, r.attempt) for r in log.read("acme", key=KEY) if r.channel == "mail"]
+    assert sorted(attempts) == [
+        ("buyer@brand.example", 1),
+        ("not an address", 1),
+        ("not an address", 2),
+    ]
+    assert first[1].to_json() == {
+        "channel": "mail",
+        "target": "buyer@brand.example",
+        "outcome": "sent",
+        "attempts": 1,
+        "reason": None,
+    }
+
+
+def test_without_an_smtp_server_mail_fails_and_chat_still_goes(log: DeliveryLog) -> None:
+    message = Message("b1", "<p>x</p>", "x", summary="x")
+    with chat_robot() as robot:
+        senders = Senders(None, ChatRobots(), Retry(1), sleep=lambda _: None)
+        targets = [Target("mail", "buyer@brand.example"), Target("wecom", robot.webhook("wecom"))]
+        outcomes = deliver(log, senders, "acme", "b1", KEY, message, targets)
+    assert [o.outcome for o in outcomes] == ["failed", "sent"]
+    assert outcomes[0].reason == NO_SMTP
+    assert overall(outcomes) == "partial" and overall(outcomes[1:]) == "sent"
+    assert overall(outcomes[:1]) == "failed" and overall([]) == "failed"

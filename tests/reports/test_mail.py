@@ -22,8 +22,9 @@ from engine.core.settings import Settings
 from engine.db import migrate
 from engine.db.connect import connect
 from engine.reports.delivery.log import DeliveryLog
-from engine.reports.delivery.mail import KEY_HEADER, MailServer, Retry, send_mail
+from engine.reports.delivery.mail import KEY_HEADER, MailServer, send_mail
 from engine.reports.delivery.message import PDF, XLSX, Attachment, Message, Target
+from engine.reports.delivery.retry import Retry
 from tests.redis_server import free_port
 from tests.reports.smtp import PASSWORD, USER, smtp_server
 

@@ -17,7 +17,7 @@ from engine.db.sessions import reading, writing
 from engine.reports.delivery.message import Target
 from engine.reports.tables import ReportDelivery
 
-__all__ = ["Attempt", "DeliveryLog", "DeliveryRecord", "Outcome"]
+__all__ = ["Attempt", "Clock", "DeliveryLog", "DeliveryRecord", "Outcome", "utc_now"]
 
 # sent: the server or robot took it; retry: a temporary failure, tried again after a
 # wait; failed: a permanent failure, or the last temporary one.
@@ -69,12 +69,17 @@ class DeliveryRecord:
         }
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
+    """The clock of the delivery stores (the log, recipients, schedules); tests pass
+    their own."""
     return datetime.now(UTC)
 
 
+Clock = Callable[[], datetime]
+
+
 class DeliveryLog:
-    def __init__(self, engine: Engine, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         self.engine = engine
         self._clock = clock
 

@@ -31,8 +31,9 @@ from engine.core.settings import Settings
 from engine.reports.delivery.errors import BadRecipient
 from engine.reports.delivery.log import Attempt, Record
 from engine.reports.delivery.message import Message
+from engine.reports.delivery.retry import Retry, with_retries
 
-__all__ = ["MailServer", "Retry", "check_address", "compose", "send_mail"]
+__all__ = ["KEY_HEADER", "MailServer", "check_address", "compose", "send_mail"]
 
 # A plain address, as stored for a recipient: local@domain, the domain dotted ASCII
 # (mail to IDN domains goes through their punycode form). No display name, no list.
@@ -85,28 +86,6 @@ class MailServer:
         return text
 
 
-@dataclass(frozen=True)
-class Retry:
-    """`attempts` tries in all, waiting `backoff_s` after the first, then twice as long
-    each time, never more than `max_backoff_s`."""
-
-    attempts: int = 5
-    backoff_s: float = 30.0
-    max_backoff_s: float = 600.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Retry:
-        return cls(
-            settings.delivery_attempts,
-            settings.delivery_backoff_s,
-            settings.delivery_backoff_max_s,
-        )
-
-    def wait_s(self, attempt: int) -> float:
-        """The wait after the `attempt`-th try (1, 2, ...)."""
-        return float(min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s))
-
-
 def check_address(address: str, field: str = "target") -> str:
     """The address, if it is one; BadRecipient naming it if not."""
     if not _ADDRESS.match(address) or len(address) > 254:
@@ -157,17 +136,7 @@ def send_mail(
         return refused
     mail = compose(server, message, to, key)
     sender = parseaddr(server.sender)[1] or server.sender
-    attempt = 1
-    while True:
-        outcome = _try_once(server, mail, sender, to)
-        if outcome.outcome == "retry" and attempt >= retry.attempts:
-            reason = f"{outcome.reason} (gave up after {attempt} attempts)"
-            outcome = Attempt("failed", reason, outcome.code)
-        record(outcome)
-        if outcome.outcome != "retry":
-            return outcome
-        sleep(retry.wait_s(attempt))
-        attempt += 1
+    return with_retries(lambda: _try_once(server, mail, sender, to), retry, record, sleep)
 
 
 def _try_once(server: MailServer, mail: EmailMessage, sender: str, to: str) -> Attempt:
