@@ -4,6 +4,7 @@ data, inline styles only; the chat summary; the file names and bad arguments."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -186,3 +187,15 @@ def test_render_writes_named_files_and_refuses_bad_arguments(tmp_path: Path) -> 
         render(REPORT, "en", tmp_path, formats=["html", "docx"])
     sneaky: Report = replace(REPORT, brand="../../etc/b 1")
     assert file_name(sneaky, "en", "pdf") == "_.._etc_b_1-campaign-2026-11-10-2026-11-12-en.pdf"
+
+
+def test_pages_drawn_in_threads_at_once_are_whole() -> None:
+    """The API renders in worker threads: charts drawn on Figure objects share no pyplot
+    state, so pages drawn at once are each the page drawn alone."""
+    alone = Page(html_page(REPORT, "zh"))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pages = list(pool.map(lambda lang: Page(html_page(REPORT, lang)), ["zh", "en"] * 2))
+    for page in pages[::2]:
+        assert page.texts == alone.texts
+        assert page.count("svg") == CHART_COUNT
+    assert pages[1].texts == pages[3].texts

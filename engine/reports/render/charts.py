@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 import numpy as np
-from matplotlib import colormaps
+from matplotlib import colormaps, font_manager
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -83,12 +83,15 @@ class _TextStyle:
     there is one; matplotlib's default otherwise)."""
 
     def __init__(self, font: CjkFont | None) -> None:
-        self.font = font
+        self.file: Any = None
+        if font is not None:
+            # The face of a .ttc collection (Noto's SC face is its third): matplotlib 3.11
+            # reads a face by index; before, its first face (JP: a few glyphs differ).
+            font_path = getattr(font_manager, "FontPath", None)
+            self.file = font_path(font.path, font.index) if font_path else str(font.path)
 
     def size(self, points: float) -> FontProperties:
-        if self.font is None:
-            return FontProperties(size=points)
-        return FontProperties(fname=str(self.font.path), size=points)
+        return FontProperties(fname=self.file, size=points)
 
 
 def _cut(label: str) -> str:

@@ -243,10 +243,15 @@ def _chart(book: Workbook, sheet: str, c: Chart, t: Table, place: _Place, lang: 
         "num_format": AXIS_FORMATS.get(kinds[0], "General"),
         "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}},
     }
+    # Days along the axis as days (a category axis shows a date's serial number else).
+    categories = (
+        {"num_format": NUMBER_FORMATS["date"]} if t.columns[category].kind == "date" else {}
+    )
     if c.kind == "bar":  # Excel's bar: categories up the side, values along the bottom
         chart.set_x_axis(values)
-        chart.set_y_axis({"reverse": True})  # the table's first row on top
+        chart.set_y_axis({**categories, "reverse": True})  # the table's first row on top
     else:
+        chart.set_x_axis(categories)
         chart.set_y_axis(values)
     second = next((k for k in kinds if k != kinds[0]), None)
     if second is not None:
