@@ -155,7 +155,8 @@ def _write_figures(sheet: _Sheet, s: Section, lang: str, styles: _Styles) -> lis
         return []
     ws, row = sheet.ws, sheet.row
     for col, word in enumerate(("figure", "value", "note")):
-        ws.write_string(row, col, WORDS[word](lang), styles.header)
+        header = styles.header_number if word == "value" else styles.header
+        ws.write_string(row, col, WORDS[word](lang), header)
         sheet.fit(col, WORDS[word](lang))
     notes = []
     for f in s.figures:
