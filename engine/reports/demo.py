@@ -8,19 +8,27 @@
 - settlement: the settlement demo's month 2026-11 of the brand, settled in-process
   (engine/settlement/demo.py and `settle`);
 - price breaches: the catalog demo's products and Double-11 price policy, guarded at
-  the policy's instant (the catalog functions the price service calls).
+  the policy's instant (the catalog functions the price service calls);
+- listing completeness: the same products checked against the requirements of each
+  platform the brand has a shop on, with that shop's settings.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import yaml
+
+from engine.catalog.completeness import check_products
 from engine.catalog.demo import write_catalog
 from engine.catalog.importer import parse_catalog
 from engine.catalog.prices.guard import check, sku_arrays
 from engine.catalog.prices.policy import load_policy
+from engine.catalog.registry import default_registry
 from engine.core.index import SnapshotIndex
 from engine.core.io import parse_snapshot
 from engine.core.snapshot import Shop, Snapshot
@@ -28,10 +36,12 @@ from engine.demo import DEFAULT_SEED, DEFAULT_SKUS, build_demo
 from engine.planning.planner import input_hash, plan_document
 from engine.reports.errors import UnknownBrand, check_window
 from engine.reports.inputs import (
+    CompletenessInput,
     PriceCheckInput,
     ReportInputs,
     SettlementInput,
     brand_breaches,
+    completeness_by_platform,
     inputs_of,
     months,
 )
@@ -77,18 +87,30 @@ def _settlement(brand: str, seed: int) -> SettlementInput | None:
     )
 
 
-def _prices(
-    snapshot_doc: dict[str, object], snapshot: Snapshot, brand: str, seed: int
-) -> PriceCheckInput:
+def _catalog(
+    snapshot_doc: dict[str, Any], snapshot: Snapshot, brand: str, seed: int
+) -> tuple[PriceCheckInput, tuple[CompletenessInput, ...]]:
+    """The catalog demo's products guarded under its price policy, and checked against
+    the requirements of each platform the brand has a shop on (that shop's settings)."""
     with tempfile.TemporaryDirectory(prefix="omnistock-report-demo-") as tmp:
-        catalog_file, _, policy_file = write_catalog(Path(tmp), snapshot_doc, seed)
+        catalog_file, shops_file, policy_file = write_catalog(Path(tmp), snapshot_doc, seed)
+        settings = yaml.safe_load(shops_file.read_text(encoding="utf-8"))["shops"]
         shops = [Shop(id=s.id, brand=s.brand, platform=s.platform) for s in snapshot.shops]
         policy = load_policy(policy_file, [s.id for s in shops])
         products = parse_catalog(catalog_file)
     at = policy.as_of or snapshot.as_of
     result = check(sku_arrays(products, policy), shops, policy, at)
     body = {"breaches": [row.as_dict() for row in result.breaches()]}
-    return brand_breaches("demo", at.isoformat(), body, brand)
+    mine = [p for p in products if p.brand == brand]
+    # Stock comes from a published plan when a product is listed: 0 here is no gap.
+    stock = {sku.sku_code: 0 for p in mine for sku in p.skus}
+    contexts: dict[str, Mapping[str, Any]] = {}
+    for shop in sorted(settings, key=lambda s: s["id"]):
+        if shop["brand"] == brand:
+            contexts.setdefault(shop["platform"], {**shop["settings"], "stock": stock})
+    checks = check_products(mine, sorted(contexts), default_registry(), contexts)
+    completeness = completeness_by_platform((c.platform, c.ok, c.score) for c in checks)
+    return brand_breaches("demo", at.isoformat(), body, brand), completeness
 
 
 def demo_inputs(
@@ -113,6 +135,7 @@ def demo_inputs(
     eve = parse_snapshot(eve_doc, "demo snapshot")
     plan_id, plan = _plan(eve, ruleset)
     settlement = _settlement(brand, seed) if PERIOD in months(start, end) else None
+    prices, completeness = _catalog(eve_doc, eve, brand, seed)
     return inputs_of(
         snapshot,
         ruleset,
@@ -122,6 +145,7 @@ def demo_inputs(
         today=today or date.today(),
         plans={plan_id: plan},
         settlements=[settlement] if settlement else [],
-        prices=_prices(eve_doc, eve, brand, seed),
+        prices=prices,
+        completeness=completeness,
         sources={"demo_seed": str(seed), "demo_skus": str(skus)},
     )

@@ -525,15 +525,8 @@ LISTING_DEF = Text(
 )
 
 
-def listing_section(inputs: ReportInputs) -> Section:
-    title = Text("Listing accuracy", "上架准确率")
-    if not inputs.plans:
-        return _nothing(
-            "listing",
-            title,
-            "No plan was published for the window: no intended listing to compare with.",
-            "该窗口没有发布的计划：没有可对比的目标上架数量。",
-        )
+def _accuracy(inputs: ReportInputs) -> tuple[tuple[Figure, ...], Table, Chart]:
+    """The last published plan against what the platforms listed at the end."""
     plan = inputs.plans[-1]
     cells = np.argwhere((plan.listed > 0) | (inputs.listed_end > 0))
     intended = {(inputs.shops[p], inputs.skus[s]): int(plan.listed[s, p]) for s, p in cells}
@@ -564,55 +557,125 @@ def listing_section(inputs: ReportInputs) -> Section:
             )
         )
     total = int(compared.sum())
+    figures = (
+        Figure(
+            "accuracy",
+            Text("Listing accuracy", "上架准确率"),
+            "share",
+            (total - len(found)) / total if total else 0.0,
+            LISTING_DEF,
+        ),
+        Figure(
+            "cells",
+            Text("Listings compared", "对比的上架"),
+            "units",
+            total,
+            Text(
+                "(SKU, shop) cells the plan or the platforms list.",
+                "计划或平台上有数量的（SKU, 店铺）。",
+            ),
+        ),
+    )
+    table = Table(
+        "by_shop",
+        Text("Listing accuracy by shop", "分店铺上架准确率"),
+        (
+            _SHOP,
+            Column("cells", Text("Compared", "对比数"), "units"),
+            Column("equal", Text("As planned", "一致"), "units"),
+            Column("accuracy", Text("Accuracy", "准确率"), "share"),
+            Column("more", Text("Platform shows more", "平台多于计划"), "units"),
+            Column("less", Text("Platform shows less", "平台少于计划"), "units"),
+            Column("no_item", Text("Not on the platform", "平台无商品"), "units"),
+        ),
+        tuple(table_rows),
+        note=LISTING_DEF,
+    )
+    chart = Chart(
+        "accuracy_by_shop",
+        Text("Listing accuracy by shop", "分店铺上架准确率"),
+        "column",
+        "by_shop",
+        "shop",
+        ("accuracy",),
+    )
+    return figures, table, chart
+
+
+COMPLETENESS_DEF = Text(
+    "Per platform of the brand's shops: products checked against the platform's category "
+    "requirements, those ready to list (nothing missing or invalid), and the mean share "
+    "of required fields present and valid (the catalog's completeness).",
+    "品牌店铺所在的每个平台：按平台类目要求检查的商品数、可直接上架（无缺失或错误）的商品数，"
+    "以及必填字段齐全且有效的平均比例（商品库的完整度）。",
+)
+
+
+def _completeness(inputs: ReportInputs) -> tuple[tuple[Figure, ...], Table, Chart]:
+    rows = inputs.completeness
+    products = sum(r.products for r in rows)
+    ready = sum(r.ready for r in rows)
+    figure = Figure(
+        "ready",
+        Text("Products ready to list", "可上架商品比例"),
+        "share",
+        ready / products if products else 0.0,
+        COMPLETENESS_DEF,
+    )
+    table = Table(
+        "completeness",
+        Text("Listing completeness by platform", "分平台上架完整度"),
+        (
+            Column("platform", Text("Platform", "平台"), "text"),
+            Column("products", Text("Products", "商品数"), "units"),
+            Column("ready", Text("Ready to list", "可上架"), "units"),
+            Column("ready_share", Text("Share ready", "可上架比例"), "share"),
+            Column("mean_score", Text("Mean completeness", "平均完整度"), "share"),
+        ),
+        tuple(
+            (
+                r.platform,
+                r.products,
+                r.ready,
+                r.ready / r.products if r.products else 0.0,
+                r.mean_score,
+            )
+            for r in rows
+        ),
+        note=COMPLETENESS_DEF,
+    )
+    chart = Chart(
+        "completeness_by_platform",
+        Text("Mean completeness by platform", "分平台平均完整度"),
+        "column",
+        "completeness",
+        "platform",
+        ("mean_score",),
+    )
+    return (figure,), table, chart
+
+
+def listing_section(inputs: ReportInputs) -> Section:
+    title = Text("Listings: accuracy and completeness", "上架：准确率与完整度")
+    if not inputs.plans and not inputs.completeness:
+        return _nothing(
+            "listing",
+            title,
+            "No plan was published for the window and the catalog has no completeness "
+            "check of the brand's products: no listing to judge.",
+            "该窗口没有发布的计划，商品库也没有该品牌商品的完整度检查：无可评估的上架。",
+        )
+    parts = []
+    if inputs.plans:
+        parts.append(_accuracy(inputs))
+    if inputs.completeness:
+        parts.append(_completeness(inputs))
     return Section(
         "listing",
         title,
-        figures=(
-            Figure(
-                "accuracy",
-                Text("Listing accuracy", "上架准确率"),
-                "share",
-                (total - len(found)) / total if total else 0.0,
-                LISTING_DEF,
-            ),
-            Figure(
-                "cells",
-                Text("Listings compared", "对比的上架"),
-                "units",
-                total,
-                Text(
-                    "(SKU, shop) cells the plan or the platforms list.",
-                    "计划或平台上有数量的（SKU, 店铺）。",
-                ),
-            ),
-        ),
-        tables=(
-            Table(
-                "by_shop",
-                Text("Listing accuracy by shop", "分店铺上架准确率"),
-                (
-                    _SHOP,
-                    Column("cells", Text("Compared", "对比数"), "units"),
-                    Column("equal", Text("As planned", "一致"), "units"),
-                    Column("accuracy", Text("Accuracy", "准确率"), "share"),
-                    Column("more", Text("Platform shows more", "平台多于计划"), "units"),
-                    Column("less", Text("Platform shows less", "平台少于计划"), "units"),
-                    Column("no_item", Text("Not on the platform", "平台无商品"), "units"),
-                ),
-                tuple(table_rows),
-                note=LISTING_DEF,
-            ),
-        ),
-        charts=(
-            Chart(
-                "accuracy_by_shop",
-                Text("Listing accuracy by shop", "分店铺上架准确率"),
-                "column",
-                "by_shop",
-                "shop",
-                ("accuracy",),
-            ),
-        ),
+        figures=tuple(f for figures, _, _ in parts for f in figures),
+        tables=tuple(table for _, table, _ in parts),
+        charts=tuple(chart for _, _, chart in parts),
     )
 
 

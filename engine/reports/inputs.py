@@ -18,7 +18,7 @@ Where each part comes from:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -27,6 +27,7 @@ from typing import Any, Literal, cast
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.catalog.store import CatalogStore
 from engine.core.index import SnapshotIndex
 from engine.core.io import parse_snapshot
 from engine.core.snapshot import Snapshot
@@ -39,13 +40,20 @@ from rules.catalog import Ruleset
 from rules.load import parse_ruleset
 
 __all__ = [
+    "CompletenessInput",
     "PlanInput",
     "PriceCheckInput",
     "ReportInputs",
     "SettlementInput",
+    "brand_breaches",
+    "catalog_inputs",
+    "completeness_by_platform",
     "gather",
     "inputs_of",
+    "months",
     "plan_input",
+    "published_plan_ids",
+    "stored_settlements",
     "window_end",
 ]
 
@@ -87,6 +95,36 @@ class PriceCheckInput:
 
 
 @dataclass(frozen=True)
+class CompletenessInput:
+    """The brand's products on one platform of its shops: how many were checked against
+    the platform's requirements, how many are ready to list, the mean score (what GET
+    /v1/catalog/completeness sums per platform)."""
+
+    platform: str
+    products: int
+    ready: int
+    mean_score: float
+
+
+def completeness_by_platform(
+    checks: Iterable[tuple[str, bool, float]],
+) -> tuple[CompletenessInput, ...]:
+    """Per platform, from (platform, ready, score) of each product checked."""
+    per: dict[str, list[tuple[bool, float]]] = {}
+    for platform, ready, score in checks:
+        per.setdefault(platform, []).append((ready, score))
+    return tuple(
+        CompletenessInput(
+            platform,
+            len(mine),
+            sum(ready for ready, _ in mine),
+            round(sum(score for _, score in mine) / len(mine), 4),
+        )
+        for platform, mine in sorted(per.items())
+    )
+
+
+@dataclass(frozen=True)
 class ReportInputs:
     """Everything a report of `brand` over `start`..`end` is computed from."""
 
@@ -110,6 +148,7 @@ class ReportInputs:
     plans: tuple[PlanInput, ...] = ()
     settlements: tuple[SettlementInput, ...] = ()
     prices: PriceCheckInput | None = None
+    completeness: tuple[CompletenessInput, ...] = ()
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -199,6 +238,7 @@ def inputs_of(
     plans: Mapping[str, Mapping[str, Any]] | None = None,
     settlements: Sequence[SettlementInput] = (),
     prices: PriceCheckInput | None = None,
+    completeness: Sequence[CompletenessInput] = (),
     sources: Mapping[str, str] | None = None,
 ) -> ReportInputs:
     """The inputs of `brand`'s report over `start`..`end` from a validated snapshot (with
@@ -255,6 +295,7 @@ def inputs_of(
         plans=tuple(plan_input(pid, p, sku_pos, shop_pos) for pid, p in (plans or {}).items()),
         settlements=tuple(settlements),
         prices=prices,
+        completeness=tuple(completeness),
         sources=made,
     )
 
@@ -312,6 +353,21 @@ def published_plan_ids(store: Store, start: date, end: date, like: datetime) -> 
     return ids
 
 
+def catalog_inputs(
+    catalog: CatalogStore, tenant: str, brand: str
+) -> tuple[PriceCheckInput | None, tuple[CompletenessInput, ...]]:
+    """The price guard's newest check (cut to the brand) and the brand's stored
+    completeness rows per platform, from the catalog database."""
+    found = catalog.latest_price_check(tenant)
+    prices = (
+        None
+        if found is None
+        else brand_breaches(str(found.id), found.created_at.isoformat(), found.body, brand)
+    )
+    rows = catalog.completeness(tenant, brand)
+    return prices, completeness_by_platform((r.platform, r.ok, r.score) for r in rows)
+
+
 def gather(
     store: Store,
     brand: str,
@@ -321,13 +377,14 @@ def gather(
     today: date,
     kind: ReportKind = "campaign",
     settlement_runs: SettlementStore | None = None,
-    prices: PriceCheckInput | None = None,
+    catalog: CatalogStore | None = None,
     plan_ids: Sequence[str] | None = None,
 ) -> ReportInputs:
     """The inputs of a report from the tenant's store (snapshot, ruleset, plans and the
-    audit log of their publishing) and settlement database. `prices`: the price check
-    the caller read from the catalog database (`brand_breaches`), if any. `plan_ids`:
-    the plans to compare with sales (default: those published in the window)."""
+    audit log of their publishing), its settlement database and its catalog database
+    (price checks, completeness); a database not given leaves its sections empty.
+    `plan_ids`: the plans to compare with sales (default: those published in the
+    window)."""
     stored = store.get_snapshot()
     snapshot = parse_snapshot(stored.body, "stored snapshot")
     try:
@@ -352,6 +409,9 @@ def gather(
         if settlement_runs is not None
         else []
     )
+    prices, completeness = (
+        catalog_inputs(catalog, store.tenant, brand) if catalog is not None else (None, ())
+    )
     return inputs_of(
         snapshot,
         ruleset,
@@ -363,5 +423,6 @@ def gather(
         plans=plans,
         settlements=runs,
         prices=prices,
+        completeness=completeness,
         sources={"stock_version": str(stored.version), "ruleset_version": rules_version},
     )

@@ -59,6 +59,15 @@ def test_every_section_of_the_demo_report_has_something_to_show(report: Report) 
     assert report.as_of.isoformat() == "2026-11-13T00:00:00+08:00"
 
 
+def test_the_demo_listing_section_has_accuracy_and_completeness(report: Report) -> None:
+    listing = report.section("listing")
+    assert [t.key for t in listing.tables] == ["by_shop", "completeness"]
+    platforms = [row[0] for row in listing.table("completeness").rows]
+    assert platforms == ["douyin", "jd", "pdd", "tmall"]  # b1's four shops' platforms
+    ready = listing.figure("ready").value
+    assert isinstance(ready, float) and 0.5 < ready < 1.0  # the demo's gaps: a few percent
+
+
 def test_the_demo_sales_peak_on_double_11(report: Report) -> None:
     by_day = report.section("sales").table("by_day")
     units = dict(zip([row[0] for row in by_day.rows], ints(by_day, "units"), strict=True))

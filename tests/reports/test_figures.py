@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from engine.reports.figures import build_report
-from engine.reports.inputs import PlanInput, PriceCheckInput, ReportInputs, SettlementInput
+from engine.reports.inputs import (
+    CompletenessInput,
+    PlanInput,
+    PriceCheckInput,
+    ReportInputs,
+    SettlementInput,
+    completeness_by_platform,
+)
 from engine.reports.model import Report
 
 DAYS = (date(2026, 11, 10), date(2026, 11, 11), date(2026, 11, 12))
@@ -163,6 +170,23 @@ def test_listing_accuracy(report: Report) -> None:
         ("s1", 2, 0, 0.0, 1, 0, 1),
         ("s2", 2, 1, 0.5, 0, 0, 1),
     )
+
+
+def test_listing_completeness_with_or_without_a_plan() -> None:
+    checks = [("tmall", True, 1.0), ("jd", False, 0.5), ("tmall", False, 0.75), ("jd", False, 0.0)]
+    rows = completeness_by_platform(checks)
+    assert rows == (CompletenessInput("jd", 2, 0, 0.25), CompletenessInput("tmall", 2, 1, 0.875))
+    listing = build_report(hand_inputs(plans=(), completeness=rows)).section("listing")
+    assert listing.empty is None
+    assert [f.key for f in listing.figures] == ["ready"]
+    assert listing.figure("ready").value == 1 / 4
+    assert listing.table("completeness").rows == (
+        ("jd", 2, 0, 0.0, 0.25),
+        ("tmall", 2, 1, 0.5, 0.875),
+    )
+    both = build_report(hand_inputs(completeness=rows)).section("listing")
+    assert [t.key for t in both.tables] == ["by_shop", "completeness"]
+    assert [c.table for c in both.charts] == ["by_shop", "completeness"]
 
 
 def test_price_breaches(report: Report) -> None:
