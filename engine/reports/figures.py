@@ -107,7 +107,8 @@ def sales_section(inputs: ReportInputs) -> Section:
             for p, shop in enumerate(inputs.shops)
         ),
     )
-    shop_columns = tuple(Column(shop, Text(shop, shop), "units") for shop in inputs.shops)
+    # Keyed apart from "day" whatever a shop is called.
+    shop_columns = tuple(Column(f"shop.{shop}", Text(shop, shop), "units") for shop in inputs.shops)
     by_shop_day_table = Table(
         "by_shop_day",
         Text("Units sold by shop and day", "分店铺每日销量"),
@@ -139,7 +140,7 @@ def sales_section(inputs: ReportInputs) -> Section:
                 "line",
                 "by_shop_day",
                 "day",
-                tuple(inputs.shops),
+                tuple(c.key for c in shop_columns),
             ),
             Chart(
                 "gmv_by_shop",
@@ -407,38 +408,27 @@ def products_section(inputs: ReportInputs) -> Section:
     gmv = _gmv(inputs).sum(axis=(1, 2))
     columns = (_SKU, Column("category", Text("Category", "品类"), "text"), _UNITS, _GMV)
     ids = np.array(inputs.skus)
-    # Ties go to the SKU id, so a rebuild lists the same products.
-    by_units = np.lexsort((ids, -units))[:TOP]
-    by_gmv = np.lexsort((ids, -gmv))[:TOP]
     offered = np.flatnonzero(units + np.maximum(inputs.stock_end[:, -1], 0) > 0)
-    bottom = offered[np.lexsort((ids[offered], units[offered]))][:TOP]
     bottom_note = Text(
         "The products on offer (sold in the window or with stock left) that sold least.",
         "在售商品（窗口内有销售或有剩余库存）中销量最少的。",
     )
+
+    def table(key: str, en: str, zh: str, by: I64, among: I64, top: bool) -> Table:
+        # Ties go to the SKU id, so a rebuild lists the same products.
+        order = among[np.lexsort((ids[among], -by[among] if top else by[among]))][:TOP]
+        note = None if top else bottom_note
+        return Table(key, Text(en, zh), columns, _ranked(order, inputs, units, gmv), note)
+
+    sold = np.flatnonzero(units > 0)
     return Section(
         "products",
         title,
         tables=(
-            Table(
-                "top_units",
-                Text(f"Top {TOP} by units", f"销量前 {TOP}"),
-                columns,
-                _ranked(by_units, inputs, units, gmv),
-            ),
-            Table(
-                "top_gmv",
-                Text(f"Top {TOP} by GMV", f"销售额前 {TOP}"),
-                columns,
-                _ranked(by_gmv, inputs, units, gmv),
-            ),
-            Table(
-                "bottom_units",
-                Text(f"Bottom {TOP} by units", f"销量后 {TOP}"),
-                columns,
-                _ranked(bottom, inputs, units, gmv),
-                note=bottom_note,
-            ),
+            table("top_units", f"Top {TOP} by units", f"销量前 {TOP}", units, sold, True),
+            table("top_gmv", f"Top {TOP} by GMV", f"销售额前 {TOP}", gmv, sold, True),
+            table("bottom_units", f"Bottom {TOP} by units", f"销量后 {TOP}", units, offered, False),
+            table("bottom_gmv", f"Bottom {TOP} by GMV", f"销售额后 {TOP}", gmv, offered, False),
         ),
         charts=(
             Chart(

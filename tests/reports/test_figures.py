@@ -151,6 +151,17 @@ def test_top_and_bottom_products(report: Report) -> None:
     )
     assert [r[0] for r in products.table("top_gmv").rows] == ["A", "B"]
     assert [r[0] for r in products.table("bottom_units").rows] == ["B", "A"]
+    assert [r[0] for r in products.table("bottom_gmv").rows] == ["B", "A"]
+
+
+def test_bottom_products_are_those_on_offer_and_top_those_sold() -> None:
+    units = np.zeros((2, 2, 3), dtype=np.int64)
+    units[0, 0, 0] = 1  # A sold one; B nothing, and none of it is left
+    products = build_report(
+        hand_inputs(units=units, stock_end=arr([[0, 0, 0], [0, 0, 0]]))
+    ).section("products")
+    for key in ("top_units", "top_gmv", "bottom_units", "bottom_gmv"):
+        assert products.table(key).rows == (("A", "shoes", 1, 1_000),), key
 
 
 def test_plan_against_sales(report: Report) -> None:
