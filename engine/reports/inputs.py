@@ -134,7 +134,9 @@ class ReportInputs:
     kind: ReportKind
     start: date
     end: date
-    as_of: datetime  # the window's end: the first instant after its last day
+    # The window's end (the first instant after its last day), or the snapshot's as_of
+    # if that is earlier: the moment the figures are of.
+    as_of: datetime
     skus: tuple[str, ...]  # the brand's SKUs, in the snapshot's order
     categories: tuple[str, ...]  # [skus]
     price_fen: I64  # [skus] the SKU's price in whole fen
@@ -262,7 +264,8 @@ def inputs_of(
     for row in snapshot.listed:
         if row.sku in sku_pos and row.shop in shop_pos:
             listed_end[sku_pos[row.sku], shop_pos[row.shop]] = row.quantity
-    as_of = window_end(end, snapshot.as_of)
+    # A window not over yet when the snapshot was taken is reported as of the snapshot.
+    as_of = min(window_end(end, snapshot.as_of), snapshot.as_of)
     made = {
         "snapshot_as_of": snapshot.as_of.isoformat(),
         "as_of": as_of.isoformat(),

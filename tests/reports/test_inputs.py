@@ -105,6 +105,15 @@ def test_a_bad_window_is_refused_naming_its_field(
     assert words in str(err.value)
 
 
+def test_a_window_not_over_when_the_snapshot_was_taken_is_as_of_the_snapshot() -> None:
+    inputs = inputs_of(parse_snapshot(SNAPSHOT), Ruleset(), "b1", START, TODAY, today=TODAY)
+    assert inputs.as_of.isoformat() == "2026-11-13T00:00:00+08:00"
+    assert inputs.units.shape == (2, 2, 24)
+    assert not inputs.covered[:, :, 3:].any()  # 11-13 on: the history stops at as_of
+    # A: 10 now + 5 sold on 11-12 (day 2 of the window); nothing sold after 11-12.
+    assert inputs.stock_end[0].tolist() == [15, 15] + [10] * 22
+
+
 def test_a_window_of_a_year_and_a_day_and_of_one_day_are_fine() -> None:
     check_window(date(2025, 11, 2), date(2026, 11, 2), TODAY)
     assert (date(2026, 11, 2) - date(2025, 11, 2)).days + 1 == MAX_WINDOW_DAYS
