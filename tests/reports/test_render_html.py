@@ -4,16 +4,21 @@ data, inline styles only; the chat summary; the file names and bad arguments."""
 
 from __future__ import annotations
 
+import re
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
+import matplotlib
 import pytest
 
 from engine.core.errors import InputError
 from engine.reports.model import Report, Section, Text
 from engine.reports.render import file_name, html_page, render, summary_text
+from engine.reports.render.charts import chart_svg
+from engine.reports.render.fonts import CjkFont
 from engine.reports.render.html import ROWS_AT_MOST
 from engine.reports.render.values import money_text, shown
 from tests.reports.sample import CHART_COUNT, HOSTILE_SHOP, HOSTILE_SKU, REPORT
@@ -199,3 +204,16 @@ def test_pages_drawn_in_threads_at_once_are_whole() -> None:
         assert page.texts == alone.texts
         assert page.count("svg") == CHART_COUNT
     assert pages[1].texts == pages[3].texts
+
+
+def test_chinese_labels_drawn_with_a_chinese_font() -> None:
+    """matplotlib warns of each glyph its font lacks (and draws a box): none in zh."""
+    sales = REPORT.section("sales")
+    chart, table = sales.charts[1], sales.table("by_shop")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*missing from font")
+        svg = chart_svg(chart, table, "zh", None)  # finds the system's Chinese font
+    assert re.search(r'<path id="(NotoSansCJK|WenQuanYi|SourceHan)', svg)
+    latin = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    with pytest.warns(UserWarning, match="missing from font"):  # the check can fail
+        chart_svg(chart, table, "zh", CjkFont(latin, "DejaVu Sans"))
