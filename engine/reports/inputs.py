@@ -44,6 +44,7 @@ __all__ = [
     "PlanInput",
     "PriceCheckInput",
     "ReportInputs",
+    "ReportKind",
     "SettlementInput",
     "brand_breaches",
     "catalog_inputs",

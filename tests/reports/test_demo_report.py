@@ -120,6 +120,22 @@ def test_a_rebuild_gives_the_same_report(report: Report) -> None:
     assert again.to_json() == report.to_json()
 
 
+def test_the_demo_month_of_november_as_of_the_snapshot() -> None:
+    month = build_report(
+        demo_inputs(
+            "b2", date(2026, 11, 1), date(2026, 11, 30), today=TODAY, kind="monthly", skus=SKUS
+        )
+    )
+    assert month.kind == "monthly" and month.title is not None
+    assert month.title.en.startswith("Monthly report: Lumina Botanics")
+    # The demo's sales stop at its snapshot (2026-11-13): so do the month's figures.
+    assert month.as_of.isoformat() == "2026-11-13T00:00:00+08:00"
+    by_day = month.section("sales").table("by_day")
+    sold = dict(zip([r[0] for r in by_day.rows], ints(by_day, "units"), strict=True))
+    assert len(sold) == 30 and sold[date(2026, 11, 12)] > 0 and sold[date(2026, 11, 13)] == 0
+    assert month.section("settlement").empty is None
+
+
 def test_an_unknown_demo_brand_is_named() -> None:
     with pytest.raises(UnknownBrand) as err:
         demo_inputs("b9", START, END, today=TODAY, skus=SKUS)
