@@ -64,10 +64,14 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data
 
 @contextmanager
 def smtp_server(
-    script: list[str] | None = None, tls: bool = False, folder: Path | None = None
+    script: list[str] | None = None,
+    tls: bool = False,
+    folder: Path | None = None,
+    implicit_tls: bool = False,
 ) -> Iterator[Server]:
     """A server on a free loopback port; with `tls`, STARTTLS and a login are required
-    and `ca_file` (written in `folder`) is the CA its certificate is issued by."""
+    (with `implicit_tls`, TLS from the first byte instead, as on port 465) and `ca_file`
+    (written in `folder`) is the CA its certificate is issued by."""
     inbox = Inbox(list(script or []))
     port = free_port()
     options: dict[str, Any] = {}
@@ -79,12 +83,12 @@ def smtp_server(
         ca.issue_cert("127.0.0.1").configure_cert(context)
         ca_file = folder / "ca.pem"
         ca.cert_pem.write_to_path(str(ca_file))
-        options = {
-            "tls_context": context,
-            "require_starttls": True,
-            "authenticator": _authenticate,
-            "auth_require_tls": True,
-        }
+        options = {"authenticator": _authenticate, "auth_require_tls": True}
+        if implicit_tls:
+            # aiosmtpd counts only STARTTLS as TLS for AUTH; this link is TLS throughout.
+            options.update(ssl_context=context, auth_require_tls=False)
+        else:
+            options.update(tls_context=context, require_starttls=True)
     controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:

@@ -210,6 +210,16 @@ def test_starttls_and_login_against_a_self_signed_ca(log: DeliveryLog, tmp_path:
     assert reason is not None and "certificate" in reason.lower()
 
 
+def test_tls_from_the_first_byte_as_on_port_465(log: DeliveryLog, tmp_path: Path) -> None:
+    with smtp_server(tls=True, folder=tmp_path, implicit_tls=True) as smtp:
+        server = _server(
+            smtp.port, ssl=True, user=USER, password=SecretStr(PASSWORD), ca_file=smtp.ca_file
+        )
+        assert _send(server, log, [])[0] == "sent"
+    [mail] = smtp.inbox.mails
+    assert mail["Subject"] == MESSAGE.subject
+
+
 def test_the_password_is_never_in_the_log_nor_an_error(log: DeliveryLog, tmp_path: Path) -> None:
     wrong = "Wr0ng-pa55word"
     with smtp_server(tls=True, folder=tmp_path) as smtp:
