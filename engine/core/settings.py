@@ -119,8 +119,8 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = 30.0
     # A temporary failure (a 4xx reply, a connection refused, reset or timed out) is
     # tried again up to `delivery_attempts` times in all, waiting `delivery_backoff_s`,
-    # then twice that, and so on, never more than `delivery_backoff_max_s` at once: a
-    # greylisting server (421 for the first minutes) is through by the fourth attempt.
+    # then twice that, and so on, never more than `delivery_backoff_max_s` at once: the
+    # fifth try comes 7.5 minutes after the first, past a greylisting server's usual 5.
     delivery_attempts: int = Field(default=5, ge=1)
     delivery_backoff_s: float = 30.0
     delivery_backoff_max_s: float = 600.0
