@@ -32,7 +32,7 @@ from engine.catalog.registry import default_registry
 from engine.core.index import SnapshotIndex
 from engine.core.io import parse_snapshot
 from engine.core.snapshot import Shop, Snapshot
-from engine.demo import DEFAULT_SEED, DEFAULT_SKUS, build_demo
+from engine.demo import BRANDS, DEFAULT_SEED, DEFAULT_SKUS, build_demo
 from engine.planning.planner import input_hash, plan_document
 from engine.reports.errors import UnknownBrand, check_window
 from engine.reports.inputs import (
@@ -128,10 +128,10 @@ def demo_inputs(
     """The inputs of the demo brand's report over `start`..`end` (the demo's sales run to
     2026-11-12; the settlement demo is of 2026-11)."""
     check_window(start, end, today or date.today())
+    if brand not in {b.id for b in BRANDS}:  # before any data is drawn
+        raise UnknownBrand(brand, [b.id for b in BRANDS])
     after_doc, rules_doc = build_demo(seed, skus, history_days, after_campaign=True)
     snapshot = parse_snapshot(after_doc, "demo snapshot")
-    if brand not in {b.id for b in snapshot.brands}:
-        raise UnknownBrand(brand, [b.id for b in snapshot.brands])
     ruleset = parse_ruleset(rules_doc, "demo rules")
     eve_doc, _ = build_demo(seed, skus)
     eve = parse_snapshot(eve_doc, "demo snapshot")
