@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +136,13 @@ def test_first_page_as_png(pdfs: dict[str, Path], tmp_path: Path) -> None:
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (827, 1170)  # A4 at 100 dpi
     assert [p.name for p in png.parent.iterdir()] == ["first-page.png"]
+
+
+def test_a_brand_with_quotes_is_printed_in_the_footer(tmp_path: Path) -> None:
+    """The footer is a CSS string: a quote or backslash in the brand's id ends nothing."""
+    brand = 'b"1\\x'
+    report = replace(REPORT, brand=brand, sections=(REPORT.section("settlement"),))
+    path = render(report, "en", tmp_path, formats=["pdf"])["pdf"]
+    text = pypdf.PdfReader(path).pages[0].extract_text()
+    assert f"{brand} · 2026-11-10 – 2026-11-12" in text
+    assert "1 / 1" in text
