@@ -26,6 +26,7 @@ from api.routes import (
     plans,
     prices,
     publishing,
+    reports,
     rulesets,
     scenarios,
     settlements,
@@ -45,13 +46,21 @@ from engine.scenarios.tasks import SCENARIO_JOB
 from engine.services.catalog import CatalogHandle
 from engine.services.listings import LISTING_JOB
 from engine.services.plan_jobs import PLAN_JOB
+from engine.services.reports import REPORT_JOB, REPORT_SEND_JOB
 from engine.services.settlements import SETTLEMENT_JOB
 from engine.services.stores import StoreRegistry, seed_demo, store_registry
 from engine.store.redis_store import durability_gaps
 
 # The kinds of job the service runs, each defined by its area. The queue is made with
 # them; a job carries its kind to the process that runs it (engine/jobs/kinds.py).
-JOB_KINDS: tuple[JobKind, ...] = (PLAN_JOB, SCENARIO_JOB, LISTING_JOB, SETTLEMENT_JOB)
+JOB_KINDS: tuple[JobKind, ...] = (
+    PLAN_JOB,
+    SCENARIO_JOB,
+    LISTING_JOB,
+    SETTLEMENT_JOB,
+    REPORT_JOB,
+    REPORT_SEND_JOB,
+)
 # The areas whose routes are mounted under API_PREFIX, in the order the docs list them.
 AREAS = (
     shelf,
@@ -68,6 +77,7 @@ AREAS = (
     prices,
     listings,
     settlements,
+    reports,
     audit,
 )
 

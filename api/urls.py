@@ -36,12 +36,18 @@ def settlement_url(run_id: str) -> str:
     return f"{API_PREFIX}/settlements/{run_id}"
 
 
+def report_url(build_id: str) -> str:
+    return f"{API_PREFIX}/reports/{build_id}"
+
+
 # Per job kind: the field of its result naming what it made, and that thing's URL.
 _MADE = {
     "plan": ("plan_id", plan_url),
     "scenario": ("scenario_id", scenario_url),
     "listing": ("listing_id", listing_url),
     "settlement": ("settlement_id", settlement_url),
+    "report": ("report_id", report_url),
+    "report-send": ("report_id", report_url),
 }
 
 

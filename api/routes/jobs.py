@@ -18,6 +18,7 @@ from engine.access.roles import authorize
 from engine.scenarios.tasks import SCENARIO_JOB
 from engine.services.brand_cut import job_for_brand
 from engine.services.listings import LISTING_JOB
+from engine.services.reports import REPORT_JOB, REPORT_SEND_JOB
 from engine.services.settlements import SETTLEMENT_JOB
 
 router = APIRouter(route_class=JsonRoute, tags=["jobs"])
@@ -25,7 +26,15 @@ router = APIRouter(route_class=JsonRoute, tags=["jobs"])
 # Kinds whose jobs make tenant-wide results: readable with a key for the whole tenant.
 # A listing job's queue job carries every shop's counts: a brand viewer reads its brand's
 # listings at /v1/listings instead.
-TENANT_WIDE_KINDS = frozenset({SCENARIO_JOB.name, LISTING_JOB.name, SETTLEMENT_JOB.name})
+TENANT_WIDE_KINDS = frozenset(
+    {
+        SCENARIO_JOB.name,
+        LISTING_JOB.name,
+        SETTLEMENT_JOB.name,
+        REPORT_JOB.name,
+        REPORT_SEND_JOB.name,
+    }
+)
 
 
 @router.get(

@@ -1,6 +1,7 @@
 """The `omnistock` command line: plan, validate, explain, demo, bench, load, rank, select,
 check, keys, serve, worker, scenario, db, catalog, prices, sandbox, listing, settle,
-forecast. Each command (or group) is a module of engine/cli/; this one only names them.
+forecast, report. Each command (or group) is a module of engine/cli/; this one only
+names them.
 
 Commands are imported when they are run, not when the process starts: the command groups
 together import polars, FastAPI, SQLAlchemy and scipy.optimize (seconds of start-up),
@@ -46,6 +47,7 @@ COMMANDS: dict[str, Entry] = {
     "listing": Entry("listing", "listing"),
     "settle": Entry("settle", "settle"),
     "forecast": Entry("forecast", "forecast_app"),
+    "report": Entry("report", "report"),
 }
 
 

@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     # it DingTalk mutes a robot for ten minutes. A send past the limit waits its turn.
     chat_per_minute: int = Field(default=20, ge=1)
     chat_timeout_s: float = 10.0
+    # A Chinese font file (.ttf, .otf or .ttc) for the reports' PDF and charts, where the
+    # system has none fontconfig finds (Debian: fonts-noto-cjk). Unset: the system's.
+    report_font: Path | None = None
     # A due schedule is fired by a tick every this many seconds (a report is due at the
     # earliest one after its window ends, on RQ's scheduler or the local pool's timer).
     report_tick_s: float = 60.0

@@ -162,8 +162,9 @@ class BuildStore:
         lang: str,
         created_by: str,
     ) -> BuildRecord:
+        build_id = uuid.uuid4().hex
         row = ReportBuild(
-            id=uuid.uuid4().hex,
+            id=build_id,
             tenant=tenant,
             brand=brand,
             kind=kind,
@@ -176,7 +177,7 @@ class BuildStore:
         )
         with self._write(f"report build of {brand}") as session:
             session.add(row)
-        return self.get(tenant, row.id, with_report=False)
+        return self.get(tenant, build_id, with_report=False)
 
     def get(self, tenant: str, build_id: str, with_report: bool = True) -> BuildRecord:
         columns = (*_HEAD, ReportBuild.report) if with_report else _HEAD

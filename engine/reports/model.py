@@ -150,11 +150,6 @@ class Report:
                 return s
         raise KeyError(f"report has no section {key!r}")
 
-    @property
-    def idempotency_key(self) -> str:
-        """One key per brand, report kind and window: a delivery is sent once per key."""
-        return f"{self.tenant}:{self.brand}:{self.kind}:{self.start}:{self.end}"
-
     def to_json(self) -> dict[str, Any]:
         return {
             "tenant": self.tenant,
