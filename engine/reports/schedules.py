@@ -266,6 +266,10 @@ class ScheduleStore:
     def claim(self, firing: Firing, now: datetime, worker: str) -> bool:
         """Take `firing` for `worker`: True if this call took it, False if another has
         it (or it is finished). Safe against any number of concurrent claimers."""
+        # Stamped with the time of the claim, not of the tick that found it due: the
+        # last of many reports due at once is claimed long after the tick, and must not
+        # look stale - open to a takeover - as soon as it is taken.
+        now = max(now, self._clock())
         row = ReportFiring(
             key=firing.key,
             tenant=firing.tenant,

@@ -150,3 +150,21 @@ def test_without_an_smtp_server_mail_fails_and_chat_still_goes(log: DeliveryLog)
     assert outcomes[0].reason == NO_SMTP
     assert overall(outcomes) == "partial" and overall(outcomes[1:]) == "sent"
     assert overall(outcomes[:1]) == "failed" and overall([]) == "failed"
+
+
+class _Broken(ChatRobots):
+    """A sender with a bug that names the whole webhook in its error."""
+
+    def send(self, message: Message, target: Target, *args: object, **kwargs: object) -> Attempt:
+        raise RuntimeError(f"unexpected answer from {target.address}")
+
+
+def test_a_fault_on_one_target_is_logged_without_its_token(log: DeliveryLog) -> None:
+    message = Message("b1", "<p>x</p>", "x", summary="x")
+    with smtp_server() as smtp:
+        server = MailServer("127.0.0.1", smtp.port, "r@agency.example", starttls=False)
+        senders = Senders(server, _Broken(), Retry(1), sleep=lambda _: None)
+        outcomes = deliver(log, senders, "acme", "b1", KEY, message, [ROBOT, MAIL])
+    assert [o.outcome for o in outcomes] == ["failed", "sent"]
+    assert outcomes[0].reason == f"RuntimeError: unexpected answer from {ROBOT.shown}"
+    assert all(TOKEN not in str(r.to_json()) for r in log.read("acme"))

@@ -227,6 +227,19 @@ def test_a_claim_whose_worker_died_is_taken_over_after_the_lease(db: Db) -> None
     assert record.claimed_by == "w1" and record.finished_at is None
 
 
+def test_a_claim_is_stamped_when_it_is_made_not_when_the_tick_began(db: Db) -> None:
+    db.store.add("acme", "b1", "after_window", start=DOUBLE11[0], end=DOUBLE11[1])
+    [firing] = db.store.due_firings(ENDED)
+    # The tick began at ENDED; the reports before this one took three hours to send.
+    late = ScheduleStore(db.store.engine, Clock(ENDED + timedelta(hours=3)))
+    assert late.claim(firing, ENDED, "w1")
+    [record] = late.firings("acme")
+    assert record.claimed_at == ENDED + timedelta(hours=3)
+    # So a worker ticking now does not take it for a dead worker's.
+    assert late.due_firings(ENDED + timedelta(hours=3)) == []
+    assert not late.claim(firing, ENDED + timedelta(hours=3), "w2")
+
+
 def test_bad_schedules_are_refused_naming_the_field(db: Db) -> None:
     with pytest.raises(InputError) as caught:
         db.store.add("acme", "b1", "after_window", start=DOUBLE11[1], end=DOUBLE11[0])

@@ -103,7 +103,8 @@ def deliver(
         try:
             last = senders.send(message, target, key, record)
         except Exception as error:  # a fault of ours on one target: the others still go
-            last = Attempt("failed", f"{type(error).__name__}: {error}")
+            said = f"{type(error).__name__}: {error}".replace(target.address, target.shown)
+            last = Attempt("failed", said)
             record(last)
         result: TargetResult = "sent" if last.outcome == "sent" else "failed"
         reason = None if result == "sent" else last.reason
