@@ -670,10 +670,14 @@ def listing_section(inputs: ReportInputs) -> Section:
 
 
 BREACH_DEF = Text(
-    "Rows of the price guard's newest check where the lowest price a buyer can reach "
-    "is below the SKU's floor (breach) or may be, depending on the basket (may breach).",
-    "价格守护最近一次检查中，买家可达最低价低于 SKU 底价（破价）"
-    "或视购物篮可能低于底价（可能破价）的行。",
+    "(SKU, shop) rows of the price guard's newest check where the lowest price a buyer "
+    "can reach with the shop's promotions stacked is below the SKU's floor.",
+    "价格守护最近一次检查中，叠加店铺优惠后买家可达最低价低于 SKU 底价的（SKU, 店铺）行。",
+)
+MAY_BREACH_DEF = Text(
+    "Rows of the same check whose basket search could not prove the lowest price stays "
+    "at or above the floor: it may fall below it.",
+    "同一次检查中，购物篮搜索无法证明最低价不低于底价、可能破价的行。",
 )
 
 
@@ -698,7 +702,7 @@ def prices_section(inputs: ReportInputs) -> Section:
                 Text("May breach", "可能破价"),
                 "units",
                 count["may_breach"],
-                BREACH_DEF,
+                MAY_BREACH_DEF,
             ),
         ),
         tables=(
@@ -737,12 +741,26 @@ def prices_section(inputs: ReportInputs) -> Section:
 
 
 SETTLEMENT_DEF = Text(
-    "From the bill of the brand's settlement run of the month (the same document as the "
-    "settlement API's bill): GMV of the matched orders, the agency's fee, and the "
-    "orders held out of the bill by an exception until someone resolves it.",
-    "取自该品牌当月结算运行的账单（与结算 API 的账单相同）：已匹配订单的 GMV、代运营服务费，"
-    "以及因异常暂缓入账、待处理的订单。",
+    "From the bill of the brand's settlement run of the month: the same document as the "
+    "settlement API's bill (GET /v1/settlements/{id}/bill).",
+    "取自该品牌当月结算运行的账单：与结算 API 的账单（GET /v1/settlements/{id}/bill）相同。",
 )
+SETTLED_GMV_DEF = Text(
+    "Money buyers paid for the month's orders matched three ways (order, payment, "
+    "shipment), before refunds: the bill's GMV.",
+    "当月三方匹配（订单、支付、出库）成功的订单的买家实付金额（退款前）：账单的 GMV。",
+)
+FEE_DEF = Text(
+    "The agency's fee the contract gives for the month, the top-up to a minimum fee "
+    "included: the bill's fee.",
+    "按合同计算的当月代运营服务费（含保底补足）：账单的服务费。",
+)
+HELD_DEF = Text(
+    "Orders held out of the bill by an exception (no payment, short or over, not "
+    "shipped, a duplicate...) until someone resolves them: the bill's held orders.",
+    "因异常（无付款、少付或多付、未发货、重复等）暂缓入账、待人工处理的订单：账单的暂缓订单。",
+)
+HELD_AMOUNT_DEF = Text("The order amounts of the held orders.", "暂缓订单的订单金额之和。")
 
 
 def settlement_section(inputs: ReportInputs) -> Section:
@@ -762,7 +780,8 @@ def settlement_section(inputs: ReportInputs) -> Section:
     lines = tuple(
         (
             run.period,
-            str(line["shop"]),
+            # The top-up to a minimum fee is a line of no shop.
+            str(line["shop"] or line["kind"]),
             _fen_of(line["gmv"]),
             _fen_of(line["refunds"]),
             _fen_of(line["settled"]),
@@ -785,11 +804,15 @@ def settlement_section(inputs: ReportInputs) -> Section:
         "settlement",
         title,
         figures=(
-            Figure("gmv", Text("Settled GMV", "结算 GMV"), "money", gmv, SETTLEMENT_DEF),
-            Figure("fee", Text("Fee", "服务费"), "money", fee, SETTLEMENT_DEF),
-            Figure("held", Text("Held orders", "暂缓订单"), "units", held, SETTLEMENT_DEF),
+            Figure("gmv", Text("Settled GMV", "结算 GMV"), "money", gmv, SETTLED_GMV_DEF),
+            Figure("fee", Text("Fee", "服务费"), "money", fee, FEE_DEF),
+            Figure("held", Text("Held orders", "暂缓订单"), "units", held, HELD_DEF),
             Figure(
-                "held_amount", Text("Held amount", "暂缓金额"), "money", held_amount, SETTLEMENT_DEF
+                "held_amount",
+                Text("Held amount", "暂缓金额"),
+                "money",
+                held_amount,
+                HELD_AMOUNT_DEF,
             ),
         ),
         tables=(
