@@ -5,10 +5,12 @@ Each robot takes at most 20 messages a minute; past it WeCom answers errcode 450
 DingTalk mutes the robot for ten minutes. So every post first takes a turn from a moving
 window per robot (the `limits` package, as engine/access/rate_limit.py counts API
 requests): in Redis when the deployment has one, so every worker shares one budget per
-robot, else in this process's memory. A post past the limit waits for its turn; it is
-never dropped. A robot that answers "too fast" anyway (another program posts to it too)
-is a temporary failure, retried after the backoff, as are 5xx and lost connections; an
-errcode of a bad token, a bad signature or a blocked keyword is permanent.
+robot, else in this process's memory, shared by every sender made in it (each process of
+the local pool counts its own: one process unless OMNISTOCK_JOB_WORKERS says more). A
+post past the limit waits for its turn; it is never dropped. A robot that answers "too
+fast" anyway (another program posts to it too) is a temporary failure, retried after the
+backoff, as are 5xx and lost connections; an errcode of a bad token, a bad signature or
+a blocked keyword is permanent.
 
 A DingTalk robot with "sign" security gets `timestamp` and `sign` (HMAC-SHA256 of the
 timestamp and the secret, in base64) on its URL, as its documentation prescribes.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +86,19 @@ def signed_url(url: str, secret: str, now_ms: int) -> str:
     return f"{url}{joiner}timestamp={now_ms}&sign={sign}"
 
 
+_MEMORY: list[MemoryStorage] = []
+_MEMORY_LOCK = threading.Lock()
+
+
+def _memory() -> MemoryStorage:
+    """This process's one count of posts per robot: every sender made in it (one per
+    report sent, one per tick) takes turns from the same budget."""
+    with _MEMORY_LOCK:
+        if not _MEMORY:
+            _MEMORY.append(MemoryStorage())
+        return _MEMORY[0]
+
+
 @dataclass(frozen=True)
 class Pace:
     """At most `per` messages in any `window_s` seconds per robot."""
@@ -103,7 +119,7 @@ class ChatRobots:
     ) -> None:
         self._item = RateLimitItemPerSecond(pace.per, pace.window_s)
         self._storage: Storage = (
-            RedisStorage(redis_url, key_prefix=KEY_PREFIX) if redis_url else MemoryStorage()
+            RedisStorage(redis_url, key_prefix=KEY_PREFIX) if redis_url else _memory()
         )
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._client = client or httpx.Client(timeout=timeout_s)
