@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -41,12 +42,19 @@ from engine.core.settings import Settings
 from engine.jobs.base import JobQueue
 from engine.jobs.kinds import JobKind
 from engine.jobs.queues import job_queue_for
+from engine.jobs.ticks import RqTicker, ThreadTicker
 from engine.runtime.process import prepare_process
 from engine.scenarios.tasks import SCENARIO_JOB
 from engine.services.catalog import CatalogHandle
 from engine.services.listings import LISTING_JOB
 from engine.services.plan_jobs import PLAN_JOB
-from engine.services.reports import REPORT_JOB, REPORT_SEND_JOB
+from engine.services.reports import (
+    REPORT_JOB,
+    REPORT_SEND_JOB,
+    TICK_NAME,
+    fire_schedules,
+    schedule_tick,
+)
 from engine.services.settlements import SETTLEMENT_JOB
 from engine.services.stores import StoreRegistry, seed_demo, store_registry
 from engine.store.redis_store import durability_gaps
@@ -157,7 +165,43 @@ def served_app(settings: Settings) -> FastAPI:
     # The database is migrated (or found behind) now, not at the first catalog request:
     # a server that cannot use its database says so as it starts.
     app.state.catalog.open()
+    start_report_schedules(app, settings)
     return app
+
+
+class _StopTicker:
+    """A ticker as the app's owned resources are closed at shutdown."""
+
+    def __init__(self, ticker: ThreadTicker) -> None:
+        self.ticker = ticker
+
+    def close(self) -> None:
+        self.ticker.stop()
+
+
+def start_report_schedules(app: FastAPI, settings: Settings) -> None:
+    """Fire the report schedules every `report_tick_s` (0: never, in this process). On
+    Redis the tick is armed on RQ's scheduler and run by `omnistock worker` (arming it
+    from every API worker makes one job per slot); on the embedded default a thread of
+    this process runs it on the app's own stores. Either way each due report is claimed
+    once in the database, so several servers never send one twice."""
+    if settings.report_tick_s <= 0:
+        return
+    database = app.state.catalog.open().store.engine.url.render_as_string(hide_password=False)
+    every_s = settings.report_tick_s
+    url = app.state.stores.redis_url
+    if url:
+        RqTicker(url, TICK_NAME, schedule_tick, {"database_url": database}, every_s).start()
+        return
+    stores: StoreRegistry = app.state.stores
+
+    def tick(args: dict[str, Any]) -> None:
+        fire_schedules(database, settings, stores.get)
+
+    ticker = ThreadTicker(TICK_NAME, tick, {}, every_s)
+    ticker.start()
+    app.state.report_ticker = ticker
+    app.state.owned.append(_StopTicker(ticker))
 
 
 def _warn_if_redis_forgets(url: str) -> None:

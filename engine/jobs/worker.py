@@ -61,4 +61,6 @@ def run_worker(
         job_monitoring_interval=heartbeat_s,
         maintenance_interval=30,  # retries jobs of dead workers even with no API reads
     )
-    run.work(burst=burst, with_scheduler=False)
+    # With RQ's scheduler: the report schedules' tick is a job enqueued for a moment
+    # ahead (engine/jobs/ticks.py); one worker at a time runs the scheduler (a Redis lock).
+    run.work(burst=burst, with_scheduler=True)

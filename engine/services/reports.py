@@ -285,3 +285,23 @@ def fire_schedules(
 
 def outcomes_json(outcomes: Sequence[TargetOutcome]) -> list[dict[str, Any]]:
     return [o.to_json() for o in outcomes]
+
+
+# --- the schedules' tick (engine/jobs/ticks.py) ------------------------------------------
+
+TICK_NAME = "report-schedules"
+
+
+def schedule_tick(args: JsonObject) -> list[JsonObject]:
+    """The tick an RQ worker runs: every firing due now, from the tenants' stores on the
+    worker's Redis. The worker's own settings (its environment) hold the SMTP login: a
+    secret never travels through the queue."""
+    from engine.services.stores import store_registry
+
+    settings = Settings()
+    stores = store_registry(settings)
+    try:
+        fired = fire_schedules(args["database_url"], settings, stores.get)
+    finally:
+        stores.close()
+    return [{"key": f.firing.key, "outcome": f.outcome, "error": f.error} for f in fired]
