@@ -2,10 +2,12 @@
 
 A `Snapshot` model holds a Python object per stock, velocity and listed row; at
 50,000 SKUs that is 330,000 objects, built only to be turned into arrays by
-`SnapshotIndex`. Here the rows of a parsed document are checked with plain type checks
-and arrays instead, and kept as arrays. The checks only accept what the model accepts,
-with the same values: whatever they refuse (or are unsure of) goes to the model, which
-accepts it or names every fault, so the errors stay the model's, word for word.
+`SnapshotIndex` (and a sales history adds one per row and day: millions). Here the rows
+of a parsed document are checked with plain type checks and arrays instead, and kept as
+arrays (the history's by engine/core/history_columns.py). The checks only accept what
+the model accepts, with the same values: whatever they refuse (or are unsure of) goes to
+the model, which accepts it or names every fault, so the errors stay the model's, word
+for word.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import orjson
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
+from engine.core.history_columns import HISTORY_KEYS, HistoryRows, read_history
 from engine.core.limits import MAX_BUNDLE_QTY, MAX_MONEY, MAX_UNITS, MAX_VELOCITY
 from engine.core.modes import Mode
 from engine.core.snapshot import _MONEY, Snapshot, StockRow
@@ -35,7 +38,7 @@ F64 = NDArray[np.float64]
 BUCKETS = tuple(name for name in StockRow.model_fields if name not in ("sku", "warehouse"))
 _STOCK_KEYS = frozenset(StockRow.model_fields)
 _SKU_KEYS = frozenset(("id", "brand", "category", "tags", "price", "components"))
-_ROW_SECTIONS = ("skus", "stock", "velocity", "listed")
+_ROW_SECTIONS = ("skus", "stock", "velocity", "listed", "history")
 # orjson writes floats below 1e-4 or from 1e16 on in other notation than the standard
 # encoder (0.00001 for 1e-05): velocities in between hash through orjson, others not.
 _ORJSON_FLOATS = (1e-4, 1e16)
@@ -59,6 +62,7 @@ class SnapshotColumns:
     stock: dict[str, I64]  # bucket -> per row
     velocity: tuple[I64, I64, F64]  # (SKU code, shop code, units per day)
     listed: tuple[I64, I64, I64]  # (SKU code, shop code, quantity)
+    history: HistoryRows | None = None  # the sales history, if the snapshot has one
     dumped: dict[str, list[dict[str, Any]]] | None = None
     model: Snapshot | None = None  # the model the columns were built from, if any
 
@@ -102,6 +106,9 @@ class SnapshotColumns:
                 _ints([shop_pos[r.shop] for r in snap.listed]),
                 _ints([r.quantity for r in snap.listed]),
             ),
+            history=HistoryRows.of_rows(snap.history, sku_pos, shop_pos, snap.as_of.date())
+            if snap.history
+            else None,
             model=snap,
         )
 
@@ -196,9 +203,21 @@ def _read(data: Any) -> SnapshotColumns:
     listed_rows = data.get("listed", [])
     l_sku, l_shop, quantities = _shop_rows(listed_rows, "quantity", sku_pos, shop_pos)
     l_units = _units(quantities)
-    for sku, shop in ((v_sku, v_shop), (l_sku, l_shop)):
+    history_rows = data.get("history", [])
+    _require(_keys(history_rows) <= HISTORY_KEYS)
+    h_sku = _codes(_field(history_rows, "sku"), sku_pos)
+    h_shop = _codes(_field(history_rows, "shop"), shop_pos)
+    for sku, shop in ((v_sku, v_shop), (l_sku, l_shop), (h_sku, h_shop)):
         _require(_unique(sku, shop, len(shop_pos)))
         _require(bool(np.all(sku_brand[sku] == shop_brand[shop])))
+    # The model writes no history section where there is none (the input hash of such
+    # a snapshot stays what it was before the section existed).
+    history, dumped_history = None, {}
+    if history_rows:
+        read = read_history(history_rows, h_sku, h_shop, head.as_of.date())
+        if read is None:
+            raise _Refused
+        history, dumped_history = read[0], {"history": read[1]}
 
     # Each row section as the model writes it, for the input hash (written with sorted
     # keys, so key order is free): a document's own rows where they already are that
@@ -230,7 +249,7 @@ def _read(data: Any) -> SnapshotColumns:
             for r, v in zip(velocity_rows, speeds, strict=True)
         ],
         "listed": listed_rows,
-    }
+    } | dumped_history
     return SnapshotColumns(
         head=head,
         sku_ids=sku_ids,
@@ -243,6 +262,7 @@ def _read(data: Any) -> SnapshotColumns:
         stock=stock,
         velocity=(v_sku, v_shop, v_rate),
         listed=(l_sku, l_shop, l_units),
+        history=history,
         dumped=dumped,
     )
 
@@ -280,6 +300,7 @@ def document_colons(data: dict[str, Any], columns: SnapshotColumns) -> int | Non
         + sum(map(len, stock))
         + 3 * len(data.get("velocity", []))  # exactly {"sku", "shop", value}
         + 3 * len(data.get("listed", []))
+        + sum(map(len, data.get("history", [])))  # dates and numbers hold no colon
     )
 
 

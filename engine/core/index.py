@@ -6,19 +6,18 @@ Built once per plan; every rule reads masks from it instead of looping over rows
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import cached_property
-from itertools import chain, compress
-from operator import attrgetter
+from itertools import compress
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine.core.columns import BUCKETS, SnapshotColumns
+from engine.core.history_columns import HistoryRows
 from engine.core.scope import Scope
-from engine.core.snapshot import HistoryRow, Snapshot
+from engine.core.snapshot import Snapshot
 from solvers.problem import Grouping
 
 I64 = NDArray[np.int64]
@@ -37,56 +36,6 @@ def _spans(first: I64, length: I64) -> I64:
     one after another."""
     start_in_flat = np.cumsum(length) - length
     return np.arange(int(length.sum())) + np.repeat(first - start_in_flat, length)
-
-
-@dataclass(frozen=True)
-class HistoryRows:
-    """The snapshot's `history` section as flat arrays: per row its cell and days, and
-    per day (rows one after another) the units sold and whether the listing ran out."""
-
-    sku: I64  # [rows] SKU code
-    shop: I64  # [rows] shop code
-    days_back: I64  # [rows] days from the row's first day to as_of (1 = the day before)
-    length: I64  # [rows] days the row covers
-    units: I64  # [sum of lengths] units sold
-    stockout: Mask  # [sum of lengths] out of stock, or sold >= listed
-
-    @classmethod
-    def of_rows(
-        cls,
-        rows: Sequence[HistoryRow],
-        sku_pos: dict[str, int],
-        shop_pos: dict[str, int],
-        as_of: date,
-    ) -> HistoryRows:
-        """From validated rows (ids known, lengths equal, days before as_of)."""
-        n = len(rows)
-        length = np.fromiter(map(len, map(attrgetter("units"), rows)), np.int64, n)
-        first = np.cumsum(length) - length  # each row's first position in the flat days
-        total = int(length.sum())
-        units = np.fromiter(chain.from_iterable(r.units for r in rows), np.int64, total)
-        stockout = np.zeros(total, dtype=bool)
-        # Only the rows that give listings or flags are read for them.
-        for name in ("listed", "out_of_stock"):
-            given = [i for i, r in enumerate(rows) if getattr(r, name) is not None]
-            if not given:
-                continue
-            days = _spans(first[given], length[given])
-            values = chain.from_iterable(getattr(rows[i], name) for i in given)
-            if name == "listed":
-                stockout[days] |= units[days] >= np.fromiter(values, np.int64, days.size)
-            else:
-                stockout[days] |= np.fromiter(values, np.bool_, days.size)
-        starts = list(map(attrgetter("start"), rows))
-        back = {day: (as_of - day).days for day in set(starts)}
-        return cls(
-            sku=np.fromiter(map(sku_pos.__getitem__, map(attrgetter("sku"), rows)), np.int64, n),
-            shop=np.fromiter(map(shop_pos.__getitem__, map(attrgetter("shop"), rows)), np.int64, n),
-            days_back=np.fromiter(map(back.__getitem__, starts), np.int64, n),
-            length=length,
-            units=units,
-            stockout=stockout,
-        )
 
 
 @dataclass(frozen=True)
@@ -241,14 +190,7 @@ class SnapshotIndex:
             velocity=cols.velocity,
             listed=cols.listed,
             bundle_rows=cols.bundle_rows,
-            history=HistoryRows.of_rows(
-                head.history,
-                dict(zip(cols.sku_ids, range(n_s), strict=True)),
-                {s.id: j for j, s in enumerate(head.shops)},
-                head.as_of.date(),
-            )
-            if head.history
-            else None,
+            history=cols.history,
         )
 
     @classmethod
