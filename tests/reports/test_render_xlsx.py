@@ -113,6 +113,10 @@ def test_header_frozen_and_columns_sized(book: tuple) -> None:
     assert ws.freeze_panes == f"A{top + 1}"
     assert wb[REPORT.section("settlement").title(lang)].freeze_panes == "A2"
     products = wb[REPORT.section("products").title(lang)]
+    assert (products.page_setup.paperSize, products.page_setup.orientation) == (9, "landscape")
+    assert products.sheet_properties.pageSetUpPr.fitToPage
+    # one page wide (1: the file format's default, left out), as many long as it takes
+    assert products.page_setup.fitToWidth in (None, 1) and products.page_setup.fitToHeight == 0
     widths = [width(products, i) for i in range(1, 6)]
     assert min(widths) >= 8
     assert widths[1] > widths[2]  # product names are wider than unit counts

@@ -43,6 +43,7 @@ CHART_SIZE = {"width": 640, "height": 320}
 CHART_ROWS = 17  # rows a chart covers at the default row height, with a gap below
 WIDTH_MIN, WIDTH_MAX = 8, 60
 FROZEN_AT_MOST = 20  # a first table's header further down is not frozen (the title is)
+A4 = 9  # Excel's paper size code
 SHEET_NAME_MAX = 31  # Excel's limit
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -147,6 +148,10 @@ def _write_section(
     ws.freeze_panes(header + 1 if header is not None and header < FROZEN_AT_MOST else 1, 0)
     for col, width in sheet.widths.items():
         ws.set_column(col, col, min(max(width + 2, WIDTH_MIN), WIDTH_MAX))
+    # Printed on A4 across, tables and charts one page wide, as long as it takes.
+    ws.set_paper(A4)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
 
 
 def _write_figures(sheet: _Sheet, s: Section, lang: str, styles: _Styles) -> list[str]:
