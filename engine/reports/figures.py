@@ -166,14 +166,18 @@ def stockout_days(inputs: ReportInputs) -> Mask:
 
 
 def lost_demand(inputs: ReportInputs) -> I64:
-    """[skus, shops, days] demand an out-of-stock day lost: the cell's mean daily sales
-    over the window's days it was on sale (covered and not out), rounded to whole
-    units; 0 on the days it was on sale and for cells never on sale in the window."""
+    """[skus, shops, days] demand an out-of-stock day lost, estimated from the cell's own
+    sales on its days on sale (covered and not out) spread over the days as the brand's
+    sales are: sold on sale x the brand's units that day / the brand's units on the
+    cell's days on sale, rounded half up to whole units. A campaign's peak day lost more
+    than a quiet one. 0 on the days on sale and for a cell never on sale in the window."""
     on_sale = inputs.covered & ~inputs.out_of_stock
-    days = on_sale.sum(axis=2)
-    sold = np.where(on_sale, inputs.units, 0).sum(axis=2)
-    rate = np.divide(sold, days, out=np.zeros(days.shape), where=days > 0)
-    return np.where(inputs.out_of_stock, np.rint(rate)[:, :, None], 0).astype(np.int64)
+    brand = inputs.units.sum(axis=(0, 1))  # [days]
+    sold = np.where(on_sale, inputs.units, 0).sum(axis=2)[:, :, None]
+    base = np.where(on_sale, brand, 0).sum(axis=2)[:, :, None]
+    # In whole numbers: the estimate is a ratio of counts, rounded without float drift.
+    share = (2 * sold * brand + base) // np.maximum(2 * base, 1)
+    return np.where(inputs.out_of_stock & (base > 0), share, 0).astype(np.int64)
 
 
 def avoidable(inputs: ReportInputs, lost: I64) -> I64:
@@ -222,12 +226,14 @@ STOCKOUT_DEF = Text(
     "某店铺将 SKU 上架数量为 0、而品牌另一店铺当天售出该 SKU 的 SKU-天数。",
 )
 AVOIDABLE_DEF = Text(
-    "Demand lost on a day a shop listed 0 (estimated as the shop's mean daily sales of "
-    "the SKU on its days on sale in the window) that the SKU's physical stock left at "
-    "the end of that day could have served; shops in priority order, each capped by "
-    "what the earlier ones left (the scenarios' avoidable_lost_sales).",
-    "店铺上架为 0 的日子里流失的需求（按该店铺窗口内在售日的日均销量估算），且当天结束时该 SKU "
-    "的剩余实物库存本可满足的部分；按店铺优先级依次扣减（同情景模拟的可避免缺货损失）。",
+    "Demand lost on a day a shop listed 0 that the SKU's physical stock left at the end "
+    "of that day could have served; shops in priority order, each capped by what the "
+    "earlier ones left (the scenarios' avoidable_lost_sales). The lost demand is "
+    "estimated: the shop's sales of the SKU on its days on sale in the window, spread "
+    "over the days as the brand's sales are (a peak day lost more).",
+    "店铺上架为 0 的日子里流失、且当天结束时该 SKU 剩余实物库存本可满足的需求；按店铺优先级"
+    "依次扣减（同情景模拟的可避免缺货损失）。流失需求为估算：该店铺窗口内在售日的该 SKU 销量，"
+    "按品牌每日销量的分布摊到各天（高峰日流失更多）。",
 )
 STRANDED_DEF = Text(
     "Per SKU, physical units at the window's end beyond what the shops' listings at the "

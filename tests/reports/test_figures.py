@@ -118,9 +118,12 @@ def test_sales_by_day_and_shop(report: Report) -> None:
 
 def test_stock_figures(report: Report) -> None:
     # Stockouts: A s1 day 2 (A sold 3 on s2), A s2 day 3 (4 on s1), B s1 days 1 and 3
-    # (5 and 1 on s2); never B s2. Lost demand: A s1 3 a day (2 and 4 on sale), A s2 2
-    # (1 and 3), B s1 3 (3 on its one day on sale). Avoidable: A s1 day 2 min(3, 7) = 3,
-    # A s2 day 3 min(2, 3) = 2, B s1 day 1 min(3, 6) = 3, day 3 min(3, 2) = 2: 10.
+    # (5 and 1 on s2); never B s2. The brand sold 8, 6 and 5 units a day. Lost demand,
+    # a cell's sales on sale x the brand's that day / the brand's on those days:
+    # A s1 day 2: 6 x 6 / (8 + 5) = 2.77 -> 3; A s2 day 3: 4 x 5 / (8 + 6) = 1.43 -> 1;
+    # B s1 day 1: 3 x 8 / 6 = 4, day 3: 3 x 5 / 6 = 2.5 -> 3 (half up).
+    # Avoidable: A s1 day 2 min(3, 7) = 3, A s2 day 3 min(1, 3) = 1, B s1 day 1
+    # min(4, 6) = 4, day 3 min(3, 2) = 2: 10.
     # Stranded: A 3 left, none listed; B 2 left, 9 listed: 3. Oversold: B s2 day 1.
     assert figures(report, "stock") == {
         "sell_through": 19 / 24,
@@ -131,8 +134,8 @@ def test_stock_figures(report: Report) -> None:
         "units_oversold": 1,
     }
     stock = report.section("stock")
-    assert stock.table("by_shop").rows == (("s1", 3, 9, 8), ("s2", 1, 2, 2))
-    assert stock.table("by_day").rows == ((DAYS[0], 1, 3), (DAYS[1], 1, 3), (DAYS[2], 2, 4))
+    assert stock.table("by_shop").rows == (("s1", 3, 10, 9), ("s2", 1, 1, 1))
+    assert stock.table("by_day").rows == ((DAYS[0], 1, 4), (DAYS[1], 1, 3), (DAYS[2], 2, 3))
     assert stock.table("by_category").rows == (("shoes", 10, 3, 10 / 13), ("socks", 9, 2, 9 / 11))
 
 
