@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from engine.reports.figures import avoidable, build_report, lost_demand, stockout_days
-from engine.reports.inputs import ReportInputs
+from engine.reports.inputs import PlanInput, ReportInputs
 
 
 @st.composite
@@ -50,13 +50,29 @@ def report_inputs(draw: st.DrawFn) -> ReportInputs:
         covered=covered,
         stock_end=left[:, None] + after,
         listed_end=draw(arrays(np.int64, (n_skus, n_shops), elements=st.integers(0, 5))),
+        plans=tuple(
+            PlanInput(
+                f"p{k}", draw(arrays(np.int64, (n_skus, n_shops), elements=st.integers(0, 9)))
+            )
+            for k in range(draw(st.integers(0, 2)))
+        ),
     )
 
 
 @settings(max_examples=80, deadline=None)
 @given(report_inputs())
 def test_totals_by_shop_by_day_and_in_all_agree(inputs: ReportInputs) -> None:
-    sales = build_report(inputs).section("sales")
+    report = build_report(inputs)
+    for section in report.sections:  # every section fills its tables or says why not
+        assert (section.empty is None) == bool(section.tables), section.key
+        for table in section.tables:
+            assert all(len(row) == len(table.columns) for row in table.rows), table.key
+    plan = report.section("plan")
+    for row, plan_input in zip(
+        plan.tables[0].rows if plan.tables else (), _per_shop(inputs), strict=True
+    ):
+        assert row[2:4] == plan_input
+    sales = report.section("sales")
     if sales.empty is not None:
         assert int(inputs.units.sum()) == 0 or not inputs.covered.any()
         return
@@ -70,6 +86,19 @@ def test_totals_by_shop_by_day_and_in_all_agree(inputs: ReportInputs) -> None:
     assert sum(row[1] for row in sales.table("by_day").rows) == total  # type: ignore[misc]
     assert sum(row[1] for row in sales.table("by_shop").rows) == total  # type: ignore[misc]
     assert sum(row[2] for row in sales.table("by_shop").rows) == gmv  # type: ignore[misc]
+
+
+def _per_shop(inputs: ReportInputs) -> list[tuple[int, int]]:
+    """Per plan and shop: units the plan listed there, units of its SKUs the shop sold."""
+    found = []
+    for plan in inputs.plans:
+        for p in range(len(inputs.shops)):
+            listed = sum(int(plan.listed[s, p]) for s in range(len(inputs.skus)))
+            sold = sum(
+                int(inputs.units[s, p].sum()) for s in range(len(inputs.skus)) if plan.listed[s, p]
+            )
+            found.append((listed, sold))
+    return found
 
 
 @settings(max_examples=80, deadline=None)
