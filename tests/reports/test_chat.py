@@ -16,14 +16,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from engine.db import migrate
-from engine.db.connect import connect
-from engine.reports.delivery.chat import ChatRobots, Pace, check_webhook
+from engine.reports.delivery.chat import ChatRobots, Pace, check_webhook, robot_body
 from engine.reports.delivery.errors import BadRecipient
 from engine.reports.delivery.log import DeliveryLog
 from engine.reports.delivery.message import Message, Target
 from engine.reports.delivery.retry import Retry
 from tests.redis_server import free_port
+from tests.reports.logs import sqlite_log
 from tests.reports.robots import chat_robot
 
 TENANT, BRAND, KEY = "acme", "b1", "acme/b1/campaign/2026-11-10..2026-11-12"
@@ -40,13 +39,8 @@ MESSAGE = Message(
 
 @pytest.fixture
 def log(tmp_path: Path) -> Iterator[DeliveryLog]:
-    url = f"sqlite:///{tmp_path / 'db' / 'omnistock.db'}"
-    migrate.upgrade(url)
-    engine = connect(url)
-    try:
-        yield DeliveryLog(engine)
-    finally:
-        engine.dispose()
+    with sqlite_log(tmp_path) as log:
+        yield log
 
 
 def _send(
@@ -186,3 +180,11 @@ def test_a_bad_webhook_is_failed_before_posting(log: DeliveryLog) -> None:
         outcome, reason = _send(ChatRobots(), target, log)
     assert outcome == "failed" and reason is not None and "key=" in reason
     assert robot.posts == []
+
+
+def test_a_long_summary_is_cut_to_what_a_robot_takes() -> None:
+    long = Message("b1 双11 报告", "", "", summary="成交额 ¥1,204,000\n" * 1000, link=MESSAGE.link)
+    for channel, field in (("wecom", "content"), ("dingtalk", "text")):
+        text = robot_body(channel, long)["markdown"][field]
+        assert len(text.encode()) <= 4096  # WeCom's limit for markdown, in bytes
+        assert text.startswith("### b1 双11 报告") and text.endswith(f"]({MESSAGE.link})")

@@ -19,13 +19,12 @@ from matplotlib.figure import Figure
 from pydantic import SecretStr
 
 from engine.core.settings import Settings
-from engine.db import migrate
-from engine.db.connect import connect
 from engine.reports.delivery.log import DeliveryLog
 from engine.reports.delivery.mail import KEY_HEADER, MailServer, send_mail
 from engine.reports.delivery.message import PDF, XLSX, Attachment, Message, Target
 from engine.reports.delivery.retry import Retry
 from tests.redis_server import free_port
+from tests.reports.logs import sqlite_log
 from tests.reports.smtp import PASSWORD, USER, smtp_server
 
 TENANT, BRAND, KEY = "acme", "b1", "acme/b1/campaign/2026-11-10..2026-11-12"
@@ -66,13 +65,8 @@ MESSAGE = Message(
 
 @pytest.fixture
 def log(tmp_path: Path) -> Iterator[DeliveryLog]:
-    url = f"sqlite:///{tmp_path / 'db' / 'omnistock.db'}"
-    migrate.upgrade(url)
-    engine = connect(url)
-    try:
-        yield DeliveryLog(engine)
-    finally:
-        engine.dispose()
+    with sqlite_log(tmp_path) as log:
+        yield log
 
 
 def _server(port: int, **options: Any) -> MailServer:
