@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -54,6 +54,9 @@ Tenant = Annotated[str, typer.Option("--tenant", help="the tenant whose data it 
 Kind = Annotated[str, typer.Option("--kind", help="campaign or monthly")]
 Lang = Annotated[str, typer.Option("--lang", help="zh or en: the labels' language")]
 Demo = Annotated[bool, typer.Option("--demo", help="from the demo's data, no server")]
+DemoSkus = Annotated[
+    int, typer.Option("--demo-skus", min=30, max=50_000, help="the demo's size in SKUs")
+]
 
 
 def _day(value: str, field: str) -> date:
@@ -85,14 +88,18 @@ def _store(settings: Settings, tenant: str) -> Store:
     return store_registry(settings).get(tenant)
 
 
-def _report(demo: bool, tenant: str, brand: str, start: str, end: str, kind: str) -> Report:
+def _report(demo: int | None, tenant: str, brand: str, start: str, end: str, kind: str) -> Report:
+    """The report: of the demo of `demo` SKUs, or of the tenant's data when None."""
     first, last = _day(start, "from"), _day(end, "to")
     with err.status("gathering the window's data and computing the figures"):
-        if demo:
+        if demo is not None:
             from engine.reports.demo import demo_inputs
             from engine.reports.figures import build_report
 
-            return build_report(demo_inputs(brand, first, last))
+            which: Literal["campaign", "monthly"] = "monthly" if kind == "monthly" else "campaign"
+            _kind(kind)
+            inputs = demo_inputs(brand, first, last, skus=demo, kind=which)
+            return build_report(inputs)
         settings = read_settings()
         store = _store(settings, tenant)
         return service.report_of(store, _database(settings), brand, first, last, _kind(kind))
@@ -108,10 +115,11 @@ def build(
     kind: Kind = "campaign",
     tenant: Tenant = "local",
     demo: Demo = False,
+    demo_skus: DemoSkus = 5000,
 ) -> None:
     """Build a brand's report of a window: XLSX (native charts), HTML and PDF."""
     try:
-        built = _report(demo, tenant, brand, start, end, kind)
+        built = _report(demo_skus if demo else None, tenant, brand, start, end, kind)
         with err.status("drawing the workbook, the page and the PDF"):
             paths = render(built, lang, out_dir, font_file=read_settings().report_font)
     except OmnistockError as error:
@@ -130,6 +138,7 @@ def send(
     kind: Kind = "campaign",
     tenant: Tenant = "local",
     demo: Demo = False,
+    demo_skus: DemoSkus = 5000,
     mail: Annotated[
         list[str] | None,
         typer.Option("--mail", help="send to this address (repeatable) instead of the stored"),
@@ -141,7 +150,7 @@ def send(
     settings = read_settings()
     try:
         targets = [check_target("mail", address) for address in mail or []]
-        built_report = _report(demo, tenant, brand, start, end, kind)
+        built_report = _report(demo_skus if demo else None, tenant, brand, start, end, kind)
         with err.status("drawing the workbook, the page and the PDF"):
             built = service.draw(built_report, lang, settings.report_font)
         database = _database(settings)
