@@ -18,6 +18,8 @@ Where each part comes from:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -389,8 +391,10 @@ def gather(
     (price checks, completeness); a database not given leaves its sections empty.
     `plan_ids`: the plans to compare with sales (default: those published in the
     window)."""
-    stored = store.get_snapshot()
-    snapshot = parse_snapshot(stored.body, "stored snapshot")
+    stored = store.get_snapshot_text()
+    snapshot = parse_snapshot(json.loads(stored.text), "stored snapshot")
+    # The stored text's hash: a rebuild from the same snapshot names the same one.
+    digest = hashlib.sha256(stored.text.encode()).hexdigest()
     try:
         rules = store.get_ruleset()
         ruleset, rules_version = parse_ruleset(rules.body, "stored ruleset"), str(rules.version)
@@ -428,5 +432,9 @@ def gather(
         settlements=runs,
         prices=prices,
         completeness=completeness,
-        sources={"stock_version": str(stored.version), "ruleset_version": rules_version},
+        sources={
+            "snapshot_sha256": digest,
+            "stock_version": str(stored.version),
+            "ruleset_version": rules_version,
+        },
     )

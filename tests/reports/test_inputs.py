@@ -6,6 +6,7 @@ or brands refused naming the field."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -175,6 +176,8 @@ def test_gathered_from_the_store_and_the_settlement_database(runs: SettlementSto
     assert plan.listed.tolist() == [[7, 3], [0, 0]]  # own units + the shared part
     assert inputs.sources["plans"] == "p1"
     assert inputs.sources["stock_version"] == "1" and inputs.sources["ruleset_version"] == "none"
+    text = store.get_snapshot_text().text.encode()
+    assert inputs.sources["snapshot_sha256"] == hashlib.sha256(text).hexdigest()
 
     (run,) = inputs.settlements
     assert inputs.sources["settlement_2026-11"] == run.run_id
