@@ -61,6 +61,8 @@ __all__ = [
 ]
 
 I64 = NDArray[np.int64]
+# The publish route as the audit log names it (api/routes/publishing.py, under /v1).
+PUBLISH_ROUTE = "/plans/{plan_id}/publish"
 Mask = NDArray[np.bool_]
 ReportKind = Literal["campaign", "monthly"]
 
@@ -350,7 +352,7 @@ def published_plan_ids(store: Store, start: date, end: date, like: datetime) -> 
     ids: list[str] = []
     for entry in reversed(store.audit_entries(store.audit_keep)):
         route, target = str(entry.get("route", "")), entry.get("target") or {}
-        if not route.endswith("/publish") or int(entry.get("status", 500)) >= 300:
+        if not route.endswith(PUBLISH_ROUTE) or int(entry.get("status", 500)) >= 300:
             continue
         at = datetime.fromisoformat(str(entry["at"]))
         plan_id = target.get("plan_id") if isinstance(target, dict) else None
