@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.core.errors import InputError
 from engine.core.io import parse_snapshot
@@ -201,3 +203,66 @@ def test_a_brand_without_sales_or_settlement_gets_a_report_that_says_so() -> Non
     empty = {s.key for s in report.sections if s.empty is not None}
     assert empty == {"sales", "stock", "products", "plan", "listing", "prices", "settlement"}
     assert all(s.empty is not None and s.empty.zh for s in report.sections)
+
+
+@st.composite
+def sold_and_window(draw: st.DrawFn) -> tuple[dict[str, Any], date, date]:
+    """A snapshot of one brand (two SKUs with stock, two shops) with history rows
+    starting anywhere in the ten days before as_of, and a window in those days."""
+    as_of = date(2026, 11, 13)
+    rows = []
+    for sku in ("A", "B"):
+        for shop in ("tm", "jd"):
+            if not draw(st.booleans()):
+                continue
+            back = draw(st.integers(1, 10))  # the row's first day, in days before as_of
+            days = draw(st.integers(1, back))
+            row: dict[str, Any] = {
+                "sku": sku,
+                "shop": shop,
+                "start": (as_of - timedelta(days=back)).isoformat(),
+                "units": draw(st.lists(st.integers(0, 9), min_size=days, max_size=days)),
+            }
+            if draw(st.booleans()):
+                row["listed"] = draw(st.lists(st.integers(0, 9), min_size=days, max_size=days))
+            rows.append(row)
+    first = draw(st.integers(1, 10))
+    start = as_of - timedelta(days=first)
+    end = start + timedelta(days=draw(st.integers(0, first - 1)))
+    skus = [s for s in SNAPSHOT["skus"] if s["brand"] == "b1"]
+    stock = [{"sku": "A", "warehouse": "wh", "on_hand": draw(st.integers(0, 50))}]
+    doc = {**SNAPSHOT, "skus": skus + [SNAPSHOT["skus"][2]], "stock": stock, "history": rows}
+    return doc, start, end
+
+
+@settings(max_examples=60, deadline=None)
+@given(sold_and_window())
+def test_each_day_of_the_window_is_its_rows_day_and_stock_adds_up(
+    case: tuple[dict[str, Any], date, date],
+) -> None:
+    doc, start, end = case
+    inputs = inputs_of(parse_snapshot(doc), Ruleset(), "b1", start, end, today=TODAY)
+    skus, shops, days = list(inputs.skus), list(inputs.shops), list(inputs.days)
+    later = [0, 0]
+    for row in doc["history"]:
+        s, p = skus.index(row["sku"]), shops.index(row["shop"])
+        for k, units in enumerate(row["units"]):
+            day = date.fromisoformat(row["start"]) + timedelta(days=k)
+            if day > end:
+                later[s] += units
+            elif day >= start:
+                d = days.index(day)
+                assert inputs.covered[s, p, d] and inputs.units[s, p, d] == units
+                listed = row["listed"][k] if "listed" in row else -1
+                assert inputs.listed[s, p, d] == listed
+                assert inputs.out_of_stock[s, p, d] == (listed == 0)
+    assert (
+        inputs.units[~inputs.covered].sum() == 0 and not inputs.out_of_stock[~inputs.covered].any()
+    )
+    # No arrivals: the stock at each day's end is the next day's end plus what sold on it.
+    on_hand = [doc["stock"][0]["on_hand"], 0]  # B has no stock row
+    sold = inputs.units.sum(axis=1)
+    for s in range(2):
+        assert inputs.stock_end[s, -1] == on_hand[s] + later[s]
+        for d in range(len(days) - 1):
+            assert inputs.stock_end[s, d] == inputs.stock_end[s, d + 1] + sold[s, d + 1]
