@@ -54,10 +54,12 @@ def check_target(channel: str, address: str, secret: str | None = None) -> Targe
     if channel not in CHANNELS:
         raise BadRecipient("channel", channel, f"is not a channel ({', '.join(CHANNELS)})")
     if channel == "mail":
-        check_address(address.strip())
+        local, _, domain = check_address(address.strip()).rpartition("@")
         if secret is not None:
             raise BadRecipient("secret", "***", "is for DingTalk robots only")
-        return Target("mail", address.strip())
+        # Domains are case-blind: ceo@Brand.Example is the same mailbox as ceo@brand.example
+        # (the local part is the receiving server's business, kept as given).
+        return Target("mail", f"{local}@{domain.lower()}")
     check_webhook(channel, address)
     if secret is not None and channel != "dingtalk":
         raise BadRecipient("secret", "***", "is for DingTalk robots only")

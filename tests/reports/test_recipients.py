@@ -85,6 +85,11 @@ def test_the_same_recipient_twice_is_a_conflict(store: RecipientStore) -> None:
     store.add("acme", "b1", "mail", "ceo@brand.example")
     with pytest.raises(Conflict, match=r"ceo@brand.example already gets brand b1's all"):
         store.add("acme", "b1", "mail", "ceo@brand.example")
+    with pytest.raises(Conflict):
+        store.add("acme", "b1", "mail", " ceo@Brand.EXAMPLE ")
+    assert store.add("acme", "b1", "mail", "CEO@brand.example").target.address == (
+        "CEO@brand.example"
+    )
 
 
 def test_removed_by_its_tenant_only(store: RecipientStore) -> None:
