@@ -103,6 +103,18 @@ def test_charts_inline_svg_one_per_chart(page: tuple[str, str, Page]) -> None:
     assert "<?xml" not in html and "<!DOCTYPE svg" not in html
 
 
+def test_ids_are_unique_on_the_page_and_every_reference_resolves(
+    page: tuple[str, str, Page],
+) -> None:
+    """matplotlib numbers each figure's ids from 1: unscoped, two charts share ids and
+    one chart's clip path reference can reach another's."""
+    html = page[1]
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) > CHART_COUNT and len(ids) == len(set(ids))
+    references = re.findall(r'(?:href="#|url\(#)([^")]+)', html)
+    assert references and set(references) <= set(ids)
+
+
 def test_styles_inline_no_style_block(page: tuple[str, str, Page]) -> None:
     lang, _, parsed = page
     assert parsed.count("style") == 0  # mail clients drop <style>: none, not even in an SVG
@@ -213,7 +225,7 @@ def test_chinese_labels_drawn_with_a_chinese_font() -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*missing from font")
         svg = chart_svg(chart, table, "zh", None)  # finds the system's Chinese font
-    assert re.search(r'<path id="(NotoSansCJK|WenQuanYi|SourceHan)', svg)
+    assert re.search(r'<path id="c[0-9a-f]{8}-(NotoSansCJK|WenQuanYi|SourceHan)', svg)
     latin = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
     with pytest.warns(UserWarning, match="missing from font"):  # the check can fail
         chart_svg(chart, table, "zh", CjkFont(latin, "DejaVu Sans"))

@@ -9,6 +9,7 @@ labels, and the Chinese font is given to each text of the figure, never set glob
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import math
@@ -166,11 +167,23 @@ _JOINS = 'stroke-linejoin="round" stroke-linecap="butt"'
 _SIZE = re.compile(r'<svg([^>]*?) width="[^"]*" height="[^"]*"')
 
 
+# matplotlib numbers the ids of each figure from 1 (`line2d_1`, `patch_3`, glyphs by
+# name): two charts inlined in one page would share ids, which HTML forbids and which
+# let one chart's `url(#...)` reach another's clip path. Each chart's ids get a prefix
+# of its own - a digest of the SVG, so the same chart keeps the same bytes.
+_ID = re.compile(r'(\bid="|xlink:href="#|href="#|url\(#)([^")]+)')
+
+
+def _scoped(svg: str) -> str:
+    prefix = "c" + hashlib.sha1(svg.encode()).hexdigest()[:8] + "-"
+    return _ID.sub(lambda m: f"{m[1]}{prefix}{m[2]}", svg)
+
+
 def _svg(fig: Figure, title: str) -> str:
     FigureCanvasAgg(fig)
     out = io.StringIO()
     fig.savefig(out, format="svg", metadata={"Date": None})
-    svg = _NOISE.sub("", _PROLOG.sub("", out.getvalue()))
+    svg = _scoped(_NOISE.sub("", _PROLOG.sub("", out.getvalue())))
     # Width from the page (a mail client's or a PDF page's), height from the viewBox.
     label = html.escape(title, quote=True)
     return _SIZE.sub(
