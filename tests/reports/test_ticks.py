@@ -11,7 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +29,6 @@ from tests.db.databases import BACKENDS, blank_database
 from tests.reports import ticks_probe
 
 REDIS_URL = "redis://127.0.0.1:6379/11"  # this directory's own database
-QUEUE = "omnistock-test-ticks"
 ROOT = Path(__file__).resolve().parents[2]
 _WORKER = """
 import sys
@@ -39,29 +40,46 @@ Worker([Queue(sys.argv[2], connection=connection)], connection=connection,
 """
 
 
+@dataclass
+class Run:
+    """One test's corner of the Redis database: its queue, its lists and its ticks all
+    carry `token`, so two test runs at once (two checkouts, two sessions) do not meet,
+    and the test deletes only its own keys."""
+
+    redis: Redis
+    token: str
+
+    @property
+    def queue(self) -> str:
+        return f"omnistock-test-{self.token}"
+
+    def key(self, name: str) -> str:
+        return f"{self.token}-{name}"
+
+    def workers(self, count: int) -> list[subprocess.Popen[bytes]]:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        return [
+            subprocess.Popen(
+                [sys.executable, "-c", _WORKER, REDIS_URL, self.queue, f"{self.token}-w{n}"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for n in range(count)
+        ]
+
+
 @pytest.fixture
-def redis() -> Iterator[Redis]:
+def run() -> Iterator[Run]:
     connection = Redis.from_url(REDIS_URL)
-    connection.flushdb()
+    token = f"ticks{uuid.uuid4().hex[:12]}"
     try:
-        yield connection
+        yield Run(connection, token)
     finally:
-        connection.flushdb()
+        for key in connection.scan_iter(f"*{token}*"):
+            connection.delete(key)
         connection.close()
-
-
-def _workers(count: int) -> list[subprocess.Popen[bytes]]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return [
-        subprocess.Popen(
-            [sys.executable, "-c", _WORKER, REDIS_URL, QUEUE, f"tick-test-{os.getpid()}-{n}"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for n in range(count)
-    ]
 
 
 def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
@@ -85,22 +103,23 @@ def _wait_for(check: Callable[[], bool], timeout_s: float) -> None:
         time.sleep(0.1)
 
 
-def test_an_rq_tick_rearms_itself_once_per_slot(redis: Redis) -> None:
-    args = {"redis": REDIS_URL, "key": "ticks"}
-    ticker = RqTicker(REDIS_URL, "count", ticks_probe.count, args, 1.0, QUEUE)
+def test_an_rq_tick_rearms_itself_once_per_slot(run: Run) -> None:
+    redis, name, ticks = run.redis, run.key("count"), run.key("ticks")
+    args = {"redis": REDIS_URL, "key": ticks}
+    ticker = RqTicker(REDIS_URL, name, ticks_probe.count, args, 1.0, run.queue)
     # Three servers start at once, each arming the tick: one job for the slot.
     for _ in range(3):
         ticker.start()
-    first = arm(REDIS_URL, "count", ticks_probe.count, args, 1.0, QUEUE)
-    assert first == tick_job_id("count", float(first.rsplit("-", 1)[1]))
-    scheduled = ScheduledJobRegistry(QUEUE, connection=redis)
+    first = arm(REDIS_URL, name, ticks_probe.count, args, 1.0, run.queue)
+    assert first == tick_job_id(name, float(first.rsplit("-", 1)[1]))
+    scheduled = ScheduledJobRegistry(run.queue, connection=redis)
     assert scheduled.get_job_ids() in ([first], [])  # [] when the slot passed meanwhile
-    workers = _workers(1)
+    workers = run.workers(1)
     try:
-        _wait_for(lambda: int(redis.llen("ticks")) >= 4, 30)
+        _wait_for(lambda: int(redis.llen(ticks)) >= 4, 30)
     finally:
         _stop(workers)
-    moments = sorted(float(m) for m in redis.lrange("ticks", 0, -1))
+    moments = sorted(float(m) for m in redis.lrange(ticks, 0, -1))
     assert len(moments) >= 4
     gaps = [b - a for a, b in zip(moments, moments[1:], strict=False)]
     # No slot ran twice (a gap near 0) and the chain never broke. A tick runs up to a
@@ -111,8 +130,9 @@ def test_an_rq_tick_rearms_itself_once_per_slot(redis: Redis) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_two_workers_ticking_at_once_send_each_report_once(
-    redis: Redis, tmp_path: Path, backend: str
+    run: Run, tmp_path: Path, backend: str
 ) -> None:
+    redis, sent_key = run.redis, run.key("sent")
     with blank_database(backend, tmp_path) as url:
         migrate.upgrade(url)
         engine = connect(url)
@@ -124,17 +144,17 @@ def test_two_workers_ticking_at_once_send_each_report_once(
         expected = {f.key for f in store.due_firings(datetime.now(UTC))}
         engine.dispose()
         assert len(expected) == 20
-        args = {"redis": REDIS_URL, "key": "sent", "db": url}
+        args = {"redis": REDIS_URL, "key": sent_key, "db": url}
         # Two ticks over the same schedules, due in the same slot: two jobs at once.
-        arm(REDIS_URL, "fire-a", ticks_probe.fire, args, 2.0, QUEUE)
-        arm(REDIS_URL, "fire-b", ticks_probe.fire, args, 2.0, QUEUE)
-        workers = _workers(2)
+        arm(REDIS_URL, run.key("fire-a"), ticks_probe.fire, args, 2.0, run.queue)
+        arm(REDIS_URL, run.key("fire-b"), ticks_probe.fire, args, 2.0, run.queue)
+        workers = run.workers(2)
         try:
-            _wait_for(lambda: int(redis.llen("sent")) >= 20, 60)
+            _wait_for(lambda: int(redis.llen(sent_key)) >= 20, 60)
             time.sleep(2.5)  # a tick more: nothing further must be sent
         finally:
             _stop(workers)
-    sent = [k.decode() if isinstance(k, bytes) else k for k in redis.lrange("sent", 0, -1)]
+    sent = [k.decode() if isinstance(k, bytes) else k for k in redis.lrange(sent_key, 0, -1)]
     assert sorted(sent) == sorted(expected)  # each exactly once
 
 
