@@ -1,0 +1,273 @@
+"""The console's interface text in English and Chinese, chosen per browser.
+
+The language is the `omnistock_console_lang` cookie's (set by the switch in the page
+header), else the first the browser asks for (Accept-Language), else English. Data -
+SKU ids, shop ids, rule ids, the engine's own messages - is shown as it is stored.
+A page names text by key; a key missing from a language is a test failure
+(tests/console/test_i18n.py), never a blank on the page.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["en", "zh"]
+LANGS: tuple[Lang, ...] = ("en", "zh")
+LANG_COOKIE = "omnistock_console_lang"
+
+TEXT: dict[Lang, dict[str, str]] = {
+    "en": {
+        "app.title": "omnistock console",
+        "nav.plans": "Plans",
+        "nav.make_plan": "Make a plan",
+        "nav.mode": "Mode",
+        "nav.sign_out": "Sign out",
+        "nav.signed_in_as": "Key {key_id} · {role}",
+        "nav.brand": "brand {brand}",
+        "nav.language": "中文",
+        "role.operator": "operator",
+        "role.brand_viewer": "brand viewer",
+        "role.admin": "admin",
+        "signin.title": "Sign in",
+        "signin.key": "API key",
+        "signin.key_hint": "A key made with `omnistock keys create`, or one an admin made for you.",
+        "signin.submit": "Sign in",
+        "signin.needed": "Sign in to use the console.",
+        "signin.expired": "Your session has ended. Sign in again.",
+        "signin.revoked": "Key {key_id} was revoked at {at}; your session has ended. "
+        "Sign in with another key.",
+        "signin.signed_out": "You have signed out.",
+        "signin.invalid": "That key was not accepted: {reason}.",
+        "form.missing_token": "This form has no security token. Reload the page and try again.",
+        "form.tampered": "This form was changed after the page made it, or it belongs to "
+        "another session. Nothing was done. Reload the page and try again.",
+        "form.sent_twice": "This form was already sent. Nothing was done a second time.",
+        "form.signin_token": "The sign-in form has expired or was not made by this console. "
+        "Reload the page and sign in again.",
+        "error.title": "Something is not right",
+        "error.400": "The request was refused",
+        "error.403": "Not allowed",
+        "error.404": "Not found",
+        "error.409": "Conflict",
+        "error.422": "Invalid input",
+        "error.429": "Too many requests",
+        "error.500": "Internal error",
+        "error.503": "Unavailable",
+        "error.forbidden": "Your key may not do this: {reason}.",
+        "error.read_only": "Your key reads only (brand viewer): it cannot send this form.",
+        "error.not_found": "{what} {id} was not found.",
+        "error.no_page": "There is no console page at {path}.",
+        "error.internal": "The console could not answer. The error is logged with "
+        "request id {request_id}.",
+        "error.unavailable": "A service the console needs does not answer: {reason}. "
+        "Try again in a few seconds.",
+        "error.rate_limited": "Your key has sent too many requests; wait {seconds} s.",
+        "error.back": "Back to the plans",
+        "plans.title": "Plans",
+        "plans.latest": "Latest plan",
+        "plans.brand": "Brand",
+        "plans.none": "No plan has been made for the stock as it is now (stock version "
+        "{stock_version}, ruleset version {ruleset_version}, mode {mode}).",
+        "plans.no_snapshot": "The tenant has no snapshot yet: load one with the API or "
+        "`omnistock` before planning.",
+        "plans.make_one": "Make a plan",
+        "plans.skus": "SKUs",
+        "plans.shops": "Shops",
+        "plans.units": "Units allocated",
+        "plans.open": "Open",
+        "plans.made_for": "For stock version {stock_version}, ruleset version "
+        "{ruleset_version}, mode {mode}, solver {solver}.",
+        "plans.current": "This is the plan of the stock as it is now.",
+        "plans.older": "The stock or the rules have changed since this plan was made.",
+        "plans.table.sku": "SKU",
+        "plans.table.category": "Category",
+        "plans.table.pool": "Shared",
+        "plans.filter.search": "Search SKU",
+        "plans.filter.shop": "Shop",
+        "plans.filter.category": "Category",
+        "plans.filter.any": "any",
+        "plans.filter.apply": "Filter",
+        "plans.page": "Page {page} of {pages} · {rows} SKUs",
+        "plans.prev": "Previous",
+        "plans.next": "Next",
+        "plans.empty": "No SKU matches these filters.",
+        "plans.unlisted": "not listed",
+        "sku.title": "SKU {sku}",
+        "sku.pool": "Pool",
+        "sku.pool_derivation": "How the pool is derived",
+        "sku.cells": "Per shop",
+        "sku.shop": "Shop",
+        "sku.quantity": "Quantity",
+        "sku.shared": "Shared",
+        "sku.binding": "Binding rules",
+        "sku.steps": "Why",
+        "sku.unallocated": "Not allocated",
+        "sku.back": "Back to the plan",
+        "make.title": "Make a plan",
+        "make.mode": "Mode",
+        "make.mode_in_force": "the mode in force ({mode})",
+        "make.submit": "Make the plan",
+        "make.explain": "The plan is made as a job from the stored snapshot and the latest "
+        "ruleset; this page follows it.",
+        "job.title": "Plan job {job_id}",
+        "job.status": "Status: {status}",
+        "job.stage": "Stage: {stage}",
+        "job.done": "The plan is ready.",
+        "job.failed": "The job failed: {error}",
+        "job.open_plan": "Open the plan",
+        "job.waiting": "Waiting for the job; this page refreshes by itself.",
+        "mode.title": "Mode",
+        "mode.now": "In force now: {mode}",
+        "mode.switch": "Switch set: {mode}",
+        "mode.window": "Window: {start} to {end}",
+        "mode.no_window": "No window: in force until switched back.",
+        "mode.last": "Last switched by key {key_id} ({role}) at {at}.",
+        "mode.never": "Not switched through the API or the console yet (or the audit log "
+        "no longer holds the switch).",
+        "mode.normal": "normal",
+        "mode.peak": "peak (Double-11)",
+        "mode.start": "Start (optional, with a time zone)",
+        "mode.end": "End (optional)",
+        "mode.review": "Review the switch",
+        "mode.confirm_title": "Confirm the switch",
+        "mode.confirm_text": "Switch the tenant {tenant} to {mode}?",
+        "mode.confirm_effect": "Every plan made from now on uses this mode, on every worker.",
+        "mode.confirm": "Switch now",
+        "mode.cancel": "Cancel",
+        "mode.switched": "The mode is switched.",
+        "mode.read_only": "Your key reads only: it cannot switch the mode.",
+    },
+    "zh": {
+        "app.title": "omnistock 控制台",
+        "nav.plans": "分配方案",
+        "nav.make_plan": "生成方案",
+        "nav.mode": "模式",
+        "nav.sign_out": "退出",
+        "nav.signed_in_as": "密钥 {key_id} · {role}",
+        "nav.brand": "品牌 {brand}",
+        "nav.language": "English",
+        "role.operator": "运营",
+        "role.brand_viewer": "品牌只读",
+        "role.admin": "管理员",
+        "signin.title": "登录",
+        "signin.key": "API 密钥",
+        "signin.key_hint": "用 `omnistock keys create` 生成的密钥，或管理员为您生成的密钥。",
+        "signin.submit": "登录",
+        "signin.needed": "请先登录控制台。",
+        "signin.expired": "会话已结束，请重新登录。",
+        "signin.revoked": "密钥 {key_id} 已于 {at} 吊销，会话已结束。请用其他密钥登录。",
+        "signin.signed_out": "您已退出。",
+        "signin.invalid": "密钥未被接受：{reason}。",
+        "form.missing_token": "表单缺少安全令牌。请刷新页面后重试。",
+        "form.tampered": "表单在页面生成后被改动，或属于其他会话。未执行任何操作。"
+        "请刷新页面后重试。",
+        "form.sent_twice": "此表单已提交过。未重复执行。",
+        "form.signin_token": "登录表单已过期或并非本控制台生成。请刷新页面后重新登录。",
+        "error.title": "出了点问题",
+        "error.400": "请求被拒绝",
+        "error.403": "无权操作",
+        "error.404": "未找到",
+        "error.409": "冲突",
+        "error.422": "输入无效",
+        "error.429": "请求过多",
+        "error.500": "内部错误",
+        "error.503": "服务不可用",
+        "error.forbidden": "您的密钥无权执行此操作：{reason}。",
+        "error.read_only": "您的密钥为只读（品牌只读），不能提交此表单。",
+        "error.not_found": "未找到{what} {id}。",
+        "error.no_page": "控制台没有页面 {path}。",
+        "error.internal": "控制台无法响应。错误已记录，请求编号 {request_id}。",
+        "error.unavailable": "控制台依赖的服务无响应：{reason}。请稍后重试。",
+        "error.rate_limited": "您的密钥请求过多，请等待 {seconds} 秒。",
+        "error.back": "返回分配方案",
+        "plans.title": "分配方案",
+        "plans.latest": "最新方案",
+        "plans.brand": "品牌",
+        "plans.none": "当前库存尚无方案（库存版本 {stock_version}，规则版本 {ruleset_version}，"
+        "模式 {mode}）。",
+        "plans.no_snapshot": "该租户还没有库存快照：请先通过 API 或 `omnistock` 导入。",
+        "plans.make_one": "生成方案",
+        "plans.skus": "SKU 数",
+        "plans.shops": "店铺数",
+        "plans.units": "已分配件数",
+        "plans.open": "打开",
+        "plans.made_for": "库存版本 {stock_version}，规则版本 {ruleset_version}，模式 {mode}，"
+        "求解器 {solver}。",
+        "plans.current": "这是当前库存的方案。",
+        "plans.older": "方案生成后库存或规则已变更。",
+        "plans.table.sku": "SKU",
+        "plans.table.category": "类目",
+        "plans.table.pool": "共享",
+        "plans.filter.search": "搜索 SKU",
+        "plans.filter.shop": "店铺",
+        "plans.filter.category": "类目",
+        "plans.filter.any": "全部",
+        "plans.filter.apply": "筛选",
+        "plans.page": "第 {page} / {pages} 页 · 共 {rows} 个 SKU",
+        "plans.prev": "上一页",
+        "plans.next": "下一页",
+        "plans.empty": "没有符合筛选条件的 SKU。",
+        "plans.unlisted": "未上架",
+        "sku.title": "SKU {sku}",
+        "sku.pool": "可分配池",
+        "sku.pool_derivation": "可分配池的计算",
+        "sku.cells": "各店铺",
+        "sku.shop": "店铺",
+        "sku.quantity": "数量",
+        "sku.shared": "共享",
+        "sku.binding": "起作用的规则",
+        "sku.steps": "原因",
+        "sku.unallocated": "未分配",
+        "sku.back": "返回方案",
+        "make.title": "生成方案",
+        "make.mode": "模式",
+        "make.mode_in_force": "当前生效的模式（{mode}）",
+        "make.submit": "生成方案",
+        "make.explain": "方案以后台任务方式，根据已存的库存快照和最新规则生成；本页跟踪其进度。",
+        "job.title": "方案任务 {job_id}",
+        "job.status": "状态：{status}",
+        "job.stage": "阶段：{stage}",
+        "job.done": "方案已生成。",
+        "job.failed": "任务失败：{error}",
+        "job.open_plan": "打开方案",
+        "job.waiting": "正在等待任务完成，本页会自动刷新。",
+        "mode.title": "模式",
+        "mode.now": "当前生效：{mode}",
+        "mode.switch": "开关设置：{mode}",
+        "mode.window": "时间窗：{start} 至 {end}",
+        "mode.no_window": "无时间窗：切回之前一直生效。",
+        "mode.last": "最近一次由密钥 {key_id}（{role}）于 {at} 切换。",
+        "mode.never": "尚未通过 API 或控制台切换过（或审计日志已不再保留该记录）。",
+        "mode.normal": "日常",
+        "mode.peak": "大促（双十一）",
+        "mode.start": "开始（可选，需带时区）",
+        "mode.end": "结束（可选）",
+        "mode.review": "确认前检查",
+        "mode.confirm_title": "确认切换",
+        "mode.confirm_text": "将租户 {tenant} 切换为{mode}？",
+        "mode.confirm_effect": "此后生成的所有方案都将使用此模式，所有工作进程同时生效。",
+        "mode.confirm": "立即切换",
+        "mode.cancel": "取消",
+        "mode.switched": "模式已切换。",
+        "mode.read_only": "您的密钥为只读，不能切换模式。",
+    },
+}
+
+
+def choose(cookie: str | None, accept_language: str | None) -> Lang:
+    """The language of a request: the cookie's, else the browser's first, else English."""
+    if cookie in LANGS:
+        return "zh" if cookie == "zh" else "en"
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
+
+
+def text(lang: Lang, key: str, **values: object) -> str:
+    """The interface text `key` in `lang`, with `values` put in its {placeholders}."""
+    template = TEXT[lang].get(key) or TEXT["en"][key]
+    return template.format(**values) if values else template

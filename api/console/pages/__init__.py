@@ -1,0 +1,8 @@
+"""The console's pages, one module each, in the order their routes are matched (a
+fixed path such as /plans/new before /plans/{plan_id})."""
+
+from __future__ import annotations
+
+from api.console.pages import plans, signin
+
+PAGES = (signin, plans)
