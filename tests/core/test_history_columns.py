@@ -394,3 +394,24 @@ def test_a_big_history_is_read_as_columns(tmp_path: Path) -> None:
     model = Snapshot.model_validate(doc)
     assert _history_arrays(read) == _history_arrays(SnapshotColumns.of_snapshot(model))
     assert columns_hash(read, RULES, "normal") == input_hash(model, RULES, "normal")
+
+
+def test_a_yaml_history_with_dates_reads_as_columns(tmp_path: Path) -> None:
+    # YAML reads an unquoted 2026-11-01 as a date: the columns take it and write it as
+    # the model does.
+    doc = copy.deepcopy(BASE)
+    doc["history"] = [
+        {"sku": "S", "shop": "A", "start": "2026-11-01", "units": [1, 0, 2]},
+        {"sku": "T", "shop": "B", "start": "2026-10-30", "units": [0, 4], "listed": [1, 4]},
+    ]
+    text = json.dumps(doc, indent=2).replace('"2026-11-01"', "2026-11-01")
+    path = tmp_path / "snapshot.yaml"
+    path.write_text(text.replace('"2026-10-30"', "2026-10-30"))
+    parsed = read_document(path)
+    assert isinstance(parsed["history"][0]["start"], date)
+    read = load_snapshot_columns(path)
+    assert read.dumped is not None and read.history is not None
+    assert columns_hash(read, RULES, "normal") == columns_hash(
+        parse_snapshot_columns(doc), RULES, "normal"
+    )
+    assert _same_as_the_model(parsed) is not None
