@@ -116,3 +116,14 @@ def sign_in(page: Page, served: Served, key: str, path: str = "/plans") -> None:
     page.fill("#key", key)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(re.escape(served.url(path)) + r"(\?.*)?$"))
+
+
+@pytest.fixture(scope="session")
+def plan_id(served: Served) -> str:
+    """The plan of the demo's stock as it is now (made here, unless a test made it)."""
+    from engine.services.plan_jobs import plan_now_or_job
+
+    store = served.app.state.stores.get(TENANT)
+    view = plan_now_or_job(store, served.app.state.jobs, None, "now", served.app.state.settings)
+    assert isinstance(view, dict)
+    return str(view["plan_id"])

@@ -3,6 +3,6 @@ fixed path such as /plans/new before /plans/{plan_id})."""
 
 from __future__ import annotations
 
-from api.console.pages import plans, signin
+from api.console.pages import make_plan, plans, signin
 
-PAGES = (signin, plans)
+PAGES = (signin, make_plan, plans)
