@@ -25,6 +25,7 @@ from api.schemas.errors import (
     ChangedMeanwhile,
     JobEnded,
     conflicts,
+    links,
     location,
     responses,
 )
@@ -55,7 +56,18 @@ router = APIRouter(route_class=JsonRoute, tags=["reports"], prefix="/reports")
 DB = (*KEYED, DATABASE)
 BuildId = Annotated[str, Path(pattern=BUILD_ID_PATTERN, description="a report build's id")]
 BrandQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[^\x00/]+$")]
-STARTED = Answer(202, "the build, its files drawn by a job", (ReportStarted,), location("report"))
+STARTED = Answer(
+    202,
+    "the build, its files drawn by a job",
+    (ReportStarted,),
+    location("report"),
+    links(
+        "report/id",
+        ("get-report", "build_id"),
+        ("get-report-file", "build_id"),
+        ("send-report", "build_id"),
+    ),
+)
 SENDING = Answer(202, "the delivery, handed to the job queue", (JobOut,))
 NOT_DONE = conflicts(JobEnded)
 MEDIA = {
@@ -109,7 +121,7 @@ def _scope(reader: Any, brand: str | None) -> str | None:
     operation_id="create-report",
     response_model=ReportStarted,
     status_code=202,
-    responses=responses(STARTED, DB, WITH_BODY),
+    responses=responses(STARTED, DB, NOT_FOUND, WITH_BODY),
 )
 def create_report(
     request: Request,

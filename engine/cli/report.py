@@ -55,7 +55,7 @@ Kind = Annotated[str, typer.Option("--kind", help="campaign or monthly")]
 Lang = Annotated[str, typer.Option("--lang", help="zh or en: the labels' language")]
 Demo = Annotated[bool, typer.Option("--demo", help="from the demo's data, no server")]
 DemoSkus = Annotated[
-    int, typer.Option("--demo-skus", min=30, max=50_000, help="the demo's size in SKUs")
+    int, typer.Option("--demo-skus", min=100, max=50_000, help="the demo's size in SKUs")
 ]
 
 
