@@ -201,7 +201,8 @@ def error_response(request: Request, error: Exception) -> Response:
         return i18n.text(lang, key, **values)
 
     if isinstance(error, SignInNeeded):
-        next_path = request.url.path if request.method == "GET" else None
+        query = f"?{request.url.query}" if request.url.query else ""
+        next_path = request.url.path + query if request.method == "GET" else None
         response = redirect("/sign-in", why=error.reason, next=next_path, **error.details)
         response.delete_cookie(COOKIE, path=PREFIX)
         return response
