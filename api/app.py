@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api import errors, observe
+from api.console import mount_console
 from api.routes import (
     access,
     audit,
@@ -154,6 +155,7 @@ def create_app(
     for area in AREAS:
         app.include_router(area.router, prefix=API_PREFIX)
     app.include_router(health.router)
+    mount_console(app)  # last: its catch-all page comes after every other route
     return app
 
 

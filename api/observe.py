@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from api.urls import API_PREFIX
+from api.urls import API_PREFIX, CONSOLE_PREFIX
 from engine.services import audit
 
 log = logging.getLogger("omnistock.api")
@@ -87,7 +87,14 @@ def _route_template(request: Request) -> str:
     route = request.scope.get("route")
     if route is None:
         return "unmatched"
-    prefix = API_PREFIX if request.url.path.startswith(API_PREFIX + "/") else ""
+    path = request.url.path
+    prefix = (
+        API_PREFIX
+        if path.startswith(API_PREFIX + "/")
+        else CONSOLE_PREFIX
+        if path.startswith(CONSOLE_PREFIX + "/")
+        else ""
+    )
     return prefix + str(getattr(route, "path", ""))
 
 

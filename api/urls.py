@@ -10,6 +10,8 @@ from typing import Any
 from engine.jobs.base import JobInfo
 
 API_PREFIX = "/v1"  # every route but health and metrics is mounted under it
+# The operators' console's pages (api/console), beside the API.
+CONSOLE_PREFIX = "/console"
 
 
 def plan_url(plan_id: str) -> str:
