@@ -1,5 +1,4 @@
-"""The console served for real: the app (with the console mounted) under uvicorn in a
-thread on a free loopback port, the demo tenant's small demo in its store, and Debian's
+"""The console served for real (tests/console/served.py) over a small demo, and Debian's
 Chromium driven by Playwright (never a browser download). One server and one browser
 per test session; each test has a fresh browser context (no cookies shared)."""
 
@@ -7,78 +6,22 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from api.app import create_app
-from api.console import mount_console
-from engine.access.repository import InMemoryKeyRepository
-from engine.core.settings import Settings
-from engine.demo import build_demo
-from engine.services.stores import StoreRegistry
+from tests.console.served import CHROMIUM, TENANT, Served, launch, make_plan, serve_console
 
-CHROMIUM = "/usr/bin/chromium"
-TENANT = "demo"
+__all__ = ["TENANT", "Served", "sign_in"]
+
 DEMO_SKUS = 200  # 200 SKUs x the demo's 10 shops: the pages' shape, in a second
-
-
-@dataclass
-class Served:
-    """The running console: its base URL, app, keys and a key of each kind."""
-
-    base: str
-    app: FastAPI
-    keys: InMemoryKeyRepository
-    operator: str
-    viewer_b1: str
-
-    def url(self, path: str) -> str:
-        return self.base + "/console" + path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
 def served() -> Iterator[Served]:
-    keys = InMemoryKeyRepository()
-    operator, _ = keys.create(TENANT, "operator")
-    viewer, _ = keys.create(TENANT, "brand_viewer", "b1")
-    stores = StoreRegistry()
-    snapshot, rules = build_demo(skus=DEMO_SKUS)
-    store = stores.get(TENANT)
-    store.put_snapshot({**snapshot, "tenant": TENANT})
-    store.put_ruleset(rules)
-    app = create_app(Settings(solver_time_limit_s=20.0, job_workers=1), keys=keys, stores=stores)
-    mount_console(app)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
-        time.sleep(0.05)
-    try:
-        yield Served(f"http://127.0.0.1:{port}", app, keys, operator, viewer)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        for resource in app.state.owned:
-            resource.close()
+    with serve_console(DEMO_SKUS) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -90,9 +33,7 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    chromium = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-    )
+    chromium = launch(playwright)
     yield chromium
     chromium.close()
 
@@ -121,9 +62,4 @@ def sign_in(page: Page, served: Served, key: str, path: str = "/plans") -> None:
 @pytest.fixture(scope="session")
 def plan_id(served: Served) -> str:
     """The plan of the demo's stock as it is now (made here, unless a test made it)."""
-    from engine.services.plan_jobs import plan_now_or_job
-
-    store = served.app.state.stores.get(TENANT)
-    view = plan_now_or_job(store, served.app.state.jobs, None, "now", served.app.state.settings)
-    assert isinstance(view, dict)
-    return str(view["plan_id"])
+    return make_plan(served)

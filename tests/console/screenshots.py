@@ -1,0 +1,68 @@
+"""Screenshots of the console's main pages for docs/ and the README, taken in Debian's
+Chromium from the console served over the demo. Run: `python -m tests.console.screenshots
+[--skus N] [--out docs]`; writes console-<page>.png (English) and console-plan-zh.png."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+from tests.console.served import Served, launch, make_plan, serve_console
+
+
+def _sign_in(page: Page, served: Served, key: str) -> None:
+    page.goto(served.url("/sign-in"))
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    page.wait_for_url(served.url("/plans"))
+
+
+def take(served: Served, out: Path) -> list[Path]:
+    plan_id = make_plan(served)
+    written = []
+    with sync_playwright() as driver:
+        browser = launch(driver)
+        context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+
+        def shot(name: str, full: bool = False) -> None:
+            path = out / f"console-{name}.png"
+            page.screenshot(path=str(path), full_page=full)
+            written.append(path)
+
+        page.goto(served.url("/sign-in"))
+        shot("sign-in")
+        _sign_in(page, served, served.operator)
+        shot("plans")
+        page.goto(served.url(f"/plans/{plan_id}?brand=b1"))
+        shot("plan")
+        page.goto(served.url(f"/plans/{plan_id}/skus/B1-0003"))
+        shot("sku", full=True)
+        page.goto(served.url("/plans/new"))
+        shot("make-plan")
+        page.goto(served.url("/mode"))
+        page.select_option("#mode", "peak")
+        page.fill("#start", "2026-11-10T20:00:00+08:00")
+        page.fill("#end", "2026-11-12T02:00:00+08:00")
+        page.click("main button[type=submit]")
+        shot("mode-confirm")
+        page.goto(served.url(f"/lang/zh?back=/console/plans/{plan_id}%3Fbrand%3Db2"))
+        shot("plan-zh")
+        browser.close()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skus", type=int, default=5000)
+    parser.add_argument("--out", type=Path, default=Path("docs"))
+    args = parser.parse_args()
+    with serve_console(args.skus) as served:
+        for path in take(served, args.out):
+            print(path)
+
+
+if __name__ == "__main__":
+    main()
