@@ -136,6 +136,28 @@ TEXT: dict[Lang, dict[str, str]] = {
         "mode.cancel": "Cancel",
         "mode.switched": "The mode is switched.",
         "mode.read_only": "Your key reads only: it cannot switch the mode.",
+        "warnings.title": "Warnings",
+        "warnings.checked": "The two-way check: the shops' listings against plan {plan_id} "
+        "and the stock (version {stock_version}).",
+        "warnings.severity": "Severity",
+        "warnings.severity.high": "High",
+        "warnings.severity.medium": "Medium",
+        "warnings.severity.low": "Low",
+        "warnings.code": "Code",
+        "warnings.message": "What is wrong",
+        "warnings.fix": "Suggested fix",
+        "warnings.none": "No warning matches these filters.",
+        "warnings.page": "Page {page} of {pages} · {rows} warnings",
+        "warnings.open": "Warnings",
+        "publish.submit": "Publish for orders",
+        "publish.explain": "Orders then take from this plan's quantities. Refused if the "
+        "stock has changed since the plan was made.",
+        "publish.done_title": "Published",
+        "publish.receipt": "Plan {plan_id} is published for orders: {cells} cells, {units} "
+        "units (+{shared} shared), stock version {stock_version}.",
+        "publish.once": "Publishing the same plan on the same stock again changes nothing.",
+        "publish.peak_checked": "Peak mode: the stock was checked before and after "
+        "({after} warnings after).",
     },
     "zh": {
         "app.title": "omnistock 控制台",
@@ -250,6 +272,26 @@ TEXT: dict[Lang, dict[str, str]] = {
         "mode.cancel": "取消",
         "mode.switched": "模式已切换。",
         "mode.read_only": "您的密钥为只读，不能切换模式。",
+        "warnings.title": "预警",
+        "warnings.checked": "双向核对：各店铺上架数量对比方案 {plan_id} "
+        "与库存（版本 {stock_version}）。",
+        "warnings.severity": "严重程度",
+        "warnings.severity.high": "高",
+        "warnings.severity.medium": "中",
+        "warnings.severity.low": "低",
+        "warnings.code": "类型",
+        "warnings.message": "问题",
+        "warnings.fix": "建议处理",
+        "warnings.none": "没有符合筛选条件的预警。",
+        "warnings.page": "第 {page} / {pages} 页 · 共 {rows} 条预警",
+        "warnings.open": "预警",
+        "publish.submit": "发布给订单",
+        "publish.explain": "发布后订单将按此方案的数量扣减。若方案生成后库存已变更，发布会被拒绝。",
+        "publish.done_title": "已发布",
+        "publish.receipt": "方案 {plan_id} 已发布：{cells} 个单元，{units} 件"
+        "（另共享 {shared} 件），库存版本 {stock_version}。",
+        "publish.once": "在同一库存版本上再次发布同一方案不会有任何变化。",
+        "publish.peak_checked": "大促模式：发布前后均已核对库存（发布后 {after} 条预警）。",
     },
 }
 

@@ -28,11 +28,12 @@ from api.console.session import COOKIE, ConsoleSession, SessionStore, SignInNeed
 from engine.access.errors import Forbidden, KeyFileUnavailable, RateLimited
 from engine.access.repository import KeyRepository
 from engine.access.roles import Action, authorize
+from engine.checks.publish import PublishRefused
 from engine.core.errors import ConflictError, InputError, SolverError
 from engine.jobs.base import JobQueue
 from engine.services.stores import StoreRegistry
 from engine.store.base import Store
-from engine.store.errors import NotFound
+from engine.store.errors import NotFound, StoreError
 
 log = logging.getLogger("omnistock.console")
 
@@ -221,7 +222,10 @@ def error_response(request: Request, error: Exception) -> Response:
     if isinstance(error, RequestValidationError):
         issues = [(".".join(map(str, e["loc"])), e["msg"]) for e in error.errors()]
         return _error_page(request, 422, "", issues)
-    if isinstance(error, ConflictError):
+    if isinstance(error, PublishRefused):
+        issues = [(f"{w.sku} {w.shop or ''}".strip(), w.message) for w in error.warnings]
+        return _error_page(request, 409, str(error).splitlines()[0], issues)
+    if isinstance(error, ConflictError | StoreError):  # stale stock version, a key reused
         return _error_page(request, 409, str(error))
     if isinstance(error, RateLimited):
         return _error_page(request, 429, t("error.rate_limited", seconds=error.retry_after_s))

@@ -39,6 +39,8 @@ def pages(plan_id: str) -> list[str]:
         f"{plan}?brand=b3&q=B3-01&shop=tm-b3",
         f"{plan}?brand=b1&category=running",
         f"{plan}/skus/B1-0001",
+        f"{plan}/warnings",
+        f"{plan}/warnings?severity=medium&code=oversell_risk&page=3",
         "/console/plans/new",
         "/console/mode",
     ]

@@ -40,6 +40,8 @@ def take(served: Served, out: Path) -> list[Path]:
         shot("plan")
         page.goto(served.url(f"/plans/{plan_id}/skus/B1-0003"))
         shot("sku", full=True)
+        page.goto(served.url(f"/plans/{plan_id}/warnings"))
+        shot("warnings")
         page.goto(served.url("/plans/new"))
         shot("make-plan")
         page.goto(served.url("/mode"))

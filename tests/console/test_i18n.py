@@ -23,14 +23,14 @@ def test_both_languages_have_every_key_with_the_same_placeholders() -> None:
 
 
 def test_every_key_named_in_the_console_exists() -> None:
+    # A key built on the page ("warnings.severity." ~ s) ends in a dot: not matched.
+    called = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z_0-9.]*[a-z_0-9])["']""")
+    passed = re.compile(r"""["']((?:signin|form|error|mode)\.[a-z_]+)["']""")
     named = set()
-    sources = [*CONSOLE.glob("templates/*.j2"), *CONSOLE.glob("**/*.py")]
-    for source in sources:
-        named |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_0-9.]+)["']""", source.read_text()))
-        named |= set(
-            re.findall(r"""["']((?:signin|form|error|mode)\.[a-z_]+)["']""", source.read_text())
-        )
-    assert named, "the pattern found no key at all"
+    for source in [*CONSOLE.glob("templates/*.j2"), *CONSOLE.glob("**/*.py")]:
+        text = source.read_text()
+        named |= set(called.findall(text)) | set(passed.findall(text))
+    assert len(named) > 50, "the patterns miss the keys"
     assert named - set(i18n.TEXT["en"]) == set()
 
 

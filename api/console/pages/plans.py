@@ -111,6 +111,7 @@ async def plan_page(
         filters={"q": q, "shop": shop, "category": category},
         categories=table.brand_categories(shown),
         current=inputs is not None and current_plan_id(inputs) == plan_id,
+        publish=None if visit.session.read_only else visit.form(f"/plans/{plan_id}/publish"),
     )
 
 

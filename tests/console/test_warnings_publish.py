@@ -1,0 +1,99 @@
+"""Warnings (the two-way check) and publishing in a real browser: the check's counts by
+severity with each fix, a brand viewer's warnings of its brand only; a publish done
+once however often it is sent, and refused when the stock changed since the plan."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from playwright.sync_api import Page, expect
+
+from engine.checks.two_way import check_stock
+from engine.core.io import parse_plan
+from engine.demo import build_demo
+from engine.services.plan_jobs import plan_now_or_job
+from engine.services.plans import stored_plan
+from engine.services.snapshots import stored_snapshot
+from tests.console.conftest import TENANT, Served, sign_in
+
+
+def _expected(served: Served, plan_id: str, brand: str | None) -> Counter[str]:
+    store = served.app.state.stores.get(TENANT)
+    document, meta = stored_plan(store, plan_id)
+    _, snapshot = stored_snapshot(store)
+    warnings = check_stock(snapshot, parse_plan(document, "plan"))
+    skus = meta["brands"]["skus"]
+    return Counter(str(w.severity) for w in warnings if brand in (None, skus[w.sku]))
+
+
+def test_warnings_by_severity_with_their_fixes(page: Page, served: Served, plan_id: str) -> None:
+    sign_in(page, served, served.operator)
+    page.goto(served.url(f"/plans/{plan_id}?brand=b1"))
+    page.click("a.warnings-link")
+    expect(page.locator("h1")).to_have_text("Warnings")
+    want = _expected(served, plan_id, None)
+    assert sum(want.values()) > 0
+    for severity in ("high", "medium", "low"):
+        count = page.locator(f"[data-count={severity}]")
+        expect(count).to_have_text(str(want.get(severity, 0)))
+    first = page.locator("table.warnings").first
+    expect(first).to_have_attribute("data-severity", "high")  # the worst first
+    fixes = first.locator("tbody td:nth-child(5)").all_inner_texts()
+    assert fixes and all(fix.strip() for fix in fixes)
+    page.select_option("#code", "oversell_risk")
+    page.click("form.filters button")
+    codes = set(page.locator("table.warnings tbody td:nth-child(3)").all_inner_texts())
+    assert codes == {"oversell_risk"}
+
+
+def test_a_brand_viewer_sees_its_brands_warnings_only(
+    page: Page, served: Served, plan_id: str
+) -> None:
+    sign_in(page, served, served.viewer_b1)
+    page.goto(served.url(f"/plans/{plan_id}/warnings"))
+    want = _expected(served, plan_id, "b1")
+    expect(page.locator("[data-count=high]")).to_have_text(str(want.get("high", 0)))
+    skus = page.locator("table.warnings tbody td:first-child").all_inner_texts()
+    assert skus and all(sku.startswith("B1-") for sku in skus)
+    expect(page.locator("form.publish")).to_have_count(0)
+    page.goto(served.url(f"/plans/{plan_id}?brand=b1"))
+    expect(page.locator("form.publish")).to_have_count(0)  # no publish offered
+
+
+def test_a_plan_is_published_once(page: Page, served: Served, plan_id: str) -> None:
+    store = served.app.state.stores.get(TENANT)
+    sign_in(page, served, served.operator)
+    page.goto(served.url(f"/plans/{plan_id}?brand=b1"))
+    page.click("form.publish button")
+    expect(page.locator("h1")).to_have_text("Published")
+    receipt = page.locator(".done").inner_text()
+    assert f"Plan {plan_id} is published for orders" in receipt
+    (shop, sku), units = next((cell, n) for cell, n in store.published().items() if n > 1)
+    store.consume(shop, sku, 1)  # an order takes a unit of what was published
+    # Published again from a fresh page (another form): the first receipt, nothing redone.
+    page.goto(served.url(f"/plans/{plan_id}?brand=b1"))
+    page.click("form.publish button")
+    expect(page.locator(".done")).to_have_text(receipt)
+    assert store.published()[(shop, sku)] == units - 1  # the order's unit stays taken
+
+
+def test_a_plan_made_before_the_stock_changed_is_not_published(page: Page, served: Served) -> None:
+    tenant = "stale-stock"  # a tenant of its own: the stock changes under its plan
+    store = served.app.state.stores.get(tenant)
+    snapshot, rules = build_demo(skus=100)
+    store.put_snapshot({**snapshot, "tenant": tenant})
+    store.put_ruleset(rules)
+    state = served.app.state
+    view = plan_now_or_job(store, state.jobs, None, "now", state.settings)
+    assert isinstance(view, dict)
+    key, _ = served.keys.create(tenant, "operator")
+    sign_in(page, served, key)
+    page.goto(served.url(f"/plans/{view['plan_id']}"))
+    row = snapshot["stock"][0]
+    store.patch_stock([{**row, "on_hand": row["on_hand"] + 5}], 1)
+    page.click("form.publish button")
+    expect(page.locator("h1")).to_have_text("Conflict")
+    expect(page.locator(".problem")).to_contain_text(
+        "stock version 1 is not the current one; current version is 2"
+    )
+    assert store.published() == {}
