@@ -24,14 +24,15 @@ from rich.table import Table
 
 from engine.cli.common import EXIT_INPUT, add_plain_row, err, fail, read_settings
 from engine.core.collector import collector_paused
+from engine.core.columns import SnapshotColumns
 from engine.core.errors import KNOWN_ERRORS, InputError, Issue
 from engine.core.index import SnapshotIndex
 from engine.core.io import (
     PLAN_WRITERS,
     PlanWriter,
     load_plan,
-    load_snapshot,
     load_snapshot_columns,
+    parse_snapshot_columns,
     plan_json,
     read_document,
 )
@@ -264,25 +265,29 @@ def validate(
     """Check files and report every error at once; rules are checked against a snapshot
     given in the same call, and its SKUs against the catalog with --catalog."""
     problems: list[str] = []
-    snapshots, rulesets = [], []
+    snapshots: list[SnapshotColumns] = []
+    rulesets = []
     for path in files:
         try:
             data = read_document(path)
             if isinstance(data, dict) and "rules" in data:
                 rulesets.append((path, parse_ruleset(data, str(path))))
             else:
-                snapshots.append(load_snapshot(path))
+                # As `plan` reads it: the quick column checks, the model where they
+                # doubt (so the errors are the model's), no model object per row.
+                snapshots.append(parse_snapshot_columns(data, str(path)))
         except InputError as error:
             problems.append(str(error))
     if len(snapshots) == 1:
-        index = SnapshotIndex.build(snapshots[0])
+        index = SnapshotIndex.of_columns(snapshots[0])
         for path, ruleset in rulesets:
             try:
                 check_references(ruleset, index)
             except InputError as error:
                 problems.append(f"{path}: {error}")
     if catalog is not None:
-        problems += _catalog_problems(catalog, snapshots)
+        models = [c.model if c.model is not None else c.snapshot() for c in snapshots]
+        problems += _catalog_problems(catalog, models)
     if problems:
         for text in problems:
             err.print(f"[bold red]error:[/] {escape(text)}", highlight=False)
