@@ -53,15 +53,16 @@ class PlanTable:
     categories: dict[str, str]  # sku -> category (from the snapshot of the plan's time)
 
     def rows(
-        self, brand: str, query: str, shop: str, category: str
+        self, brand: str, query: str, shop: str, category: str, only: set[str] | None = None
     ) -> list[tuple[str, str, int, dict[str, Cell]]]:
         """The brand's SKUs that match (id contains `query`; listed on or given to
-        `shop`; in `category`), each with its category, pool and cells."""
+        `shop`; in `category`; among `only` if given), each with its category, pool and
+        cells."""
         part = self.brands[brand]
         needle = query.strip().lower()
         found = []
         for sku in part.skus:
-            if needle and needle not in sku.lower():
+            if (needle and needle not in sku.lower()) or (only is not None and sku not in only):
                 continue
             if category and self.categories.get(sku, "") != category:
                 continue

@@ -97,3 +97,21 @@ def test_a_plan_made_before_the_stock_changed_is_not_published(page: Page, serve
         "stock version 1 is not the current one; current version is 2"
     )
     assert store.published() == {}
+
+
+def test_the_plan_table_filters_by_warning(page: Page, served: Served, plan_id: str) -> None:
+    store = served.app.state.stores.get(TENANT)
+    document, meta = stored_plan(store, plan_id)
+    _, snapshot = stored_snapshot(store)
+    warned = {
+        w.sku
+        for w in check_stock(snapshot, parse_plan(document, "plan"))
+        if w.severity == "high" and meta["brands"]["skus"][w.sku] == "b2"
+    }
+    assert 0 < len(warned) <= 50  # one page of the small demo
+    sign_in(page, served, served.operator)
+    page.goto(served.url(f"/plans/{plan_id}?brand=b2"))
+    page.select_option("#warning", "high")
+    page.click("form.filters button")
+    skus = page.locator("table.plan tbody td:first-child").all_inner_texts()
+    assert set(skus) == warned

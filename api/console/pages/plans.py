@@ -15,6 +15,7 @@ from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.console.plan_table import PAGE_ROWS, PlanTable, plan_table
+from api.console.stock_check import SEVERITIES, checked
 from api.console.web import Visit, VisitDep, console_router, render
 from engine.services import plans
 from engine.services.plans import PreparedInputs
@@ -86,14 +87,22 @@ async def plan_page(
     q: str = "",
     shop: str = "",
     category: str = "",
+    warning: str = "",
     page: int = 1,
 ) -> Response:
-    """One brand's SKUs x shops of a plan, PAGE_ROWS SKUs a page."""
+    """One brand's SKUs x shops of a plan, PAGE_ROWS SKUs a page; with `warning` (a
+    severity), the SKUs the two-way check warns about at that severity."""
     table = await run_in_threadpool(table_of, visit, plan_id)
     shown = _brand_shown(visit, table, brand)
     part = table.brands[shown]
     shop = shop if shop in part.shops else ""
-    rows = table.rows(shown, q, shop, category)
+    warned = None
+    if warning in SEVERITIES:
+        check = await run_in_threadpool(checked, visit.store, plan_id)
+        warned = {w.sku for w in check.warnings if w.severity == warning}
+    else:
+        warning = ""
+    rows = table.rows(shown, q, shop, category, warned)
     pages = max(1, math.ceil(len(rows) / PAGE_ROWS))
     page = min(max(page, 1), pages)
     inputs = current_inputs(visit.store)
@@ -108,7 +117,8 @@ async def plan_page(
         total=len(rows),
         page=page,
         pages=pages,
-        filters={"q": q, "shop": shop, "category": category},
+        filters={"q": q, "shop": shop, "category": category, "warning": warning},
+        severities=SEVERITIES,
         categories=table.brand_categories(shown),
         current=inputs is not None and current_plan_id(inputs) == plan_id,
         publish=None if visit.session.read_only else visit.form(f"/plans/{plan_id}/publish"),

@@ -2,66 +2,25 @@
 /v1/check) of the stored snapshot's listings against a plan and the stock, grouped by
 severity, each with its suggested fix; filtered and paged.
 
-On the demo (5,000 SKUs x 10 shops) the check reads and parses the snapshot and the
-plan and finds some 12,000 warnings in about a second; the process keeps the last few
-checks (per plan and stock version: a new snapshot is checked again), so paging and
-filtering them is a slice.
+The check is run once per plan and stock version in a process
+(api/console/stock_check.py); paging and filtering it is a slice.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from collections import Counter
 
 from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.console.pages.plans import table_of
 from api.console.plan_table import PAGE_ROWS
-from api.console.web import Visit, VisitDep, console_router, render
-from engine.checks.findings import StockWarning
-from engine.checks.two_way import check_stock
-from engine.core.io import parse_plan
-from engine.services.plans import stored_plan
-from engine.services.snapshots import stored_snapshot
+from api.console.stock_check import SEVERITIES, checked
+from api.console.web import VisitDep, console_router, render
 from engine.store.errors import NotFound
 
 router = console_router()
-
-SEVERITIES = ("high", "medium", "low")
-KEEP = 4
-
-
-@dataclass(frozen=True)
-class Checked:
-    stock_version: int
-    warnings: list[StockWarning]
-
-
-_CHECKED: OrderedDict[tuple[str, str, int], Checked] = OrderedDict()
-_LOCK = threading.Lock()
-
-
-def checked(visit: Visit, plan_id: str) -> Checked:
-    """The two-way check of the stored snapshot against the plan (kept per process)."""
-    store = visit.store
-    version = store.stock_version()
-    key = (store.tenant, plan_id, version)
-    with _LOCK:
-        found = _CHECKED.get(key)
-        if found is not None:
-            _CHECKED.move_to_end(key)
-            return found
-    document, _ = stored_plan(store, plan_id)
-    version, snapshot = stored_snapshot(store)
-    result = Checked(version, check_stock(snapshot, parse_plan(document, "stored plan")))
-    with _LOCK:
-        _CHECKED[(store.tenant, plan_id, version)] = result
-        while len(_CHECKED) > KEEP:
-            _CHECKED.popitem(last=False)
-    return result
 
 
 @router.get("/plans/{plan_id}/warnings")
@@ -77,7 +36,7 @@ async def warnings_page(
     """The check's warnings, by severity (a brand viewer: its brand's SKUs only)."""
     visit.may("read", visit.brand)
     table = await run_in_threadpool(table_of, visit, plan_id)
-    result = await run_in_threadpool(checked, visit, plan_id)
+    result = await run_in_threadpool(checked, visit.store, plan_id)
     skus = None
     if visit.brand is not None:
         part = table.brands.get(visit.brand)
