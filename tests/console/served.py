@@ -17,9 +17,10 @@ from playwright.sync_api import Browser, Playwright
 
 from api.app import create_app
 from api.console import mount_console
-from engine.access.repository import InMemoryKeyRepository
+from engine.access.repository import InMemoryKeyRepository, KeyRepository
 from engine.core.settings import Settings
 from engine.demo import build_demo
+from engine.jobs.base import JobQueue
 from engine.services.stores import StoreRegistry
 
 TENANT = "demo"
@@ -32,7 +33,7 @@ class Served:
 
     base: str
     app: FastAPI
-    keys: InMemoryKeyRepository
+    keys: KeyRepository
     operator: str
     viewer_b1: str
 
@@ -47,17 +48,25 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_console(demo_skus: int) -> Iterator[Served]:
-    """The console on loopback over a demo of `demo_skus` SKUs (x its 10 shops)."""
-    keys = InMemoryKeyRepository()
+def serve_console(
+    demo_skus: int,
+    stores: StoreRegistry | None = None,
+    keys: KeyRepository | None = None,
+    jobs: JobQueue | None = None,
+) -> Iterator[Served]:
+    """The console on loopback over a demo of `demo_skus` SKUs (x its 10 shops) - in
+    `stores` (in memory by default) unless the tenant has a snapshot there already."""
+    keys = keys or InMemoryKeyRepository()
     operator, _ = keys.create(TENANT, "operator")
     viewer, _ = keys.create(TENANT, "brand_viewer", "b1")
-    stores = StoreRegistry()
-    snapshot, rules = build_demo(skus=demo_skus)
+    stores = stores or StoreRegistry()
     store = stores.get(TENANT)
-    store.put_snapshot({**snapshot, "tenant": TENANT})
-    store.put_ruleset(rules)
-    app = create_app(Settings(solver_time_limit_s=20.0, job_workers=1), keys=keys, stores=stores)
+    if store.stock_version() == 0:
+        snapshot, rules = build_demo(skus=demo_skus)
+        store.put_snapshot({**snapshot, "tenant": TENANT})
+        store.put_ruleset(rules)
+    settings = Settings(solver_time_limit_s=20.0, job_workers=1)
+    app = create_app(settings, keys=keys, stores=stores, jobs=jobs)
     mount_console(app)
     config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
     server = uvicorn.Server(config)
