@@ -1,9 +1,9 @@
 """The operators' console: server-rendered pages at /console over the same services and
 access rules as the API (api/console/web.py says how a page is made).
 
-`mount_console(app)` adds it to an app made by `api.app.create_app`: each page module's
-routes, the static files and the sessions (in the app's Redis when the stores are
-there, else in this process)."""
+`api.app.create_app` calls `mount_console(app)` last (its catch-all page comes after
+every other route): each page module's routes, the static files and the sessions (in
+the app's Redis when the stores are there, else in this process)."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from api.console import csrf, i18n
 from api.console.session import COOKIE, ConsoleSession, SessionStore, SignInNeeded, current
+from api.urls import CONSOLE_PREFIX
 from engine.access.errors import Forbidden, KeyFileUnavailable, RateLimited
 from engine.access.repository import KeyRepository
 from engine.access.roles import Action, authorize
@@ -37,7 +38,7 @@ from engine.store.errors import NotFound, StoreError
 
 log = logging.getLogger("omnistock.console")
 
-PREFIX = "/console"
+PREFIX = CONSOLE_PREFIX
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 

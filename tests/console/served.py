@@ -16,7 +16,6 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Playwright
 
 from api.app import create_app
-from api.console import mount_console
 from engine.access.repository import InMemoryKeyRepository, KeyRepository
 from engine.core.settings import Settings
 from engine.demo import build_demo
@@ -66,8 +65,7 @@ def serve_console(
         store.put_snapshot({**snapshot, "tenant": TENANT})
         store.put_ruleset(rules)
     settings = Settings(solver_time_limit_s=20.0, job_workers=1)
-    app = create_app(settings, keys=keys, stores=stores, jobs=jobs)
-    mount_console(app)
+    app = create_app(settings, keys=keys, stores=stores, jobs=jobs)  # the console mounted
     config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -42,7 +42,7 @@ def test_switch_to_peak_with_confirmation_and_back(page: Page, served: Served) -
     again = page.request.post(served.url("/mode/confirm"), form=fields)
     assert again.status == 409
     assert "This form was already sent. Nothing was done a second time." in again.text()
-    switches = [e for e in store.audit_entries(50) if e["route"].endswith("/mode/confirm")]
+    switches = [e for e in store.audit_entries(50) if e["route"] == "/console/mode/confirm"]
     assert [e["status"] for e in switches] == [409, 303]
 
     # And back to normal, the same way.

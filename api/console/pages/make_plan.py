@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.console.pages.plans import current_inputs
-from api.console.web import HEADERS, Visit, VisitDep, console_router, redirect, render, url
+from api.console.web import HEADERS, PREFIX, Visit, VisitDep, console_router, redirect, render, url
 from api.deps import get_settings
 from api.observe import audit_target
 from engine.core.errors import InputError, Issue
@@ -77,7 +77,7 @@ async def job_page(visit: VisitDep, job_id: str) -> Response:
     job = await run_in_threadpool(_plan_job, visit, job_id)
     plan_url = _next(job)
     if plan_url is not None:
-        return redirect(plan_url.removeprefix("/console"))
+        return redirect(plan_url.removeprefix(PREFIX))
     return render(visit.request, "job.html.j2", job=job, ended=job.status in ENDED)
 
 

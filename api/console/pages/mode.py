@@ -15,16 +15,15 @@ from starlette.concurrency import run_in_threadpool
 
 from api.console.web import Visit, VisitDep, console_router, redirect, render
 from api.observe import audit_target
-from api.urls import API_PREFIX
+from api.urls import API_PREFIX, CONSOLE_PREFIX
 from engine.core.modes import MODES
 from engine.services import mode_switch
 from engine.store.base import JsonObject
 
 router = console_router()
 
-# The routes a switch is audited under: the API's, and this page's confirmation (the
-# log keeps router-relative templates for the console's routes).
-SWITCH_ROUTES = frozenset({API_PREFIX + "/mode", "/mode/confirm", "/console/mode/confirm"})
+# The routes a switch is audited under: the API's, and this page's confirmation.
+SWITCH_ROUTES = frozenset({API_PREFIX + "/mode", CONSOLE_PREFIX + "/mode/confirm"})
 AUDIT_LOOKBACK = 1000  # entries searched for the last switch
 
 
