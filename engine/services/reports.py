@@ -30,6 +30,8 @@ from engine.reports.inputs import ReportInputs, gather
 from engine.reports.model import Report as BuiltReport
 from engine.reports.recipients import RecipientStore
 from engine.reports.render import file_name, render, summary_text
+from engine.reports.render.fonts import cjk_font
+from engine.reports.render.mail import mail_body
 from engine.reports.schedules import Fired, Firing, ScheduleStore, fire_due, firing_key
 from engine.settlement.runstore import SettlementStore
 from engine.store.base import JsonObject, Store
@@ -95,20 +97,23 @@ def draw(report: BuiltReport, lang: str, font_file: Path | None = None) -> Built
         return Built(report, lang, {fmt: path.read_bytes() for fmt, path in paths.items()})
 
 
-def built_message(built: Built, link: str | None = None) -> Message:
-    """The mail of a build: the HTML page as its body, the workbook and the PDF
-    attached; its summary and link for chat robots."""
+def built_message(built: Built, link: str | None = None, font_file: Path | None = None) -> Message:
+    """The mail of a build: a body made for mail clients (render/mail.py: its charts as
+    images in the mail), the workbook and the PDF attached; its summary and link for
+    chat robots. `font_file`: the settings' Chinese font, as `draw` was given."""
     report, lang = built.report, built.lang
     summary = summary_text(report, lang)
     subject = summary.splitlines()[0]
+    body = mail_body(report, lang, cjk_font(font_file) if font_file is not None else None)
     return Message(
         subject=f"{subject} ({report.start} - {report.end})",
-        html=built.files["html"].decode(),
+        html=body.html,
         text=summary,
         attachments=(
             Attachment(file_name(report, lang, "xlsx"), built.files["xlsx"], XLSX),
             Attachment(file_name(report, lang, "pdf"), built.files["pdf"], PDF),
         ),
+        images=body.images,
         summary=summary,
         link=link,
     )

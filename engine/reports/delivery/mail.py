@@ -1,5 +1,10 @@
-"""Mailing a report over SMTP: the HTML body with its plain-text twin, the workbook and
-the PDF attached, to one address at a time (each has its own outcome in the log).
+"""Mailing a report over SMTP: the HTML body with its plain-text twin and the charts it
+shows, the workbook and the PDF attached, to one address at a time (each has its own
+outcome in the log).
+
+The MIME tree: mixed[ related[ alternative[text, html], image... ], xlsx, pdf ]. The
+images sit in the related part beside the body whose HTML names them by Content-ID,
+each marked inline, so clients show them in the body and not as attachments.
 
 A temporary failure - a 4xx reply (421 "try later", greylisting's 450/451), a connection
 refused, reset or timed out, a server that hung up - is tried again after a wait that
@@ -106,14 +111,37 @@ def compose(server: MailServer, message: Message, to: str, key: str) -> EmailMes
     digest = hashlib.sha256(f"{key}\n{to}".encode()).hexdigest()[:32]
     mail["Message-ID"] = f"<{digest}@{domain}>"
     mail[KEY_HEADER] = key
-    mail.set_content(message.text)
-    mail.add_alternative(message.html, subtype="html")
+    if message.images:
+        # Python's email builds related only inside alternative; the tree here has the
+        # alternative inside related, so the plain text is beside the images too.
+        mail.make_related()
+        mail.attach(_alternative(message))
+        for image in message.images:
+            maintype, _, subtype = image.mime.partition("/")
+            mail.add_related(
+                image.content,
+                maintype=maintype,
+                subtype=subtype,
+                cid=f"<{image.content_id}>",
+                disposition="inline",
+            )
+    else:
+        mail.set_content(message.text)
+        mail.add_alternative(message.html, subtype="html")
     for attachment in message.attachments:
         maintype, _, subtype = attachment.mime.partition("/")
         mail.add_attachment(
             attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
         )
     return mail
+
+
+def _alternative(message: Message) -> EmailMessage:
+    part = EmailMessage()
+    part.set_content(message.text)
+    part.add_alternative(message.html, subtype="html")
+    del part["MIME-Version"]  # a header of the mail, not of a part in it
+    return part
 
 
 def send_mail(

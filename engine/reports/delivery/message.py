@@ -1,18 +1,36 @@
-"""What is delivered: a subject, the HTML body and its plain-text twin, the files
-attached (the workbook, the PDF), and for chat robots a short markdown summary with a
-link to the full report. The renderers fill it; the senders only carry it."""
+"""What is delivered: a subject, the HTML body and its plain-text twin, the images the
+HTML shows (charts, named by `cid:`), the files attached (the workbook, the PDF), and
+for chat robots a short markdown summary with a link to the full report. The renderers
+fill it; the senders only carry it."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-__all__ = ["CHANNELS", "PDF", "XLSX", "Attachment", "Channel", "Message", "Target", "shown_url"]
+__all__ = [
+    "CHANNELS",
+    "PDF",
+    "PNG",
+    "XLSX",
+    "Attachment",
+    "Channel",
+    "InlineImage",
+    "Message",
+    "Target",
+    "shown_url",
+]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF = "application/pdf"
+PNG = "image/png"
+# A Content-ID (RFC 2392: `local@domain`, without its <>), kept to letters, digits, dots,
+# dashes and underscores: the HTML names it as `cid:<id>`, a URL, where any other
+# character would have to be escaped (and clients differ in unescaping it).
+_CONTENT_ID = re.compile(r"^[\w-]+(?:\.[\w-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -29,11 +47,28 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class InlineImage:
+    """An image the HTML body shows (`<img src="cid:...">`), sent beside it in the mail
+    rather than linked, so it shows without the recipient fetching anything."""
+
+    content_id: str  # local@domain, without the <>
+    content: bytes
+    mime: str = PNG
+
+    def __post_init__(self) -> None:
+        if not _CONTENT_ID.match(self.content_id):
+            raise ValueError(f"inline image {self.content_id!r} is not a content id (a@b)")
+        if not self.mime.startswith("image/"):
+            raise ValueError(f"inline image {self.content_id!r}: mime {self.mime!r} is not image/")
+
+
+@dataclass(frozen=True)
 class Message:
     subject: str
     html: str
     text: str  # for mail clients that show no HTML
     attachments: tuple[Attachment, ...] = ()
+    images: tuple[InlineImage, ...] = ()  # what the HTML names by cid:, in the mail only
     # Chat robots: a few lines of markdown (the headline figures) and where the report
     # is (the download URL of the API); the robot's message is the title, the summary
     # and the link.
