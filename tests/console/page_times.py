@@ -41,6 +41,8 @@ def pages(plan_id: str) -> list[str]:
         f"{plan}/skus/B1-0001",
         f"{plan}/warnings",
         f"{plan}/warnings?severity=medium&code=oversell_risk&page=3",
+        f"{plan}?brand=b2&warning=high",
+        f"{plan}/compare?brand=b1&other={plan_id}",
         "/console/plans/new",
         "/console/mode",
     ]

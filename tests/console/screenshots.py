@@ -9,7 +9,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from tests.console.served import Served, launch, make_plan, serve_console
+from engine.services.plan_jobs import plan_now_or_job
+from tests.console.served import TENANT, Served, launch, make_plan, serve_console
 
 
 def _sign_in(page: Page, served: Served, key: str) -> None:
@@ -42,6 +43,18 @@ def take(served: Served, out: Path) -> list[Path]:
         shot("sku", full=True)
         page.goto(served.url(f"/plans/{plan_id}/warnings"))
         shot("warnings")
+        page.goto(served.url(f"/plans/{plan_id}?brand=b1"))
+        page.click("form.publish button")
+        peak = plan_now_or_job(
+            served.app.state.stores.get(TENANT),
+            served.app.state.jobs,
+            "peak",
+            "now",
+            served.app.state.settings,
+        )
+        assert isinstance(peak, dict)
+        page.goto(served.url(f"/plans/{peak['plan_id']}/compare?brand=b1"))
+        shot("compare")
         page.goto(served.url("/plans/new"))
         shot("make-plan")
         page.goto(served.url("/mode"))

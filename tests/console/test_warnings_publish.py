@@ -58,6 +58,13 @@ def test_a_brand_viewer_sees_its_brands_warnings_only(
     expect(page.locator("form.publish")).to_have_count(0)
     page.goto(served.url(f"/plans/{plan_id}?brand=b1"))
     expect(page.locator("form.publish")).to_have_count(0)  # no publish offered
+    other = served.url(f"/plans/{plan_id}/compare?brand=b2&other={plan_id}")
+    assert page.goto(other).status == 404  # type: ignore[union-attr]
+    mine = served.url(f"/plans/{plan_id}/compare?brand=b1&other={plan_id}")
+    assert page.goto(mine).status == 200  # type: ignore[union-attr]
+    expect(page.locator(".notice")).to_have_text(
+        "The two plans give this brand's shops the same quantities."
+    )
 
 
 def test_a_plan_is_published_once(page: Page, served: Served, plan_id: str) -> None:
@@ -115,3 +122,41 @@ def test_the_plan_table_filters_by_warning(page: Page, served: Served, plan_id: 
     page.click("form.filters button")
     skus = page.locator("table.plan tbody td:first-child").all_inner_texts()
     assert set(skus) == warned
+
+
+def test_a_plan_compared_with_the_plan_published_last(
+    page: Page, served: Served, plan_id: str
+) -> None:
+    store = served.app.state.stores.get(TENANT)
+    state = served.app.state
+    peak = plan_now_or_job(store, state.jobs, "peak", "now", state.settings)
+    assert isinstance(peak, dict) and peak["plan_id"] != plan_id
+    sign_in(page, served, served.operator)
+    page.goto(served.url(f"/plans/{plan_id}?brand=b3"))
+    page.click("form.publish button")  # published (again: the same receipt)
+    page.goto(served.url(f"/plans/{peak['plan_id']}?brand=b3"))
+    page.click("a.compare-link")
+    key_id = served.operator.split("_")[1]
+    expect(page.locator("p.hint")).to_contain_text(f"{plan_id} was published by key {key_id}")
+
+    def cells(view_plan: str) -> dict[tuple[str, str], int]:
+        document, meta = stored_plan(store, view_plan)
+        return {
+            (a["sku"], a["shop"]): a["quantity"]
+            for a in document["allocations"]
+            if meta["brands"]["skus"][a["sku"]] == "b3"
+        }
+
+    before, after = cells(plan_id), cells(peak["plan_id"])
+    differ = {k for k in before.keys() | after.keys() if before.get(k, 0) != after.get(k, 0)}
+    moved = sum(abs(after.get(k, 0) - before.get(k, 0)) for k in differ)
+    expect(page.locator(".summary")).to_have_text(
+        f"{len(differ)} cells differ; {moved} units move."
+    )
+    first = page.locator("table.compare tbody tr").first.locator("td").all_inner_texts()
+    sku, shop = first[0], first[1]
+    assert first[2:] == [
+        str(before.get((sku, shop), 0)),
+        str(after.get((sku, shop), 0)),
+        f"{after.get((sku, shop), 0) - before.get((sku, shop), 0):+d}",
+    ]

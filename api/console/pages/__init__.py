@@ -3,6 +3,6 @@ fixed path such as /plans/new before /plans/{plan_id})."""
 
 from __future__ import annotations
 
-from api.console.pages import make_plan, mode, plans, publish, signin, warnings
+from api.console.pages import compare, make_plan, mode, plans, publish, signin, warnings
 
-PAGES = (signin, make_plan, plans, warnings, publish, mode)
+PAGES = (signin, make_plan, plans, warnings, compare, publish, mode)

@@ -13,27 +13,17 @@ from typing import Any
 from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
+from api.console.audit_trail import newest_done
 from api.console.web import Visit, VisitDep, console_router, redirect, render
 from api.observe import audit_target
 from api.urls import API_PREFIX, CONSOLE_PREFIX
 from engine.core.modes import MODES
 from engine.services import mode_switch
-from engine.store.base import JsonObject
 
 router = console_router()
 
 # The routes a switch is audited under: the API's, and this page's confirmation.
 SWITCH_ROUTES = frozenset({API_PREFIX + "/mode", CONSOLE_PREFIX + "/mode/confirm"})
-AUDIT_LOOKBACK = 1000  # entries searched for the last switch
-
-
-def last_switch(visit: Visit) -> JsonObject | None:
-    """The newest audited switch that was done (not refused), if the log still holds it."""
-    for entry in visit.store.audit_entries(AUDIT_LOOKBACK):
-        done = entry.get("status", 500) < 400 and entry.get("method") in ("PUT", "POST")
-        if done and entry.get("route") in SWITCH_ROUTES:
-            return entry
-    return None
 
 
 def _page(visit: Visit, done: bool) -> Response:
@@ -43,7 +33,7 @@ def _page(visit: Visit, done: bool) -> Response:
         visit.request,
         "mode.html.j2",
         mode=mode,
-        last=last_switch(visit),
+        last=newest_done(visit.store, SWITCH_ROUTES),
         form=form,
         modes=MODES,
         done=done,

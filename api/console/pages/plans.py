@@ -52,7 +52,7 @@ def table_of(visit: Visit, plan_id: str) -> PlanTable:
     return plan_table(visit.store, plan_id, lambda: _categories(visit.store))
 
 
-def _brand_shown(visit: Visit, table: PlanTable, asked: str | None) -> str:
+def brand_shown(visit: Visit, table: PlanTable, asked: str | None) -> str:
     """The brand a page shows: a brand viewer's own (another's is not found), else the
     one asked for, else the plan's first."""
     brand = asked or visit.brand or next(iter(table.brands), "")
@@ -93,7 +93,7 @@ async def plan_page(
     """One brand's SKUs x shops of a plan, PAGE_ROWS SKUs a page; with `warning` (a
     severity), the SKUs the two-way check warns about at that severity."""
     table = await run_in_threadpool(table_of, visit, plan_id)
-    shown = _brand_shown(visit, table, brand)
+    shown = brand_shown(visit, table, brand)
     part = table.brands[shown]
     shop = shop if shop in part.shops else ""
     warned = None
