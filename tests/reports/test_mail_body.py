@@ -172,6 +172,11 @@ def built(demo: Report) -> Built:
     return draw(demo, "zh")
 
 
+@pytest.fixture(scope="module")
+def message(built: Built) -> Message:
+    return built_message(built)
+
+
 def _received(message: Message, tmp_path: Path) -> EmailMessage:
     server = MailServer("127.0.0.1", 0, "omnistock <reports@agency.example>", starttls=False)
     with sqlite_log(tmp_path) as log, smtp_server() as smtp:
@@ -189,8 +194,9 @@ def _outcomes(log: DeliveryLog) -> list[str]:
     return [r.outcome for r in log.read("acme", key=KEY)]
 
 
-def test_the_mail_arrives_with_its_charts_in_a_related_part(built: Built, tmp_path: Path) -> None:
-    message = built_message(built)
+def test_the_mail_arrives_with_its_charts_in_a_related_part(
+    built: Built, message: Message, tmp_path: Path
+) -> None:
     assert len(message.html.encode()) < HTML_AT_MOST and message.images
     mail = _received(message, tmp_path)
 
@@ -227,9 +233,8 @@ def test_the_mail_arrives_with_its_charts_in_a_related_part(built: Built, tmp_pa
     assert [str(p.get_filename()) for p in mail.iter_attachments()] == [xlsx, pdf]
 
 
-def test_a_message_without_images_keeps_the_old_tree(built: Built, tmp_path: Path) -> None:
-    message = replace(built_message(built), images=())
-    mail = _received(message, tmp_path)
+def test_a_message_without_images_keeps_the_old_tree(message: Message, tmp_path: Path) -> None:
+    mail = _received(replace(message, images=()), tmp_path)
     alternative, *attached = mail.iter_parts()
     assert alternative.get_content_type() == "multipart/alternative"
     assert len(attached) == 2
