@@ -200,9 +200,10 @@ def test_the_mail_arrives_with_its_charts_in_a_related_part(
     assert len(message.html.encode()) < HTML_AT_MOST and message.images
     mail = _received(message, tmp_path)
 
-    assert mail.get_content_type() == "multipart/mixed"
+    assert mail.get_content_type() == "multipart/mixed" and mail["MIME-Version"] == "1.0"
     related, *attached = mail.iter_parts()
     assert related.get_content_type() == "multipart/related"
+    assert related.get_param("type") == "multipart/alternative"
     alternative, *images = related.iter_parts()
     assert alternative.get_content_type() == "multipart/alternative"
     text, html = alternative.iter_parts()

@@ -112,9 +112,12 @@ def compose(server: MailServer, message: Message, to: str, key: str) -> EmailMes
     mail["Message-ID"] = f"<{digest}@{domain}>"
     mail[KEY_HEADER] = key
     if message.images:
-        # Python's email builds related only inside alternative; the tree here has the
-        # alternative inside related, so the plain text is beside the images too.
+        # Python's email nests related only inside alternative; this tree (the one desktop
+        # Outlook writes) is built by hand, and set_content, which would have named the
+        # mail's MIME version, is never called on it.
+        mail["MIME-Version"] = "1.0"
         mail.make_related()
+        mail.set_param("type", "multipart/alternative")  # its root's type (RFC 2387)
         mail.attach(_alternative(message))
         for image in message.images:
             maintype, _, subtype = image.mime.partition("/")
