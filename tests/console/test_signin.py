@@ -63,3 +63,12 @@ def test_the_interface_speaks_chinese_when_asked(page: Page, served: Served) -> 
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     page.click("header a.lang")
     expect(page.locator("header nav a").first).to_have_text("Plans")
+
+
+def test_an_admin_key_signs_in_but_reads_no_stock(page: Page, served: Served) -> None:
+    admin, _ = served.keys.create("demo", "admin")
+    page.goto(served.url("/sign-in"))
+    page.fill("#key", admin)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Not allowed")  # least privilege, as the API
+    expect(page.locator(".problem")).to_contain_text("role admin may only")
