@@ -175,7 +175,7 @@ def _deliver(
     engine = connect(database)
     senders = Senders.from_settings(settings)
     try:
-        message = service.built_message(built)
+        message = service.built_message(built, font_file=settings.report_font)
         log = DeliveryLog(engine)
         return deliver(log, senders, report_.tenant, report_.brand, key, message, targets)
     finally:

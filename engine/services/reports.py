@@ -216,7 +216,7 @@ def send_build(
             report.tenant,
             report.brand,
             key or firing_key(report.tenant, report.brand, report.kind, report.start, report.end),
-            built_message(built, link),
+            built_message(built, link, settings.report_font),
             targets,
         )
     finally:

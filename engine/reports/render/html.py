@@ -38,7 +38,7 @@ MAIL_FONTS = (
 )
 _NUMERIC: frozenset[Kind] = frozenset({"units", "money", "share"})
 
-_TEMPLATES = Environment(
+TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
     undefined=StrictUndefined,
@@ -91,7 +91,7 @@ def page(report: Report, lang: str, font: CjkFont | None, font_family: str) -> s
     check_lang(lang)
     numbers = count(1)  # footnotes numbered through the whole report
     sections = [_section(s, lang, font, numbers) for s in report.sections]
-    return _TEMPLATES.get_template("report.html.j2").render(
+    return TEMPLATES.get_template("report.html.j2").render(
         lang="zh-CN" if lang == "zh" else "en",
         title=title(report)(lang),
         brand_label=WORDS["brand"](lang),
@@ -114,7 +114,7 @@ def _section(s: Section, lang: str, font: CjkFont | None, numbers: Iterator[int]
         number = next(numbers)
         view.figures.append(FigureView(f.label(lang), shown(f.value, f.kind), number))
         view.footnotes.append((number, f.label(lang), f.definition(lang)))
-    view.tables = [_table(t, lang) for t in s.tables]
+    view.tables = [table_view(t, lang) for t in s.tables]
     for chart in s.charts:
         table = s.table(chart.table)
         if table.rows:  # a chart of nothing says nothing: the table says it has no rows
@@ -122,14 +122,16 @@ def _section(s: Section, lang: str, font: CjkFont | None, numbers: Iterator[int]
     return view
 
 
-def _table(t: Table, lang: str) -> TableView:
+def table_view(t: Table, lang: str, rows_at_most: int = ROWS_AT_MOST) -> TableView:
+    """A table as the templates show it: its first `rows_at_most` rows, each value as
+    text, and a line saying how many more there are."""
     numeric = [c.kind in _NUMERIC for c in t.columns]
     headers = [Cell(c.label(lang), n) for c, n in zip(t.columns, numeric, strict=True)]
     rows = [
         [Cell(shown(v, c.kind), n) for v, c, n in zip(row, t.columns, numeric, strict=True)]
-        for row in t.rows[:ROWS_AT_MOST]
+        for row in t.rows[:rows_at_most]
     ]
-    more = len(t.rows) - ROWS_AT_MOST
+    more = len(t.rows) - rows_at_most
     return TableView(
         t.title(lang),
         headers,

@@ -18,16 +18,14 @@ import hashlib
 import re
 import struct
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from engine.reports.delivery.message import InlineImage
-from engine.reports.model import Kind, Report, Section, Table, Text
+from engine.reports.model import Report, Section, Text
 from engine.reports.render.charts import chart_png
 from engine.reports.render.fonts import CjkFont
-from engine.reports.render.html import MAIL_FONTS, Cell, TableView
+from engine.reports.render.html import MAIL_FONTS, TEMPLATES, TableView, table_view
 from engine.reports.render.values import WORDS, as_of, check_lang, shown, title, window
 
 __all__ = ["ROWS_IN_MAIL", "MailBody", "mail_body"]
@@ -42,7 +40,6 @@ CONTENT_DOMAIN = "omnistock"
 # block only it reads (a conditional comment) names Windows' fonts for every element,
 # instead of repeating the font stack on each of the body's hundreds of cells.
 MSO_FONTS = Markup('"Microsoft YaHei", "Segoe UI", Arial, sans-serif')
-_NUMERIC: frozenset[Kind] = frozenset({"units", "money", "share"})
 _NOT_IN_ID = re.compile(r"[^\w-]+", re.ASCII)
 
 MAIL_WORDS = {
@@ -52,14 +49,6 @@ MAIL_WORDS = {
         "以下为图表及各表前几行；完整表格见附件中的工作簿（XLSX）和 PDF。",
     ),
 }
-
-_TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 @dataclass(frozen=True)
@@ -100,7 +89,7 @@ def mail_body(report: Report, lang: str, font: CjkFont | None = None) -> MailBod
     check_lang(lang)
     images: list[InlineImage] = []
     sections = [_section(s, lang, font, images) for s in report.sections]
-    html = _TEMPLATES.get_template("mail.html.j2").render(
+    html = TEMPLATES.get_template("mail.html.j2").render(
         lang="zh-CN" if lang == "zh" else "en",
         title=title(report)(lang),
         brand_label=WORDS["brand"](lang),
@@ -138,7 +127,7 @@ def _section(s: Section, lang: str, font: CjkFont | None, images: list[InlineIma
                 image.content_id, chart.title(lang), CHART_PX, round(CHART_PX * height / width)
             )
         )
-    view.tables = [_table(t, lang) for t in s.tables]
+    view.tables = [table_view(t, lang, ROWS_IN_MAIL) for t in s.tables]
     return view
 
 
@@ -154,20 +143,3 @@ def _png_size(png: bytes) -> tuple[int, int]:
     """Width and height from the PNG's header (its IHDR chunk, bytes 16 to 24)."""
     width, height = struct.unpack(">II", png[16:24])
     return int(width), int(height)
-
-
-def _table(t: Table, lang: str) -> TableView:
-    numeric = [c.kind in _NUMERIC for c in t.columns]
-    headers = [Cell(c.label(lang), n) for c, n in zip(t.columns, numeric, strict=True)]
-    rows = [
-        [Cell(shown(v, c.kind), n) for v, c, n in zip(row, t.columns, numeric, strict=True)]
-        for row in t.rows[:ROWS_IN_MAIL]
-    ]
-    more = len(t.rows) - ROWS_IN_MAIL
-    return TableView(
-        t.title(lang),
-        headers,
-        rows,
-        t.note(lang) if t.note else None,
-        WORDS["more_rows"](lang).format(n=f"{more:,}") if more > 0 else None,
-    )
