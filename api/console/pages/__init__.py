@@ -3,6 +3,15 @@ fixed path such as /plans/new before /plans/{plan_id})."""
 
 from __future__ import annotations
 
-from api.console.pages import compare, make_plan, mode, plans, publish, signin, warnings
+from api.console.pages import (
+    compare,
+    make_plan,
+    mode,
+    plans,
+    publish,
+    scenarios,
+    signin,
+    warnings,
+)
 
-PAGES = (signin, make_plan, plans, warnings, compare, publish, mode)
+PAGES = (signin, make_plan, plans, warnings, compare, publish, mode, scenarios)
