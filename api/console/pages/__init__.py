@@ -10,8 +10,9 @@ from api.console.pages import (
     plans,
     publish,
     scenarios,
+    shelf,
     signin,
     warnings,
 )
 
-PAGES = (signin, make_plan, plans, warnings, compare, publish, mode, scenarios)
+PAGES = (signin, make_plan, plans, warnings, compare, publish, mode, scenarios, shelf)

@@ -1,0 +1,80 @@
+"""Shelf: rank a shop's shelf from the latest plan of the stored snapshot (the API's
+POST /v1/rank with `from_plan`: engine/shelf), and show the new order with each
+product's move and its reason.
+
+Ranking changes nothing stored, so the form is a GET: a brand viewer may rank its own
+brand's shops; another brand's shop is not found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Response
+from starlette.concurrency import run_in_threadpool
+
+from api.console.pages.plans import current_inputs, current_plan_id
+from api.console.web import Visit, VisitDep, console_router, render
+from api.deps import get_settings
+from engine.core.errors import InputError, Issue
+from engine.core.io import parse_plan, parse_snapshot
+from engine.services import plans
+from engine.shelf.from_plan import shelf_from_plan
+from engine.shelf.rank import Ranking, rank
+from engine.store.errors import NotFound
+
+router = console_router()
+
+SLOTS = 20  # the default shelf, as `omnistock rank --from-plan`
+MAX_SLOTS = 100  # a shelf longer than a page is not looked at by anyone
+
+
+@dataclass(frozen=True)
+class ShelfView:
+    plan_id: str | None  # None: no plan of the stored snapshot yet
+    shops: list[str]  # the shops the key may rank
+
+
+def _view(visit: Visit) -> ShelfView:
+    inputs = current_inputs(visit.store)
+    if inputs is None:
+        return ShelfView(None, [])
+    shops = inputs.snapshot.brands["shops"]
+    mine = sorted(s for s, b in shops.items() if visit.brand in (None, b))
+    plan_id = current_plan_id(inputs)
+    try:
+        visit.store.get_plan(plan_id)
+    except NotFound:
+        return ShelfView(None, mine)
+    return ShelfView(plan_id, mine)
+
+
+def _ranked(visit: Visit, view: ShelfView, shop: str, slots: int) -> Ranking:
+    if shop not in view.shops:  # unknown, or another brand's: the same answer
+        raise NotFound("shop", shop)
+    if not 1 <= slots <= MAX_SLOTS:
+        raise InputError([Issue("slots", f"must be 1 to {MAX_SLOTS}")], "form")
+    assert view.plan_id is not None
+    document, _ = plans.stored_plan(visit.store, view.plan_id)
+    snapshot = parse_snapshot(visit.store.get_snapshot().body, "stored snapshot")
+    shelf = shelf_from_plan(snapshot, parse_plan(document, view.plan_id), shop, slots)
+    return rank(shelf, None, get_settings(visit.request).shelf_time_limit_s)
+
+
+@router.get("/shelf")
+async def shelf_page(visit: VisitDep, shop: str = "", slots: int = SLOTS) -> Response:
+    """The form; with a shop asked for, its ranking (moves and reasons)."""
+    visit.may("read", visit.brand)
+    view = await run_in_threadpool(_view, visit)
+    ranking = None
+    if shop and view.plan_id is not None:
+        ranking = await run_in_threadpool(_ranked, visit, view, shop, slots)
+    return render(
+        visit.request,
+        "shelf.html.j2",
+        view=view,
+        shop=shop,
+        slots=slots,
+        max_slots=MAX_SLOTS,
+        ranking=ranking,
+    )
