@@ -31,6 +31,8 @@ from engine.access.repository import KeyRepository
 from engine.access.roles import Action, authorize
 from engine.checks.publish import PublishRefused
 from engine.core.errors import ConflictError, InputError, SolverError
+from engine.db.errors import DatabaseError
+from engine.db.errors import NotFound as RecordNotFound
 from engine.jobs.base import JobQueue
 from engine.services.stores import StoreRegistry
 from engine.store.base import Store
@@ -215,7 +217,7 @@ def error_response(request: Request, error: Exception) -> Response:
     if isinstance(error, csrf.FormRefused):
         status = 409 if error.reason == "form.sent_twice" else 400
         return _error_page(request, status, t(error.reason))
-    if isinstance(error, NotFound):
+    if isinstance(error, NotFound | RecordNotFound):
         return _error_page(request, 404, str(error))
     if isinstance(error, InputError):
         issues = [(issue.path, issue.message) for issue in error.issues]
@@ -232,7 +234,7 @@ def error_response(request: Request, error: Exception) -> Response:
         return _error_page(request, 429, t("error.rate_limited", seconds=error.retry_after_s))
     if isinstance(error, HTTPException):
         return _error_page(request, error.status_code, str(error.detail))
-    if isinstance(error, SolverError | KeyFileUnavailable | redis.RedisError):
+    if isinstance(error, SolverError | KeyFileUnavailable | redis.RedisError | DatabaseError):
         log.error("console %s %s: %s", request.method, request.url.path, error)
         reason = type(error).__name__
         return _error_page(request, 503, t("error.unavailable", reason=reason))

@@ -20,6 +20,7 @@ from engine.access.repository import InMemoryKeyRepository, KeyRepository
 from engine.core.settings import Settings
 from engine.demo import build_demo
 from engine.jobs.base import JobQueue
+from engine.services.catalog import CatalogHandle
 from engine.services.stores import StoreRegistry
 
 TENANT = "demo"
@@ -52,6 +53,7 @@ def serve_console(
     stores: StoreRegistry | None = None,
     keys: KeyRepository | None = None,
     jobs: JobQueue | None = None,
+    catalog: CatalogHandle | None = None,
 ) -> Iterator[Served]:
     """The console on loopback over a demo of `demo_skus` SKUs (x its 10 shops) - in
     `stores` (in memory by default) unless the tenant has a snapshot there already."""
@@ -65,7 +67,8 @@ def serve_console(
         store.put_snapshot({**snapshot, "tenant": TENANT})
         store.put_ruleset(rules)
     settings = Settings(solver_time_limit_s=20.0, job_workers=1)
-    app = create_app(settings, keys=keys, stores=stores, jobs=jobs)  # the console mounted
+    # the console mounted
+    app = create_app(settings, keys=keys, stores=stores, jobs=jobs, catalog=catalog)
     config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -9,10 +9,11 @@ from api.console.pages import (
     mode,
     plans,
     publish,
+    reports,
     scenarios,
     shelf,
     signin,
     warnings,
 )
 
-PAGES = (signin, make_plan, plans, warnings, compare, publish, mode, scenarios, shelf)
+PAGES = (signin, make_plan, plans, warnings, compare, publish, mode, scenarios, shelf, reports)
