@@ -1,15 +1,22 @@
 """Screenshots of the console's main pages for docs/ and the README, taken in Debian's
 Chromium from the console served over the demo. Run: `python -m tests.console.screenshots
-[--skus N] [--out docs]`; writes console-<page>.png (English) and console-plan-zh.png."""
+[--skus N] [--out docs] [--new]`; writes console-<page>.png (English) and
+console-plan-zh.png; with --new only the scenario, shelf and report pages', over the demo
+just after its Double-11 with a catalog database in a temporary folder."""
 
 from __future__ import annotations
 
 import argparse
+import re
+import tempfile
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from engine.demo import build_demo
+from engine.services.catalog import CatalogHandle
 from engine.services.plan_jobs import plan_now_or_job
+from engine.services.stores import StoreRegistry
 from tests.console.served import TENANT, Served, launch, make_plan, serve_console
 
 
@@ -69,14 +76,74 @@ def take(served: Served, out: Path) -> list[Path]:
     return written
 
 
+def take_new(served: Served, after: Served, out: Path) -> list[Path]:
+    """The scenario and shelf pages on `served`, the report pages on `after` (the demo
+    just after its Double-11): runs and builds made through the forms, as a person
+    makes them."""
+    make_plan(served)
+    written = []
+    with sync_playwright() as driver:
+        browser = launch(driver)
+        context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(300_000)
+        page = context.new_page()
+
+        def shot(name: str, full: bool = False) -> None:
+            path = out / f"console-{name}.png"
+            page.screenshot(path=str(path), full_page=full)
+            written.append(path)
+
+        _sign_in(page, served, served.operator)
+        page.goto(served.url("/scenarios"))
+        page.select_option("#shipped", "double11")
+        page.check("#small")
+        shot("scenarios")
+        page.click("main button[type=submit]")
+        page.locator("figure.chart img, .problem").first.wait_for()
+        shot("scenario", full=True)
+        page.goto(served.url("/shelf?shop=tm-b1&slots=12"))
+        shot("shelf")
+        served = after
+        _sign_in(page, served, served.operator)
+        page.goto(served.url("/reports"))
+        page.fill("#brand", "b1")
+        page.fill("#from", "2026-11-10")
+        page.fill("#to", "2026-11-12")
+        page.select_option("#lang", "en")
+        page.click("main form button[type=submit]")
+        page.wait_for_url(re.compile(r".*/console/reports/[0-9a-f]+$"))
+        page.locator(".downloads").wait_for()
+        shot("report", full=True)
+        page.goto(served.url("/reports"))
+        shot("reports")
+        browser.close()
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skus", type=int, default=5000)
     parser.add_argument("--out", type=Path, default=Path("docs"))
+    parser.add_argument("--new", action="store_true", help="scenario, shelf and report pages")
     args = parser.parse_args()
-    with serve_console(args.skus) as served:
-        for path in take(served, args.out):
-            print(path)
+    if not args.new:
+        with serve_console(args.skus) as served:
+            for path in take(served, args.out):
+                print(path)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        catalog = CatalogHandle(f"sqlite:///{folder}/omnistock.db", migrate_now=True)
+        stores = StoreRegistry()
+        snapshot, rules = build_demo(skus=args.skus, history_days=28, after_campaign=True)
+        stores.get(TENANT).put_snapshot({**snapshot, "tenant": TENANT})
+        stores.get(TENANT).put_ruleset(rules)
+        with (
+            serve_console(args.skus) as served,
+            serve_console(args.skus, stores=stores, catalog=catalog) as after,
+        ):
+            for path in take_new(served, after, args.out):
+                print(path)
+        catalog.close()
 
 
 if __name__ == "__main__":
