@@ -45,6 +45,9 @@ def pages(plan_id: str) -> list[str]:
         f"{plan}/compare?brand=b1&other={plan_id}",
         "/console/plans/new",
         "/console/mode",
+        "/console/scenarios",
+        "/console/shelf",
+        "/console/shelf?shop=tm-b1&slots=20",
     ]
 
 
