@@ -189,7 +189,7 @@ def start_report_schedules(app: FastAPI, settings: Settings) -> None:
     once in the database, so several servers never send one twice."""
     if settings.report_tick_s <= 0:
         return
-    database = app.state.catalog.open().store.engine.url.render_as_string(hide_password=False)
+    database = app.state.catalog.open().job_url
     every_s = settings.report_tick_s
     url = app.state.stores.redis_url
     if url:

@@ -80,13 +80,7 @@ def _listings(catalog: Catalog) -> ListingStore:
 
 
 def _place(settings: Settings, catalog: Catalog) -> service.RunPlace:
-    return service.RunPlace(_database(catalog), settings.redis_url, accounts_from(settings))
-
-
-def _database(catalog: Catalog) -> str:
-    # A run opens the database the job's rows are on: the catalog's (settings.database()
-    # unless the app was made with another catalog), password included.
-    return catalog.store.engine.url.render_as_string(hide_password=False)
+    return service.RunPlace(catalog.job_url, settings.redis_url, accounts_from(settings))
 
 
 def _submit(
@@ -94,7 +88,7 @@ def _submit(
 ) -> JobInfo:
     """Hand the listing job to the job queue, whose run opens the catalog's database."""
     args = service.job_args(
-        _database(catalog),
+        catalog.job_url,
         settings.redis_url,
         settings.marketplaces_file,
         listing_id,

@@ -77,12 +77,6 @@ MEDIA = {
 }
 
 
-def _database(catalog: Catalog) -> str:
-    # Reports live on the catalog's database, as settlement runs do; a job opens it by
-    # URL (password included: it runs elsewhere).
-    return catalog.store.engine.url.render_as_string(hide_password=False)
-
-
 def _builds(catalog: Catalog) -> BuildStore:
     return BuildStore(catalog.store.engine)
 
@@ -136,8 +130,10 @@ def create_report(
     figures are computed now (a window that is empty, in the future or longer than a
     year, or an unknown brand, is a 422 naming the field); a job draws the workbook,
     the PDF and the HTML page and keeps them with the report (follow it at Location)."""
-    database = _database(catalog)
-    built = service.report_of(store, database, body.brand, body.start, body.end, body.kind)
+    database = catalog.job_url
+    built = service.report_of(
+        store, catalog.store.engine, body.brand, body.start, body.end, body.kind
+    )
     record, info = service.start_build(
         _builds(catalog), jobs, built, body.lang, writer.key_id, database, settings.report_font
     )
@@ -352,6 +348,6 @@ def send_report(
         return _not_done(record)
     audit_target(request, report_id=build_id)
     link = str(request.url_for("get_report_file", build_id=build_id, fmt="pdf"))
-    args = service.send_job_args(_database(catalog), record, link)
+    args = service.send_job_args(catalog.job_url, record, link)
     info = jobs.submit(writer.tenant, service.REPORT_SEND_JOB.name, args)
     return JSONResponse(job_json(info), status_code=202)

@@ -121,11 +121,6 @@ def _store(catalog: Catalog) -> SettlementStore:
     return SettlementStore(catalog.store.engine)
 
 
-def _database(catalog: Catalog) -> str:
-    # A job opens the database the run is on (password included: it runs elsewhere).
-    return catalog.store.engine.url.render_as_string(hide_password=False)
-
-
 def _view(store: SettlementStore, tenant: str, run_id: str, brand: str | None) -> JsonObject:
     run = service.readable_run(store, tenant, run_id, brand)
     inputs = [one.to_json() for one in store.inputs(tenant, run_id)]
@@ -208,7 +203,7 @@ def create_settlement(
         return {"settlement": view, "job": None, "reused": True}
     # A queue that refuses the job (503) leaves the run queued; the same upload again
     # makes a new run (only a done run is reused).
-    args = service.job_args(_database(catalog), run_id)
+    args = service.job_args(catalog.job_url, run_id)
     info = jobs.submit(writer.tenant, service.SETTLEMENT_JOB.name, args)
     body = {"settlement": view, "job": job_json(info), "reused": False}
     return JSONResponse(body, status_code=202, headers={"Location": settlement_url(run_id)})

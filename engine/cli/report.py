@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
 from engine.cli.common import add_plain_row, err, fail, read_settings
 from engine.core.errors import InputError, Issue, OmnistockError
@@ -37,8 +38,7 @@ from engine.reports.recipients import RecipientStore, check_target
 from engine.reports.render import render, summary_text
 from engine.reports.schedules import ScheduleStore, firing_key
 from engine.services import reports as service
-from engine.services.stores import store_registry
-from engine.store.base import Store
+from engine.services.stores import StoreRegistry, store_registry
 
 report = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 recipients_app = typer.Typer(add_completion=False, no_args_is_help=True)
@@ -79,13 +79,13 @@ def _database(settings: Settings) -> str:
     return url
 
 
-def _store(settings: Settings, tenant: str) -> Store:
-    """The tenant's state: Redis when set, else the state file `omnistock serve` keeps."""
+def _stores(settings: Settings) -> StoreRegistry:
+    """The tenants' state: Redis when set, else the state file `omnistock serve` keeps."""
     if not settings.redis_url and settings.state_path is None:
         settings = settings.model_copy(
             update={"state_path": settings.keys_file.parent / STATE_FILE_NAME}
         )
-    return store_registry(settings).get(tenant)
+    return store_registry(settings)
 
 
 def _report(demo: int | None, tenant: str, brand: str, start: str, end: str, kind: str) -> Report:
@@ -101,8 +101,12 @@ def _report(demo: int | None, tenant: str, brand: str, start: str, end: str, kin
             inputs = demo_inputs(brand, first, last, skus=demo, kind=which)
             return build_report(inputs)
         settings = read_settings()
-        store = _store(settings, tenant)
-        return service.report_of(store, _database(settings), brand, first, last, _kind(kind))
+        store = _stores(settings).get(tenant)
+        engine = connect(_database(settings))
+        try:
+            return service.report_of(store, engine, brand, first, last, _kind(kind))
+        finally:
+            engine.dispose()
 
 
 @report.command("build")
@@ -153,9 +157,12 @@ def send(
         built_report = _report(demo_skus if demo else None, tenant, brand, start, end, kind)
         with err.status("drawing the workbook, the page and the PDF"):
             built = service.draw(built_report, lang, settings.report_font)
-        database = _database(settings)
-        with err.status("delivering"):
-            outcomes = _deliver(database, settings, built, targets)
+        engine = connect(_database(settings))
+        try:
+            with err.status("delivering"):
+                outcomes = _deliver(engine, settings, built, targets)
+        finally:
+            engine.dispose()
     except OmnistockError as error:
         fail(error)
     _print_outcomes(outcomes)
@@ -166,13 +173,12 @@ def send(
 
 
 def _deliver(
-    database: str, settings: Settings, built: service.Built, targets: list[Target]
+    engine: Engine, settings: Settings, built: service.Built, targets: list[Target]
 ) -> list[TargetOutcome]:
     if not targets:
-        return service.send_build(database, settings, built)
+        return service.send_build(engine, settings, built)
     report_ = built.report
     key = firing_key(report_.tenant, report_.brand, report_.kind, report_.start, report_.end)
-    engine = connect(database)
     senders = Senders.from_settings(settings)
     try:
         message = service.built_message(built, font_file=settings.report_font)
@@ -180,7 +186,6 @@ def _deliver(
         return deliver(log, senders, report_.tenant, report_.brand, key, message, targets)
     finally:
         senders.close()
-        engine.dispose()
 
 
 def _print_outcomes(outcomes: list[TargetOutcome]) -> None:
@@ -354,11 +359,7 @@ def schedule_run(
             fail(InputError([Issue("now", f"{now!r} is not an ISO 8601 moment")], "command line"))
         if moment.tzinfo is None:
             fail(InputError([Issue("now", "give the offset, e.g. +08:00")], "command line"))
-    registry = store_registry(
-        settings
-        if settings.redis_url or settings.state_path
-        else settings.model_copy(update={"state_path": settings.keys_file.parent / STATE_FILE_NAME})
-    )
+    registry = _stores(settings)
     fired = service.fire_schedules(_database(settings), settings, registry.get, moment)
     table = Table("key", "outcome", "error")
     for f in fired:

@@ -62,6 +62,12 @@ class Catalog:
     store: CatalogStore
     registry: Registry
 
+    @property
+    def job_url(self) -> str:
+        """The database's URL for a job to open it by (password included: a job may
+        run in another process or on another machine)."""
+        return self.store.engine.url.render_as_string(hide_password=False)
+
 
 def open_catalog(url: str, *, migrate_now: bool, registry: Registry | None = None) -> Catalog:
     """The catalog on the database at `url`: migrated first when `migrate_now`, else

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from engine.catalog.store import CatalogStore
 from engine.core.settings import Settings
 from engine.db.connect import connect
@@ -62,7 +64,7 @@ class Built:
 
 def report_of(
     store: Store,
-    database: str,
+    database: Engine,
     brand: str,
     start: date,
     end: date,
@@ -73,21 +75,17 @@ def report_of(
     the audit log of their publishing) and its database (settlement runs, the newest
     price check), as of the window's end. InputError naming the field for a window
     that is empty, in the future or too long, or a brand the snapshot does not have."""
-    engine = connect(database)
-    try:
-        inputs: ReportInputs = gather(
-            store,
-            brand,
-            start,
-            end,
-            today=today or datetime.now(UTC).date(),
-            kind="monthly" if kind == "monthly" else "campaign",
-            settlement_runs=SettlementStore(engine),
-            catalog=CatalogStore(engine),
-        )
-        return build_report(inputs)
-    finally:
-        engine.dispose()
+    inputs: ReportInputs = gather(
+        store,
+        brand,
+        start,
+        end,
+        today=today or datetime.now(UTC).date(),
+        kind="monthly" if kind == "monthly" else "campaign",
+        settlement_runs=SettlementStore(database),
+        catalog=CatalogStore(database),
+    )
+    return build_report(inputs)
 
 
 def draw(report: BuiltReport, lang: str, font_file: Path | None = None) -> Built:
@@ -193,7 +191,7 @@ REPORT_JOB = JobKind("report", _prepare, _run, _finish)
 
 
 def send_build(
-    database: str,
+    database: Engine,
     settings: Settings,
     built: Built,
     link: str | None = None,
@@ -204,14 +202,13 @@ def send_build(
     once per `key` (default: the brand's, report kind's and window's - a target that has
     the report of that window already is not sent it again); every attempt in the
     delivery log."""
-    engine = connect(database)
     own = senders is None
     senders = senders or Senders.from_settings(settings)
     try:
         report = built.report
-        targets = RecipientStore(engine).targets(report.tenant, report.brand, report.kind)
+        targets = RecipientStore(database).targets(report.tenant, report.brand, report.kind)
         return deliver(
-            DeliveryLog(engine),
+            DeliveryLog(database),
             senders,
             report.tenant,
             report.brand,
@@ -222,7 +219,6 @@ def send_build(
     finally:
         if own:
             senders.close()
-        engine.dispose()
 
 
 # --- the send job ------------------------------------------------------------------------
@@ -241,11 +237,11 @@ def _run_send(args: JsonObject, progress: Report) -> JsonObject:
     try:
         builds = BuildStore(engine)
         built = stored_build(builds, builds.get(args["tenant"], args["build_id"]))
+        report = built.report
+        key = firing_key(report.tenant, report.brand, report.kind, report.start, report.end)
+        outcomes = send_build(engine, Settings(), built, args.get("link"), key=key)
     finally:
         engine.dispose()
-    report = built.report
-    key = firing_key(report.tenant, report.brand, report.kind, report.start, report.end)
-    outcomes = send_build(args["database_url"], Settings(), built, args.get("link"), key=key)
     progress("deliver", 1, 1)
     result = {"report_id": args["build_id"], "key": key, "outcomes": outcomes_json(outcomes)}
     if overall(outcomes) == "failed":
@@ -273,11 +269,11 @@ def fire_schedules(
 
     def run(firing: Firing) -> str:
         report = report_of(
-            store_of(firing.tenant), database, firing.brand, firing.start, firing.end,
+            store_of(firing.tenant), engine, firing.brand, firing.start, firing.end,
             firing.kind,
         )  # fmt: skip
         built = draw(report, firing.lang, settings.report_font)
-        outcomes = send_build(database, settings, built, senders=senders, key=firing.key)
+        outcomes = send_build(engine, settings, built, senders=senders, key=firing.key)
         return overall(outcomes)
 
     try:

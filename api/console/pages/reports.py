@@ -39,11 +39,6 @@ SHOWN_BUILDS = 50  # the newest; older builds stay readable over the API
 ENDED = (BuildStatus.DONE, BuildStatus.FAILED)
 
 
-def _database(catalog: Catalog) -> str:
-    # A job opens the database by URL (password included: it may run elsewhere).
-    return catalog.store.engine.url.render_as_string(hide_password=False)
-
-
 def _readable(visit: Visit, catalog: Catalog, build_id: str) -> BuildRecord:
     """The build as the key may see it: another brand's is not found."""
     record = BuildStore(catalog.store.engine).get(visit.tenant, build_id)
@@ -82,10 +77,10 @@ async def build_report(visit: VisitDep, catalog: CatalogDep, settings: SettingsD
         raise InputError([Issue("kind", f"one of {', '.join(service.KINDS)}")], "form")
     if lang not in ("zh", "en"):
         raise InputError([Issue("lang", "zh or en")], "form")
-    database = _database(catalog)
+    database = catalog.job_url
 
     def build() -> BuildRecord:
-        report = service.report_of(visit.store, database, brand, start, end, kind)
+        report = service.report_of(visit.store, catalog.store.engine, brand, start, end, kind)
         record, _ = service.start_build(
             BuildStore(catalog.store.engine),
             visit.jobs,
@@ -177,7 +172,7 @@ async def confirm_send(visit: VisitDep, catalog: CatalogDep, build_id: str) -> R
     if record.status is not BuildStatus.DONE:
         raise HTTPException(409, f"report {build_id} is {record.status.value}: not done")
     link = str(visit.request.url_for("get_report_file", build_id=build_id, fmt="pdf"))
-    args = service.send_job_args(_database(catalog), record, link)
+    args = service.send_job_args(catalog.job_url, record, link)
     info = visit.jobs.submit(visit.tenant, service.REPORT_SEND_JOB.name, args)
     audit_target(visit.request, report_id=build_id, job_id=info.id)
     return redirect(f"/reports/{build_id}", sent="1")
