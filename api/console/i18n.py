@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from api.console import texts
+
 Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")
 LANG_COOKIE = "omnistock_console_lang"
@@ -455,6 +457,20 @@ TEXT: dict[Lang, dict[str, str]] = {
         "publish.peak_checked": "大促模式：发布前后均已核对库存（发布后 {after} 条预警）。",
     },
 }
+
+
+def _merged(*parts: dict[str, dict[str, str]]) -> None:
+    """Add a page module's text (api/console/texts/) to TEXT; a key defined twice is an
+    error at import, never a silent overwrite."""
+    for part in parts:
+        for lang in LANGS:
+            twice = TEXT[lang].keys() & part[lang].keys()
+            if twice:
+                raise ValueError(f"console text defined twice: {sorted(twice)}")
+            TEXT[lang].update(part[lang])
+
+
+_merged(*(module.TEXT for module in texts.MODULES))
 
 
 def choose(cookie: str | None, accept_language: str | None) -> Lang:

@@ -1,0 +1,7 @@
+"""The report recipients, schedules and delivery log pages."""
+
+from __future__ import annotations
+
+from api.console.web import console_router
+
+router = console_router()
