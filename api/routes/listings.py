@@ -49,9 +49,9 @@ from engine.core.io import parse_plan
 from engine.core.settings import Settings
 from engine.db.errors import Conflict as DbConflict
 from engine.db.errors import NotFound as DbNotFound
-from engine.jobs.base import JobAlreadyEnded, JobInfo, JobQueue
+from engine.jobs.base import JobInfo, JobQueue
 from engine.listing.accounts import accounts_from
-from engine.listing.jobstore import ItemState, JobRecord, JobStatus, ListingStore
+from engine.listing.jobstore import ItemState, JobRecord, ListingStore
 from engine.services import listings as service
 from engine.services.catalog import Catalog
 from engine.services.plans import stored_plan
@@ -66,8 +66,6 @@ EVERY_BRAND = "*"
 # The sources of the service's input errors about the request: their paths are the
 # body's fields (brand, shops[i], skus[i], prices[n]...).
 REQUEST_SOURCES = ("listing", "price update")
-# Until its run ends, a job in one of these may still have a run on the way.
-MAY_RUN = (JobStatus.QUEUED, JobStatus.RUNNING)
 STARTED = Answer(
     202, "the job, handed to the job queue", (ListingStarted,), location("listing"), STARTED_LINKS
 )
@@ -87,14 +85,7 @@ def _submit(
     jobs: JobQueue, settings: Settings, catalog: Catalog, tenant: str, listing_id: str
 ) -> JobInfo:
     """Hand the listing job to the job queue, whose run opens the catalog's database."""
-    args = service.job_args(
-        catalog.job_url,
-        settings.redis_url,
-        settings.marketplaces_file,
-        listing_id,
-        settings.listing_settle_s,
-    )
-    return jobs.submit(tenant, service.LISTING_JOB.name, args)
+    return service.submit_run(jobs, settings, catalog.job_url, tenant, listing_id)
 
 
 def _started(listings: ListingStore, tenant: str, listing_id: str, info: JobInfo) -> JSONResponse:
@@ -256,21 +247,8 @@ def list_items(
     rejected or failed, the field and why. `with_intent`: what was (or is to be) sent."""
     listings = _listings(catalog)
     _readable(reader, listings, listing_id)
-    counts = listings.counts(reader.tenant, listing_id)
-    total = sum(
-        n
-        for at, per_state in counts.items()
-        if shop in (None, at)
-        for held, n in per_state.items()
-        if state in (None, held)
-    )
-    items = listings.items(
-        reader.tenant,
-        listing_id,
-        states=None if state is None else [state],
-        shop=shop,
-        offset=offset,
-        limit=limit,
+    total, items = service.item_page(
+        listings, reader.tenant, listing_id, state=state, shop=shop, offset=offset, limit=limit
     )
     return {"total": total, "offset": offset, "items": [i.to_json(with_intent) for i in items]}
 
@@ -290,9 +268,7 @@ def cancel_listing(
     """Stop a job: a running one within a second (calls under way finish), any other at
     once; its open items stay open for a resume. 409 once it has finished."""
     listings = _listings(catalog)
-    job = listings.job(writer.tenant, listing_id)
-    if job.status == JobStatus.FINISHED:
-        raise JobAlreadyEnded(listing_id, job.status.value)
+    service.cancellable(listings, writer.tenant, listing_id)
     audit_target(request, listing_id=listing_id)
     listings.request_cancel(writer.tenant, listing_id)
     return service.job_view(listings, writer.tenant, listing_id)
@@ -319,17 +295,15 @@ def resume_listing(
     status is queued or running, as a run may be on the way; `force` when that run is
     known to be dead (a run killed with its process leaves "running")."""
     listings = _listings(catalog)
-    job = listings.job(writer.tenant, listing_id)
-    if job.status in MAY_RUN and not (body is not None and body.force):
-        message = (
-            f"listing job {listing_id!r} is {job.status.value}: a run may be on the way; "
-            'send {"force": true} if it is known to be dead'
-        )
-        detail = {"job": listing_id, "status": job.status.value, "message": message}
+    force = body is not None and body.force
+    try:
+        service.resumable(listings, writer.tenant, listing_id, force)
+    except service.MayStillRun as running:
+        detail = {"job": listing_id, "status": running.status, "message": running.message}
         return JSONResponse({"detail": detail}, status_code=409)
     audit_target(request, listing_id=listing_id)
-    listings.clear_cancel(writer.tenant, listing_id)  # a cancelled job goes on
-    info = _submit(jobs, settings, catalog, writer.tenant, listing_id)
+    # a cancelled job goes on
+    info = service.resume(listings, jobs, settings, catalog.job_url, writer.tenant, listing_id)
     return _started(listings, writer.tenant, listing_id, info)
 
 

@@ -21,6 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 from engine.catalog.model import Product, effective_floor
 from engine.catalog.prices.guard import check as guard_check
 from engine.catalog.prices.guard import sku_arrays
@@ -28,9 +30,12 @@ from engine.catalog.prices.policy import PricePolicy, fen, parse_policy
 from engine.catalog.shops import Shop
 from engine.core.errors import InputError, Issue, OmnistockError
 from engine.core.plan import Plan
+from engine.core.settings import Settings
 from engine.core.snapshot import ListedRow, Snapshot
 from engine.core.snapshot import Shop as PlanShop
 from engine.db.connect import connect
+from engine.db.sessions import reading
+from engine.jobs.base import JobAlreadyEnded, JobInfo, JobQueue
 from engine.jobs.kinds import JobKind, Report
 from engine.listing.accounts import Accounts, load_accounts
 from engine.listing.adapters.shapes import SHAPES
@@ -44,23 +49,41 @@ from engine.listing.batch import (
     read_shop,
 )
 from engine.listing.dryrun import DryItem, dry_run
-from engine.listing.jobstore import TERMINAL, JobRecord, ListingStore, NewItem
+from engine.listing.jobstore import (
+    TERMINAL,
+    ItemRecord,
+    ItemState,
+    JobRecord,
+    JobStatus,
+    ListingStore,
+    NewItem,
+)
 from engine.listing.listed import listed_rows
 from engine.listing.marketplace import ListedItem, ListingError
 from engine.listing.pacing import Pacer, RedisPacer, SqlPacer
 from engine.listing.reach import AccountsReach
 from engine.listing.stockpush import PushPlan, sku_products, stock_updates, sync_thresholds
+from engine.listing.tables import ListingItem, ListingJob
 from engine.services.catalog import Catalog
 from engine.store.base import JsonObject, Store
+from engine.store.errors import StoreError
 from rules.catalog import Ruleset
 
 __all__ = [
     "LISTING_JOB",
+    "JobRow",
     "ListingPreview",
-    "preview_publish",
-    "preview_prices",
+    "MayStillRun",
+    "cancellable",
     "create_job",
+    "item_page",
+    "job_rows",
+    "preview_prices",
+    "preview_publish",
+    "resumable",
+    "resume",
     "run_job",
+    "submit_run",
 ]
 
 # A payload above this many bytes is refused before sending: the platforms' gateways
@@ -447,6 +470,161 @@ def job_view(listings: ListingStore, tenant: str, job_id: str) -> JsonObject:
     return {**job.to_json(), "progress": {"done": done, "total": total, "shops": per_shop}}
 
 
+# Until its run ends, a job in one of these may still have a run on the way.
+MAY_RUN = (JobStatus.QUEUED, JobStatus.RUNNING)
+# What a list of jobs counts of each job's items: done well, failed (the platform or its
+# review refused, or still failing after every retry) and held (our own checks refused
+# it: never sent). The rest are still open.
+SUCCEEDED = frozenset({ItemState.ON_SALE, ItemState.UPDATED})
+UNSUCCESSFUL = frozenset({ItemState.REJECTED, ItemState.FAILED})
+HELD = frozenset({ItemState.REFUSED})
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A job as a list of jobs shows it: the record, the shops its items go to, and its
+    items counted."""
+
+    job: JobRecord
+    shops: list[str]
+    total: int
+    done: int
+    failed: int
+    held: int
+
+    @property
+    def open(self) -> int:
+        return self.total - self.done - self.failed - self.held
+
+
+def job_rows(
+    listings: ListingStore, tenant: str, brand: str | None, offset: int, limit: int
+) -> tuple[int, list[JobRow]]:
+    """The tenant's jobs (or one brand's), newest first, a page at a time: how many there
+    are, and the page's jobs with their items counted by two grouped queries over the
+    items' indexes (a job of 50,000 items is counted, never read)."""
+    scope = [ListingJob.tenant == tenant]
+    if brand is not None:
+        scope.append(ListingJob.brand == brand)
+    with reading(listings.engine) as session:
+        total = int(session.scalar(select(func.count()).select_from(ListingJob).where(*scope)) or 0)
+    records = listings.jobs(tenant, brand, offset + limit)[offset:]
+    ids = [job.id for job in records]
+    states: dict[str, dict[str, int]] = {}
+    shops: dict[str, list[str]] = {}
+    if ids:
+        mine = (ListingItem.tenant == tenant, ListingItem.job_id.in_(ids))
+        by_state = (
+            select(ListingItem.job_id, ListingItem.state, func.count())
+            .where(*mine)
+            .group_by(ListingItem.job_id, ListingItem.state)
+        )
+        by_shop = (
+            select(ListingItem.job_id, ListingItem.shop)
+            .where(*mine)
+            .distinct()
+            .order_by(ListingItem.job_id, ListingItem.shop)
+        )
+        with reading(listings.engine) as session:
+            for job_id, state, count in session.execute(by_state):
+                states.setdefault(job_id, {})[state] = int(count)
+            for job_id, shop in session.execute(by_shop):
+                shops.setdefault(job_id, []).append(shop)
+
+    def counted(job_id: str, kinds: frozenset[ItemState]) -> int:
+        return sum(n for state, n in states.get(job_id, {}).items() if state in kinds)
+
+    rows = [
+        JobRow(
+            job=job,
+            shops=shops.get(job.id, []),
+            total=sum(states.get(job.id, {}).values()),
+            done=counted(job.id, SUCCEEDED),
+            failed=counted(job.id, UNSUCCESSFUL),
+            held=counted(job.id, HELD),
+        )
+        for job in records
+    ]
+    return total, rows
+
+
+def item_page(
+    listings: ListingStore,
+    tenant: str,
+    job_id: str,
+    *,
+    state: ItemState | None,
+    shop: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[ItemRecord]]:
+    """A page of the job's items, by shop and product, optionally of one state or one
+    shop, and how many items there are of that state and shop (from the counts)."""
+    counts = listings.counts(tenant, job_id)
+    total = sum(
+        n
+        for at, per_state in counts.items()
+        if shop in (None, at)
+        for held, n in per_state.items()
+        if state in (None, held)
+    )
+    items = listings.items(
+        tenant,
+        job_id,
+        states=None if state is None else [state],
+        shop=shop,
+        offset=offset,
+        limit=limit,
+    )
+    return total, items
+
+
+class MayStillRun(StoreError):
+    """A resume of a job whose status says a run may still be on the way."""
+
+    def __init__(self, job_id: str, status: str) -> None:
+        self.job_id = job_id
+        self.status = status
+        self.message = (
+            f"listing job {job_id!r} is {status}: a run may be on the way; "
+            'send {"force": true} if it is known to be dead'
+        )
+        super().__init__(self.message)
+
+
+def cancellable(listings: ListingStore, tenant: str, job_id: str) -> JobRecord:
+    """The job, if a cancel can stop it: JobAlreadyEnded once it has finished (a
+    cancelled or interrupted job keeps open items a resume would send)."""
+    job = listings.job(tenant, job_id)
+    if job.status == JobStatus.FINISHED:
+        raise JobAlreadyEnded(job_id, job.status.value)
+    return job
+
+
+def resumable(listings: ListingStore, tenant: str, job_id: str, force: bool) -> JobRecord:
+    """The job, if a resume may hand it to the queue: MayStillRun while it is queued or
+    running, unless `force` (its run is known to be dead: a run killed with its process
+    leaves "running")."""
+    job = listings.job(tenant, job_id)
+    if job.status in MAY_RUN and not force:
+        raise MayStillRun(job_id, job.status.value)
+    return job
+
+
+def resume(
+    listings: ListingStore,
+    jobs: JobQueue,
+    settings: Settings,
+    job_url: str,
+    tenant: str,
+    job_id: str,
+) -> JobInfo:
+    """Run the job again from where it stopped: a cancel asked for is forgotten, and its
+    open items go to the queue's run (nothing is listed twice: batch.py)."""
+    listings.clear_cancel(tenant, job_id)
+    return submit_run(jobs, settings, job_url, tenant, job_id)
+
+
 # --- the job kind (engine/jobs) ----------------------------------------------------------
 
 
@@ -492,6 +670,21 @@ def _finish(store: Store, outcome: JsonObject, job_id: str) -> JsonObject:
 
 
 LISTING_JOB = JobKind("listing", _prepare, _run, _finish)
+
+
+def submit_run(
+    jobs: JobQueue, settings: Settings, job_url: str, tenant: str, job_id: str
+) -> JobInfo:
+    """Hand the listing job to the job queue, whose run opens the catalog's database at
+    `job_url` and the settings' marketplace accounts."""
+    args = job_args(
+        job_url,
+        settings.redis_url,
+        settings.marketplaces_file,
+        job_id,
+        settings.listing_settle_s,
+    )
+    return jobs.submit(tenant, LISTING_JOB.name, args)
 
 
 # --- listed stock read back ----------------------------------------------------------------
