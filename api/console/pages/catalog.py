@@ -1,7 +1,297 @@
-"""The catalog pages."""
+"""The catalog: how complete the tenant's products are per platform (and the shops on
+it), what blocks them, the products a page at a time (found by SPU or SKU code); a
+product's page with its fields, per platform whether it can be listed and exactly what
+blocks it, its versions and, for an operator, restoring an earlier one after a
+confirmation step.
+
+Everything is read through the functions GET /v1/catalog/completeness,
+/v1/catalog/products and /v1/catalog/products/{brand}/{spu}/history use
+(engine/services/catalog.py, the catalog store); a restore is the API's (the restore,
+then the price guard again). A brand viewer reads its brand only: asking for another
+brand's overview is refused as over the API, another brand's product is a 404 page, it
+is shown no form and a form it posts by hand is refused.
+"""
 
 from __future__ import annotations
 
-from api.console.web import console_router
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.console.web import Visit, VisitDep, console_router, quoted, redirect, render
+from api.observe import audit_target
+from api.routes.catalog import CatalogDep
+from engine.catalog.completeness import Blocker
+from engine.catalog.model import changes
+from engine.catalog.shops import Shop
+from engine.catalog.store import CompletenessRow, StoredProduct, VersionInfo
+from engine.core.errors import InputError, Issue
+from engine.db.errors import NotFound
+from engine.services import catalog as service
+from engine.services import prices
+from engine.services.catalog import Catalog
 
 router = console_router()
+
+PAGE_ROWS = 50
+SHOWN_BLOCKERS = 20  # the commonest; the API lists them all
+# As the API's query parameters (a code is at most 64 characters: engine/catalog/model.py);
+# a filter left empty in the form is no filter.
+CodeQuery = Annotated[str, Query(max_length=64)]
+PlatformQuery = Annotated[str, Query(max_length=32)]
+
+
+def product_path(brand: str, spu_code: str) -> str:
+    """The console path of a product's page."""
+    return f"/catalog/{quoted(brand)}/{quoted(spu_code)}"
+
+
+def _shops_by_platform(shops: Sequence[Shop], brand: str | None) -> dict[str, list[str]]:
+    """Platform -> the ids of the shops on it (of `brand`, or of every brand)."""
+    found: dict[str, list[str]] = {}
+    for shop in sorted(shops, key=lambda s: s.id):
+        if brand is None or shop.brand == brand:
+            found.setdefault(shop.platform, []).append(shop.id)
+    return found
+
+
+# --- the overview --------------------------------------------------------------------
+
+
+@dataclass
+class Overview:
+    """What /catalog shows."""
+
+    summary: list[dict[str, Any]]
+    blockers: list[Blocker]
+    shops: dict[str, list[str]]
+    brands: list[str]
+    platforms: list[str]
+    total: int
+    products: list[StoredProduct]
+    # (brand, SPU code) -> platform -> its completeness row
+    status: dict[tuple[str, str], dict[str, CompletenessRow]] = field(default_factory=dict)
+
+
+def _found_by_code(
+    catalog: Catalog, tenant: str, scope: str | None, code: str
+) -> list[StoredProduct]:
+    """The products whose SPU code or one of whose SKU codes is `code` (within `scope`):
+    the SKU lookup is the API's GET /v1/catalog/skus; an SPU code names a product of a
+    brand, so each brand in scope is asked."""
+    found: dict[tuple[str, str], StoredProduct] = {}
+    try:
+        for stored in service.products_of_sku(catalog, tenant, code, scope):
+            found[stored.key] = stored
+    except NotFound:
+        pass
+    shops = catalog.store.shops(tenant)
+    brands = [scope] if scope is not None else sorted({s.brand for s in shops})
+    for brand in brands:
+        try:
+            stored = service.product(catalog, tenant, brand, code)
+        except NotFound:
+            continue
+        found.setdefault(stored.key, stored)
+    return [found[k] for k in sorted(found)]
+
+
+def _overview(
+    catalog: Catalog, tenant: str, scope: str | None, platform: str | None, code: str, page: int
+) -> tuple[Overview, int]:
+    """The overview's data and the page shown (a page past the end shows the last)."""
+    rows = service.completeness(catalog, tenant, scope, platform)
+    shops = catalog.store.shops(tenant)
+    if code:
+        products = _found_by_code(catalog, tenant, scope, code)
+        total, page = len(products), 1
+    else:
+        total, _ = catalog.store.list_products(tenant, scope, 0, 1)
+        pages = max(1, math.ceil(total / PAGE_ROWS))
+        page = min(max(page, 1), pages)
+        _, products = catalog.store.list_products(tenant, scope, (page - 1) * PAGE_ROWS, PAGE_ROWS)
+    shown = {p.key for p in products}
+    status: dict[tuple[str, str], dict[str, CompletenessRow]] = {}
+    for row in rows:
+        if (row.brand, row.spu_code) in shown:
+            status.setdefault((row.brand, row.spu_code), {})[row.platform] = row
+    summary = service.completeness_summary(rows)
+    view = Overview(
+        summary=summary,
+        blockers=service.blocker_view(rows)[:SHOWN_BLOCKERS],
+        shops=_shops_by_platform(shops, scope),
+        brands=sorted({s.brand for s in shops} | ({scope} if scope else set())),
+        platforms=[s["platform"] for s in summary],
+        total=total,
+        products=products,
+        status=status,
+    )
+    return view, page
+
+
+@router.get("/catalog")
+async def catalog_page(
+    visit: VisitDep,
+    catalog: CatalogDep,
+    brand: CodeQuery = "",
+    platform: PlatformQuery = "",
+    q: CodeQuery = "",
+    page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+) -> Response:
+    """Completeness per platform, the commonest blockers, and the products, paged."""
+    scope = brand.strip() or visit.brand
+    visit.may("read", scope)  # a brand viewer asking for another brand: refused
+    code, shown = q.strip(), platform.strip() or None
+    view, page = await run_in_threadpool(_overview, catalog, visit.tenant, scope, shown, code, page)
+    return render(
+        visit.request,
+        "catalog.html.j2",
+        view=view,
+        brand=scope,
+        platform=shown,
+        q=code,
+        page=page,
+        pages=max(1, math.ceil(view.total / PAGE_ROWS)),
+        known_platforms=catalog.registry.platforms(),
+        product_path=product_path,
+    )
+
+
+# --- a product ------------------------------------------------------------------------
+
+
+@dataclass
+class ProductView:
+    """What a product's page shows."""
+
+    stored: StoredProduct
+    current: StoredProduct
+    checks: list[CompletenessRow]
+    shops: dict[str, list[str]]
+    history: list[VersionInfo]
+
+
+def _readable(visit: Visit, brand: str) -> None:
+    """Another brand's product is not found for a brand viewer (as the API's 404)."""
+    if visit.brand is not None and brand != visit.brand:
+        raise NotFound("product", brand)
+    visit.may("read", brand)
+
+
+def _product_view(
+    catalog: Catalog, tenant: str, brand: str, spu_code: str, version: int | None
+) -> ProductView:
+    current = service.product(catalog, tenant, brand, spu_code)
+    stored = current
+    if version is not None and version != current.version:
+        stored = service.product(catalog, tenant, brand, spu_code, version)
+    rows = service.completeness(catalog, tenant, brand)
+    return ProductView(
+        stored=stored,
+        current=current,
+        checks=[r for r in rows if r.spu_code == spu_code],
+        shops=_shops_by_platform(catalog.store.shops(tenant), brand),
+        history=service.history(catalog, tenant, brand, spu_code),
+    )
+
+
+@router.get("/catalog/{brand}/{spu_code}")
+async def product_page(
+    visit: VisitDep,
+    catalog: CatalogDep,
+    brand: str,
+    spu_code: str,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    """A product (or one of its versions): its fields, what blocks it on each platform,
+    its versions and, for an operator, a restore button beside each earlier one."""
+    _readable(visit, brand)
+    view = await run_in_threadpool(_product_view, catalog, visit.tenant, brand, spu_code, version)
+    path = product_path(brand, spu_code)
+    restore = {}
+    if not visit.session.read_only:
+        restore = {
+            v.version: visit.form(f"{path}/restore", {"version": str(v.version)})
+            for v in view.history
+            if v.version != view.current.version
+        }
+    restored = visit.request.query_params.get("restored", "")
+    return render(
+        visit.request,
+        "catalog_product.html.j2",
+        view=view,
+        product=view.stored.product,
+        base=path,
+        restore=restore,
+        restored=restored if restored.isdigit() else "",
+        product_path=product_path,
+    )
+
+
+async def _posted_version(visit: Visit, brand: str, spu_code: str, action: str) -> int:
+    """The version a restore form of the product's page carries, once the form is
+    accepted (this session's, unchanged, new; a key that may write) and the product is
+    one the key reads."""
+    signed, _ = await visit.accept(product_path(brand, spu_code) + action)
+    _readable(visit, brand)
+    raw = signed.get("version", "")
+    if not raw.isdigit() or int(raw) < 1:
+        raise InputError([Issue("version", f"a version number (1, 2, ...), not {raw!r}")], "form")
+    return int(raw)
+
+
+def _restore_review(
+    catalog: Catalog, tenant: str, brand: str, spu_code: str, version: int
+) -> tuple[StoredProduct, StoredProduct, list[str]]:
+    current = service.product(catalog, tenant, brand, spu_code)
+    old = service.product(catalog, tenant, brand, spu_code, version)
+    return current, old, changes(current.product, old.product)
+
+
+@router.post("/catalog/{brand}/{spu_code}/restore")
+async def review_restore(
+    visit: VisitDep, catalog: CatalogDep, brand: str, spu_code: str
+) -> Response:
+    """What restoring the version would change, to confirm (nothing is written yet)."""
+    version = await _posted_version(visit, brand, spu_code, "/restore")
+    path = product_path(brand, spu_code)
+    current, old, changed = await run_in_threadpool(
+        _restore_review, catalog, visit.tenant, brand, spu_code, version
+    )
+    form = visit.form(f"{path}/restore/confirm", {"version": str(version)}) if changed else None
+    return render(
+        visit.request,
+        "catalog_restore.html.j2",
+        current=current,
+        old=old,
+        changed=changed,
+        form=form,
+        base=path,
+    )
+
+
+def _restore(
+    catalog: Catalog, tenant: str, brand: str, spu_code: str, version: int, author: str
+) -> StoredProduct:
+    """As POST /v1/catalog/products/{brand}/{spu}/restore: the restore, then the price
+    guard again (a changed price or cost may take a SKU below its floor)."""
+    stored = service.restore(catalog, tenant, brand, spu_code, version, author)
+    prices.after_change(catalog, tenant, f"restore of {brand}/{spu_code} v{version}")
+    return stored
+
+
+@router.post("/catalog/{brand}/{spu_code}/restore/confirm")
+async def confirm_restore(
+    visit: VisitDep, catalog: CatalogDep, brand: str, spu_code: str
+) -> Response:
+    """Make the version current again, as a new version (once: the form is accepted once)."""
+    version = await _posted_version(visit, brand, spu_code, "/restore/confirm")
+    stored = await run_in_threadpool(
+        _restore, catalog, visit.tenant, brand, spu_code, version, visit.session.key_id
+    )
+    audit_target(visit.request, product=f"{brand}/{spu_code}", version=str(stored.version))
+    return redirect(product_path(brand, spu_code), restored=str(version))

@@ -1,0 +1,292 @@
+"""The catalog pages in a real browser, on a SQLite catalog database holding the catalog
+demo (its products and shops, as `omnistock catalog import` / `catalog shops` load
+them): completeness per platform and the blockers as GET /v1/catalog/completeness gives
+them, filters, paging and the code search; a product's page with exactly what blocks it
+per platform; a restore through its confirmation step, done once; a brand viewer's
+limits; bad input as pages naming the field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from playwright.sync_api import Locator, Page, expect
+
+from engine.catalog.demo import write_catalog
+from engine.demo import DEFAULT_SEED, build_demo
+from engine.services import catalog as service
+from engine.services.catalog import CatalogHandle
+from tests.console.conftest import sign_in
+from tests.console.served import TENANT, Served, serve_console
+
+SKUS = 200
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The console over the demo, its catalog imported into a SQLite database."""
+    folder = tmp_path_factory.mktemp("catalog")
+    snapshot, _ = build_demo(skus=SKUS)
+    catalog_file, shops_file, _ = write_catalog(folder, snapshot, DEFAULT_SEED)
+    handle = CatalogHandle(f"sqlite:///{folder / 'omnistock.db'}", migrate_now=True)
+    catalog = handle.open()
+    service.import_file(catalog, TENANT, catalog_file, "test")
+    shops = yaml.safe_load(shops_file.read_text(encoding="utf-8"))
+    service.put_shops(catalog, TENANT, shops, "test", "shops.yaml")
+    try:
+        with serve_console(SKUS, catalog=handle) as running:
+            yield running
+    finally:
+        handle.close()
+
+
+def api(served: Served, path: str, key: str | None = None, **params: Any) -> Any:
+    """An answer of the HTTP API (what the pages must agree with)."""
+    headers = {"Authorization": f"Bearer {key or served.operator}"}
+    answer = httpx.get(served.base + "/v1/catalog" + path, headers=headers, params=params)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def blocked_rows(served: Served, **params: Any) -> list[dict[str, Any]]:
+    return list(api(served, "/completeness/products", ready="false", limit=1000, **params)["items"])
+
+
+def hidden_fields(form: Locator) -> dict[str, str | float | bool]:
+    """A form's hidden fields as the browser would post them."""
+    return {
+        str(f.get_attribute("name")): str(f.get_attribute("value"))
+        for f in form.locator("input[type=hidden]").all()
+    }
+
+
+def summary_on_page(page: Page) -> dict[str, tuple[int, int, int]]:
+    """Platform -> (checked, complete, blocked) as the page shows them."""
+    shown = {}
+    for row in page.locator("table.completeness tbody tr").all():
+        cells = row.locator("td").all_inner_texts()
+        shown[cells[0]] = (int(cells[2]), int(cells[3]), int(cells[4]))
+    return shown
+
+
+def test_completeness_per_platform_is_the_apis(page: Page, served: Served) -> None:
+    sign_in(page, served, served.operator)
+    page.goto(served.url("/catalog"))
+    expect(page.locator("h1")).to_have_text("Catalog")
+    report = api(served, "/completeness")
+    expected = {
+        s["platform"]: (s["products"], s["ready"], s["products"] - s["ready"])
+        for s in report["platforms"]
+    }
+    assert summary_on_page(page) == expected
+    assert any(blocked for _, _, blocked in expected.values())  # the demo has gaps
+    # Each platform's shops are named beside it.
+    shops = api(served, "/shops")["shops"]
+    tmall = page.locator("table.completeness tr[data-platform=tmall] td").nth(1).inner_text()
+    assert set(tmall.split(", ")) == {s["id"] for s in shops if s["platform"] == "tmall"}
+    # The commonest blockers, in the API's order, with the products they stop.
+    rows = page.locator("table.blockers tbody tr")
+    assert rows.count() == min(20, len(report["blockers"]))
+    for i, blocker in enumerate(report["blockers"][:3]):
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        assert cells[:4] == [
+            blocker["platform"],
+            blocker["field"],
+            blocker["rule"],
+            str(blocker["products"]),
+        ]
+
+
+def test_a_blocker_example_leads_to_what_blocks_the_product(page: Page, served: Served) -> None:
+    sign_in(page, served, served.operator)
+    page.goto(served.url("/catalog"))
+    first = page.locator("table.blockers tbody tr").first
+    platform, field = (
+        first.locator("td").nth(0).inner_text(),
+        first.locator("td").nth(1).inner_text(),
+    )
+    example = first.locator("td a").first
+    brand, spu = example.inner_text().split("/")
+    example.click()
+    expect(page.locator("h1")).to_contain_text(f"{brand}/{spu}")
+    # Exactly the API's issues of the product on that platform, with the rule's message.
+    (row,) = [
+        r for r in blocked_rows(served, brand=brand, platform=platform) if r["spu_code"] == spu
+    ]
+    issues = page.locator(f"table.issues[data-platform={platform}] tbody tr")
+    shown = [tuple(r.locator("td").all_inner_texts()[:3]) for r in issues.all()]
+    assert shown == [(i["field"], i["rule"], i["message"]) for i in row["issues"]]
+    assert any(re.sub(r"\[[^\]]*\]", "[]", f) == field for f, _, _ in shown)
+    check = page.locator(f"table.checks tr[data-platform={platform}]")
+    expect(check).to_have_attribute("data-ok", "false")
+    expect(check).to_contain_text(f"blocked ({len(row['issues'])})")
+
+
+def test_filters_and_pages(page: Page, served: Served) -> None:
+    sign_in(page, served, served.operator)
+    page.goto(served.url("/catalog"))
+    page.fill("#brand", "b2")
+    page.select_option("#platform", "tmall")
+    page.click("main form button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Catalog · b2")
+    report = api(served, "/completeness", brand="b2", platform="tmall")
+    (only,) = report["platforms"]
+    assert summary_on_page(page) == {
+        "tmall": (only["products"], only["ready"], only["products"] - only["ready"])
+    }
+    products = page.locator("table.products tbody tr")
+    assert products.count() > 0
+    assert set(products.locator("td:first-child").all_inner_texts()) == {"b2"}
+    assert page.locator("table.products thead th").last.inner_text() == "tmall"
+    # Every product's tmall cell as the API has it.
+    blocked = {r["spu_code"] for r in blocked_rows(served, brand="b2", platform="tmall")}
+    for row in products.all()[:10]:
+        spu = row.get_attribute("data-spu")
+        cell = row.locator("td[data-platform=tmall]")
+        expect(cell).to_have_attribute("data-ok", "false" if spu in blocked else "true")
+    # The whole tenant is more than a page: 50 a page, in the API's order.
+    page.goto(served.url("/catalog"))
+    listed = api(served, "/products", limit=100)
+    total = listed["total"]
+    assert total > 50
+    expect(page.locator(".pager .page-of").first).to_contain_text(f"{total} products")
+    assert page.locator("table.products tbody tr").count() == 50
+    page.locator("a[rel=next]").first.click()
+    expect(page.locator(".pager .page-of").first).to_contain_text("page 2 of")
+    second = page.locator("table.products tbody tr").first.get_attribute("data-spu")
+    assert second == listed["items"][50]["product"]["spu_code"]
+
+
+def test_search_by_sku_or_spu_code(page: Page, served: Served) -> None:
+    sign_in(page, served, served.operator)
+    item = api(served, "/products", brand="b3", limit=1, offset=3)["items"][0]["product"]
+    sku = item["skus"][-1]["sku_code"]
+    for code in (sku, item["spu_code"]):
+        page.goto(served.url("/catalog"))
+        page.fill("#q", code)
+        page.click("main form button[type=submit]")
+        rows = page.locator("table.products tbody tr")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_have_attribute("data-spu", item["spu_code"])
+    page.goto(served.url("/catalog?q=NO-SUCH-CODE"))
+    expect(page.locator("[role=status]")).to_contain_text("NO-SUCH-CODE")
+    assert page.locator("table.products").count() == 0
+
+
+def _title_only_blocked(served: Served) -> dict[str, Any]:
+    """A b1 product that only its title keeps off tmall."""
+    for row in blocked_rows(served, brand="b1", platform="tmall"):
+        if {i["field"] for i in row["issues"]} == {"title"}:
+            return row
+    raise AssertionError("the demo has no product blocked by its title alone")
+
+
+def test_a_restore_after_a_confirmation_is_done_once(page: Page, served: Served) -> None:
+    row = _title_only_blocked(served)
+    brand, spu = row["brand"], row["spu_code"]
+    first = api(served, f"/products/{brand}/{spu}")
+    # A fix through the API: a short title makes it ready on tmall (version 2).
+    fixed = {**first["product"], "title": "Short title"}
+    headers = {"Authorization": f"Bearer {served.operator}"}
+    answer = httpx.post(
+        served.base + "/v1/catalog/products", json={"products": [fixed]}, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    sign_in(page, served, served.operator)
+    page.goto(served.url(f"/catalog/{brand}/{spu}"))
+    expect(page.locator("table.checks tr[data-platform=tmall]")).to_have_attribute(
+        "data-ok", "true"
+    )
+    expect(page.locator("table.history tbody tr")).to_have_count(2)
+    # The restore button's form with its version changed by hand: refused.
+    button = page.locator("table.history tr[data-version='1'] form")
+    forged = {**hidden_fields(button), "version": "2"}
+    posted = page.request.post(served.url(f"/catalog/{brand}/{spu}/restore"), form=forged)
+    assert posted.status == 400 and "changed after the page made it" in posted.text()
+    # Restoring v1: a review naming what changes, nothing written yet.
+    page.click("table.history tr[data-version='1'] button")
+    expect(page.locator("h1")).to_have_text("Restore a version")
+    expect(page.locator("ul.changes")).to_have_text("title")
+    assert api(served, f"/products/{brand}/{spu}")["version"] == 2
+    confirm = page.locator("main form")
+    action = served.base + (confirm.get_attribute("action") or "")
+    fields = hidden_fields(confirm)
+    page.click("text=Restore version 1")
+    expect(page.locator("[role=status]")).to_contain_text("Version 1 restored")
+    now = api(served, f"/products/{brand}/{spu}")
+    assert (now["version"], now["product"], now["source"]) == (3, first["product"], "restore of v1")
+    expect(page.locator("table.checks tr[data-platform=tmall]")).to_have_attribute(
+        "data-ok", "false"
+    )
+    # The confirmation sent again: refused, no fourth version.
+    again = page.request.post(action, form=fields)
+    assert again.status == 409 and "already sent" in again.text()
+    history = api(served, f"/products/{brand}/{spu}/history")
+    assert [v["version"] for v in history] == [3, 2, 1]
+    # An older version is readable on its own page.
+    page.goto(served.url(f"/catalog/{brand}/{spu}?version=2"))
+    expect(page.locator("dl.product")).to_contain_text("Short title")
+    expect(page.locator("[role=status]")).to_contain_text("the current one is version 3")
+
+
+def test_a_brand_viewer_reads_its_brand_only(page: Page, served: Served) -> None:
+    sign_in(page, served, served.viewer_b1)
+    page.goto(served.url("/catalog"))
+    report = api(served, "/completeness", key=served.viewer_b1)
+    assert summary_on_page(page) == {
+        s["platform"]: (s["products"], s["ready"], s["products"] - s["ready"])
+        for s in report["platforms"]
+    }
+    assert set(page.locator("table.products tbody td:first-child").all_inner_texts()) == {"b1"}
+    assert page.locator("#brand").count() == 0  # no brand to choose
+    refused = page.goto(served.url("/catalog?brand=b2"))
+    assert refused is not None and refused.status == 403
+    other = api(served, "/products", brand="b2", limit=1)["items"][0]["product"]
+    path = f"/catalog/b2/{other['spu_code']}"
+    missing = page.goto(served.url(path))
+    assert missing is not None and missing.status == 404
+    # Its own product: no restore button; a restore posted by hand is refused.
+    mine = api(served, "/products", brand="b1", limit=1)["items"][0]["product"]
+    own = f"/catalog/b1/{mine['spu_code']}"
+    page.goto(served.url(own))
+    expect(page.locator("table.history")).to_be_visible()
+    assert page.locator("main form").count() == 0
+    for target in (own, path):
+        posted = page.request.post(served.url(target + "/restore/confirm"), form={"version": "1"})
+        assert posted.status == 403
+
+
+def test_bad_input_is_a_page_naming_the_field(page: Page, served: Served) -> None:
+    sign_in(page, served, served.operator)
+    for query, named in (
+        ("?platform=nope", "platform"),
+        ("?page=abc", "page"),
+        ("?q=" + "x" * 65, "q"),
+    ):
+        answer = page.goto(served.url("/catalog" + query))
+        assert answer is not None and answer.status == 422, query
+        expect(page.locator("h1")).to_have_text("Invalid input")
+        expect(page.locator("main")).to_contain_text(named)
+        assert "Traceback" not in page.content()
+    answer = page.goto(served.url("/catalog/b1/NO-SUCH-SPU"))
+    assert answer is not None and answer.status == 404
+    expect(page.locator("main")).to_contain_text("b1/NO-SUCH-SPU")
+    mine = api(served, "/products", brand="b1", limit=1)["items"][0]["product"]
+    own = f"/catalog/b1/{mine['spu_code']}"
+    for version, status in (("0", 422), ("99", 404), ("x", 422)):
+        answer = page.goto(served.url(f"{own}?version={version}"))
+        assert answer is not None and answer.status == status, version
+    # A restore form without its token, or with its version changed: refused.
+    posted = page.request.post(served.url(own + "/restore"), form={"version": "1"})
+    assert posted.status == 400 and "security token" in posted.text()
+
+
+def test_the_pages_in_chinese(page: Page, served: Served) -> None:
+    sign_in(page, served, served.operator)
+    page.goto(served.url("/lang/zh?back=/console/catalog"))
+    expect(page.locator("h1")).to_have_text("商品资料")
+    expect(page.locator("table.completeness thead th").first).to_have_text("平台")
