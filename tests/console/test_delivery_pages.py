@@ -181,6 +181,10 @@ def test_bad_ids_and_pages_are_pages_not_tracebacks(page: Page, served: Served) 
         assert answer is not None and answer.status == status, path
         expect(page.locator("main")).to_contain_text(named)
         assert "Traceback" not in page.content()
+    # A link naming what was "added" says nothing of what was not.
+    for path in ("/reports/recipients?added=boss%40evil.example", "/reports/schedules?added=9999"):
+        page.goto(served.url(path))
+        assert page.locator("[role=status]").count() == 0, path
 
 
 # --- schedules ------------------------------------------------------------------------------

@@ -117,9 +117,13 @@ def _manage_page(
     page: int,
     defaults: dict[str, str],
     refused: Refused | None,
+    shown: Mapping[int, str],
 ) -> Response:
-    """A list with its add form (for a key that may write), or the form refused again."""
+    """A list with its add form (for a key that may write), or the form refused again.
+    `shown` names each listed record by its id: the one the add form just stored is
+    said by it (looked up, never the query's text, which anyone can put in a link)."""
     issues = refused.issues if refused else []
+    added = visit.request.query_params.get("added", "")
     return render(
         visit.request,
         template,
@@ -131,7 +135,7 @@ def _manage_page(
         issues=issues,
         fields={name for name, _ in issues},
         values=refused.values if refused else defaults,
-        added=visit.request.query_params.get("added"),
+        added=shown.get(int(added)) if added.isdigit() else None,
         removed=visit.request.query_params.get("removed") == "1",
     )
 
@@ -175,7 +179,8 @@ def _recipients_page(
     found.sort(key=lambda r: (r.brand, r.kind, r.id))  # per brand, then kind
     defaults = {"brand": brand, "kind": "all", "channel": "mail"}
     template = "deliveries_recipients.html.j2"
-    return _manage_page(visit, template, RECIPIENTS, found, brand, page, defaults, refused)
+    shown = {r.id: r.target.shown for r in found}
+    return _manage_page(visit, template, RECIPIENTS, found, brand, page, defaults, refused, shown)
 
 
 @router.get(RECIPIENTS)
@@ -207,7 +212,7 @@ async def add_recipient(visit: VisitDep, catalog: CatalogDep) -> Response:
         refused = _refused(error, posted, RECIPIENT_FIELDS)
         return await run_in_threadpool(_recipients_page, visit, engine, "", 1, refused)
     audit_target(visit.request, recipient_id=str(made.id))
-    return redirect(RECIPIENTS, brand=made.brand, added=made.target.shown)
+    return redirect(RECIPIENTS, brand=made.brand, added=str(made.id))
 
 
 @router.get(RECIPIENTS + "/{recipient_id}/remove")
@@ -315,7 +320,8 @@ def _schedules_page(
     rows = _schedule_rows(engine, visit.tenant, brand or None)
     defaults = {"brand": brand, "rule": "after_window", "lang": visit.lang}
     template = "deliveries_schedules.html.j2"
-    return _manage_page(visit, template, SCHEDULES, rows, brand, page, defaults, refused)
+    shown = {row.schedule.id: str(row.schedule.id) for row in rows}
+    return _manage_page(visit, template, SCHEDULES, rows, brand, page, defaults, refused, shown)
 
 
 @router.get(SCHEDULES)
