@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from engine.catalog.demo import write_catalog
 from engine.demo import DEFAULT_SEED, build_demo
@@ -62,6 +62,12 @@ def hidden_fields(form: Locator) -> dict[str, str | float | bool]:
         str(f.get_attribute("name")): str(f.get_attribute("value"))
         for f in form.locator("input[type=hidden]").all()
     }
+
+
+def issues_on_page(page: Page, platform: str) -> list[tuple[str, ...]]:
+    """(field, rule, message) of each issue the product's page lists for `platform`."""
+    rows = page.locator(f"table.issues[data-platform={platform}] tbody tr").all()
+    return [tuple(r.locator("td").all_inner_texts()[:3]) for r in rows]
 
 
 def summary_on_page(page: Page) -> dict[str, tuple[int, int, int]]:
@@ -117,8 +123,7 @@ def test_a_blocker_example_leads_to_what_blocks_the_product(page: Page, served: 
     (row,) = [
         r for r in blocked_rows(served, brand=brand, platform=platform) if r["spu_code"] == spu
     ]
-    issues = page.locator(f"table.issues[data-platform={platform}] tbody tr")
-    shown = [tuple(r.locator("td").all_inner_texts()[:3]) for r in issues.all()]
+    shown = issues_on_page(page, platform)
     assert shown == [(i["field"], i["rule"], i["message"]) for i in row["issues"]]
     assert any(re.sub(r"\[[^\]]*\]", "[]", f) == field for f, _, _ in shown)
     check = page.locator(f"table.checks tr[data-platform={platform}]")
@@ -290,3 +295,80 @@ def test_the_pages_in_chinese(page: Page, served: Served) -> None:
     page.goto(served.url("/lang/zh?back=/console/catalog"))
     expect(page.locator("h1")).to_have_text("商品资料")
     expect(page.locator("table.completeness thead th").first).to_have_text("平台")
+
+
+HEADER = "品牌,款号,商品标题,类目,商家编码,规格,吊牌价\n"
+
+
+def _upload(page: Page, name: str, body: str) -> None:
+    upload: FilePayload = {"name": name, "mimeType": "text/csv", "buffer": body.encode()}
+    page.set_input_files("#file", files=[upload])
+    page.click("main form button[type=submit]")
+
+
+def test_a_products_file_imports_from_the_form(page: Page, served: Served) -> None:
+    sign_in(page, served, served.operator)
+    page.goto(served.url("/catalog"))
+    page.click("text=Import a products file")
+    before = api(served, "/products", brand="b1", limit=1)["total"]
+    rows = (
+        "b1,B1-UPLOAD-1,Stridewell Running 跑步鞋 上新,鞋靴 > 跑步鞋,B1-UP-42,尺码=42,879.00\n"
+        "b1,B1-UPLOAD-1,Stridewell Running 跑步鞋 上新,鞋靴 > 跑步鞋,B1-UP-43,尺码=43,879.00\n"
+    )
+    _upload(page, "new.csv", HEADER + rows)
+    expect(page.locator("[role=status]")).to_contain_text(
+        "Imported import new.csv: 1 products, 2 SKUs"
+    )
+    expect(page.locator("li[data-outcome=created]")).to_have_text("1 new")
+    assert api(served, "/products", brand="b1", limit=1)["total"] == before + 1
+    stored = api(served, "/products/b1/B1-UPLOAD-1")
+    assert [s["sku_code"] for s in stored["product"]["skus"]] == ["B1-UP-42", "B1-UP-43"]
+    # The same file again: nothing new, said so.
+    _upload(page, "new.csv", HEADER + rows)
+    expect(page.locator("li[data-outcome=unchanged]")).to_have_text("1 unchanged")
+    assert api(served, "/products/b1/B1-UPLOAD-1")["version"] == 1
+    # The new product's page says what keeps it off each platform (no images, ...),
+    # as the API has it.
+    page.goto(served.url("/catalog/b1/B1-UPLOAD-1"))
+    checked = api(served, "/completeness/products", brand="b1", limit=1000)["items"]
+    mine = [r for r in checked if r["spu_code"] == "B1-UPLOAD-1"]
+    assert mine and not any(r["ok"] for r in mine)
+    for row in mine:
+        assert issues_on_page(page, row["platform"]) == [
+            (i["field"], i["rule"], i["message"]) for i in row["issues"]
+        ]
+
+
+def test_a_bad_file_names_its_rows_and_imports_nothing(page: Page, served: Served) -> None:
+    sign_in(page, served, served.operator)
+    page.goto(served.url("/catalog/import"))
+    before = api(served, "/products", limit=1)["total"]
+    bad = (
+        "b2,B2-UPLOAD-1,Good 跑步鞋,鞋靴 > 跑步鞋,B2-UP-1,尺码=42,879.00\n"
+        "b2,B2-UPLOAD-1,Good 跑步鞋,鞋靴 > 跑步鞋,B2-UP-2,尺码=43,abc\n"
+        "b2,,No SPU,鞋靴,B2-UP-3,,10\n"
+    )
+    _upload(page, "bad.csv", HEADER + bad)
+    expect(page.locator("[role=alert]")).to_contain_text("Nothing was imported: 2 problem(s)")
+    issues = page.locator("ul.import-issues li").all_inner_texts()
+    assert any("row 3, column '吊牌价'" in i and "'abc'" in i for i in issues), issues
+    assert any("row 4, column '款号'" in i for i in issues), issues
+    assert api(served, "/products", limit=1)["total"] == before
+    # No file chosen: the field named; the form sent twice: done once.
+    form = page.locator("main form")
+    fields: dict[str, str | float | bool | bytes | FilePayload] = {**hidden_fields(form)}
+    answer = page.request.post(served.url("/catalog/import"), multipart=fields)
+    assert answer.status == 422 and "choose a CSV or XLSX file" in answer.text()
+    again = page.request.post(served.url("/catalog/import"), multipart=fields)
+    assert again.status == 409
+
+
+def test_a_brand_viewer_imports_nothing(page: Page, served: Served) -> None:
+    sign_in(page, served, served.viewer_b1)
+    page.goto(served.url("/catalog"))
+    assert page.locator("text=Import a products file").count() == 0
+    answer = page.goto(served.url("/catalog/import"))
+    assert answer is not None and answer.status == 403
+    upload: FilePayload = {"name": "x.csv", "mimeType": "text/csv", "buffer": HEADER.encode()}
+    posted = page.request.post(served.url("/catalog/import"), multipart={"file": upload})
+    assert posted.status == 403

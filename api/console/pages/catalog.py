@@ -15,16 +15,19 @@ is shown no form and a form it posts by hand is refused.
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Query, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from api.console.web import Visit, VisitDep, console_router, quoted, redirect, render
 from api.observe import audit_target
-from api.routes.catalog import CatalogDep
+from api.routes.catalog import CatalogDep, _upload_name
 from engine.catalog.completeness import Blocker
 from engine.catalog.model import changes
 from engine.catalog.shops import Shop
@@ -33,7 +36,7 @@ from engine.core.errors import InputError, Issue
 from engine.db.errors import NotFound
 from engine.services import catalog as service
 from engine.services import prices
-from engine.services.catalog import Catalog
+from engine.services.catalog import Catalog, ImportReport
 
 router = console_router()
 
@@ -295,3 +298,66 @@ async def confirm_restore(
     )
     audit_target(visit.request, product=f"{brand}/{spu_code}", version=str(stored.version))
     return redirect(product_path(brand, spu_code), restored=str(version))
+
+
+# --- importing a products file -----------------------------------------------------------
+
+
+@router.get("/catalog/import")
+async def import_page(visit: VisitDep) -> Response:
+    """The form: a CSV or XLSX file (a PIM's export), and its sheet."""
+    visit.may("write")
+    form = visit.form("/catalog/import")
+    return render(visit.request, "catalog_import.html.j2", form=form, report=None, issues=[])
+
+
+@dataclass
+class Imported:
+    """An import's outcome, as POST /v1/catalog/files answers it."""
+
+    report: ImportReport
+    keys: dict[str, list[str]]
+    price_check: dict[str, Any] | None
+
+
+def _import(
+    catalog: Catalog, tenant: str, name: str, raw: bytes, author: str, sheet: str | None
+) -> Imported:
+    """As POST /v1/catalog/files: the file saved under its own name (the importer's
+    messages name it), imported whole or not at all, then the price guard again."""
+    with tempfile.TemporaryDirectory(prefix="omnistock-import-") as folder:
+        path = Path(folder) / _upload_name(name)
+        path.write_bytes(raw)
+        report = service.import_file(catalog, tenant, path, author, None, sheet)
+    check = prices.after_import(catalog, tenant, report)
+    return Imported(report, service.keys_of(report.result), check)
+
+
+@router.post("/catalog/import")
+async def import_file(visit: VisitDep, catalog: CatalogDep) -> Response:
+    """Import the file; a bad file is the form again with every row at fault named."""
+    _, posted = await visit.accept("/catalog/import")
+    upload = (await visit.request.form()).get("file")
+    sheet = posted.get("sheet", "").strip() or None
+    issues: list[tuple[str, str]] = []
+    imported = None
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        issues = [("file", "choose a CSV or XLSX file")]
+    else:
+        raw = await upload.read()
+        try:
+            imported = await run_in_threadpool(
+                _import, catalog, visit.tenant, upload.filename, raw, visit.session.key_id, sheet
+            )
+        except InputError as error:
+            where = error.source or ""
+            issues = [(f"{where}: {i.path}" if where else i.path, i.message) for i in error.issues]
+    return render(
+        visit.request,
+        "catalog_import.html.j2",
+        status=422 if issues else 200,
+        form=visit.form("/catalog/import"),
+        report=imported,
+        issues=issues,
+        product_path=product_path,
+    )
