@@ -201,6 +201,11 @@ def test_an_exception_is_resolved_by_hand_once_after_a_confirmation(
     run_id = world.runs["b1"]
     note = "the buyer paid the rest by bank transfer, receipt 88120"
     record = _resolve(page, world, "amount_short", note)
+    # The lines as the files hold them: the order, its bill line and its outbound, each
+    # naming the order.
+    order_id = page.locator("dl.exception dd").nth(2).inner_text()
+    for side in ("orders", "payments", "movements"):
+        expect(page.locator(f"td[data-side={side}] table.line")).to_contain_text(order_id)
     assert service.resolutions(world.store, TENANT, run_id, None, record) == []  # not yet
     confirm = page.locator("form:has(button:text('Record the resolution'))")
     action = world.served.base + (confirm.get_attribute("action") or "")

@@ -10,8 +10,12 @@ the API) and is shown no form; a form it posts by hand is refused.
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import math
 import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,6 +43,7 @@ from engine.services.catalog import Catalog
 from engine.settlement.output import HELD_OUTCOMES, money
 from engine.settlement.records import Outcome
 from engine.settlement.runstore import ROLES, RunRecord, RunStatus, SettlementStore
+from engine.settlement.sources.text import Doc, decode
 
 router = console_router()
 
@@ -437,11 +442,62 @@ async def run_bill(visit: VisitDep, catalog: CatalogDep, run_id: RunId) -> Respo
 
 @dataclass(frozen=True)
 class Held:
-    """One exception to resolve, with its trail so far."""
+    """One exception to resolve, with its trail so far and the lines of its records as
+    the files hold them (record -> the line's cells under its file's column names)."""
 
     run: RunRecord
     row: ExceptionRow
     trail: list[dict[str, Any]]
+    lines: dict[str, list[tuple[str, str]]]
+
+
+def _member(archive: zipfile.ZipFile, wanted: str) -> bytes | None:
+    for info in archive.infolist():
+        # A zip made on Chinese Windows stores GBK names unflagged, read by Python as
+        # cp437 (engine/settlement/sources/detect.py reads them back the same way).
+        names = {info.filename}
+        with contextlib.suppress(UnicodeError):
+            names.add(info.filename.encode("cp437").decode("gb18030"))
+        if wanted in names:
+            return archive.read(info)
+    return None
+
+
+def _cells(data: bytes, source: str, line: int) -> list[tuple[str, str]]:
+    """Line `line` of a file under its header's names, each cell as an export writes it
+    to keep a number text (a WeChat backtick, Excel's ="...") shown bare."""
+    doc = Doc(decode(data, source))
+    head = doc.header()
+    rows = doc.text.split("\n")
+    if head is None or not head.line_index < line - 1 < len(rows):
+        return []
+    [values] = csv.reader([rows[line - 1]])
+    bare = [value.strip().strip("`").removeprefix('="').removesuffix('"') for value in values]
+    return [(name, value) for name, value in zip(head.names(), bare, strict=False) if value]
+
+
+def _lines(
+    store: SettlementStore, tenant: str, run_id: str, records: Iterable[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """The lines of the run's files that `records` (file:line, a zip's as zip/member:line)
+    name, read from the files as uploaded. A record of an earlier run's file (a pending
+    record carried in) is in none of this run's files and is left out."""
+    wanted: dict[str, list[tuple[str, str, int]]] = {}
+    for record in records:
+        path, _, said = record.rpartition(":")
+        name, _, member = path.partition("/")  # a file's own name holds no "/"
+        if said.isdigit():
+            wanted.setdefault(name, []).append((record, member, int(said)))
+    found: dict[str, list[tuple[str, str]]] = {}
+    for one, data in store.input_files(tenant, run_id):
+        for record, member, number in wanted.get(one.name, ()):
+            with contextlib.suppress(InputError, zipfile.BadZipFile, csv.Error, ValueError):
+                text = data
+                if member:
+                    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                        text = _member(archive, member) or b""
+                found[record] = _cells(text, record, number)
+    return found
 
 
 def _held(visit: Visit, catalog: Catalog, run_id: str, record: str) -> Held:
@@ -462,7 +518,8 @@ def _held(visit: Visit, catalog: Catalog, run_id: str, record: str) -> Held:
     row = rows.filter(pl.col("outcome") != Outcome.MATCHED.value).head(1).to_dicts()
     [laid_out] = _laid_out(frame, row, _current(trail))
     mine = [one for one in trail if one["record"] == record]
-    return Held(run, laid_out, mine)
+    named = [side.record for parts in laid_out.sides.values() for side in parts]
+    return Held(run, laid_out, mine, _lines(store, visit.tenant, run_id, named))
 
 
 def _resolution_form(posted: dict[str, str]) -> ResolutionRequest:
