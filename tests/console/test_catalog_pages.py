@@ -277,6 +277,11 @@ def test_bad_input_is_a_page_naming_the_field(page: Page, served: Served) -> Non
         expect(page.locator("h1")).to_have_text("Invalid input")
         expect(page.locator("main")).to_contain_text(named)
         assert "Traceback" not in page.content()
+    page.goto(served.url("/catalog?brand=zz"))
+    expect(page.locator("main .notice").first).to_have_text(
+        "Brand zz has no products in the catalog."
+    )
+    assert page.locator("table.products").count() == 0
     answer = page.goto(served.url("/catalog/b1/NO-SUCH-SPU"))
     assert answer is not None and answer.status == 404
     expect(page.locator("main")).to_contain_text("b1/NO-SUCH-SPU")

@@ -21,6 +21,7 @@ TEXT: dict[str, dict[str, str]] = {
         "catalog.mean_score": "Mean score",
         "catalog.none_checked": "No product has been checked yet: import products "
         "(omnistock catalog import FILE) and set the shops.",
+        "catalog.none_of_brand": "Brand {brand} has no products in the catalog.",
         "catalog.blockers": "What blocks products",
         "catalog.blockers_hint": "The {shown} commonest, by platform, field and rule; "
         "GET /v1/catalog/completeness lists them all.",
@@ -124,6 +125,7 @@ TEXT: dict[str, dict[str, str]] = {
         "catalog.mean_score": "平均得分",
         "catalog.none_checked": "尚未检查任何商品：请先导入商品"
         "（omnistock catalog import FILE）并设置店铺。",
+        "catalog.none_of_brand": "品牌 {brand} 在商品资料中没有商品。",
         "catalog.blockers": "阻碍上架的原因",
         "catalog.blockers_hint": "最常见的 {shown} 项，按平台、字段和规则归类；"
         "完整列表见 GET /v1/catalog/completeness。",
