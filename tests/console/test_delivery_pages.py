@@ -19,7 +19,7 @@ from api.console.pages.deliveries import next_firing
 from engine.reports.delivery.log import Attempt, DeliveryLog
 from engine.reports.delivery.message import Target
 from engine.reports.recipients import RecipientStore
-from engine.reports.schedules import CHINA, Schedule, ScheduleStore, firing_key
+from engine.reports.schedules import CHINA, Firing, Schedule, ScheduleStore, firing_key
 from engine.services.catalog import CatalogHandle
 from tests.console.conftest import sign_in
 from tests.console.served import TENANT, Served, serve_console
@@ -231,6 +231,27 @@ def test_schedules_are_added_with_their_next_firing_and_removed(
     page.click("main form button[type=submit]")
     expect(page.locator("[role=status]")).to_contain_text("The schedule was removed")
     assert [s.id for s in _schedules(handle, "b6")] == [stored[1].id]
+
+
+def test_a_schedule_whose_report_was_made_shows_its_last_firing(
+    page: Page, served: Served, handle: CatalogHandle
+) -> None:
+    # A window still ahead (the server's tick leaves it be), its firing claimed and
+    # finished as a worker would: the page shows no next firing and why the last failed.
+    store = ScheduleStore(handle.open().store.engine)
+    start, end = date(2099, 6, 1), date(2099, 6, 3)
+    made = store.add(TENANT, "b8", "after_window", start=start, end=end)
+    key = firing_key(TENANT, "b8", "campaign", start, end)
+    firing = Firing(key, TENANT, "b8", "campaign", start, end, "zh", None, made.id)
+    assert store.claim(firing, datetime.now(UTC), "test")
+    store.finish(key, "failed", "no SMTP server is set")
+    sign_in(page, served, served.operator)
+    page.goto(served.url("/reports/schedules?brand=b8"))
+    row = page.locator(f"table.schedules tr[data-id='{made.id}']")
+    expect(row.locator("td.next")).to_have_text("none (its report was made)")
+    expect(row.locator("td.last")).to_have_text(
+        "2099-06-01 – 2099-06-03: failed · no SMTP server is set"
+    )
 
 
 def test_a_bad_schedule_names_the_field(page: Page, served: Served, handle: CatalogHandle) -> None:
