@@ -1,8 +1,9 @@
 """The two-way stock check of a plan (engine/checks/two_way.py, as the API's POST
 /v1/check): the stored snapshot's listings against the plan and the stock.
 
-On the demo (5,000 SKUs x 10 shops) the check reads and parses the snapshot and the
-plan and finds some 12,000 warnings in about two seconds; the process keeps the last few
+The check reads the snapshot's index from the process's plan-inputs cache (the plans
+pages have read it already) and the plan's rows as stored, classifies every cell with
+arrays and words a warning only when a page shows it. The process keeps the last few
 checks, per plan and stock version (a new snapshot is checked again), for the warnings
 page and the plan table's warning filter.
 """
@@ -13,11 +14,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from engine.checks.findings import StockWarning
-from engine.checks.two_way import check_stock
-from engine.core.io import parse_plan
-from engine.services.plans import stored_plan
-from engine.services.snapshots import stored_snapshot
+from engine.checks.stock import PlanView
+from engine.checks.two_way import Findings, find
+from engine.services.plans import prepared_inputs, stored_plan
 from engine.store.base import Store
 
 SEVERITIES = ("high", "medium", "low")
@@ -27,7 +26,7 @@ KEEP = 4
 @dataclass(frozen=True)
 class Checked:
     stock_version: int
-    warnings: list[StockWarning]
+    findings: Findings
 
 
 _CHECKED: OrderedDict[tuple[str, str, int], Checked] = OrderedDict()
@@ -44,10 +43,17 @@ def checked(store: Store, plan_id: str) -> Checked:
             _CHECKED.move_to_end(key)
             return found
     document, _ = stored_plan(store, plan_id)
-    version, snapshot = stored_snapshot(store)
-    result = Checked(version, check_stock(snapshot, parse_plan(document, "stored plan")))
+    inputs = prepared_inputs(store, None)
+    assert inputs is not None  # no limit on cells was asked for
+    index = inputs.snapshot.index
+    allocations = (
+        (a["sku"], a["shop"], a["quantity"], a.get("shared", 0)) for a in document["allocations"]
+    )
+    virtual = ((p["sku"], p.get("virtual", 0)) for p in document.get("skus", []))
+    plan = PlanView.of_rows(allocations, virtual, index)
+    result = Checked(inputs.stock_version, find(index, plan))
     with _LOCK:
-        _CHECKED[(store.tenant, plan_id, version)] = result
+        _CHECKED[(store.tenant, plan_id, inputs.stock_version)] = result
         while len(_CHECKED) > KEEP:
             _CHECKED.popitem(last=False)
     return result

@@ -1,4 +1,5 @@
-"""The units behind a listing: what a fresh snapshot can ship and what a plan promises.
+"""The units behind a listing: what a fresh snapshot can ship and what a plan promises,
+as arrays over the snapshot's index (every SKU by every shop).
 
 Two measures of stock, on purpose far apart:
 - `now`: free to ship today (on hand less locked, reserved, defective, pending review
@@ -10,84 +11,116 @@ A listing above `ceiling` oversells whatever the rules; one with nothing `now` i
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from engine.core.errors import InputError, Issue
+from engine.core.index import I64, SnapshotIndex
 from engine.core.plan import Plan
-from engine.core.snapshot import Snapshot, StockRow
+
+HELD = ("locked", "reserved", "defective", "pending_review", "unpaid")
+INCOMING = ("in_transit", "purchase_in_transit", "transfer_in_transit")
 
 
 @dataclass(frozen=True)
-class Units:
-    now: int
-    ceiling: int
+class StockArrays:
+    """Units of each SKU, per shop ([sku, shop]: the warehouses that supply the shop)
+    and in all ([sku]: every sellable warehouse), the plan's virtual units included."""
+
+    now: I64  # [sku, shop]
+    ceiling: I64  # [sku, shop]
+    sku_now: I64  # [sku]
+    sku_ceiling: I64  # [sku]
+
+    @classmethod
+    def of(cls, index: SnapshotIndex, virtual: I64) -> StockArrays:
+        sellable = index.wh_sellable
+        b = index.stock
+        held = sum((b[name] for name in HELD), np.zeros_like(b["on_hand"]))
+        free = np.maximum(b["on_hand"] - held, 0) * sellable
+        incoming = sum((b[name] for name in INCOMING), np.zeros_like(b["on_hand"]))
+        reachable = (np.maximum(b["on_hand"] - b["defective"], 0) + incoming) * sellable
+        supplies = (index.shop_wh & sellable).T.astype(np.int64)  # [warehouse, shop]
+        per_shop = virtual[:, None]
+        ceiling = _with_bundles(index, reachable @ supplies + per_shop)
+        sku_ceiling = _with_bundles(index, reachable.sum(axis=1) + virtual)
+        return cls(free @ supplies + per_shop, ceiling, free.sum(axis=1) + virtual, sku_ceiling)
 
 
-def _free(row: StockRow) -> int:
-    held = row.locked + row.reserved + row.defective + row.pending_review + row.unpaid
-    return max(row.on_hand - held, 0)
-
-
-def _reachable(row: StockRow) -> int:
-    incoming = row.in_transit + row.purchase_in_transit + row.transfer_in_transit
-    return max(row.on_hand - row.defective, 0) + incoming
-
-
-class StockView:
-    """Units per SKU, per SKU and shop, from a snapshot (and the plan's virtual units)."""
-
-    def __init__(self, snapshot: Snapshot, virtual: dict[str, int] | None = None) -> None:
-        sellable = {w.id for w in snapshot.warehouses if w.supplies_by_default}
-        self.virtual = virtual or {}
-        self.components = {s.id: s.components for s in snapshot.skus if s.components}
-        self.supply = {
-            s.id: set(s.warehouses) if s.warehouses else sellable for s in snapshot.shops
-        }
-        self.supply = {shop: whs & sellable for shop, whs in self.supply.items()}
-        self.rows: dict[str, list[StockRow]] = defaultdict(list)
-        for row in snapshot.stock:
-            if row.warehouse in sellable:
-                self.rows[row.sku].append(row)
-
-    def units(self, sku: str, shop: str | None = None) -> Units:
-        """For one shop (its supplying warehouses) or, without a shop, for the SKU."""
-        rows = [r for r in self.rows[sku] if shop is None or r.warehouse in self.supply[shop]]
-        now = sum(_free(r) for r in rows) + self.virtual.get(sku, 0)
-        ceiling = sum(_reachable(r) for r in rows) + self.virtual.get(sku, 0)
-        parts = self.components.get(sku)
-        if parts:
-            ceiling += min(self.units(c.sku, shop).ceiling // c.qty for c in parts)
-        return Units(now, ceiling)
+def _with_bundles(index: SnapshotIndex, ceiling: I64) -> I64:
+    """`ceiling` plus, for each bundle, the sets its components' ceilings make (their
+    own bundles' sets included: repeated until nothing changes, once per nesting level)."""
+    bundle, component, qty = index.bundle_rows
+    if bundle.size == 0:
+        return ceiling
+    base = ceiling.copy()
+    bundles = np.unique(bundle)
+    for _ in range(bundles.size + 1):
+        makes = np.full((index.n_skus, *ceiling.shape[1:]), np.iinfo(np.int64).max)
+        sets = ceiling[component] // (qty[:, None] if ceiling.ndim == 2 else qty)
+        np.minimum.at(makes, bundle, sets)
+        grown = base.copy()
+        grown[bundles] += makes[bundles]
+        if np.array_equal(grown, ceiling):
+            break
+        ceiling = grown
+    return ceiling
 
 
 @dataclass(frozen=True)
 class PlanView:
-    """What the latest published plan gives each (SKU, shop)."""
+    """What the latest published plan gives each cell of the snapshot's index."""
 
-    allowance: dict[tuple[str, str], int]  # exclusive plus shared units
-    shared: dict[tuple[str, str], int]
-    virtual: dict[str, int]
+    allowance: I64  # per cell: exclusive plus shared units
+    shared: I64  # per cell
+    virtual: I64  # per SKU
 
     @classmethod
-    def of(cls, plan: Plan, snapshot: Snapshot) -> PlanView:
-        skus, shops = {s.id for s in snapshot.skus}, {s.id for s in snapshot.shops}
+    def of(cls, plan: Plan, index: SnapshotIndex) -> PlanView:
+        allocations = ((a.sku, a.shop, a.quantity, a.shared) for a in plan.allocations)
+        return cls.of_rows(allocations, ((p.sku, p.virtual) for p in plan.skus), index)
+
+    @classmethod
+    def of_rows(
+        cls,
+        allocations: Iterable[tuple[str, str, int, int]],
+        virtual: Iterable[tuple[str, int]],
+        index: SnapshotIndex,
+    ) -> PlanView:
+        """From (sku, shop, quantity, shared) and (sku, virtual) rows - a plan model's or
+        a stored plan document's; a SKU or shop the snapshot lacks is an input error
+        naming the allocation."""
+        rows = list(allocations)
         issues = []
-        for i, a in enumerate(plan.allocations):
-            if a.sku not in skus:
-                issues.append(Issue(f"plan.allocations[{i}].sku", f"unknown SKU {a.sku!r}"))
-            if a.shop not in shops:
-                issues.append(Issue(f"plan.allocations[{i}].shop", f"unknown shop {a.shop!r}"))
+        for i, (sku, shop, _, _) in enumerate(rows):
+            if sku not in index.sku_pos:
+                issues.append(Issue(f"plan.allocations[{i}].sku", f"unknown SKU {sku!r}"))
+            if shop not in index.shop_pos:
+                issues.append(Issue(f"plan.allocations[{i}].shop", f"unknown shop {shop!r}"))
         if issues:
             raise InputError(issues[:20])
-        return cls(
-            allowance={(a.sku, a.shop): a.quantity + a.shared for a in plan.allocations},
-            shared={(a.sku, a.shop): a.shared for a in plan.allocations if a.shared},
-            virtual={p.sku: p.virtual for p in plan.skus if p.virtual},
-        )
+        n = index.n_cells
+        allowance, shared = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        if rows:
+            skus = np.array([index.sku_pos[r[0]] for r in rows], dtype=np.int64)
+            shops = np.array([index.shop_pos[r[1]] for r in rows], dtype=np.int64)
+            cells = index.cells_of(skus, shops)
+            given = np.array([r[2] + r[3] for r in rows], dtype=np.int64)
+            kept = cells >= 0  # a pair across brands is no cell: no listing checks it
+            allowance[cells[kept]] = given[kept]
+            shared[cells[kept]] = np.array([r[3] for r in rows], dtype=np.int64)[kept]
+        extra = np.zeros(index.n_skus, dtype=np.int64)
+        for sku, units in virtual:
+            if units and sku in index.sku_pos:
+                extra[index.sku_pos[sku]] = units
+        return cls(allowance, shared, extra)
 
-    def promised(self, sku: str, shops: list[str]) -> int:
-        """Units of the SKU the plan lists in all, its shared part counted once."""
-        shared = max((self.shared.get((sku, s), 0) for s in shops), default=0)
-        given = sum(self.allowance.get((sku, s), 0) - self.shared.get((sku, s), 0) for s in shops)
-        return given + shared
+    def promised(self, index: SnapshotIndex) -> I64:
+        """Per SKU, the units the plan lists in all, its shared part counted once."""
+        own = np.zeros(index.n_skus, dtype=np.int64)
+        np.add.at(own, index.cell_sku, self.allowance - self.shared)
+        once = np.zeros(index.n_skus, dtype=np.int64)
+        np.maximum.at(once, index.cell_sku, self.shared)
+        return own + once

@@ -112,6 +112,11 @@ class SnapshotIndex:
         return mask
 
     @cached_property
+    def wh_sellable(self) -> Mask:
+        """The warehouses that supply shops by default (`Warehouse.supplies_by_default`)."""
+        return np.array([kind == "sellable" for kind in self.wh_kind], dtype=bool)
+
+    @cached_property
     def by_sku(self) -> Grouping:
         """The cells grouped by SKU (they are sorted by SKU): built once per plan."""
         return Grouping.of_sorted(self.cell_sku, self.n_skus)

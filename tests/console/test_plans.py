@@ -84,7 +84,9 @@ def test_a_brand_viewer_sees_its_brand_only_and_cannot_post(
     page: Page, served: Served, plan_id: str
 ) -> None:
     sign_in(page, served, served.viewer_b1)
-    expect(page.locator("header nav a")).to_have_text(["Plans", "Shelf", "Reports"])  # no forms
+    expect(page.locator("header nav a")).to_have_text(
+        ["Plans", "Shelf", "Reports", "Catalog", "Listings", "Settlements"]
+    )  # no forms
     expect(page.locator(".card h2")).to_have_text(["Brand b1"])
     answer = page.goto(served.url(f"/plans/{plan_id}?brand=b2"))
     assert answer is not None and answer.status == 404

@@ -99,7 +99,7 @@ async def plan_page(
     warned = None
     if warning in SEVERITIES:
         check = await run_in_threadpool(checked, visit.store, plan_id)
-        warned = {w.sku for w in check.warnings if w.severity == warning}
+        warned = {f.sku for f in check.findings.found if f.severity == warning}
     else:
         warning = ""
     rows = table.rows(shown, q, shop, category, warned)

@@ -3,7 +3,8 @@
 severity, each with its suggested fix; filtered and paged.
 
 The check is run once per plan and stock version in a process
-(api/console/stock_check.py); paging and filtering it is a slice.
+(api/console/stock_check.py); paging and filtering it is a slice, and only the
+warnings on the page are worded.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ async def warnings_page(
         if part is None:
             raise NotFound(f"brand in plan {plan_id}", visit.brand)
         skus = set(part.skus)
-    mine = [w for w in result.warnings if skus is None or w.sku in skus]
+    mine = [f for f in result.findings.found if skus is None or f.sku in skus]
     counts: Counter[str] = Counter(str(w.severity) for w in mine)
     codes = sorted({w.code for w in mine})
     shops = sorted({w.shop for w in mine if w.shop})
@@ -58,7 +59,8 @@ async def warnings_page(
     ]
     pages = max(1, math.ceil(len(shown) / PAGE_ROWS))
     page = min(max(page, 1), pages)
-    rows = shown[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
+    # Only the page's findings are worded (a message and a fix each).
+    rows = [result.findings.worded(f) for f in shown[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]]
     groups = [(s, [w for w in rows if w.severity == s]) for s in SEVERITIES]
     return render(
         visit.request,
