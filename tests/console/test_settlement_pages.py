@@ -101,7 +101,8 @@ def test_the_runs_are_listed_newest_first_with_their_figures(page: Page, world: 
     page.goto(world.served.url("/settlements"))
     rows = page.locator("table.settlements tbody tr")
     ids = [rows.nth(i).get_attribute("data-run") for i in range(rows.count())]
-    assert ids[:2] == [world.runs["b2"], world.runs["b1"]]
+    assert ids.index(world.runs["b2"]) < ids.index(world.runs["b1"])  # b2's is newer
+    assert ids == [run.id for run in world.store.runs(TENANT)]  # as the API lists them
     b1 = page.locator(f"tr[data-run='{world.runs['b1']}']")
     bill = service.bill(world.store, TENANT, world.runs["b1"], None)
     expect(b1).to_contain_text(bill["gmv"])
@@ -331,6 +332,25 @@ def test_bad_input_is_a_page_naming_the_field(page: Page, world: World) -> None:
     blank = page.request.post(action, form={**fields, "note": "  "})
     assert blank.status == 422 and "note" in blank.text()
     assert service.resolutions(world.store, TENANT, world.runs["b1"], None, record) == []
+
+
+def test_a_failed_run_shows_its_error_and_has_nothing_to_resolve(page: Page, world: World) -> None:
+    uploads = [
+        service.Upload(role, name, (world.demo / "b2" / name).read_bytes())
+        for role, name in FILES["b2"]
+    ]
+    made = service.create_run(world.store, TENANT, "2026-10", uploads, "seed")
+    error = "the control totals do not add up"  # as a failed re-check ends a run
+    world.store.fail(TENANT, made.run.id, "control", error)
+    sign_in(page, world.served, world.served.operator)
+    run_url = world.served.url(f"/settlements/{made.run.id}")
+    page.goto(run_url)
+    expect(page.locator("[role=alert]")).to_contain_text(error)
+    assert page.locator("table.exceptions").count() == 0
+    expect(page.locator("a[data-file='wechat.csv']")).to_be_visible()  # its files stay
+    assert page.request.get(run_url + "/bill.xlsx").status == 409
+    answer = page.request.get(run_url + "/resolve?record=orders.csv:2")
+    assert answer.status == 409 and "failed" in answer.text()
 
 
 def test_the_pages_in_chinese(page: Page, world: World) -> None:
