@@ -9,6 +9,7 @@ neither reads the recipients and schedules nor posts a form (as over the API).""
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -166,6 +167,28 @@ def test_a_recipient_form_posted_twice_is_acted_on_once(
     second = page.request.post(served.url("/reports/recipients"), form=form)
     assert second.status == 409 and "already sent" in second.text()
     assert _recipients(handle, "b5") == [("monthly", "mail", "ceo@b5.example")]
+
+
+def test_a_database_that_does_not_answer_is_a_page(
+    page: Page, served: Served, handle: CatalogHandle
+) -> None:
+    sign_in(page, served, served.operator)
+    page.goto(served.url("/reports/recipients"))
+    # Another writer holds the database's write lock past the busy timeout (10 s).
+    database = handle.open().store.engine.url.database
+    assert database is not None
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with page.expect_response(served.url("/reports/recipients")) as answer:
+            _add_recipient(page, "b9", "mail", "ops@b9.example")
+        assert answer.value.status == 503
+        expect(page.locator("main")).to_contain_text("DatabaseUnavailable")
+        assert "Traceback" not in page.content()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert _recipients(handle, "b9") == []
 
 
 def test_bad_ids_and_pages_are_pages_not_tracebacks(page: Page, served: Served) -> None:
