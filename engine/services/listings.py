@@ -453,10 +453,17 @@ def refresh(place: RunPlace, tenant: str, job_id: str) -> JsonObject:
         listings.dispose()
 
 
-def job_view(listings: ListingStore, tenant: str, job_id: str) -> JsonObject:
-    """A job with its progress: items done of all, per shop and state."""
+def job_view(
+    listings: ListingStore,
+    tenant: str,
+    job_id: str,
+    counts: Mapping[str, Mapping[str, int]] | None = None,
+) -> JsonObject:
+    """A job with its progress: items done of all, per shop and state (`counts`, the
+    store's, when the caller has them already: a grouped read of every item)."""
     job = listings.job(tenant, job_id)
-    counts = listings.counts(tenant, job_id)
+    if counts is None:
+        counts = listings.counts(tenant, job_id)
     total = sum(sum(c.values()) for c in counts.values())
     done = sum(n for c in counts.values() for state, n in c.items() if state in TERMINAL)
     per_shop = {
@@ -557,10 +564,13 @@ def item_page(
     shop: str | None,
     offset: int,
     limit: int,
+    counts: Mapping[str, Mapping[str, int]] | None = None,
 ) -> tuple[int, list[ItemRecord]]:
     """A page of the job's items, by shop and product, optionally of one state or one
-    shop, and how many items there are of that state and shop (from the counts)."""
-    counts = listings.counts(tenant, job_id)
+    shop, and how many items there are of that state and shop (from the store's counts,
+    or `counts` when the caller has them already)."""
+    if counts is None:
+        counts = listings.counts(tenant, job_id)
     total = sum(
         n
         for at, per_state in counts.items()

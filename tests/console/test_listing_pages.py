@@ -7,9 +7,9 @@ pages naming the field."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pytest
@@ -33,8 +33,6 @@ SHOPS = [
     {"id": "tm-b2", "brand": "b2", "platform": "tmall", "settings": SHOP_SETTINGS},
 ]
 ENDED = re.compile("finished|cancelled|interrupted")
-# The settings a listing job reads from its process's environment, as a worker's.
-ENV_NAMES = ("OMNISTOCK_MARKETPLACES_FILE", "OMNISTOCK_LISTING_SETTLE_S")
 
 
 def _products() -> list[Product]:
@@ -68,32 +66,23 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     put_shops(catalog, TENANT, {"shops": SHOPS}, "test", "test")
     catalog.store.import_products(TENANT, _products(), "test", "test", None)
     roomy = {p: {"*": Limit(per_second=1000)} for p in ("tmall", "jd")}
-    env_before = {k: os.environ.get(k) for k in ENV_NAMES}
-    try:
-        with running_sandbox(SandboxConfig(review=Review(polls=0), limits=roomy)) as root:
-            accounts = {
-                "accounts": {
-                    "sandbox": {
-                        "base_url": f"{root}/{{platform}}",
-                        "app_key": "sandbox-app",
-                        "app_secret": "sandbox-secret",
-                    }
-                },
-                "default_account": "sandbox",
-            }
-            file = folder / "marketplaces.yaml"
-            file.write_text(yaml.safe_dump(accounts))
-            os.environ["OMNISTOCK_MARKETPLACES_FILE"] = str(file)
-            os.environ["OMNISTOCK_LISTING_SETTLE_S"] = "0.5"
-            with serve_console(100, catalog=handle) as served:
-                yield World(served, catalog, ListingStore(catalog.store.engine), root)
-    finally:
-        handle.close()
-        for name, value in env_before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    sandbox = SandboxConfig(review=Review(polls=0), limits=roomy)
+    with ExitStack() as stack:
+        stack.callback(handle.close)
+        root = stack.enter_context(running_sandbox(sandbox))
+        env = stack.enter_context(pytest.MonkeyPatch.context())
+        account = {"app_key": "sandbox-app", "app_secret": "sandbox-secret"}
+        accounts = {
+            "accounts": {"sandbox": {"base_url": f"{root}/{{platform}}", **account}},
+            "default_account": "sandbox",
+        }
+        file = folder / "marketplaces.yaml"
+        file.write_text(yaml.safe_dump(accounts))
+        env.setenv("OMNISTOCK_MARKETPLACES_FILE", str(file))
+        # A resumed run waits for the calls of the run before to land: the sandbox's.
+        env.setenv("OMNISTOCK_LISTING_SETTLE_S", "0.5")
+        with serve_console(100, catalog=handle) as served:
+            yield World(served, catalog, ListingStore(catalog.store.engine), root)
 
 
 def _preview(page: Page, world: World, brand: str, shops: str = "", skus: str = "") -> None:

@@ -243,7 +243,9 @@ async def listing_page(
 
     def read() -> tuple[JobRecord, dict[str, Any], int, list[Any]]:
         job = _readable(visit, listings, listing_id)
-        view = service.job_view(listings, visit.tenant, listing_id)
+        # One grouped read of the items serves the progress and the page's total.
+        counts = listings.counts(visit.tenant, listing_id)
+        view = service.job_view(listings, visit.tenant, listing_id, counts)
         total, items = service.item_page(
             listings,
             visit.tenant,
@@ -252,6 +254,7 @@ async def listing_page(
             shop=shop or None,
             offset=(page - 1) * PAGE_ROWS,
             limit=PAGE_ROWS,
+            counts=counts,
         )
         return job, view, total, items
 
