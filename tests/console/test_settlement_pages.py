@@ -122,6 +122,39 @@ def test_the_runs_are_listed_newest_first_with_their_figures(page: Page, world: 
     expect(page.locator("p.notice")).to_be_visible()
 
 
+def test_the_runs_are_paged(page: Page, world: World) -> None:
+    """55 runs of another tenant (queued, as made): 50 on a page, the rest on the next."""
+    tenant = "paged"
+    for n in range(55):
+        world.store.create_run(
+            tenant,
+            f"{n:032x}",
+            brand="b9" if n % 5 else "b8",
+            period="2026-11",
+            inputs_hash=f"{n:064x}",
+            carry_from=None,
+            created_by="seed",
+            inputs=[],
+        )
+    key, _ = world.served.keys.create(tenant, "operator")
+    sign_in(page, world.served, key)
+    page.goto(world.served.url("/settlements"))
+    rows = page.locator("table.settlements tbody tr")
+    assert rows.count() == 50 and page.locator("a[rel=prev]").count() == 0
+    first = [row.get_attribute("data-run") for row in rows.all()]
+    page.click("a[rel=next]")
+    expect(page).to_have_url(re.compile(r"page=2"))
+    rest = [row.get_attribute("data-run") for row in rows.all()]
+    assert len(rest) == 5 and page.locator("a[rel=next]").count() == 0
+    assert first + rest == [run.id for run in world.store.runs(tenant)]
+    # One brand's, through the filter form.
+    page.fill("#brand", "b8")
+    page.click("form.filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"brand=b8"))
+    assert {row.inner_text().split()[0] for row in rows.all()} == {"b8"}
+    assert rows.count() == 11
+
+
 def test_a_run_shows_its_summary_bill_and_files(page: Page, world: World) -> None:
     sign_in(page, world.served, world.served.operator)
     page.goto(world.url("b1"))
@@ -158,6 +191,7 @@ def test_exceptions_are_paged_filtered_and_shown_beside_their_matches(
     # One outcome through the filter form, then its second page.
     page.select_option("#outcome", "amount_short")
     page.click("form.filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"outcome=amount_short"))
     short = counts["amount_short"]
     expect(page.locator(".page-of")).to_contain_text(f"{short} rows")
     rows = page.locator("table.exceptions tbody tr")
