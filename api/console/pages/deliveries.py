@@ -262,19 +262,23 @@ def next_firing(schedule: Schedule, now: datetime, claimed: Collection[str]) -> 
     today = now.astimezone(CHINA).date()
     if schedule.rule == "monthly":
         assert schedule.day is not None
-        send_on = today.replace(day=schedule.day)
-        if send_on > today:
-            return _midnight(send_on)
-        # This month's is due: the month before's report, unless the schedule is newer.
-        last_month = today.replace(day=1) - timedelta(days=1)
+        this_month = today.replace(day=schedule.day)
+        if this_month > today:  # ahead: last month's sending is the last one due
+            last_sent = (today.replace(day=1) - timedelta(days=1)).replace(day=schedule.day)
+            upcoming = this_month
+        else:
+            last_sent = this_month
+            upcoming = (today.replace(day=28) + timedelta(days=4)).replace(day=schedule.day)
+        # Due now if the last sending's report (of the month before it) is not yet
+        # claimed - unless the schedule did not exist by that day.
+        report_end = last_sent.replace(day=1) - timedelta(days=1)
         key = firing_key(
-            schedule.tenant, schedule.brand, schedule.kind, last_month.replace(day=1), last_month
+            schedule.tenant, schedule.brand, schedule.kind, report_end.replace(day=1), report_end
         )
         created = schedule.created_at.astimezone(CHINA).date()
-        if send_on >= created and key not in claimed:
+        if last_sent >= created and key not in claimed:
             return now
-        following = (today.replace(day=28) + timedelta(days=4)).replace(day=schedule.day)
-        return _midnight(following)
+        return _midnight(upcoming)
     assert schedule.start is not None and schedule.end is not None
     demand = schedule.id if schedule.rule == "on_demand" else None
     key = firing_key(
