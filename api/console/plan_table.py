@@ -3,7 +3,7 @@
 A plan never changes once stored (its id is the hash of its inputs), so each process
 keeps the last few it laid out: the first view of a 5,000 SKU x 10 shop plan reads and
 arranges 50,000 cells once, every later page of it is a slice. Nothing here decides
-anything about stock: it only arranges what engine/services/plans.py returns.
+anything about stock: it only arranges the stored plan (engine/services/kept_plans.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.services import plans
+from engine.services.kept_plans import kept_plan
 from engine.store.base import Store
 
 KEEP = 4  # plans kept laid out per process (a few MB each at the demo's size)
@@ -128,8 +128,8 @@ def plan_table(store: Store, plan_id: str, categories: Callable[[], dict[str, st
         if table is not None:
             _LAID_OUT.move_to_end(key)
             return table
-    document, meta = plans.stored_plan(store, plan_id)
-    table = lay_out(plan_id, document, meta, categories())
+    kept = kept_plan(store, plan_id)
+    table = lay_out(plan_id, kept.document, kept.meta, categories())
     with _LOCK:
         _LAID_OUT[key] = table
         while len(_LAID_OUT) > KEEP:

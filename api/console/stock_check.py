@@ -3,7 +3,8 @@
 
 The check reads the snapshot's index from the process's plan-inputs cache (the plans
 pages have read it already) and the plan's rows as stored, classifies every cell with
-arrays and words a warning only when a page shows it. The process keeps the last few
+arrays and words a warning only when a page shows it. The plan is the one kept parsed
+by the process (engine/services/kept_plans.py). The process keeps the last few
 checks, per plan and stock version (a new snapshot is checked again), for the warnings
 page and the plan table's warning filter.
 """
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 
 from engine.checks.stock import PlanView
 from engine.checks.two_way import Findings, find
-from engine.services.plans import prepared_inputs, stored_plan
+from engine.services.kept_plans import kept_plan
+from engine.services.plans import prepared_inputs
 from engine.store.base import Store
 
 SEVERITIES = ("high", "medium", "low")
@@ -42,7 +44,7 @@ def checked(store: Store, plan_id: str) -> Checked:
         if found is not None:
             _CHECKED.move_to_end(key)
             return found
-    document, _ = stored_plan(store, plan_id)
+    document = kept_plan(store, plan_id).document
     inputs = prepared_inputs(store, None)
     assert inputs is not None  # no limit on cells was asked for
     index = inputs.snapshot.index

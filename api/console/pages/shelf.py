@@ -22,7 +22,7 @@ from engine.core.errors import InputError, Issue
 from engine.core.io import parse_plan, parse_snapshot
 from engine.core.plan import Plan
 from engine.core.snapshot import Snapshot
-from engine.services import plans
+from engine.services.kept_plans import kept_plan
 from engine.shelf.from_plan import shelf_from_plan
 from engine.shelf.rank import Ranking, rank
 from engine.store.errors import NotFound
@@ -55,7 +55,7 @@ def _models_of(visit: Visit, view: ShelfView) -> tuple[Snapshot, Plan]:
         if key in _models:
             _models.move_to_end(key)
             return _models[key]
-    document, _ = plans.stored_plan(visit.store, view.plan_id)
+    document = kept_plan(visit.store, view.plan_id).document
     snapshot = parse_snapshot(visit.store.get_snapshot().body, "stored snapshot")
     made = snapshot, parse_plan(document, view.plan_id)
     with _lock:
