@@ -33,17 +33,21 @@ SHOPS = [
     {"id": "tm-b2", "brand": "b2", "platform": "tmall", "settings": SHOP_SETTINGS},
 ]
 ENDED = re.compile("finished|cancelled|interrupted")
+# A word the sandbox refuses at submission, as a platform refuses a banned word: our own
+# checks do not know it, so only the platform's answer tells.
+BANNED = "国家级"
 
 
 def _products() -> list[Product]:
     """b1: P1, ready everywhere, and P2, without the material the schemas require;
-    b2: Q1, ready."""
+    b2: Q1, ready, and Q2, whose title holds a word the platform refuses."""
     broken = running_shoe("P2")
     attributes = {k: v for k, v in broken.attributes.items() if k != "材质"}
     return [
         running_shoe("P1"),
         broken.model_copy(update={"attributes": attributes}),
         running_shoe("Q1").model_copy(update={"brand": "b2"}),
+        running_shoe("Q2", f"Stridewell {BANNED}跑鞋").model_copy(update={"brand": "b2"}),
     ]
 
 
@@ -66,7 +70,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     put_shops(catalog, TENANT, {"shops": SHOPS}, "test", "test")
     catalog.store.import_products(TENANT, _products(), "test", "test", None)
     roomy = {p: {"*": Limit(per_second=1000)} for p in ("tmall", "jd")}
-    sandbox = SandboxConfig(review=Review(polls=0), limits=roomy)
+    sandbox = SandboxConfig(review=Review(polls=0), limits=roomy, refused_words=[BANNED])
     with ExitStack() as stack:
         stack.callback(handle.close)
         root = stack.enter_context(running_sandbox(sandbox))
@@ -188,6 +192,29 @@ def test_a_listing_is_previewed_started_and_followed_to_its_end(
         for name in ("done", "failed", "held", "total")
     }
     assert counts == {"done": "2", "failed": "0", "held": "2", "total": "4"}
+
+
+def test_the_platforms_refusal_is_shown_in_words(page: Page, world: World) -> None:
+    sign_in(page, world.served, world.served.operator)
+    _preview(page, world, "b2")
+    expect(page.locator("[data-count=blocked]")).to_have_text("0 items are blocked by our checks")
+    page.click("form.confirm button[type=submit]")
+    expect(page.locator("[data-status-now]")).to_have_attribute(
+        "data-status-now", "finished", timeout=60_000
+    )
+    listing_id = page.url.rsplit("/", 1)[1].split("?")[0]
+    refused = page.locator("table.items tr[data-item='tm-b2/Q2']")
+    expect(refused).to_have_attribute("data-state", "rejected")
+    expect(refused.locator(".outcome strong")).to_have_text("A word the platform bans")
+    expect(refused.locator(".reason")).to_contain_text(BANNED)
+    [item] = world.listings.items(TENANT, listing_id, states=[ItemState.REJECTED])
+    assert item.error == "banned_word" and item.platform_code
+    expect(refused.locator(".outcome code")).to_have_text(item.platform_code)
+    page.goto(world.served.url("/listings"))
+    row = page.locator(f"table.listings tr[data-id='{listing_id}']")
+    expect(row.locator("td[data-count=done]")).to_have_text("1")
+    expect(row.locator("td[data-count=failed]")).to_have_text("1")
+    expect(row.locator("td[data-count=held]")).to_have_text("0")
 
 
 def test_items_are_filtered_by_state_and_shop(page: Page, world: World, listed: str) -> None:
