@@ -250,6 +250,11 @@ def test_an_exception_is_resolved_by_hand_once_after_a_confirmation(
     }
     page.click("text=Record the resolution")
     expect(page.locator("p.done[role=status]")).to_contain_text(f"Resolution of {record}")
+    # Back on the rows it was started from (the unresolved short payments), which it has
+    # now left.
+    expect(page).to_have_url(re.compile(r"outcome=amount_short&resolved=no"))
+    first = page.locator("table.exceptions tbody tr").first
+    assert first.get_attribute("data-record") != record
     [made] = service.resolutions(world.store, TENANT, run_id, None, record)
     assert (made["note"], made["outcome"], made["current"]) == (note, "amount_short", True)
     assert made["resolved_by"] == key_id_of(world.served.operator)
@@ -365,6 +370,13 @@ def test_bad_input_is_a_page_naming_the_field(page: Page, world: World) -> None:
     action = world.served.base + (form.get_attribute("action") or "")
     blank = page.request.post(action, form={**fields, "note": "  "})
     assert blank.status == 422 and "note" in blank.text()
+    page.goto(world.url("b1", "/resolve", record=record))
+    fields = {
+        str(one.get_attribute("name")): str(one.get_attribute("value"))
+        for one in form.locator("input[type=hidden]").all()
+    }
+    nul = page.request.post(action, form={**fields, "note": "a\x00b"})
+    assert nul.status == 422 and "note" in nul.text()
     assert service.resolutions(world.store, TENANT, world.runs["b1"], None, record) == []
 
 

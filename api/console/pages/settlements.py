@@ -531,6 +531,19 @@ def _resolution_form(posted: dict[str, str]) -> ResolutionRequest:
         raise InputError(issues, "form") from None
 
 
+# The run page's filters a resolution was started from, carried (signed) through the
+# review and the confirmation so that the operator lands back on the same rows.
+BACK = ("outcome", "resolved", "page")
+
+
+def _back(given: dict[str, str]) -> dict[str, str]:
+    back = {name: given.get(name, "") for name in BACK}
+    _filters(back["outcome"], back["resolved"])
+    if back["page"] and not back["page"].isdigit():
+        raise InputError([Issue("page", "a page number")], "query")
+    return back
+
+
 @router.get("/settlements/{run_id}/resolve")
 async def resolve_page(
     visit: VisitDep,
@@ -538,10 +551,14 @@ async def resolve_page(
     run_id: RunId,
     record: Annotated[str, Query(min_length=1, max_length=600)],
     note: Annotated[str, Query(max_length=4000)] = "",
+    outcome: Annotated[str, Query(max_length=40)] = "",
+    resolved: Annotated[str, Query(max_length=3)] = "",
+    page: PageNo = 1,
 ) -> Response:
     """An exception with what it was matched against, its resolutions so far, and the
     form to resolve it (operators only)."""
     visit.may("write")
+    back = _back({"outcome": outcome, "resolved": resolved, "page": str(page)})
     held = await run_in_threadpool(_held, visit, catalog, run_id, record)
     return render(
         visit.request,
@@ -549,7 +566,8 @@ async def resolve_page(
         held=held,
         sides=SIDES,
         note=note,
-        form=visit.form(f"/settlements/{run_id}/resolve", {"record": record}),
+        back=back,
+        form=visit.form(f"/settlements/{run_id}/resolve", {"record": record, **back}),
         confirm=None,
     )
 
@@ -558,17 +576,19 @@ async def resolve_page(
 async def review_resolution(visit: VisitDep, catalog: CatalogDep, run_id: RunId) -> Response:
     """The resolution as it would be recorded, to confirm (nothing is recorded yet)."""
     signed, posted = await visit.accept(f"/settlements/{run_id}/resolve")
+    back = _back(signed)
     # A note of blanks says nothing: refused as an empty one.
     note = posted.get("note", "").strip()
     asked = _resolution_form({"record": signed.get("record", ""), "note": note})
     held = await run_in_threadpool(_held, visit, catalog, run_id, asked.record)
-    fields = {"record": asked.record, "note": asked.note}
+    fields = {"record": asked.record, "note": asked.note, **back}
     return render(
         visit.request,
         "settlement_resolve.html.j2",
         held=held,
         sides=SIDES,
         note=asked.note,
+        back=back,
         form=None,
         confirm=visit.form(f"/settlements/{run_id}/resolve/confirm", fields),
     )
@@ -580,6 +600,7 @@ async def confirm_resolution(visit: VisitDep, catalog: CatalogDep, run_id: RunId
     trail with the key and the time, as the API's POST .../resolutions does."""
     signed, _ = await visit.accept(f"/settlements/{run_id}/resolve/confirm")
     asked = _resolution_form(signed)
+    back = _back(signed)
 
     def record() -> int:
         store = _store(catalog)
@@ -594,4 +615,4 @@ async def confirm_resolution(visit: VisitDep, catalog: CatalogDep, run_id: RunId
 
     made = await run_in_threadpool(record)
     audit_target(visit.request, settlement_id=run_id)
-    return redirect(f"/settlements/{run_id}", saved=made)
+    return redirect(f"/settlements/{run_id}", saved=made, **back)
