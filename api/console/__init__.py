@@ -28,7 +28,10 @@ __all__ = ["mount_console"]
 def mount_console(app: FastAPI, sessions: SessionStore | None = None) -> None:
     """Serve the console at /console on `app`; `sessions` default to the deployment's
     (api/console/session.py)."""
-    app.state.console = Console(sessions or session_store(app.state.stores.redis_url))
+    settings = app.state.settings
+    redis_url = app.state.stores.redis_url
+    lasting = (settings.console_idle_s, settings.console_lifetime_s)
+    app.state.console = Console(sessions or session_store(redis_url, *lasting))
     app.mount(PREFIX + "/static", StaticFiles(directory=STATIC), name="console-static")
     for page in PAGES:
         app.include_router(page.router, prefix=PREFIX)

@@ -8,8 +8,9 @@ worker sees them; they expire there on their own), else in this process (the emb
 default runs one worker; a restart signs everyone out).
 
 On every request the key's record is read again: a key revoked while signed in ends
-the session at once, with a message saying so. A session ends after IDLE_S without a
-request, and LIFETIME_S after sign-in whatever happens.
+the session at once, with a message saying so. A session ends after `idle_s` without a
+request, and `lifetime_s` after sign-in whatever happens (Settings.console_idle_s and
+console_lifetime_s: an hour and twelve by default).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from engine.access.repository import KeyRepository
 from engine.access.roles import Principal, Role
 
 COOKIE = "omnistock_console"
-# An operator's working day without a sign-in; an hour away from the page ends it.
-LIFETIME_S = 12 * 3600
-IDLE_S = 3600
+# An operator's working day without a sign-in; an hour away from the page ends it
+# (the defaults of Settings.console_lifetime_s and console_idle_s).
+LIFETIME_S = 12 * 3600.0
+IDLE_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class ConsoleSession:
     brand: str | None
     csrf_secret: str  # hex: signs the session's forms
     signed_in_at: float  # epoch seconds
-    expires_at: float  # the idle deadline, pushed on by each request, capped by LIFETIME_S
+    expires_at: float  # the idle deadline, pushed on by each request, capped by the lifetime
 
     @property
     def principal(self) -> Principal:
@@ -69,6 +71,10 @@ class SessionStore(ABC):
     """Sessions by id, and the form ids already used in each (api/console/csrf.py).
     Ids are kept hashed: whoever reads the store cannot take over a browser's session."""
 
+    def __init__(self, idle_s: float = IDLE_S, lifetime_s: float = LIFETIME_S) -> None:
+        self.idle_s = idle_s  # a session ends this long after its last request
+        self.lifetime_s = lifetime_s  # and this long after sign-in in any case
+
     @abstractmethod
     def _put(self, name: str, value: str, ttl_s: float) -> None: ...
 
@@ -92,7 +98,7 @@ class SessionStore(ABC):
             brand=principal.brand,
             csrf_secret=secrets.token_hex(32),
             signed_in_at=now,
-            expires_at=min(now + IDLE_S, now + LIFETIME_S),
+            expires_at=min(now + self.idle_s, now + self.lifetime_s),
         )
         session_id = secrets.token_urlsafe(32)
         self.save(session_id, session)
@@ -111,7 +117,7 @@ class SessionStore(ABC):
 
     def claim_form(self, session_id: str, form_id: str) -> bool:
         """True the first time a form id is sent in this session, False after."""
-        return self._add_once(_name("form", f"{session_id}:{form_id}"), LIFETIME_S)
+        return self._add_once(_name("form", f"{session_id}:{form_id}"), self.lifetime_s)
 
 
 def _name(kind: str, secret: str) -> str:
@@ -121,7 +127,8 @@ def _name(kind: str, secret: str) -> str:
 class MemorySessions(SessionStore):
     """Sessions in this process (the embedded default's one worker)."""
 
-    def __init__(self) -> None:
+    def __init__(self, idle_s: float = IDLE_S, lifetime_s: float = LIFETIME_S) -> None:
+        super().__init__(idle_s, lifetime_s)
         self._items: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
@@ -160,7 +167,8 @@ class RedisSessions(SessionStore):
     """Sessions in the deployment's Redis, shared by every API worker; Redis drops each
     when its time is up."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, idle_s: float = IDLE_S, lifetime_s: float = LIFETIME_S) -> None:
+        super().__init__(idle_s, lifetime_s)
         self._redis = redis.Redis.from_url(url)
 
     def _put(self, name: str, value: str, ttl_s: float) -> None:
@@ -177,9 +185,13 @@ class RedisSessions(SessionStore):
         return bool(self._redis.set(name, "1", nx=True, px=int(ttl_s * 1000)))
 
 
-def session_store(redis_url: str | None) -> SessionStore:
+def session_store(
+    redis_url: str | None, idle_s: float = IDLE_S, lifetime_s: float = LIFETIME_S
+) -> SessionStore:
     """The deployment's sessions: in its Redis if it has one, else in this process."""
-    return RedisSessions(redis_url) if redis_url else MemorySessions()
+    if redis_url:
+        return RedisSessions(redis_url, idle_s, lifetime_s)
+    return MemorySessions(idle_s, lifetime_s)
 
 
 def current(sessions: SessionStore, keys: KeyRepository, session_id: str | None) -> ConsoleSession:
@@ -198,7 +210,7 @@ def current(sessions: SessionStore, keys: KeyRepository, session_id: str | None)
         revoked_at = record.revoked_at if record is not None else None
         when = revoked_at.isoformat(timespec="seconds") if revoked_at is not None else ""
         raise SignInNeeded("signin.revoked", key_id=session.key_id, at=when)
-    deadline = min(now + IDLE_S, session.signed_in_at + LIFETIME_S)
+    deadline = min(now + sessions.idle_s, session.signed_in_at + sessions.lifetime_s)
     if deadline - session.expires_at > 60:  # write at most once a minute per session
         session = replace(session, expires_at=deadline)
         sessions.save(session_id, session)

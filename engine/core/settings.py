@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     shelf_time_limit_s: float = 10.0
     shelf_max_cells: int = 1_000_000
 
+    # --- the operators' console (api/console/session.py) -------------------------------
+    # A console session ends after this long without a request (an hour away from the
+    # page), and this long after sign-in whatever happens (an operator's working day).
+    console_idle_s: float = Field(default=3600.0, gt=0)
+    console_lifetime_s: float = Field(default=12 * 3600.0, gt=0)
+
     # --- jobs ------------------------------------------------------------------------
     # Processes of the local job pool (the embedded default; with Redis, `omnistock
     # worker` processes run the jobs instead).

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from api.console.session import MemorySessions, RedisSessions, SessionStore
+from api.console.session import (
+    MemorySessions,
+    RedisSessions,
+    SessionStore,
+    SignInNeeded,
+    current,
+)
 from engine.access.roles import Principal, Role
 from tests.redis_server import RedisServer
 
@@ -64,3 +70,28 @@ def test_redis_holds_no_session_id_in_the_clear(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     names = [str(name) for name in client.keys("console:*")]
     assert names and all(session_id not in name for name in names)
+
+
+def test_session_lifetimes_are_the_settings() -> None:
+    from api.app import create_app
+    from engine.access.repository import InMemoryKeyRepository
+    from engine.core.settings import Settings
+
+    app = create_app(
+        Settings(console_idle_s=90, console_lifetime_s=600), keys=InMemoryKeyRepository()
+    )
+    sessions = app.state.console.sessions
+    assert (sessions.idle_s, sessions.lifetime_s) == (90, 600)
+    keys = InMemoryKeyRepository()
+    key, _ = keys.create("acme", "operator")
+    now = time.time()
+    session_id, session = sessions.create(keys.authenticate(key), now=now)
+    assert session.expires_at == now + 90
+    # A request pushes the idle deadline on by 90 s, but never past 600 s after sign-in.
+    sessions.save(session_id, replace(session, signed_in_at=now - 400, expires_at=now + 1))
+    assert current(sessions, keys, session_id).expires_at == pytest.approx(now + 90, abs=5)
+    sessions.save(session_id, replace(session, signed_in_at=now - 530, expires_at=now + 1))
+    assert current(sessions, keys, session_id).expires_at == pytest.approx(now + 70, abs=5)
+    sessions.save(session_id, replace(session, signed_in_at=now - 700, expires_at=now - 1))
+    with pytest.raises(SignInNeeded):
+        current(sessions, keys, session_id)

@@ -16,7 +16,8 @@ def test_sign_in_shows_the_layout_and_sign_out_ends_the_session(page: Page, serv
     page.wait_for_url(served.url("/plans"))
     key_id = served.operator.split("_")[1]
     expect(page.locator("header .key")).to_contain_text(f"Key {key_id} · operator")
-    nav = ["Plans", "Shelf", "Reports", "Make a plan", "Mode", "Scenarios"]
+    nav = ["Plans", "Shelf", "Reports", "Catalog", "Listings", "Settlements", "Make a plan"]
+    nav += ["Mode", "Scenarios"]
     expect(page.locator("header nav a")).to_have_text(nav)
     cookie = next(c for c in page.context.cookies() if c["name"] == "omnistock_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/console"

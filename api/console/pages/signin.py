@@ -8,7 +8,7 @@ from fastapi import Form, Request, Response
 
 from api.console import csrf
 from api.console.i18n import LANG_COOKIE, LANGS
-from api.console.session import COOKIE, LIFETIME_S, SignInNeeded, current, sign_in
+from api.console.session import COOKIE, SignInNeeded, current, sign_in
 from api.console.web import PREFIX, VisitDep, console_of, console_router, redirect, render
 from engine.access.errors import Unauthenticated
 from engine.access.repository import KeyRepository
@@ -87,7 +87,8 @@ def sign_in_post(
     csrf.check_pre(request.cookies.get(csrf.PRE_COOKIE), pre)
     keys: KeyRepository = request.app.state.keys
     try:
-        session_id, session = sign_in(console_of(request).sessions, keys, key)
+        sessions = console_of(request).sessions
+        session_id, session = sign_in(sessions, keys, key)
     except Unauthenticated as error:
         return _form(request, None, {}, next, error.reason, 401)
     request.state.tenant = session.tenant
@@ -96,7 +97,7 @@ def sign_in_post(
     response.set_cookie(
         COOKIE,
         session_id,
-        max_age=LIFETIME_S,
+        max_age=int(sessions.lifetime_s),
         httponly=True,
         samesite="lax",
         secure=secure,
