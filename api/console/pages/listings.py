@@ -159,7 +159,6 @@ async def preview_listing(visit: VisitDep, catalog: CatalogDep) -> Response:
     return render(
         visit.request,
         "listing_preview.html.j2",
-        asked=asked,
         **_preview_view(preview),
         form=visit.form("/listings/confirm", asked) if preview.items else None,
     )
