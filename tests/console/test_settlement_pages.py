@@ -15,7 +15,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from engine.access.keys import key_id_of
 from engine.services import settlements as service
@@ -308,6 +308,33 @@ def test_a_bad_upload_is_a_page_naming_the_file(page: Page, world: World) -> Non
     expect(page.locator("h1")).to_have_text("Invalid input")
     expect(page.locator("ul.issues")).to_contain_text("warehouse.csv")
     assert "Traceback" not in page.content()
+    # Sent past the browser's checks: a month that is none, and no files but the contract.
+    page.goto(world.served.url("/settlements/new"))
+    form = page.locator("main form")
+    hidden = {
+        str(one.get_attribute("name")): str(one.get_attribute("value"))
+        for one in form.locator("input[type=hidden]").all()
+    }
+    contract = FilePayload(
+        name="contract.yaml",
+        mimeType="text/yaml",
+        buffer=(world.demo / "b1" / "contract.yaml").read_bytes(),
+    )
+    action = world.served.url("/settlements")
+    bad_month = page.request.post(
+        action, multipart={**hidden, "period": "2026-13", "contract": contract}
+    )
+    assert bad_month.status == 422 and "period" in bad_month.text()
+    page.goto(world.served.url("/settlements/new"))
+    hidden = {
+        str(one.get_attribute("name")): str(one.get_attribute("value"))
+        for one in form.locator("input[type=hidden]").all()
+    }
+    no_files = page.request.post(
+        action, multipart={**hidden, "period": "2026-11", "contract": contract}
+    )
+    assert no_files.status == 422
+    assert all(f"<code>{role}</code>" in no_files.text() for role in ("orders", "warehouse"))
     assert len(world.store.runs(TENANT)) == before
 
 
