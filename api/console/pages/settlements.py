@@ -188,7 +188,8 @@ async def upload(visit: VisitDep, catalog: CatalogDep, settings: SettingsDep) ->
     if not re.fullmatch(PERIOD_PATTERN, period):
         raise _form_issue("period", f"{period!r}: a month as YYYY-MM")
     form = await visit.request.form()  # the files (accept read the form; it is kept)
-    uploads = _uploads(form, settings.settlement_max_upload_bytes)
+    # Read off the event loop: a month's files may be hundreds of MB on disk.
+    uploads = await run_in_threadpool(_uploads, form, settings.settlement_max_upload_bytes)
     store = _store(catalog)
     made = await run_in_threadpool(
         service.create_run, store, visit.tenant, period, uploads, visit.session.key_id
