@@ -20,9 +20,9 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Engine, delete, select, update
@@ -45,6 +45,7 @@ __all__ = [
     "ScheduleStore",
     "fire_due",
     "firing_key",
+    "next_firing",
 ]
 
 CHINA = timezone(timedelta(hours=8), "China")  # the stores' calendar: days end at 24:00 here
@@ -477,3 +478,49 @@ def _firing_record(row: ReportFiring) -> FiringRecord:
         outcome=row.outcome,
         error=row.error,
     )
+
+
+def _midnight(day: date) -> datetime:
+    """The start of `day` in China, when a report due that day comes due."""
+    return datetime.combine(day, time(), CHINA)
+
+
+def next_firing(schedule: Schedule, now: datetime, claimed: Collection[str]) -> datetime | None:
+    """When `schedule` fires next: `now` when a report of it is due and not yet claimed
+    (the next tick takes it), else the start (China time) of the day one comes due; None
+    when none will (paused, or its one window's report claimed). `claimed` holds the
+    keys of the tenant's claimed firings (ScheduleStore.firings).
+
+    The rules of `_firings` and `_months_due`, read forward."""
+    if not schedule.active:
+        return None
+    today = now.astimezone(CHINA).date()
+    if schedule.rule == "monthly":
+        assert schedule.day is not None
+        this_month = today.replace(day=schedule.day)
+        if this_month > today:  # ahead: last month's sending is the last one due
+            last_sent = (today.replace(day=1) - timedelta(days=1)).replace(day=schedule.day)
+            upcoming = this_month
+        else:
+            last_sent = this_month
+            upcoming = (today.replace(day=28) + timedelta(days=4)).replace(day=schedule.day)
+        # Due now if the last sending's report (of the month before it) is not yet
+        # claimed - unless the schedule did not exist by that day.
+        report_end = last_sent.replace(day=1) - timedelta(days=1)
+        key = firing_key(
+            schedule.tenant, schedule.brand, schedule.kind, report_end.replace(day=1), report_end
+        )
+        created = schedule.created_at.astimezone(CHINA).date()
+        if last_sent >= created and key not in claimed:
+            return now
+        return _midnight(upcoming)
+    assert schedule.start is not None and schedule.end is not None
+    demand = schedule.id if schedule.rule == "on_demand" else None
+    key = firing_key(
+        schedule.tenant, schedule.brand, schedule.kind, schedule.start, schedule.end, demand
+    )
+    if key in claimed:
+        return None
+    if schedule.rule == "on_demand":
+        return now
+    return max(now, _midnight(schedule.end + timedelta(days=1)))

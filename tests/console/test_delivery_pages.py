@@ -16,11 +16,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from api.console.pages.deliveries import next_firing
 from engine.reports.delivery.log import Attempt, DeliveryLog
 from engine.reports.delivery.message import Target
 from engine.reports.recipients import RecipientStore
-from engine.reports.schedules import CHINA, Firing, Schedule, ScheduleStore, firing_key
+from engine.reports.schedules import CHINA, Firing, Schedule, ScheduleStore, firing_key, next_firing
 from engine.services.catalog import CatalogHandle
 from tests.console.conftest import sign_in
 from tests.console.served import TENANT, Served, serve_console

@@ -12,10 +12,10 @@ filled in, naming the field, with a fresh form; each form is acted on once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 from fastapi import Path, Query, Response
 from pydantic import BaseModel, ValidationError
@@ -28,9 +28,21 @@ from api.routes.catalog import CatalogDep
 from api.schemas.reports import RecipientRequest, ScheduleRequest
 from engine.core.errors import InputError, Issue
 from engine.db.errors import Conflict
-from engine.reports.delivery.log import READ_LIMIT, DeliveryLog, DeliveryRecord, utc_now
+from engine.reports.delivery.log import (
+    READ_LIMIT,
+    DeliveryLog,
+    DeliveryRecord,
+    Outcome,
+    utc_now,
+)
 from engine.reports.recipients import Recipient, RecipientStore
-from engine.reports.schedules import CHINA, FiringRecord, Schedule, ScheduleStore, firing_key
+from engine.reports.schedules import (
+    CHINA,
+    FiringRecord,
+    Schedule,
+    ScheduleStore,
+    next_firing,
+)
 
 router = console_router()
 
@@ -245,52 +257,6 @@ async def remove_recipient(
 # --- schedules ------------------------------------------------------------------------------
 
 
-def _midnight(day: date) -> datetime:
-    """The start of `day` in China, when a report due that day comes due."""
-    return datetime.combine(day, time(), CHINA)
-
-
-def next_firing(schedule: Schedule, now: datetime, claimed: Collection[str]) -> datetime | None:
-    """When `schedule` fires next: `now` when a report of it is due and not yet claimed
-    (the next tick takes it), else the start (China time) of the day one comes due; None
-    when none will (paused, or its one window's report claimed). `claimed` holds the
-    keys of the tenant's claimed firings (ScheduleStore.firings).
-
-    The rules are engine/reports/schedules.py's (_firings, _months_due), read forward."""
-    if not schedule.active:
-        return None
-    today = now.astimezone(CHINA).date()
-    if schedule.rule == "monthly":
-        assert schedule.day is not None
-        this_month = today.replace(day=schedule.day)
-        if this_month > today:  # ahead: last month's sending is the last one due
-            last_sent = (today.replace(day=1) - timedelta(days=1)).replace(day=schedule.day)
-            upcoming = this_month
-        else:
-            last_sent = this_month
-            upcoming = (today.replace(day=28) + timedelta(days=4)).replace(day=schedule.day)
-        # Due now if the last sending's report (of the month before it) is not yet
-        # claimed - unless the schedule did not exist by that day.
-        report_end = last_sent.replace(day=1) - timedelta(days=1)
-        key = firing_key(
-            schedule.tenant, schedule.brand, schedule.kind, report_end.replace(day=1), report_end
-        )
-        created = schedule.created_at.astimezone(CHINA).date()
-        if last_sent >= created and key not in claimed:
-            return now
-        return _midnight(upcoming)
-    assert schedule.start is not None and schedule.end is not None
-    demand = schedule.id if schedule.rule == "on_demand" else None
-    key = firing_key(
-        schedule.tenant, schedule.brand, schedule.kind, schedule.start, schedule.end, demand
-    )
-    if key in claimed:
-        return None
-    if schedule.rule == "on_demand":
-        return now
-    return max(now, _midnight(schedule.end + timedelta(days=1)))
-
-
 @dataclass(frozen=True)
 class ScheduleRow:
     """A schedule as the page lists it: when it fires next, and its newest firing."""
@@ -393,10 +359,11 @@ async def remove_schedule(visit: VisitDep, catalog: CatalogDep, schedule_id: Rec
 def _attempts(
     engine: Engine, tenant: str, brand: str | None, status: str
 ) -> tuple[list[DeliveryRecord], bool]:
-    """The newest attempts (at most the log's READ_LIMIT, as over the API) of `status`,
+    """The newest attempts of `status` (at most the log's READ_LIMIT, as over the API),
     and whether the log holds more than were read."""
-    read = DeliveryLog(engine).read(tenant, brand, None, READ_LIMIT)
-    return [r for r in read if not status or r.outcome == status], len(read) == READ_LIMIT
+    outcome = cast(Outcome, status) if status else None
+    read = DeliveryLog(engine).read(tenant, brand, None, READ_LIMIT, outcome=outcome)
+    return read, len(read) == READ_LIMIT
 
 
 @router.get(DELIVERIES)

@@ -144,13 +144,17 @@ class DeliveryLog:
         brand: str | None = None,
         key: str | None = None,
         limit: int = READ_LIMIT,
+        *,
+        outcome: Outcome | None = None,
     ) -> list[DeliveryRecord]:
-        """A tenant's attempts, newest first; only a brand's, or only one key's."""
+        """A tenant's attempts, newest first; only a brand's, one key's or one outcome's."""
         query = select(ReportDelivery).where(ReportDelivery.tenant == tenant)
         if brand is not None:
             query = query.where(ReportDelivery.brand == brand)
         if key is not None:
             query = query.where(ReportDelivery.key == key)
+        if outcome is not None:
+            query = query.where(ReportDelivery.outcome == outcome)
         query = query.order_by(ReportDelivery.at.desc(), ReportDelivery.id.desc()).limit(limit)
         with reading(self.engine) as session:
             return [_record(row) for row in session.scalars(query)]
