@@ -25,6 +25,7 @@ from engine.settlement.output import HELD_OUTCOMES
 from engine.settlement.runstore import SettlementStore
 from tests.console.conftest import sign_in
 from tests.console.served import TENANT, Served, serve_console
+from tests.settlement.months import december
 
 # Each demo brand's files, in the order a run is given them (role, file name).
 FILES = {
@@ -344,10 +345,10 @@ def test_a_bad_upload_is_a_page_naming_the_file(page: Page, world: World) -> Non
 def test_a_brand_viewer_reads_its_brand_only(page: Page, world: World) -> None:
     sign_in(page, world.served, world.served.viewer_b1)
     page.goto(world.served.url("/settlements"))
-    runs = {
-        r.get_attribute("data-run") for r in page.locator("table.settlements tr[data-run]").all()
-    }
-    assert runs == {world.runs["b1"]}
+    listed = page.locator("table.settlements tr[data-run]").all()
+    assert world.runs["b1"] in {row.get_attribute("data-run") for row in listed}
+    mine = [run.id for run in world.store.runs(TENANT, brand="b1")]
+    assert [row.get_attribute("data-run") for row in listed] == mine  # b1's, no other's
     assert page.locator("text=Settle a month").count() == 0
     page.goto(world.url("b1"))
     expect(page.locator("table.exceptions")).to_be_visible()
@@ -424,6 +425,24 @@ def test_a_failed_run_shows_its_error_and_has_nothing_to_resolve(page: Page, wor
     assert page.request.get(run_url + "/bill.xlsx").status == 409
     answer = page.request.get(run_url + "/resolve?record=orders.csv:2")
     assert answer.status == 409 and "failed" in answer.text()
+
+
+def test_the_next_month_shows_the_pending_pool_it_took(page: Page, world: World) -> None:
+    """b1's December (tests/settlement/months.py: the orders held pending in November
+    paid and shipped on its first day) takes November's pool; its page says so."""
+    pending = service.outcomes_page(
+        world.store, TENANT, world.runs["b1"], None, service.OutcomeFilter("pending"), 0, 100
+    )["items"]
+    files = december([(row["order_id"], row["amount"]) for row in pending])
+    uploads = [service.Upload(role, name, data) for role, name, data in files]
+    made = service.create_run(world.store, TENANT, "2026-12", uploads, "seed")
+    run = service.execute(world.store, TENANT, made.run.id)
+    assert run.carry_from == world.runs["b1"]
+    sign_in(page, world.served, world.served.operator)
+    page.goto(world.served.url(f"/settlements/{run.id}"))
+    expect(page.locator("main")).to_contain_text(
+        f"took in {len(pending)} records from run {world.runs['b1']}"
+    )
 
 
 def test_the_pages_in_chinese(page: Page, world: World) -> None:
