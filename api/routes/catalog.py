@@ -254,9 +254,11 @@ def get_completeness(
 ) -> CompletenessReport:
     """Per platform: products checked, ready, mean score; and what blocks products,
     the most common first."""
-    rows = service.completeness(catalog, reader.tenant, _brand_scope(reader, brand), platform)
+    summary, found = service.completeness_overview(
+        catalog, reader.tenant, _brand_scope(reader, brand), platform
+    )
     return CompletenessReport(
-        platforms=[PlatformSummary(**s) for s in service.completeness_summary(rows)],
+        platforms=[PlatformSummary(**s) for s in summary],
         blockers=[
             BlockerOut(
                 platform=b.platform,
@@ -265,7 +267,7 @@ def get_completeness(
                 products=b.count,
                 examples=list(b.examples),
             )
-            for b in service.blocker_view(rows)
+            for b in found
         ],
     )
 

@@ -26,7 +26,19 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -166,9 +178,15 @@ class CatalogStore:
         return [ProductKey(b, s) for b, s in rows]
 
     def list_products(
-        self, tenant: str, brand: str | None = None, offset: int = 0, limit: int = 100
+        self,
+        tenant: str,
+        brand: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+        code: str | None = None,
     ) -> tuple[int, list[StoredProduct]]:
-        """(how many products there are, one page of them) by brand, then SPU code."""
+        """(how many products there are, one page of them) by brand, then SPU code;
+        with `code`, those whose SPU code or a current SKU code holds it (any case)."""
         issues = []
         if offset < 0:
             issues.append(Issue("offset", f"must be >= 0, not {offset}"))
@@ -179,6 +197,8 @@ class CatalogStore:
         where = [CatalogProduct.tenant == tenant]
         if brand is not None:
             where.append(CatalogProduct.brand == brand)
+        if code:
+            where.append(_holds_code(code))
         page = (
             select(CatalogProductVersion)
             .join(CatalogProduct, _is_current())
@@ -316,20 +336,51 @@ class CatalogStore:
         session.execute(delete(CatalogCompleteness).where(CatalogCompleteness.tenant == tenant))
 
     def completeness(
-        self, tenant: str, brand: str | None = None, platform: str | None = None
+        self,
+        tenant: str,
+        brand: str | None = None,
+        platform: str | None = None,
+        ok: bool | None = None,
+        spu_codes: Sequence[str] | None = None,
     ) -> list[CompletenessRow]:
-        """The stored completeness rows, by brand, SPU code and platform."""
+        """The stored completeness rows, by brand, SPU code and platform; `ok` keeps the
+        ready (True) or the blocked (False) ones, `spu_codes` those products only."""
         table = CatalogCompleteness
         query = select(table).where(table.tenant == tenant)
         if brand is not None:
             query = query.where(table.brand == brand)
         if platform is not None:
             query = query.where(table.platform == platform)
+        if ok is not None:
+            query = query.where(table.ok == ok)
+        if spu_codes is not None:
+            query = query.where(table.spu_code.in_(list(spu_codes)))
         query = query.order_by(table.brand, table.spu_code, table.platform)
         with self._read() as session:
             return [
                 CompletenessRow(**{name: getattr(row, name) for name in _COMPLETENESS_FIELDS})
                 for row in session.scalars(query)
+            ]
+
+    def completeness_counts(
+        self, tenant: str, brand: str | None = None, platform: str | None = None
+    ) -> list[tuple[str, int, int, float]]:
+        """Per platform: (platform, products checked, ready, mean score), counted by the
+        database without reading a row out, by platform."""
+        table = CatalogCompleteness
+        # A sum of CASE, not of the boolean: PostgreSQL does not sum booleans.
+        ready = func.sum(case((table.ok == true(), 1), else_=0))
+        query = select(table.platform, func.count(), ready, func.avg(table.score))
+        query = query.where(table.tenant == tenant)
+        if brand is not None:
+            query = query.where(table.brand == brand)
+        if platform is not None:
+            query = query.where(table.platform == platform)
+        query = query.group_by(table.platform).order_by(table.platform)
+        with self._read() as session:
+            return [
+                (str(name), int(n), int(r or 0), float(mean))
+                for name, n, r, mean in session.execute(query)
             ]
 
     # --- platform schemas ------------------------------------------------------------
@@ -823,3 +874,21 @@ def _raise_unless_json(body: object, what: str) -> None:
     _check_json(issues, "body", body)
     if issues:
         raise InputError(issues, what)
+
+
+def _holds_code(code: str) -> ColumnElement[bool]:
+    """A product whose SPU code or one of its SKU codes contains `code`, any case (the
+    LIKE wildcards in `code` taken as themselves)."""
+    escaped = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    sku_holds = (
+        select(CatalogSku.sku_code)
+        .where(
+            CatalogSku.tenant == CatalogProduct.tenant,
+            CatalogSku.brand == CatalogProduct.brand,
+            CatalogSku.spu_code == CatalogProduct.spu_code,
+            CatalogSku.sku_code.ilike(pattern, escape="\\"),
+        )
+        .exists()
+    )
+    return or_(CatalogProduct.spu_code.ilike(pattern, escape="\\"), sku_holds)
