@@ -80,52 +80,33 @@ class Overview:
     status: dict[tuple[str, str], dict[str, CompletenessRow]] = field(default_factory=dict)
 
 
-def _found_by_code(
-    catalog: Catalog, tenant: str, scope: str | None, code: str
-) -> list[StoredProduct]:
-    """The products whose SPU code or one of whose SKU codes is `code` (within `scope`):
-    the SKU lookup is the API's GET /v1/catalog/skus; an SPU code names a product of a
-    brand, so each brand in scope is asked."""
-    found: dict[tuple[str, str], StoredProduct] = {}
-    try:
-        for stored in service.products_of_sku(catalog, tenant, code, scope):
-            found[stored.key] = stored
-    except NotFound:
-        pass
-    shops = catalog.store.shops(tenant)
-    brands = [scope] if scope is not None else sorted({s.brand for s in shops})
-    for brand in brands:
-        try:
-            stored = service.product(catalog, tenant, brand, code)
-        except NotFound:
-            continue
-        found.setdefault(stored.key, stored)
-    return [found[k] for k in sorted(found)]
-
-
 def _overview(
     catalog: Catalog, tenant: str, scope: str | None, platform: str | None, code: str, page: int
 ) -> tuple[Overview, int]:
     """The overview's data and the page shown (a page past the end shows the last)."""
-    rows = service.completeness(catalog, tenant, scope, platform)
+    summary, blockers = service.completeness_overview(catalog, tenant, scope, platform)
     shops = catalog.store.shops(tenant)
-    if code:
-        products = _found_by_code(catalog, tenant, scope, code)
-        total, page = len(products), 1
-    else:
-        total, _ = catalog.store.list_products(tenant, scope, 0, 1)
-        pages = max(1, math.ceil(total / PAGE_ROWS))
-        page = min(max(page, 1), pages)
-        _, products = catalog.store.list_products(tenant, scope, (page - 1) * PAGE_ROWS, PAGE_ROWS)
+    found = code or None
+
+    def products_page(number: int) -> tuple[int, list[StoredProduct]]:
+        offset = (number - 1) * PAGE_ROWS
+        return catalog.store.list_products(tenant, scope, offset, PAGE_ROWS, found)
+
+    total, products = products_page(page)
+    last = max(1, math.ceil(total / PAGE_ROWS))
+    if page > last:
+        page = last
+        total, products = products_page(page)
+    # The shown products' rows only (one query), whichever brands they are of.
     shown = {p.key for p in products}
     status: dict[tuple[str, str], dict[str, CompletenessRow]] = {}
-    for row in rows:
+    spu_codes = sorted({key.spu_code for key in shown})
+    for row in catalog.store.completeness(tenant, scope, platform, spu_codes=spu_codes):
         if (row.brand, row.spu_code) in shown:
             status.setdefault((row.brand, row.spu_code), {})[row.platform] = row
-    summary = service.completeness_summary(rows)
     view = Overview(
         summary=summary,
-        blockers=service.blocker_view(rows)[:SHOWN_BLOCKERS],
+        blockers=blockers[:SHOWN_BLOCKERS],
         shops=_shops_by_platform(shops, scope),
         brands=sorted({s.brand for s in shops} | ({scope} if scope else set())),
         platforms=[s["platform"] for s in summary],
@@ -192,11 +173,10 @@ def _product_view(
     stored = current
     if version is not None and version != current.version:
         stored = service.product(catalog, tenant, brand, spu_code, version)
-    rows = service.completeness(catalog, tenant, brand)
     return ProductView(
         stored=stored,
         current=current,
-        checks=[r for r in rows if r.spu_code == spu_code],
+        checks=service.product_completeness(catalog, tenant, brand, spu_code),
         shops=_shops_by_platform(catalog.store.shops(tenant), brand),
         history=service.history(catalog, tenant, brand, spu_code),
     )
