@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 import redis
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -261,6 +261,20 @@ class ConsoleRoute(APIRoute):
 def console_router() -> APIRouter:
     """The router of one page module."""
     return APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+
+def ended_progress(status: str, ended: bool, next_path: str) -> JSONResponse:
+    """A one-step job's progress as console.js polls it: done when it has ended, and
+    then the page to go to."""
+    body = {
+        "status": status,
+        "label": status,
+        "done": int(ended),
+        "total": 1,
+        "finished": ended,
+        "next": url(next_path) if ended else None,
+    }
+    return JSONResponse(body, headers=HEADERS)
 
 
 def quoted(value: str) -> str:

@@ -14,10 +14,17 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Response
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.console.web import HEADERS, Visit, VisitDep, console_router, redirect, render, url
+from api.console.web import (
+    HEADERS,
+    Visit,
+    VisitDep,
+    console_router,
+    ended_progress,
+    redirect,
+    render,
+)
 from api.deps import get_settings
 from api.observe import audit_target
 from api.routes.catalog import CatalogDep
@@ -120,16 +127,7 @@ async def report_page(visit: VisitDep, catalog: CatalogDep, build_id: str) -> Re
 async def report_progress(visit: VisitDep, catalog: CatalogDep, build_id: str) -> Response:
     """The build's status for the page's script to poll."""
     record = await run_in_threadpool(_readable, visit, catalog, build_id)
-    ended = record.status in ENDED
-    body = {
-        "status": record.status.value,
-        "label": record.status.value,
-        "done": 1 if ended else 0,
-        "total": 1,
-        "finished": ended,
-        "next": url(f"/reports/{build_id}") if ended else None,
-    }
-    return JSONResponse(body, headers=HEADERS)
+    return ended_progress(record.status.value, record.status in ENDED, f"/reports/{build_id}")
 
 
 @router.get("/reports/{build_id}/report.{fmt}")

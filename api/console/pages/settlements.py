@@ -24,13 +24,20 @@ from urllib.parse import quote
 
 import polars as pl
 from fastapi import Depends, HTTPException, Path, Query, Response
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.console.plan_table import PAGE_ROWS
-from api.console.web import HEADERS, Visit, VisitDep, console_router, redirect, render, url
+from api.console.web import (
+    HEADERS,
+    Visit,
+    VisitDep,
+    console_router,
+    ended_progress,
+    redirect,
+    render,
+)
 from api.deps import get_settings
 from api.observe import audit_target
 from api.routes.catalog import CatalogDep
@@ -378,16 +385,7 @@ async def run_progress(visit: VisitDep, catalog: CatalogDep, run_id: RunId) -> R
     run = await run_in_threadpool(
         service.readable_run, _store(catalog), visit.tenant, run_id, visit.brand, False
     )
-    ended = run.status in ENDED
-    body = {
-        "status": run.status.value,
-        "label": run.status.value,
-        "done": 1 if ended else 0,
-        "total": 1,
-        "finished": ended,
-        "next": url(f"/settlements/{run_id}") if ended else None,
-    }
-    return JSONResponse(body, headers=HEADERS)
+    return ended_progress(run.status.value, run.status in ENDED, f"/settlements/{run_id}")
 
 
 def _attachment(data: bytes, media: str, name: str) -> Response:
