@@ -55,7 +55,11 @@ class ListingItem(Base):
     """One product (or one product's stock or prices) in one shop."""
 
     __tablename__ = "listing_items"
-    __table_args__ = (Index("ix_listing_items_tenant_job_id_state", "tenant", "job_id", "state"),)
+    __table_args__ = (
+        Index("ix_listing_items_tenant_job_id_state", "tenant", "job_id", "state"),
+        # A job's counts per shop and state, read from the index alone.
+        Index("ix_listing_items_tenant_job_id_shop_state", "tenant", "job_id", "shop", "state"),
+    )
 
     tenant: Mapped[str] = mapped_column(String(TENANT), primary_key=True)
     job_id: Mapped[str] = mapped_column(String(JOB_ID), primary_key=True)

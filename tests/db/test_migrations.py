@@ -32,6 +32,7 @@ ALL = [
     "0003_settlement",
     "0004_reports",
     "0005_report_builds",
+    "0006_listing_counts",
 ]
 HEAD = ALL[-1]
 # Nothing listens on port 1: the connection is refused at once.
