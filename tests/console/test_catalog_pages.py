@@ -166,6 +166,26 @@ def test_filters_and_pages(page: Page, served: Served) -> None:
     assert second == listed["items"][50]["product"]["spu_code"]
 
 
+def test_the_blocked_products_of_a_platform(page: Page, served: Served) -> None:
+    sign_in(page, served, served.operator)
+    page.goto(served.url("/catalog?brand=b1"))
+    page.click("table.completeness tr[data-platform=tmall] td[data-col=blocked] a")
+    expect(page.locator("h2").last).to_have_text("Blocked products on tmall")
+    expected = blocked_rows(served, brand="b1", platform="tmall")
+    shown = page.locator("table.blocked tbody tr")
+    expect(shown).to_have_count(min(50, len(expected)))
+    for row, want in zip(shown.all(), expected, strict=False):
+        cells = row.locator("td").all_inner_texts()
+        assert cells[:3] == [want["brand"], want["spu_code"], "tmall"]
+        assert cells[4] == "; ".join(f"{i['field']} {i['rule']}" for i in want["issues"])
+    # A row leads to the product's page, where tmall says what blocks it.
+    shown.first.locator("a").click()
+    expect(page.locator("table.checks tr[data-platform=tmall]")).to_have_attribute(
+        "data-ok", "false"
+    )
+    assert page.url.endswith("#blocks-tmall")
+
+
 def _holders(served: Served, part: str) -> list[str]:
     """The SPU codes of the products whose SPU or a SKU code holds `part` (any case),
     read from the whole of GET /v1/catalog/products."""

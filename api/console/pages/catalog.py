@@ -78,42 +78,66 @@ class Overview:
     products: list[StoredProduct]
     # (brand, SPU code) -> platform -> its completeness row
     status: dict[tuple[str, str], dict[str, CompletenessRow]] = field(default_factory=dict)
+    # The list of what is blocked, one row per product and platform (`blocked=1`).
+    blocked: list[CompletenessRow] | None = None
 
 
-def _overview(
-    catalog: Catalog, tenant: str, scope: str | None, platform: str | None, code: str, page: int
-) -> tuple[Overview, int]:
-    """The overview's data and the page shown (a page past the end shows the last)."""
+def _page_of(page: int, total: int) -> int:
+    """The page shown: one past the end shows the last."""
+    return min(page, max(1, math.ceil(total / PAGE_ROWS)))
+
+
+def _view(
+    catalog: Catalog, tenant: str, scope: str | None, platform: str | None, **listed: Any
+) -> Overview:
+    """The overview's counts, blockers and shops, with the list shown below them."""
     summary, blockers = service.completeness_overview(catalog, tenant, scope, platform)
     shops = catalog.store.shops(tenant)
-    found = code or None
-
-    def products_page(number: int) -> tuple[int, list[StoredProduct]]:
-        offset = (number - 1) * PAGE_ROWS
-        return catalog.store.list_products(tenant, scope, offset, PAGE_ROWS, found)
-
-    total, products = products_page(page)
-    last = max(1, math.ceil(total / PAGE_ROWS))
-    if page > last:
-        page = last
-        total, products = products_page(page)
-    # The shown products' rows only (one query), whichever brands they are of.
-    shown = {p.key for p in products}
-    status: dict[tuple[str, str], dict[str, CompletenessRow]] = {}
-    spu_codes = sorted({key.spu_code for key in shown})
-    for row in catalog.store.completeness(tenant, scope, platform, spu_codes=spu_codes):
-        if (row.brand, row.spu_code) in shown:
-            status.setdefault((row.brand, row.spu_code), {})[row.platform] = row
-    view = Overview(
+    return Overview(
         summary=summary,
         blockers=blockers[:SHOWN_BLOCKERS],
         shops=_shops_by_platform(shops, scope),
         brands=sorted({s.brand for s in shops} | ({scope} if scope else set())),
         platforms=[s["platform"] for s in summary],
-        total=total,
-        products=products,
-        status=status,
+        **listed,
     )
+
+
+def _blocked(
+    catalog: Catalog, tenant: str, scope: str | None, platform: str | None, page: int
+) -> tuple[Overview, int]:
+    """The overview with, instead of the products, what is blocked: each blocked
+    product on each platform with its issues (GET /v1/catalog/completeness/products
+    with ready=false)."""
+    rows = service.completeness(catalog, tenant, scope, platform, ok=False)
+    page = _page_of(page, len(rows))
+    shown = rows[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
+    view = _view(catalog, tenant, scope, platform, total=len(rows), products=[], blocked=shown)
+    return view, page
+
+
+def _overview(
+    catalog: Catalog, tenant: str, scope: str | None, platform: str | None, code: str, page: int
+) -> tuple[Overview, int]:
+    """The overview with a page of the products (those holding `code`)."""
+
+    def products_page(number: int) -> tuple[int, list[StoredProduct]]:
+        offset = (number - 1) * PAGE_ROWS
+        return catalog.store.list_products(tenant, scope, offset, PAGE_ROWS, code or None)
+
+    # The platform is checked (an InputError naming it) before anything is read.
+    view = _view(catalog, tenant, scope, platform, total=0, products=[])
+    total, products = products_page(page)
+    if _page_of(page, total) != page:
+        page = _page_of(page, total)
+        total, products = products_page(page)
+    # The shown products' rows only (one query), whichever brands they are of.
+    shown = {p.key for p in products}
+    spu_codes = sorted({key.spu_code for key in shown})
+    for row in catalog.store.completeness(tenant, scope, platform, spu_codes=spu_codes):
+        if (row.brand, row.spu_code) in shown:
+            view.status.setdefault((row.brand, row.spu_code), {})[row.platform] = row
+    view.total, view.products = total, products
     return view, page
 
 
@@ -125,12 +149,19 @@ async def catalog_page(
     platform: PlatformQuery = "",
     q: CodeQuery = "",
     page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+    blocked: bool = False,
 ) -> Response:
-    """Completeness per platform, the commonest blockers, and the products, paged."""
+    """Completeness per platform, the commonest blockers, and the products, paged (with
+    `blocked`, each blocked product per platform and what blocks it)."""
     scope = brand.strip() or visit.brand
     visit.may("read", scope)  # a brand viewer asking for another brand: refused
     code, shown = q.strip(), platform.strip() or None
-    view, page = await run_in_threadpool(_overview, catalog, visit.tenant, scope, shown, code, page)
+    if blocked:
+        view, page = await run_in_threadpool(_blocked, catalog, visit.tenant, scope, shown, page)
+    else:
+        view, page = await run_in_threadpool(
+            _overview, catalog, visit.tenant, scope, shown, code, page
+        )
     return render(
         visit.request,
         "catalog.html.j2",
