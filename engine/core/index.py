@@ -100,6 +100,7 @@ class SnapshotIndex:
     # inf = Poisson. Set with velocity by the demand estimator (engine.demand).
     dispersion: F64
     velocity_given: Mask  # per cell: the snapshot has a velocity row for it
+    listed_given: Mask  # per cell: the snapshot has a listed row for it (0 units or more)
     history: CellHistory | None = None  # the snapshot's sales history, if it has one
     # True once the demand estimator has filled velocity and dispersion from the history
     # (engine.demand.with_history): a cached index is estimated once, not on every plan.
@@ -274,12 +275,16 @@ class SnapshotIndex:
             bundle_rows=bundle_rows,
             dispersion=np.full(cell_sku.size, np.inf),
             velocity_given=np.zeros(cell_sku.size, dtype=bool),
+            listed_given=np.zeros(cell_sku.size, dtype=bool),
         )
         index.velocity = index.scatter_cells(*velocity)
         index.velocity_given = index.scatter_cells(
             velocity[0], velocity[1], np.ones(velocity[0].size)
         ).astype(bool)
         index.listed = index.scatter_cells(*listed).astype(np.int64)
+        index.listed_given = index.scatter_cells(
+            listed[0], listed[1], np.ones(listed[0].size)
+        ).astype(bool)
         if history is not None:
             cells = index.cells_of(history.sku, history.shop)
             index.history = CellHistory.of_rows(history, cells, index.n_cells)

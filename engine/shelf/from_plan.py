@@ -13,8 +13,14 @@ What the snapshot does not hold is derived, and said so in the README:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
 
 from engine.core.errors import InputError, Issue
+from engine.core.index import SnapshotIndex
 from engine.core.plan import Plan
 from engine.core.snapshot import Snapshot
 from engine.shelf.inputs import ShelfInput, ShelfRules
@@ -23,44 +29,81 @@ from engine.shelf.selection import SelectionInput
 NO_RESTOCK_TAG = "clearance"
 NEW_TAG = "new"
 
+Allocations = Iterable[tuple[str, str, int, int]]  # (sku, shop, quantity, shared)
+Pools = Iterable[tuple[str, int]]  # (sku, pool)
+
+
+@dataclass(frozen=True)
+class SkuFacts:
+    """What a shelf reads of one SKU."""
+
+    id: str
+    price: Decimal
+    category: str
+    tags: frozenset[str]
+
 
 class ShopView:
-    """The snapshot and plan rows of one shop's brand."""
+    """The snapshot (as its index) and plan rows of one shop's brand."""
 
-    def __init__(self, snapshot: Snapshot, plan: Plan, shop: str) -> None:
-        shops = {s.id: s for s in snapshot.shops}
-        if shop not in shops:
-            known = ", ".join(sorted(shops))
+    def __init__(
+        self, index: SnapshotIndex, allocations: Allocations, pools: Pools, shop: str
+    ) -> None:
+        if shop not in index.shop_pos:
+            known = ", ".join(sorted(index.shop_ids))
             raise InputError([Issue("shop", f"unknown shop {shop!r} (known: {known})")])
         self.shop = shop
-        brand = shops[shop].brand
-        self.skus = {s.id: s for s in snapshot.skus if s.brand == brand}
-        self.brand_shops = sorted(s.id for s in snapshot.shops if s.brand == brand)
-        self.velocity: dict[tuple[str, str], float] = {
-            (v.sku, v.shop): v.units_per_day for v in snapshot.velocity if v.sku in self.skus
+        brand = index.shop_brand[index.shop_pos[shop]]
+        mine = np.flatnonzero(index.sku_brand == brand)
+        tags = {i: frozenset(t for t, m in index.sku_tags.items() if m[i]) for i in mine}
+        self.skus = {
+            index.sku_ids[i]: SkuFacts(
+                index.sku_ids[i],
+                Decimal(int(index.price_cents[i])).scaleb(-2),
+                index.categories[index.sku_category[i]],
+                tags[i],
+            )
+            for i in mine
         }
-        self.listed = {r.sku for r in snapshot.listed if r.shop == shop}
-        all_skus = {s.id for s in snapshot.skus}
-        unknown = sorted({a.sku for a in plan.allocations} - all_skus)
+        self.brand_shops = sorted(
+            s for s, b in zip(index.shop_ids, index.shop_brand, strict=True) if b == brand
+        )
+        cells = np.flatnonzero(index.sku_brand[index.cell_sku] == brand)
+        sku_of = [index.sku_ids[i] for i in index.cell_sku[cells]]
+        shop_of = [index.shop_ids[h] for h in index.cell_shop[cells]]
+        given = index.velocity_given[cells]
+        velocity = index.velocity[cells]
+        self.velocity: dict[tuple[str, str], float] = {
+            (sku_of[k], shop_of[k]): float(velocity[k]) for k in np.flatnonzero(given)
+        }
+        listed = index.listed_given[cells]
+        self.listed = {sku_of[k] for k in np.flatnonzero(listed) if shop_of[k] == shop}
+        rows = list(allocations)
+        unknown = sorted({sku for sku, *_ in rows} - index.sku_pos.keys())
         if unknown:
             shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
             message = f"the plan names {len(unknown)} SKU(s) the snapshot lacks: {shown}"
             raise InputError([Issue("plan", message)])
         self.planned: dict[str, int] = defaultdict(int)
-        given: dict[str, int] = defaultdict(int)
+        handed: dict[str, int] = defaultdict(int)
         shared: dict[str, int] = defaultdict(int)
-        for a in plan.allocations:
-            if a.sku in self.skus:
-                given[a.sku] += a.quantity
-                shared[a.sku] = max(shared[a.sku], a.shared)
-                if a.shop == shop:
-                    self.planned[a.sku] = a.quantity + a.shared
+        for sku, at, quantity, shared_units in rows:
+            if sku in self.skus:
+                handed[sku] += quantity
+                shared[sku] = max(shared[sku], shared_units)
+                if at == shop:
+                    self.planned[sku] = quantity + shared_units
         # Pool units no shop was given, which any shop could still list.
         self.idle = {
-            p.sku: max(p.pool - given[p.sku] - shared[p.sku], 0)
-            for p in plan.skus
-            if p.sku in self.skus
+            sku: max(pool - handed[sku] - shared[sku], 0) for sku, pool in pools if sku in self.skus
         }
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, plan: Plan, shop: str) -> ShopView:
+        """From the snapshot and plan models."""
+        allocations = ((a.sku, a.shop, a.quantity, a.shared) for a in plan.allocations)
+        pools = ((p.sku, p.pool) for p in plan.skus)
+        return cls(SnapshotIndex.build(snapshot), allocations, pools, shop)
 
     def shop_factors(self) -> dict[str, float]:
         """This shop's velocity per unit of another shop's, over the SKUs both sell."""
@@ -80,7 +123,13 @@ class ShopView:
 def shelf_from_plan(
     snapshot: Snapshot, plan: Plan, shop: str, slots: int = 20, rules: ShelfRules | None = None
 ) -> ShelfInput:
-    view = ShopView(snapshot, plan, shop)
+    return shelf_of_view(ShopView.of(snapshot, plan, shop), slots, rules)
+
+
+def shelf_of_view(view: ShopView, slots: int = 20, rules: ShelfRules | None = None) -> ShelfInput:
+    """The shop's shelf: its listed products (or, with none listed yet, what it could
+    list) in order of sales value per day, the first `slots` of them placed."""
+    shop = view.shop
     rows = []
     for sku in view.skus.values():
         velocity = view.velocity.get((sku.id, shop), 0.0)
@@ -119,7 +168,14 @@ def selection_from_plan(
 ) -> SelectionInput:
     """Candidates: the brand's SKUs not listed on the shop; stock: what the plan gives
     the shop plus the SKU's idle pool units."""
-    view = ShopView(snapshot, plan, shop)
+    return selection_of_view(ShopView.of(snapshot, plan, shop), listing_limit, max_per_category)
+
+
+def selection_of_view(
+    view: ShopView, listing_limit: int | None = None, max_per_category: int | None = None
+) -> SelectionInput:
+    """`selection_from_plan` of a shop's view."""
+    shop = view.shop
     candidates = []
     for sku in view.skus.values():
         if sku.id in view.listed:

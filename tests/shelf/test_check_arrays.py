@@ -51,8 +51,10 @@ def snapshots(draw: st.DrawFn) -> dict[str, Any]:
     skus: list[dict[str, Any]] = []
     for b in brands:
         for k in range(draw(st.integers(1, 4))):
-            sku: dict[str, Any] = {"id": f"{b}-{k}", "brand": b, "price": "10.00"}
-            sku["components"] = []
+            sku: dict[str, Any] = {"id": f"{b}-{k}", "brand": b, "components": []}
+            sku["price"] = draw(st.sampled_from(("10.00", "9.9", "129", "0.5")))
+            sku["category"] = draw(st.sampled_from(("shoes", "bags")))
+            sku["tags"] = draw(st.lists(st.sampled_from(("new", "clearance", "gift")), unique=True))
             plain = [s["id"] for s in skus if s["brand"] == b and not s["components"]]
             if plain and draw(st.integers(0, 3)) == 0:  # a bundle of earlier plain SKUs
                 parts = draw(st.lists(st.sampled_from(plain), min_size=1, max_size=2, unique=True))

@@ -8,8 +8,6 @@ brand's shops; another brand's shop is not found.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from fastapi import Response
@@ -19,11 +17,8 @@ from api.console.pages.plans import current_inputs, current_plan_id, table_of
 from api.console.web import Visit, VisitDep, console_router, render
 from api.deps import get_settings
 from engine.core.errors import InputError, Issue
-from engine.core.io import parse_plan, parse_snapshot
-from engine.core.plan import Plan
-from engine.core.snapshot import Snapshot
 from engine.services.kept_plans import kept_plan
-from engine.shelf.from_plan import shelf_from_plan
+from engine.shelf.from_plan import ShopView, shelf_of_view
 from engine.shelf.rank import Ranking, rank
 from engine.store.errors import NotFound
 
@@ -31,38 +26,12 @@ router = console_router()
 
 SLOTS = 20  # the default shelf, as `omnistock rank --from-plan`
 MAX_SLOTS = 100  # a shelf longer than a page is not looked at by anyone
-# The snapshot and plan read as models (0.65 s at 5,000 SKUs x 10 shops), kept for the
-# newest few (tenant, stored snapshot, plan): ranking another shop or slot count of the
-# same plan is then milliseconds.
-KEPT = 2
 
 
 @dataclass(frozen=True)
 class ShelfView:
     plan_id: str | None  # None: no plan of the stored snapshot yet
     shops: list[str]  # the shops the key may rank
-    snapshot_key: str = ""  # the stored snapshot's text key (the models' cache key)
-
-
-_models: OrderedDict[tuple[str, str, str], tuple[Snapshot, Plan]] = OrderedDict()
-_lock = threading.Lock()
-
-
-def _models_of(visit: Visit, view: ShelfView) -> tuple[Snapshot, Plan]:
-    assert view.plan_id is not None
-    key = (visit.tenant, view.snapshot_key, view.plan_id)
-    with _lock:
-        if key in _models:
-            _models.move_to_end(key)
-            return _models[key]
-    document = kept_plan(visit.store, view.plan_id).document
-    snapshot = parse_snapshot(visit.store.get_snapshot().body, "stored snapshot")
-    made = snapshot, parse_plan(document, view.plan_id)
-    with _lock:
-        _models[key] = made
-        while len(_models) > KEPT:
-            _models.popitem(last=False)
-    return made
 
 
 def _view(visit: Visit) -> ShelfView:
@@ -76,7 +45,7 @@ def _view(visit: Visit) -> ShelfView:
         table_of(visit, plan_id)  # the plan laid out, kept per plan: made, or not found
     except NotFound:
         return ShelfView(None, mine)
-    return ShelfView(plan_id, mine, inputs.snapshot.key)
+    return ShelfView(plan_id, mine)
 
 
 def _ranked(visit: Visit, view: ShelfView, shop: str, slots: int) -> Ranking:
@@ -84,8 +53,18 @@ def _ranked(visit: Visit, view: ShelfView, shop: str, slots: int) -> Ranking:
         raise NotFound("shop", shop)
     if not 1 <= slots <= MAX_SLOTS:
         raise InputError([Issue("slots", f"must be 1 to {MAX_SLOTS}")], "form")
-    snapshot, plan = _models_of(visit, view)
-    shelf = shelf_from_plan(snapshot, plan, shop, slots)
+    assert view.plan_id is not None
+    # The snapshot's index from the process's plan-inputs cache and the plan's rows as
+    # kept parsed: no model of either is read (the first ranking of a plan was 1 s).
+    inputs = current_inputs(visit.store)
+    if inputs is None:
+        raise NotFound("snapshot", visit.tenant)
+    document = kept_plan(visit.store, view.plan_id).document
+    allocations = (
+        (a["sku"], a["shop"], a["quantity"], a.get("shared", 0)) for a in document["allocations"]
+    )
+    pools = ((p["sku"], p["pool"]) for p in document.get("skus", []))
+    shelf = shelf_of_view(ShopView(inputs.snapshot.index, allocations, pools, shop), slots)
     return rank(shelf, None, get_settings(visit.request).shelf_time_limit_s)
 
 
