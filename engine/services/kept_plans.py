@@ -9,6 +9,7 @@ not change what they get; `stored_plan` gives a private copy to those that do.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -29,18 +30,30 @@ class KeptPlan:
 
     document: JsonObject  # the plan as stored, without the service's part
     meta: JsonObject  # what the service keeps beside it
-    by_sku: dict[str, dict[str, list[JsonObject]]] = field(repr=False)
+    _grouped: list[dict[str, dict[str, list[JsonObject]]]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def of(cls, stored: JsonObject) -> KeptPlan:
         meta = stored.pop(META)
-        by_sku: dict[str, dict[str, list[JsonObject]]] = defaultdict(
-            lambda: {name: [] for name in ROW_SECTIONS}
-        )
-        for name in ROW_SECTIONS:
-            for row in stored.get(name, []):
-                by_sku[row["sku"]][name].append(row)
-        return cls(stored, meta, dict(by_sku))
+        return cls(stored, meta)
+
+    @property
+    def by_sku(self) -> dict[str, dict[str, list[JsonObject]]]:
+        """The rows of each section per SKU: grouped when first asked for (a SKU's
+        page), not when the plan is read (the plan table does not need them)."""
+        with self._lock:
+            if not self._grouped:
+                by_sku: dict[str, dict[str, list[JsonObject]]] = defaultdict(
+                    lambda: {name: [] for name in ROW_SECTIONS}
+                )
+                for name in ROW_SECTIONS:
+                    for row in self.document.get(name, []):
+                        by_sku[row["sku"]][name].append(row)
+                self._grouped.append(dict(by_sku))
+            return self._grouped[0]
 
     def rows_of(self, sku: str) -> dict[str, list[JsonObject]]:
         """The SKU's rows of each section (empty lists for a SKU the plan lacks)."""

@@ -371,6 +371,13 @@ def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
+def loads_plan(text: str | bytes) -> JsonObject:
+    """A stored plan from its text: orjson, about twice as fast as the standard library
+    on the demo's 3 MB plan (the text is `dumps_plan`'s)."""
+    plan: JsonObject = orjson.loads(text)
+    return plan
+
+
 def dumps_plan(plan: JsonObject) -> str:
     """A stored plan's text: orjson, some 15 times faster than `dumps` on a plan of
     10,000 allocations (20 ms of a 100 ms request). A plan's keys are strings and its

@@ -27,6 +27,7 @@ from engine.store.base import (
     check_tenant,
     dumps,
     dumps_plan,
+    loads_plan,
     merge_stock,
     plan_quantities,
     plan_shared,
@@ -200,8 +201,7 @@ class MemoryStore(Store):
             text = self._plans.get(plan_id)
         if text is None:
             raise NotFound("plan", plan_id)
-        result: JsonObject = json.loads(text)
-        return result
+        return loads_plan(text)
 
     def put_scenario_run(self, run_id: str, run: JsonObject) -> None:
         text = dumps(run)

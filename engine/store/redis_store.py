@@ -28,6 +28,7 @@ from engine.store.base import (
     check_tenant,
     dumps,
     dumps_plan,
+    loads_plan,
     merge_stock,
     plan_quantities,
     plan_shared,
@@ -221,8 +222,7 @@ class RedisStore(Store):
         text = self._client.get(self._key(f"plan:{plan_id}"))
         if text is None:
             raise NotFound("plan", plan_id)
-        plan: JsonObject = json.loads(text)
-        return plan
+        return loads_plan(text)
 
     def put_scenario_run(self, run_id: str, run: JsonObject) -> None:
         self._client.set(self._key(f"scenario:{run_id}"), dumps(run))

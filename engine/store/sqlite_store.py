@@ -17,7 +17,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from engine.store.base import (
     check_tenant,
     dumps,
     dumps_plan,
+    loads_plan,
     merge_stock,
     plan_quantities,
     plan_shared,
@@ -219,19 +220,26 @@ class SqliteStore(Store):
         with self._write() as db:
             db.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", (self.tenant, key, text))
 
-    def _get_document(self, table: str, column: str, key: str, what: str) -> JsonObject:
+    def _get_document(
+        self,
+        table: str,
+        column: str,
+        key: str,
+        what: str,
+        loads: Callable[[str], JsonObject] = json.loads,
+    ) -> JsonObject:
         with self._read() as db:
             row = self._one(db, f"SELECT body FROM {table} WHERE tenant = ? AND {column} = ?", key)
         if row is None:
             raise NotFound(what, key)
-        result: JsonObject = json.loads(str(row[0]))
+        result: JsonObject = loads(str(row[0]))
         return result
 
     def put_plan(self, plan_id: str, plan: JsonObject) -> None:
         self._put_text("plans", plan_id, dumps_plan(plan))
 
     def get_plan(self, plan_id: str) -> JsonObject:
-        return self._get_document("plans", "plan_id", plan_id, "plan")
+        return self._get_document("plans", "plan_id", plan_id, "plan", loads_plan)
 
     def put_scenario_run(self, run_id: str, run: JsonObject) -> None:
         self._put_document("scenario_runs", run_id, run)
