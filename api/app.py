@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from api import errors, observe
 from api.console import mount_console
+from api.console.web import compile_templates
 from api.routes import (
     access,
     audit,
@@ -168,6 +169,7 @@ def served_app(settings: Settings) -> FastAPI:
     # a server that cannot use its database says so as it starts.
     app.state.catalog.open()
     start_report_schedules(app, settings)
+    compile_templates(app.state.console)  # the console's first views do not compile them
     return app
 
 

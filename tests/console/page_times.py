@@ -1,9 +1,10 @@
 """How long each console page takes on the demo (5,000 SKUs x 10 shops): a measurement,
 not a timed test. Run: `python -m tests.console.page_times [--skus N] [--rounds N]`.
 
-The console is served for real (tests/console/served.py); each page is fetched over
-loopback HTTP with a signed-in session, once to warm the process (the first view of a
-plan lays out its 50,000 cells: printed apart), then `rounds` times; the median and the
+The console is served for real (tests/console/served.py: its templates compiled at
+start, as `omnistock serve` does); each page is fetched over loopback HTTP with a
+signed-in session, once - the process's first view of it, which reads and lays out the
+plan or checks it (printed apart, "first") - then `rounds` times; the median and the
 slowest are printed per page, in ms, as the client saw them."""
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Playwright
 
 from api.app import create_app
+from api.console.web import compile_templates
 from engine.access.repository import InMemoryKeyRepository, KeyRepository
 from engine.core.settings import Settings
 from engine.demo import build_demo
@@ -69,6 +70,7 @@ def serve_console(
     settings = Settings(solver_time_limit_s=20.0, job_workers=1)
     # the console mounted
     app = create_app(settings, keys=keys, stores=stores, jobs=jobs, catalog=catalog)
+    compile_templates(app.state.console)  # as `omnistock serve` does at start
     config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
