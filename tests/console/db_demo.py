@@ -8,13 +8,13 @@ recorded; report builds are drawn by the served console's job queue (`served_db`
 
 from __future__ import annotations
 
-import itertools
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 import yaml
@@ -45,9 +45,15 @@ DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo"
 SETTLED = ("b1", "b2", "b3")  # the settlement demo's brands, b3's run the newest
 LISTED_PRODUCTS = 12  # b1's first products, listed on each of its shops
 CAMPAIGN = (date(2026, 11, 10), date(2026, 11, 12))  # the demo's Double-11
-# The delivery log: per brand, attempts at its recipients' targets, in this order of
-# outcomes (a failed mailbox, a robot that answered 429 then took it).
-ATTEMPTS = {"b1": 24, "b2": 16, "b3": 8}
+# The reports delivered, oldest first: the months June to October, then the Double-11.
+DELIVERED = [
+    *(
+        ("monthly", date(2026, m, 1), date(2026, m + 1, 1) - timedelta(days=1))
+        for m in (6, 7, 8, 9, 10)
+    ),
+    ("campaign", *CAMPAIGN),
+]
+SENT = Attempt("sent")
 REFUSED = Attempt("failed", "RCPT TO: 550 5.1.1 no such mailbox", 550)
 BUSY = Attempt("retry", "HTTP 429: too many requests", 429)
 WEBHOOK = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=5b1e0c2a-demo-{brand}"
@@ -112,27 +118,40 @@ def _listing(catalog: Catalog) -> str:
 
 
 def _deliveries(engine: Engine) -> None:
-    """Per brand: a mail recipient and a WeCom robot, a campaign schedule over a window
-    still to come and a monthly one, and its campaign report's delivery attempts."""
+    """Per brand: recipients (a mailbox, one that is gone, a WeCom robot), a campaign
+    schedule over a window still to come and a monthly one, and the delivery log of the
+    reports of DELIVERED: the mailbox's taken at once, the gone one's (monthly) refused
+    for good, the robot's (campaign) busy once then taken."""
     recipients, schedules = RecipientStore(engine), ScheduleStore(engine)
-    ticks = itertools.count()
-    start = datetime(2026, 11, 13, 0, 5, tzinfo=UTC)
-    log = DeliveryLog(engine, clock=lambda: start + timedelta(minutes=next(ticks)))
-    for n, (brand, count) in enumerate(ATTEMPTS.items()):
+    targets = {}
+    for n, brand in enumerate(SETTLED):
         mail = recipients.add(TENANT, brand, "mail", f"ops@{brand}.example")
+        gone = recipients.add(TENANT, brand, "mail", f"finance-2025@{brand}.example", "monthly")
         robot = recipients.add(TENANT, brand, "wecom", WEBHOOK.format(brand=brand), "campaign")
-        # Windows and sending days the server's tick does not reach while a script runs.
+        targets[brand] = mail.target, gone.target, robot.target
+        # Windows and sending days the server's tick does not reach while a script runs:
+        # a monthly schedule made on its day fires that day, so two days on or more.
         schedules.add(
             TENANT, brand, "after_window", start=date(2027, 11, 10), end=date(2027, 11, 12)
         )
-        # A monthly schedule fires on its day if made on that day: two days on or more.
         day = (datetime.now(CHINA).day + 1 + 3 * n) % LAST_DAY + 1
         schedules.add(TENANT, brand, "monthly", day=day, lang="en", label="month close")
-        key = firing_key(TENANT, brand, "campaign", *CAMPAIGN)
-        # A mail delivered, a robot busy then taken, a mailbox that is none.
-        tries = [(mail, Attempt("sent")), (robot, BUSY), (robot, Attempt("sent")), (mail, REFUSED)]
-        for recipient, attempt in itertools.islice(itertools.cycle(tries), count):
-            log.record(TENANT, brand, key, recipient.target, attempt)
+    at = [datetime.now(UTC)]  # the log's clock, set to each attempt's time
+    log = DeliveryLog(engine, clock=lambda: at[0])
+    for kind, start, end in DELIVERED:
+        # Sent five minutes into the day after the window (China time), 40 s apart.
+        at[0] = datetime.combine(end + timedelta(days=1), clock_time(0, 5), CHINA)
+        for brand in SETTLED:
+            to_mail, to_gone, to_robot = targets[brand]
+            key = firing_key(TENANT, brand, kind, start, end)
+            tries = [(to_mail, SENT)]  # the mailbox of every kind
+            if kind == "monthly":
+                tries += [(to_gone, REFUSED)]
+            else:
+                tries += [(to_robot, BUSY), (to_robot, SENT)]
+            for target, attempt in tries:
+                log.record(TENANT, brand, key, target, attempt)
+                at[0] += timedelta(seconds=40)
 
 
 @contextmanager
