@@ -7,6 +7,7 @@ api/routes/ and one `include_router` line here; a new job kind, one entry in JOB
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -169,8 +170,20 @@ def served_app(settings: Settings) -> FastAPI:
     # a server that cannot use its database says so as it starts.
     app.state.catalog.open()
     start_report_schedules(app, settings)
-    compile_templates(app.state.console)  # the console's first views do not compile them
+    warm_up(app)
     return app
+
+
+def warm_up(app: FastAPI, freeze: bool = True) -> None:
+    """What a serving process does once before its first request: the console's
+    templates compiled (no one's first view of a page compiles one), then everything
+    alive - modules, the app, a demo's data - taken out of the cyclic collector's scans
+    (`gc.freeze`, after a collection so that no garbage is kept): a full collection
+    then walks only what requests and caches made since, not the whole start-up heap."""
+    compile_templates(app.state.console)
+    if freeze:  # not in a test process that serves many apps, one after another
+        gc.collect()
+        gc.freeze()
 
 
 class _StopTicker:

@@ -205,5 +205,8 @@ def served_db(skus: int) -> Iterator[tuple[Served, DbDemo, list[str]]]:
     stores = StoreRegistry()
     stores.get(TENANT).put_snapshot({**snapshot, "tenant": TENANT})
     stores.get(TENANT).put_ruleset(rules)
-    with db_demo() as demo, serve_console(skus, stores=stores, catalog=demo.handle) as served:
+    with (
+        db_demo() as demo,
+        serve_console(skus, stores=stores, catalog=demo.handle, as_served=True) as served,
+    ):
         yield served, demo, _builds(served, ("b1", "b2"))

@@ -1,11 +1,11 @@
 """How long each console page takes on the demo (5,000 SKUs x 10 shops): a measurement,
 not a timed test. Run: `python -m tests.console.page_times [--skus N] [--rounds N]`.
 
-The console is served for real (tests/console/served.py: its templates compiled at
-start, as `omnistock serve` does); each page is fetched over loopback HTTP with a
-signed-in session, once - the process's first view of it, which reads and lays out the
-plan or checks it (printed apart, "first") - then `rounds` times; the median and the
-slowest are printed per page, in ms, as the client saw them."""
+The console is served for real (tests/console/served.py; the process warmed up at
+start as `omnistock serve` warms its own, api/app.py `warm_up`); each page is fetched
+over loopback HTTP with a signed-in session, once - the process's first view of it,
+which reads and lays out the plan or checks it (printed apart, "first") - then `rounds`
+times; the median and the slowest are printed per page, in ms, as the client saw them."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--skus", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
-    with serve_console(args.skus) as served:
+    with serve_console(args.skus, as_served=True) as served:
         plan_id = make_plan(served)
         client = signed_in(served, served.operator)
         print(f"demo: {args.skus} SKUs x 10 shops, plan {plan_id}; ms over {args.rounds} rounds")

@@ -15,8 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Playwright
 
-from api.app import create_app
-from api.console.web import compile_templates
+from api.app import create_app, warm_up
 from engine.access.repository import InMemoryKeyRepository, KeyRepository
 from engine.core.settings import Settings
 from engine.demo import build_demo
@@ -55,9 +54,12 @@ def serve_console(
     keys: KeyRepository | None = None,
     jobs: JobQueue | None = None,
     catalog: CatalogHandle | None = None,
+    as_served: bool = False,
 ) -> Iterator[Served]:
     """The console on loopback over a demo of `demo_skus` SKUs (x its 10 shops) - in
-    `stores` (in memory by default) unless the tenant has a snapshot there already."""
+    `stores` (in memory by default) unless the tenant has a snapshot there already.
+    `as_served`: the process warmed up as `omnistock serve` warms its own (the page-time
+    scripts); the tests only compile the templates."""
     keys = keys or InMemoryKeyRepository()
     operator, _ = keys.create(TENANT, "operator")
     viewer, _ = keys.create(TENANT, "brand_viewer", "b1")
@@ -70,7 +72,7 @@ def serve_console(
     settings = Settings(solver_time_limit_s=20.0, job_workers=1)
     # the console mounted
     app = create_app(settings, keys=keys, stores=stores, jobs=jobs, catalog=catalog)
-    compile_templates(app.state.console)  # as `omnistock serve` does at start
+    warm_up(app, freeze=as_served)
     config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
