@@ -69,9 +69,9 @@ def kept_plan(store: Store, plan_id: str) -> KeptPlan:
     def read() -> KeptPlan:
         return KeptPlan.of(store.get_plan(plan_id))
 
-    found = KEPT.get(store.tenant, plan_id)
-    if found is not None:
-        return found
-    plan = read()
-    weight = ROW_BYTES * sum(len(plan.document.get(name, [])) for name in ROW_SECTIONS)
-    return KEPT.get_or_make(store.tenant, plan_id, weight, lambda: plan)
+    return KEPT.get_or_make(store.tenant, plan_id, plan_weight, read)
+
+
+def plan_weight(plan: KeptPlan) -> int:
+    """What a parsed plan costs in memory, about (its rows)."""
+    return ROW_BYTES * sum(len(plan.document.get(name, [])) for name in ROW_SECTIONS)

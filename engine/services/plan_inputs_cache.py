@@ -122,8 +122,17 @@ class BoundedLru(Generic[T]):
             self._entries.move_to_end((group, key))
             return found[0]
 
-    def get_or_make(self, group: str, key: Hashable, weight: int, make: Callable[[], T]) -> T:
-        """The value under (group, key), made by `make` if missing and kept if it fits."""
+    def get_or_make(
+        self,
+        group: str,
+        key: Hashable,
+        weight: int | Callable[[T], int],
+        make: Callable[[], T],
+    ) -> T:
+        """The value under (group, key), made by `make` if missing and kept if it fits.
+
+        `weight` may be a function of the value made, for values whose size is known
+        only once they are made (a parsed plan)."""
         found = self.get(group, key)
         if found is not None:
             return found
@@ -137,7 +146,7 @@ class BoundedLru(Generic[T]):
                 if found is not None:
                     return found
                 value = make()
-                self._put(group, key, value, weight)
+                self._put(group, key, value, weight(value) if callable(weight) else weight)
                 return value
         finally:
             with self._lock:

@@ -3,6 +3,8 @@ tenant, and a SKU's story from the kept plan equal to one from the plan read who
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -43,6 +45,34 @@ def test_a_plan_is_read_once_and_shared() -> None:
     assert first.document == whole and first.meta == meta
     rows = sum(len(r["allocations"]) for r in first.by_sku.values())
     assert rows == len(whole["allocations"])
+
+
+def test_first_readers_at_the_same_moment_read_the_plan_once() -> None:
+    store = MemoryStore("kept-together")
+    plan_id = _planned(store, 100)
+    reads = 0
+    get_plan = store.get_plan
+    start = threading.Barrier(6)
+
+    def slow(plan_id: str) -> dict[str, Any]:
+        nonlocal reads
+        reads += 1
+        time.sleep(0.05)  # every other reader asks meanwhile
+        return get_plan(plan_id)
+
+    store.get_plan = slow  # type: ignore[method-assign]
+    seen: list[object] = []
+
+    def read() -> None:
+        start.wait()
+        seen.append(kept_plan(store, plan_id))
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert reads == 1 and len(seen) == 6 and all(plan is seen[0] for plan in seen)
 
 
 def test_a_skus_story_from_the_kept_plan_is_the_whole_plans() -> None:

@@ -320,6 +320,14 @@ def test_a_value_heavier_than_the_bound_is_made_but_not_kept() -> None:
     assert len(lru) == 0
 
 
+def test_a_weight_may_be_a_function_of_the_value_made() -> None:
+    lru: BoundedLru[str] = BoundedLru(max_weight=10, per_group=5)
+    lru.get_or_make("t", "a", len, lambda: "abcd")
+    assert lru.weight == 4
+    assert lru.get_or_make("t", "b", len, lambda: "x" * 11) == "x" * 11  # made, not kept
+    assert [k for _, k in lru.held()] == ["a"] and lru.weight == 4
+
+
 def test_threads_asking_for_one_missing_value_make_it_once() -> None:
     lru: BoundedLru[int] = BoundedLru(max_weight=100, per_group=5)
     made: list[int] = []
