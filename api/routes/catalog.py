@@ -4,11 +4,10 @@ payload a shop's platform would receive. A brand viewer reads its brand only."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import Reader, Writer
 from api.errors import JsonRoute
@@ -34,10 +33,11 @@ from api.schemas.catalog import (
 from api.schemas.errors import DATABASE, INVALID, KEYED, NOT_FOUND, WITH_BODY, responses
 from engine.access.roles import Principal, authorize
 from engine.catalog.store import StoredProduct
-from engine.core.errors import InputError, Issue
 from engine.services import catalog as service
+from engine.services import catalog_changes as changes
 from engine.services import prices
-from engine.services.catalog import Catalog, CatalogHandle, ImportReport
+from engine.services.catalog import Catalog, CatalogHandle
+from engine.services.catalog_changes import Imported
 
 router = APIRouter(route_class=JsonRoute, tags=["catalog"], prefix="/catalog")
 DB = (*KEYED, DATABASE)
@@ -71,14 +71,14 @@ def _stored(s: StoredProduct) -> StoredProductOut:
     )
 
 
-def _imported(catalog: Catalog, tenant: str, report: ImportReport) -> ImportOut:
-    """The import's outcome; a change of products runs the price guard again."""
-    check = prices.after_import(catalog, tenant, report)
+def _imported(imported: Imported) -> ImportOut:
+    """The import's outcome and the price check it set off."""
+    report, check = imported.report, imported.price_check
     return ImportOut(
         source=report.source,
         products=report.products,
         skus=report.skus,
-        **service.keys_of(report.result),
+        **imported.keys,
         price_check=None if check is None else PriceCheckRef(**check),
     )
 
@@ -92,7 +92,7 @@ def _imported(catalog: Catalog, tenant: str, report: ImportReport) -> ImportOut:
 def import_products(body: ProductsBody, writer: Writer, catalog: CatalogDep) -> ImportOut:
     """Import products as JSON: all or none; an unchanged product makes no new version."""
     report = service.import_documents(catalog, writer.tenant, body.products, writer.key_id)
-    return _imported(catalog, writer.tenant, report)
+    return _imported(Imported(report, prices.after_import(catalog, writer.tenant, report)))
 
 
 # The CSV body the OpenAPI page shows (it imports as it is).
@@ -100,24 +100,6 @@ CSV_EXAMPLE = (
     "品牌,款号,商品标题,类目,商家编码,规格,吊牌价\n"
     "b1,B1-P00002,Stridewell Running 跑步鞋 2026新款,鞋靴 > 跑步鞋,B1-0002,尺码=42,879.00\n"
 )
-# The longest file name file systems take, in bytes (ext4, APFS, NTFS: 255).
-MAX_NAME_BYTES = 255
-
-
-def _upload_name(name: str) -> str:
-    """The upload's name, which it is saved under for the importer (whose messages name
-    the file by it): the query pattern keeps path separators out; these are the other
-    names no file can have, which would otherwise fail as the file is written (a 500)."""
-    problem = None
-    if name in (".", ".."):
-        problem = f"{name!r} names a folder, not a file"
-    elif "\x00" in name:
-        problem = "a file name has no NUL character"
-    elif len(name.encode("utf-8", "replace")) > MAX_NAME_BYTES:
-        problem = f"a file name is at most {MAX_NAME_BYTES} bytes (UTF-8)"
-    if problem is not None:
-        raise InputError([Issue("name", problem)], "query")
-    return name
 
 
 @router.post(
@@ -147,11 +129,10 @@ async def import_file(
     """Import a CSV or XLSX file sent as the body (detected by its content; headers in
     Chinese or English): all of it or nothing, every bad row named."""
     raw = await request.body()
-    with tempfile.TemporaryDirectory(prefix="omnistock-import-") as folder:
-        path = Path(folder) / _upload_name(name)
-        path.write_bytes(raw)
-        report = service.import_file(catalog, writer.tenant, path, writer.key_id, None, sheet)
-    return _imported(catalog, writer.tenant, report)
+    imported = await run_in_threadpool(
+        changes.import_upload, catalog, writer.tenant, name, raw, writer.key_id, sheet
+    )
+    return _imported(imported)
 
 
 @router.get(
@@ -222,9 +203,11 @@ def restore_product(
     brand: str, spu_code: str, body: RestoreBody, writer: Writer, catalog: CatalogDep
 ) -> StoredProductOut:
     """A new version with the content of an older one."""
-    stored = service.restore(catalog, writer.tenant, brand, spu_code, body.version, writer.key_id)
-    prices.after_change(catalog, writer.tenant, f"restore of {brand}/{spu_code} v{body.version}")
-    return _stored(stored)
+    return _stored(
+        changes.restore_and_guard(
+            catalog, writer.tenant, brand, spu_code, body.version, writer.key_id
+        )
+    )
 
 
 # A SKU code may hold a slash (TS-01/BLK/M): the whole rest of the path is the code.

@@ -411,6 +411,25 @@ def test_a_bad_file_names_its_rows_and_imports_nothing(page: Page, served: Serve
     assert again.status == 409
 
 
+def test_a_file_name_with_a_path_is_refused_and_nothing_written(page: Page, served: Served) -> None:
+    sign_in(page, served, served.operator)
+    page.goto(served.url("/catalog/import"))
+    before = api(served, "/products", limit=1)["total"]
+    rows = "b2,B2-ESCAPE-1,Good 跑步鞋,鞋靴 > 跑步鞋,B2-ES-1,尺码=42,879.00\n"
+    upload: FilePayload = {
+        "name": "../escape.csv",
+        "mimeType": "text/csv",
+        "buffer": (HEADER + rows).encode(),
+    }
+    fields: dict[str, str | float | bool | bytes | FilePayload] = {
+        **hidden_fields(page.locator("main form")),
+        "file": upload,
+    }
+    answer = page.request.post(served.url("/catalog/import"), multipart=fields)
+    assert answer.status == 422 and "a file name has no path separator" in answer.text()
+    assert api(served, "/products", limit=1)["total"] == before
+
+
 def test_a_brand_viewer_imports_nothing(page: Page, served: Served) -> None:
     sign_in(page, served, served.viewer_b1)
     page.goto(served.url("/catalog"))

@@ -15,10 +15,8 @@ is shown no form and a form it posts by hand is refused.
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Query, Response
@@ -27,7 +25,7 @@ from starlette.datastructures import UploadFile
 
 from api.console.web import Visit, VisitDep, console_router, quoted, redirect, render
 from api.observe import audit_target
-from api.routes.catalog import CatalogDep, _upload_name
+from api.routes.catalog import CatalogDep
 from engine.catalog.completeness import Blocker
 from engine.catalog.model import changes
 from engine.catalog.shops import Shop
@@ -35,8 +33,8 @@ from engine.catalog.store import CompletenessRow, StoredProduct, VersionInfo
 from engine.core.errors import InputError, Issue
 from engine.db.errors import NotFound
 from engine.services import catalog as service
-from engine.services import prices
-from engine.services.catalog import Catalog, ImportReport
+from engine.services import catalog_changes
+from engine.services.catalog import Catalog
 
 router = console_router()
 
@@ -288,16 +286,6 @@ async def review_restore(
     )
 
 
-def _restore(
-    catalog: Catalog, tenant: str, brand: str, spu_code: str, version: int, author: str
-) -> StoredProduct:
-    """As POST /v1/catalog/products/{brand}/{spu}/restore: the restore, then the price
-    guard again (a changed price or cost may take a SKU below its floor)."""
-    stored = service.restore(catalog, tenant, brand, spu_code, version, author)
-    prices.after_change(catalog, tenant, f"restore of {brand}/{spu_code} v{version}")
-    return stored
-
-
 @router.post("/catalog/{brand}/{spu_code}/restore/confirm")
 async def confirm_restore(
     visit: VisitDep, catalog: CatalogDep, brand: str, spu_code: str
@@ -305,7 +293,13 @@ async def confirm_restore(
     """Make the version current again, as a new version (once: the form is accepted once)."""
     version = await _posted_version(visit, brand, spu_code, "/restore/confirm")
     stored = await run_in_threadpool(
-        _restore, catalog, visit.tenant, brand, spu_code, version, visit.session.key_id
+        catalog_changes.restore_and_guard,
+        catalog,
+        visit.tenant,
+        brand,
+        spu_code,
+        version,
+        visit.session.key_id,
     )
     audit_target(visit.request, product=f"{brand}/{spu_code}", version=str(stored.version))
     return redirect(product_path(brand, spu_code), restored=str(version))
@@ -322,28 +316,6 @@ async def import_page(visit: VisitDep) -> Response:
     return render(visit.request, "catalog_import.html.j2", form=form, report=None, issues=[])
 
 
-@dataclass
-class Imported:
-    """An import's outcome, as POST /v1/catalog/files answers it."""
-
-    report: ImportReport
-    keys: dict[str, list[str]]
-    price_check: dict[str, Any] | None
-
-
-def _import(
-    catalog: Catalog, tenant: str, name: str, raw: bytes, author: str, sheet: str | None
-) -> Imported:
-    """As POST /v1/catalog/files: the file saved under its own name (the importer's
-    messages name it), imported whole or not at all, then the price guard again."""
-    with tempfile.TemporaryDirectory(prefix="omnistock-import-") as folder:
-        path = Path(folder) / _upload_name(name)
-        path.write_bytes(raw)
-        report = service.import_file(catalog, tenant, path, author, None, sheet)
-    check = prices.after_import(catalog, tenant, report)
-    return Imported(report, service.keys_of(report.result), check)
-
-
 @router.post("/catalog/import")
 async def import_file(visit: VisitDep, catalog: CatalogDep) -> Response:
     """Import the file; a bad file is the form again with every row at fault named."""
@@ -358,7 +330,13 @@ async def import_file(visit: VisitDep, catalog: CatalogDep) -> Response:
         raw = await upload.read()
         try:
             imported = await run_in_threadpool(
-                _import, catalog, visit.tenant, upload.filename, raw, visit.session.key_id, sheet
+                catalog_changes.import_upload,
+                catalog,
+                visit.tenant,
+                upload.filename,
+                raw,
+                visit.session.key_id,
+                sheet,
             )
         except InputError as error:
             where = error.source or ""
