@@ -50,23 +50,18 @@ class StockArrays:
 
 
 def _with_bundles(index: SnapshotIndex, ceiling: I64) -> I64:
-    """`ceiling` plus, for each bundle, the sets its components' ceilings make (their
-    own bundles' sets included: repeated until nothing changes, once per nesting level)."""
+    """`ceiling` plus, for each bundle, the sets its components' ceilings make. One pass:
+    snapshot validation refuses a bundle among a bundle's components."""
     bundle, component, qty = index.bundle_rows
     if bundle.size == 0:
         return ceiling
-    base = ceiling.copy()
     bundles = np.unique(bundle)
-    for _ in range(bundles.size + 1):
-        makes = np.full((index.n_skus, *ceiling.shape[1:]), np.iinfo(np.int64).max)
-        sets = ceiling[component] // (qty[:, None] if ceiling.ndim == 2 else qty)
-        np.minimum.at(makes, bundle, sets)
-        grown = base.copy()
-        grown[bundles] += makes[bundles]
-        if np.array_equal(grown, ceiling):
-            break
-        ceiling = grown
-    return ceiling
+    makes = np.full((index.n_skus, *ceiling.shape[1:]), np.iinfo(np.int64).max)
+    sets = ceiling[component] // (qty[:, None] if ceiling.ndim == 2 else qty)
+    np.minimum.at(makes, bundle, sets)
+    grown = ceiling.copy()
+    grown[bundles] += makes[bundles]
+    return grown
 
 
 @dataclass(frozen=True)
