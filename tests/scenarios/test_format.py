@@ -26,7 +26,7 @@ from engine.scenarios.format import (
 from engine.scenarios.overrides import BuiltVariant, build_variants, variant_inputs
 from engine.scenarios.spec import Arrival, Uplift
 from rules.catalog import MaxCap, Percentage, Ruleset
-from rules.load import parse_ruleset
+from rules.load import load_ruleset, parse_ruleset
 
 SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
 SHIPPED_FILES = ("baseline", "double11", "conservative", "shares-over-100", "versus-incumbent")
@@ -86,9 +86,18 @@ def test_shipped_files_say_what_the_planners_know(
         assert shipped[name][0].simulation.demand_knowledge == "true", name
     found, built = shipped["versus-incumbent"]
     assert found.simulation.demand_knowledge == "history"
+    assert found.simulation.replan_every_days == 1 and found.simulation.horizon_days == 30
     velocity = {b.inputs.name: b.inputs.planner_velocity for b in built}
     assert velocity["base"] is None and velocity["true-means"] == "true"
     assert velocity["naive"] == "naive"
+    # the tuned arms share one ruleset: learned-demand's split, no safety stock
+    tuned = {n: b.inputs.ruleset for b in built if (n := b.inputs.name).startswith("tuned")}
+    assert [velocity[n] for n in tuned] == [None, "true", "naive"]
+    learned = load_ruleset(SHIPPED / "learned" / "rules.yaml").rules[0]
+    for ruleset in tuned.values():
+        assert not any(r.type.startswith("safety_stock") for r in ruleset.rules)
+        (split,) = [r for r in ruleset.rules if r.id == "r-velocity"]
+        assert split.model_dump(exclude={"id"}) == learned.model_dump(exclude={"id"})
 
 
 def test_learned_demand_file_plays_every_knowledge_against_equal_shares() -> None:
@@ -140,13 +149,13 @@ def test_planner_velocity_is_checked(small: tuple[Snapshot, Ruleset]) -> None:
 
 
 @pytest.mark.parametrize("name", SHIPPED_FILES)
-def test_shipped_file_builds_base_and_up_to_eight_variants(
+def test_shipped_file_builds_base_and_up_to_eleven_variants(
     name: str, shipped: dict[str, tuple[Scenario, list[BuiltVariant]]]
 ) -> None:
     found, built = shipped[name]
     names = [b.inputs.name for b in built]
     assert names == ["base"] + [v.name for v in found.variants]
-    assert 2 <= len(names) <= 9
+    assert 2 <= len(names) <= 12
     assert found.simulation.horizon_days == 30
     assert (SHIPPED / f"{name}.yaml").read_text().startswith("# ")  # the header says what it asks
     base = built[0].inputs
