@@ -143,6 +143,7 @@ def _reordered(problem: Problem, cells: np.ndarray) -> Problem:
         problem,
         **cell_arrays(problem, cells),
         groups=None,
+        unit_costs=None if problem.unit_costs is None else problem.unit_costs.at(cells),
         sku_grouping=None,
         known_cell_rank=None,
     )

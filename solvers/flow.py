@@ -34,7 +34,7 @@ from solvers.problem import (
 class MinCostFlow(Backend):
     name: ClassVar[str] = "flow"
     features: ClassVar[frozenset[Feature]] = frozenset(
-        {Feature.CAPACITY, Feature.SHARED_CAPACITY, Feature.GROUPS}
+        {Feature.CAPACITY, Feature.SHARED_CAPACITY, Feature.GROUPS, Feature.UNIT_COSTS}
     )
 
     @classmethod

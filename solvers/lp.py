@@ -283,7 +283,7 @@ class TimeLimited(Exception):
 class Glop(Backend):
     name: ClassVar[str] = "glop"
     features: ClassVar[frozenset[Feature]] = frozenset(
-        {Feature.CAPACITY, Feature.SHARED_CAPACITY, Feature.GROUPS}
+        {Feature.CAPACITY, Feature.SHARED_CAPACITY, Feature.GROUPS, Feature.UNIT_COSTS}
     )
 
     @classmethod

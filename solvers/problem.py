@@ -13,6 +13,11 @@ and idle units are free up to `free_idle` (stock the rules mean to keep back, su
 the part of the pool shares below 100% do not cover), costly beyond. All costs are
 integers, so min cost flow applies and every backend optimises the same number.
 Shop rank (priority, then id) enters every cell cost as a tie-break.
+
+Some cells price each unit above their floor by its own worth instead (`UnitCosts`,
+the `expected_sales` rule's revenue objective): a unit worth the most costs a target
+unit, a worthless one an over-target unit, linearly between. Worth falls unit by unit,
+so the cost stays convex.
 """
 
 from __future__ import annotations
@@ -157,6 +162,7 @@ class Feature(enum.Enum):
     GROUPS = "supply_groups"  # some shops reach only part of a SKU's pool
     BUNDLES = "bundles"  # combo SKUs consume component stock
     BUDGETS = "value_budgets"  # per-shop stock value limits
+    UNIT_COSTS = "unit_costs"  # cells price each unit by its own worth (UnitCosts)
 
 
 FEATURE_BITS = {feature: 1 << k for k, feature in enumerate(Feature)}
@@ -201,6 +207,91 @@ class Budgets:
     limit: I64
 
 
+# Unit worths are whole numbers 0 .. WORTH_RANGE (the most any unit is worth): fine
+# enough that rounding moves no unit's worth by more than 5e-7 of the most, coarse
+# enough that costs x units stay far inside int64 (see Problem.scale).
+WORTH_BITS = 20
+WORTH_RANGE = 1 << WORTH_BITS
+
+
+@dataclass(frozen=True)
+class UnitCosts:
+    """Cells whose units above the floor each cost by their own worth (see the module
+    docstring). Cell `cell[i]`'s units come in runs `indptr[i]:indptr[i + 1]`: run r
+    holds `length[r]` units, from the cell's first unit on (position 0) run after run,
+    each worth `worth[r]` (0 .. WORTH_RANGE, not rising from run to run). Units beyond
+    the last run are worth 0 (cost as over target)."""
+
+    cell: I64  # ascending
+    indptr: I64
+    length: I64
+    worth: I64
+
+    @classmethod
+    def of_values(cls, cell: I64, indptr: I64, length: I64, value: F64) -> UnitCosts:
+        """Runs with float values (any unit, such as fen x chance to sell), made whole
+        on one scale: the most valuable unit is worth WORTH_RANGE. Neighbouring runs
+        of a cell that round to one worth become one run."""
+        top = float(value.max()) if value.size else 0.0
+        scale = WORTH_RANGE / top if top > 0 else 0.0
+        worth = np.rint(np.maximum(value, 0.0) * scale).astype(np.int64)
+        run_cell = np.repeat(np.arange(cell.size), np.diff(indptr))
+        keep = np.ones(worth.size, dtype=bool)
+        keep[1:] = (run_cell[1:] != run_cell[:-1]) | (worth[1:] != worth[:-1])
+        starts = np.flatnonzero(keep)
+        merged = np.add.reduceat(length, starts) if starts.size else length[:0]
+        counts = np.bincount(run_cell[starts], minlength=cell.size)
+        return cls(
+            cell=cell,
+            indptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            length=merged.astype(np.int64),
+            worth=worth[starts],
+        )
+
+    @property
+    def run_cell(self) -> I64:
+        """Per run, the problem cell it belongs to."""
+        return np.repeat(self.cell, np.diff(self.indptr))
+
+    @property
+    def run_start(self) -> I64:
+        """Per run, the position of its first unit within its cell."""
+        ends = np.concatenate([[0], np.cumsum(self.length)])
+        return ends[:-1] - np.repeat(ends[self.indptr[:-1]], np.diff(self.indptr))
+
+    def at(self, cells: I64) -> UnitCosts | None:
+        """The runs of a problem made of the cells `cells` of this one (new cell i is
+        old cell `cells[i]`), None when none of those cells has runs."""
+        n_old = int(max(cells.max(initial=-1), self.cell.max(initial=-1))) + 1
+        new_of = np.full(n_old, -1, dtype=np.int64)
+        new_of[cells] = np.arange(cells.size)
+        mine = new_of[self.cell]
+        kept = np.flatnonzero(mine >= 0)
+        if not kept.size:
+            return None
+        order = kept[np.argsort(mine[kept], kind="stable")]
+        sizes = np.diff(self.indptr)[order]
+        first = np.cumsum(sizes) - sizes
+        runs = np.repeat(self.indptr[order] - first, sizes) + np.arange(int(sizes.sum()))
+        return UnitCosts(
+            cell=mine[order],
+            indptr=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+            length=self.length[runs],
+            worth=self.worth[runs],
+        )
+
+    def check(self, n_cells: int) -> None:
+        """ValueError unless the runs describe convex costs on existing cells."""
+        run_cell = np.repeat(np.arange(self.cell.size), np.diff(self.indptr))
+        rising = (run_cell[1:] == run_cell[:-1]) & (self.worth[1:] > self.worth[:-1])
+        if np.any(np.diff(self.cell) <= 0) or (self.cell.size and self.cell[-1] >= n_cells):
+            raise ValueError("unit costs: cells must be ascending problem cells")
+        if np.any(self.length <= 0) or np.any((self.worth < 0) | (self.worth > WORTH_RANGE)):
+            raise ValueError(f"unit costs: runs need lengths > 0 and worths 0..{WORTH_RANGE}")
+        if np.any(rising):
+            raise ValueError("unit costs: a cell's worth rises from one run to the next")
+
+
 @dataclass(frozen=True)
 class Problem:
     """All arrays are numpy; cells are sorted by (sku, shop rank)."""
@@ -223,6 +314,7 @@ class Problem:
     groups: Groups | None = None
     bundles: Bundles | None = None
     budgets: Budgets | None = None
+    unit_costs: UnitCosts | None = None
     features: frozenset[Feature] = field(default_factory=frozenset)
     # The cells grouped by SKU when the builder has it (the compile step does): it
     # must group `cell_sku`. Else built on first use.
@@ -269,9 +361,19 @@ class Problem:
         return bits
 
     @property
-    def scale(self) -> int:
-        """Cost unit: a power of two above every shop rank, so ranks only break ties."""
+    def rank_scale(self) -> int:
+        """A power of two above every shop rank: one step of a unit's worth costs a
+        multiple of it, so ranks only break ties."""
         return 1 << max(1, int(self.n_shops).bit_length())
+
+    @property
+    def scale(self) -> int:
+        """Cost unit: the rank scale, times WORTH_RANGE where units have their own worth
+        (worths then fit between a target's and an over-target unit's cost). With up
+        to 2^12 shops and 2^29 units a cell, costs x units stay below 2^63."""
+        if self.unit_costs is None:
+            return self.rank_scale
+        return self.rank_scale << WORTH_BITS
 
 
 @dataclass(frozen=True)
@@ -359,7 +461,7 @@ def cell_segments(problem: Problem) -> Segments:
     take3 = lb - take1 - take2
     n = problem.n_cells
     cells = np.arange(n, dtype=np.int64)
-    return Segments(
+    plain = Segments(
         cell=np.concatenate([cells, cells, cells]),
         kind=np.repeat(
             np.array([SegmentKind.FLOOR, SegmentKind.TARGET, SegmentKind.OVER], dtype=np.int64),
@@ -370,6 +472,48 @@ def cell_segments(problem: Problem) -> Segments:
             np.int64
         ),
     )
+    if problem.unit_costs is None:
+        return plain
+    return _with_worth_segments(problem, plain, s1)
+
+
+def _with_worth_segments(problem: Problem, plain: Segments, s1: I64) -> Segments:
+    """`plain` with the units above the floor of every cell that has unit costs priced
+    by their worth: one segment per run (the part of it between the floor and ub), then
+    one for the units beyond the last run (worth 0). Those cells' target and over
+    segments are closed."""
+    u = problem.unit_costs
+    assert u is not None
+    costs = Costs.for_problem(problem)
+    n = problem.n_cells
+    step = worth_step(problem)
+    run_cell = u.run_cell
+    start = u.run_start
+    end = start + u.length
+    last = np.zeros(n, dtype=np.int64)
+    np.maximum.at(last, run_cell, end)
+    # The runs, then per cell the rest: positions [lo, hi) each.
+    cell = np.concatenate([run_cell, u.cell])
+    lo = np.maximum(np.concatenate([start, last[u.cell]]), s1[cell])
+    hi = np.minimum(np.concatenate([end, problem.ub[u.cell]]), problem.ub[cell])
+    room = np.maximum(hi - np.maximum(lo, problem.lb[cell]), 0)
+    worth = np.concatenate([u.worth, np.zeros(u.cell.size, dtype=np.int64)])
+    cap = plain.cap.copy()
+    cap[n + u.cell] = 0  # target
+    cap[2 * n + u.cell] = 0  # over
+    return Segments(
+        cell=np.concatenate([plain.cell, cell]),
+        kind=np.concatenate([plain.kind, np.full(cell.size, SegmentKind.TARGET)]),
+        cap=np.concatenate([cap, room]),
+        cost=np.concatenate([plain.cost, costs.over - step * worth + problem.cell_rank[cell]]),
+    )
+
+
+def worth_step(problem: Problem) -> int:
+    """The cost of one step of a unit's worth: from over-target (worth 0) to a target
+    unit's cost (worth WORTH_RANGE) in WORTH_RANGE steps."""
+    costs = Costs.for_problem(problem)
+    return (costs.over - costs.target) // WORTH_RANGE
 
 
 class CellArrays(TypedDict):
@@ -421,6 +565,8 @@ def _feature_bits(problem: Problem) -> I64:
     if problem.bundles is not None:
         bits[problem.bundles.bundle] |= FEATURE_BITS[Feature.BUNDLES]
         bits[problem.bundles.component] |= FEATURE_BITS[Feature.BUNDLES]
+    if problem.unit_costs is not None:
+        bits[problem.cell_sku[problem.unit_costs.cell]] |= FEATURE_BITS[Feature.UNIT_COSTS]
     return bits
 
 
@@ -505,7 +651,29 @@ def cell_cost(problem: Problem, x: I64) -> int:
     total = costs.floor * on_floor
     total += costs.target * (up_to_target - on_floor)
     total += costs.over * (units - up_to_target)
+    if problem.unit_costs is not None:
+        total += _worth_cost_change(problem, x)
     return total + int(np.dot(x, problem.cell_rank))
+
+
+def _worth_cost_change(problem: Problem, x: I64) -> int:
+    """What pricing by worth changes in `cell_cost` on the cells that have unit costs:
+    their units between floor and target cost as over-target units instead, less
+    `worth_step` per step of worth of every unit above the floor."""
+    u = problem.unit_costs
+    assert u is not None
+    costs = Costs.for_problem(problem)
+    c = u.cell
+    s1 = np.minimum(problem.floor[c], problem.ub[c])
+    s12 = np.minimum(np.maximum(problem.floor[c], problem.target[c]), problem.ub[c])
+    on_target = np.minimum(x[c], s12) - np.minimum(x[c], s1)
+    change = (costs.over - costs.target) * int(on_target.sum())
+    run_cell = u.run_cell
+    start = u.run_start
+    low = np.maximum(start, problem.floor[run_cell])
+    high = np.minimum(start + u.length, x[run_cell])
+    held = np.maximum(high - low, 0)
+    return change - worth_step(problem) * int(np.dot(held, u.worth))
 
 
 def violations(problem: Problem, x: I64, shared: I64) -> list[str]:

@@ -18,6 +18,7 @@ from solvers.base import Backend
 from solvers.errors import SolverError
 from solvers.lp import MIP_GAP
 from solvers.problem import (
+    WORTH_RANGE,
     Costs,
     Feature,
     Problem,
@@ -87,18 +88,23 @@ def _model(
     m = pulp.LpProblem("omnistock", pulp.LpMinimize)
     cost_terms = []
     x = []
+    worth = _worth_runs(p)
     for c in range(p.n_cells):
         ub, floor, target = int(p.ub[c]), int(p.floor[c]), int(p.target[c])
-        # Segment ends: [0, floor), [floor, max(floor, target)), then up to ub.
-        ends = (min(floor, ub), min(max(floor, target), ub), ub)
-        lengths = (ends[0], ends[1] - ends[0], ends[2] - ends[1])
-        unit = (costs.floor, costs.target, costs.over)
+        if c in worth:
+            # Floor units, then each unit above the floor at its run's worth.
+            lengths, unit = _priced_by_worth(p, costs, worth[c], floor, ub)
+        else:
+            # Segment ends: [0, floor), [floor, max(floor, target)), then up to ub.
+            ends = (min(floor, ub), min(max(floor, target), ub), ub)
+            lengths = [ends[0], ends[1] - ends[0], ends[2] - ends[1]]
+            unit = [costs.floor, costs.target, costs.over]
         rank = int(p.shop_rank[p.cell_shop[c]])
         xc = _var(f"x_{c}", int(p.lb[c]), ub)
-        parts = [_var(f"seg_{c}_{k}", 0, lengths[k]) for k in range(3)]
+        parts = [_var(f"seg_{c}_{k}", 0, lengths[k]) for k in range(len(lengths))]
         # Costs rise from segment to segment, so the optimum fills them in order.
         m += xc == pulp.lpSum(parts)
-        cost_terms += [(unit[k] + rank) * parts[k] for k in range(3)]
+        cost_terms += [(unit[k] + rank) * parts[k] for k in range(len(parts))]
         x.append(xc)
 
     shared = [_var(f"shared_{i}") if p.shared[i] else None for i in range(p.n_skus)]
@@ -128,6 +134,34 @@ def _model(
         m += pulp.lpSum(uses) == int(p.pool[i]), f"pool_{i}"
     m += pulp.lpSum(cost_terms)
     return m, x, shared
+
+
+def _worth_runs(p: Problem) -> dict[int, list[tuple[int, int]]]:
+    """Per cell with unit costs, its runs as (units, worth), first unit first."""
+    u = p.unit_costs
+    if u is None:
+        return {}
+    return {
+        int(c): [(int(u.length[r]), int(u.worth[r])) for r in range(u.indptr[i], u.indptr[i + 1])]
+        for i, c in enumerate(u.cell)
+    }
+
+
+def _priced_by_worth(
+    p: Problem, costs: Costs, runs: list[tuple[int, int]], floor: int, ub: int
+) -> tuple[list[int], list[int]]:
+    """Segment lengths and unit costs of a cell whose units above the floor cost by
+    worth: over-target cost less (over - target) x worth / WORTH_RANGE, worth 0
+    beyond the runs."""
+    s1 = min(floor, ub)
+    lengths, unit = [s1], [costs.floor]
+    position = 0
+    for units, worth in [*runs, (ub, 0)]:
+        lo, hi = max(position, s1), min(position + units, ub)
+        lengths.append(max(hi - lo, 0))
+        unit.append(costs.over - (costs.over - costs.target) * worth // WORTH_RANGE)
+        position += units
+    return lengths, unit
 
 
 def _add_couplings(

@@ -105,7 +105,11 @@ COUPLING = frozenset({Feature.CAPACITY, Feature.SHARED_CAPACITY, Feature.BUDGETS
 
 
 def relaxable(problem: Problem) -> bool:
-    """Bundles and a coupling row in one part: what makes a large MIP of a brand."""
+    """Bundles and a coupling row in one part: what makes a large MIP of a brand.
+    Not with unit costs: relax and repair's greedy prices every target unit alike, so
+    such a part goes to the MIP whole."""
+    if Feature.UNIT_COSTS in problem.features:
+        return False
     return Feature.BUNDLES in problem.features and bool(problem.features & COUPLING)
 
 
@@ -178,5 +182,6 @@ def restrict(problem: Problem, skus: Mask) -> tuple[Problem, I64, I64]:
         groups=groups,
         bundles=bundles,
         budgets=budgets,
+        unit_costs=None if problem.unit_costs is None else problem.unit_costs.at(cell_idx),
     )
     return _with_features(sub, detect_features(sub)), sku_idx, cell_idx
