@@ -28,6 +28,7 @@ from engine.core.columns import SnapshotColumns, columns_of_document, document_c
 from engine.core.errors import InputError, Issue
 from engine.core.plan import Allocation, Plan
 from engine.core.snapshot import Snapshot
+from engine.core.typed_rows import read_typed_columns
 
 _YamlBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -264,6 +265,11 @@ def load_snapshot_columns(path: str | PathLike[str]) -> SnapshotColumns:
     source, file = str(path), Path(path)
     if file.suffix.lower() == ".json":
         data = _without_bom(_file_bytes(file, source))
+        # Typed rows first (msgspec: no dict per row); what they cannot vouch for is
+        # read as before, so the errors are the same.
+        typed = read_typed_columns(data)
+        if typed is not None:
+            return typed
         tree = _orjson_tree(data)
         columns = columns_of_document(tree) if tree is not None else None
         if columns is not None and _unrepeated(data, tree, document_colons(tree, columns)):

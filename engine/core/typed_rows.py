@@ -1,0 +1,291 @@
+"""A snapshot file read by msgspec straight into typed rows: the fast way in.
+
+orjson builds a dict per row (2.3 million at 300,000 SKUs) that engine/core/columns.py
+then checks field by field; msgspec decodes each row into a struct whose types and
+bounds (strict ints, non-empty ids, units and velocities within engine/core/limits.py,
+no unknown field) are checked in C while the text is read. What is left is what
+columns.py checks across rows (ids unique and known, brands, bundles, prices as money).
+
+This path only ever accepts a document that `columns_of_document` accepts, with the
+same columns and input hash (tests/core/test_typed_rows.py checks both on random and
+broken documents). Anything it refuses or cannot vouch for - an escape in the text, a
+history section, a colon in an id, a key given twice, any type or bound - returns None
+and the file is read the way it always was, so every error message stays the same.
+"""
+
+from __future__ import annotations
+
+from itertools import compress
+from operator import attrgetter
+from typing import Annotated, Any
+
+import msgspec
+import numpy as np
+import orjson
+from msgspec import UNSET, Meta, Raw, Struct, UnsetType
+
+from engine.core.columns import (
+    BUCKETS,
+    SnapshotColumns,
+    _codes,
+    _ints,
+    _positions,
+    _prices,
+    _Refused,
+    _require,
+    _triples,
+    _unique,
+)
+from engine.core.limits import MAX_BUNDLE_QTY, MAX_UNITS, MAX_VELOCITY
+from engine.core.snapshot import Snapshot
+
+Id = Annotated[str, Meta(min_length=1)]
+Units = Annotated[int, Meta(ge=0, le=MAX_UNITS)]
+Velocity = Annotated[float, Meta(ge=0, le=MAX_VELOCITY)]
+
+
+class _Row(Struct, forbid_unknown_fields=True, gc=False):
+    """A row of a row section; gc=False: rows hold no cycles, so the cyclic collector
+    need not track millions of them."""
+
+
+class ComponentRow(_Row):
+    sku: Id
+    qty: Annotated[int, Meta(ge=1, le=MAX_BUNDLE_QTY)]
+
+
+class SkuRow(_Row):
+    """A SKU row as given: UNSET where a field is left out (to count the keys given)."""
+
+    id: Id
+    brand: Id
+    price: int | str  # money: checked by columns._prices as the model checks it
+    category: str | UnsetType = UNSET
+    tags: list[str] | UnsetType = UNSET
+    components: list[ComponentRow] | UnsetType = UNSET
+
+
+class FullSkuRow(_Row):
+    """A SKU row as the model writes it: every field, defaults filled in."""
+
+    id: Id
+    brand: Id
+    price: int | str
+    category: str = ""
+    tags: list[str] = []
+    components: list[ComponentRow] = []
+
+
+class StockRow(_Row):
+    sku: Id
+    warehouse: Id
+    on_hand: Units
+    locked: Units | UnsetType = UNSET
+    reserved: Units | UnsetType = UNSET
+    defective: Units | UnsetType = UNSET
+    in_transit: Units | UnsetType = UNSET
+    pending_review: Units | UnsetType = UNSET
+    unpaid: Units | UnsetType = UNSET
+    purchase_in_transit: Units | UnsetType = UNSET
+    transfer_in_transit: Units | UnsetType = UNSET
+
+
+class FullStockRow(_Row):
+    sku: Id
+    warehouse: Id
+    on_hand: Units
+    locked: Units = 0
+    reserved: Units = 0
+    defective: Units = 0
+    in_transit: Units = 0
+    pending_review: Units = 0
+    unpaid: Units = 0
+    purchase_in_transit: Units = 0
+    transfer_in_transit: Units = 0
+
+
+class VelocityRow(_Row):
+    sku: Id
+    shop: Id
+    units_per_day: Velocity
+
+
+class ListedRow(_Row):
+    sku: Id
+    shop: Id
+    quantity: Units
+
+
+class _Document(Struct, forbid_unknown_fields=True, gc=False):
+    """The snapshot's sections. The head's (few) are plain data for the model to check;
+    SKUs and stock stay raw text until read, as each may be read twice (`_full`)."""
+
+    skus: Raw
+    stock: Raw
+    tenant: Any = UNSET
+    as_of: Any = UNSET
+    mode: Any = UNSET
+    brands: Any = UNSET
+    warehouses: Any = UNSET
+    shops: Any = UNSET
+    velocity: list[VelocityRow] | UnsetType = UNSET
+    listed: list[ListedRow] | UnsetType = UNSET
+    history: Any = UNSET
+
+
+HEAD_FIELDS = ("tenant", "as_of", "mode", "brands", "warehouses", "shops")
+ROW_FIELDS = ("skus", "stock", "velocity", "listed", "history")
+_SKU_OPTIONAL = ("category", "tags", "components")
+_DOCUMENT = msgspec.json.Decoder(_Document)
+_SKUS = msgspec.json.Decoder(list[SkuRow])
+_FULL_SKUS = msgspec.json.Decoder(list[FullSkuRow])
+_STOCK = msgspec.json.Decoder(list[StockRow])
+_FULL_STOCK = msgspec.json.Decoder(list[FullStockRow])
+
+
+def read_typed_columns(text: bytes) -> SnapshotColumns | None:
+    """The columns of a snapshot file's text (no byte-order mark), or None where this
+    path cannot vouch for the document (the caller then reads it as before)."""
+    # An escape could hide a colon (the repeated-key proof below counts them) or spell
+    # what the text does not show: such files are read the other way.
+    if b"\\" in text:
+        return None
+    try:
+        document = _DOCUMENT.decode(text)
+        columns, colons = _columns(document)
+    except (msgspec.MsgspecError, _Refused):
+        return None
+    # msgspec, like orjson, keeps the last of a key given twice: the text then holds one
+    # colon more than the pairs read (strings hold none but the head's, counted).
+    return columns if text.count(b":") == colons else None
+
+
+def _given(values: list[Any], default: Any) -> tuple[list[Any], int]:
+    """The values with UNSET as `default`, and how many were given."""
+    missing = values.count(UNSET)
+    if missing == 0:
+        return values, len(values)
+    if missing == len(values):
+        return [default] * len(values), 0
+    return [default if v is UNSET else v for v in values], len(values) - missing
+
+
+def _columns(document: _Document) -> tuple[SnapshotColumns, int]:
+    """The columns and the count of the colons orjson would write for the document."""
+    _require(document.history is UNSET or document.history == [])
+    head_data = {k: v for k in HEAD_FIELDS if (v := getattr(document, k)) is not UNSET}
+    try:
+        head = Snapshot.model_validate(head_data | {"skus": [], "stock": []})
+        colons = orjson.dumps(head_data).count(b":")
+    except Exception:  # noqa: BLE001 - any fault: the model reads the whole document
+        raise _Refused from None
+    colons += sum(getattr(document, k) is not UNSET for k in ROW_FIELDS)
+    brand_pos = _positions([b.id for b in head.brands])
+    shop_pos = _positions([s.id for s in head.shops])
+    wh_pos = _positions([w.id for w in head.warehouses])
+
+    skus = _SKUS.decode(document.skus)
+    sku_ids: list[str] = list(map(attrgetter("id"), skus))
+    sku_pos = _positions(sku_ids)
+    sku_brand = _codes(list(map(attrgetter("brand"), skus)), brand_pos)
+    categories, given_categories = _given(list(map(attrgetter("category"), skus)), "")
+    tags, given_tags = _given(list(map(attrgetter("tags"), skus)), [])
+    components, given_components = _given(list(map(attrgetter("components"), skus)), [])
+    prices = list(map(attrgetter("price"), skus))
+    price_text, price_cents = _prices(prices)
+    bundle_rows = _bundles(sku_ids, sku_pos, components)
+    # Colons inside strings would have to be counted: ids (which the rows' references
+    # repeat), categories and tags; rare, so such a document is read the other way.
+    texts = (sku_ids, categories, [t for ts in tags if ts for t in ts])
+    _require(not any(":" in "".join(strings) for strings in texts))
+    colons += 3 * len(skus) + given_categories + given_tags + given_components
+    colons += 2 * len(bundle_rows[0])
+
+    stock = _STOCK.decode(document.stock)
+    stock_at = (
+        _codes(list(map(attrgetter("sku"), stock)), sku_pos),
+        _codes(list(map(attrgetter("warehouse"), stock)), wh_pos),
+    )
+    _require(_unique(*stock_at, len(wh_pos)))
+    units: dict[str, Any] = {}
+    every_bucket = True
+    colons += 2 * len(stock)  # sku, warehouse; on_hand is a bucket
+    for bucket in BUCKETS:
+        values, given = _given(list(map(attrgetter(bucket), stock)), 0)
+        units[bucket] = _ints(values)
+        colons += given
+        every_bucket &= given == len(stock)
+
+    shop_brand = _ints([brand_pos[s.brand] for s in head.shops])
+    velocity = document.velocity or []
+    listed = document.listed or []
+    v_sku, v_shop = _shop_codes(velocity, sku_pos, shop_pos)
+    l_sku, l_shop = _shop_codes(listed, sku_pos, shop_pos)
+    for sku, shop in ((v_sku, v_shop), (l_sku, l_shop)):
+        _require(_unique(sku, shop, len(shop_pos)))
+        _require(bool(np.all(sku_brand[sku] == shop_brand[shop])))
+    rates = np.fromiter(map(attrgetter("units_per_day"), velocity), np.float64, len(velocity))
+    quantities = _ints(list(map(attrgetter("quantity"), listed)))
+    colons += 3 * (len(velocity) + len(listed))
+
+    complete = min(given_categories, given_tags, given_components) == len(skus)
+    dumped: dict[str, list[Any]] = {
+        "skus": skus if complete and price_text == prices else _full_skus(document, price_text),
+        "stock": stock if every_bucket else _FULL_STOCK.decode(document.stock),
+        "velocity": velocity,
+        "listed": listed,
+    }
+    columns = SnapshotColumns(
+        head=head,
+        sku_ids=sku_ids,
+        sku_brand=sku_brand,
+        sku_category=categories,
+        sku_tags=tags,
+        price_cents=price_cents,
+        bundle_rows=bundle_rows,
+        stock_at=stock_at,
+        stock=units,
+        velocity=(v_sku, v_shop, rates),
+        listed=(l_sku, l_shop, quantities),
+        dumped=dumped,
+    )
+    return columns, colons
+
+
+def _full_skus(document: _Document, price_text: list[str]) -> list[FullSkuRow]:
+    """The SKU rows as the model writes them: defaults filled in, prices as fixed-point
+    text (`columns._prices`)."""
+    rows = _FULL_SKUS.decode(document.skus)
+    for i, (row, text) in enumerate(zip(rows, price_text, strict=True)):
+        if row.price != text:
+            rows[i] = msgspec.structs.replace(row, price=text)
+    return rows
+
+
+def _shop_codes(
+    rows: list[VelocityRow] | list[ListedRow], sku_pos: dict[str, int], shop_pos: dict[str, int]
+) -> tuple[Any, Any]:
+    return (
+        _codes(list(map(attrgetter("sku"), rows)), sku_pos),
+        _codes(list(map(attrgetter("shop"), rows)), shop_pos),
+    )
+
+
+def _bundles(
+    sku_ids: list[str], sku_pos: dict[str, int], components: list[list[ComponentRow]]
+) -> tuple[Any, Any, Any]:
+    """(bundle, component, qty) as SKU codes; quantities are bounded by the struct."""
+    rows: list[tuple[int, int, int]] = []
+    # Most SKUs are no bundle: only the non-empty lists are looked into.
+    for i in compress(range(len(components)), components):
+        comps = components[i]
+        seen: set[str] = set()
+        for c in comps:
+            _require(c.sku in sku_pos and c.sku != sku_ids[i] and c.sku not in seen)
+            seen.add(c.sku)
+            rows.append((i, sku_pos[c.sku], c.qty))
+    bundle, component, qty = _triples(rows)
+    is_bundle = np.zeros(len(sku_ids), dtype=bool)
+    is_bundle[bundle] = True
+    _require(not bool(np.any(is_bundle[component])))  # bundles are one level deep
+    return bundle, component, qty
