@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from api import errors, observe
 from api.console import mount_console
 from api.console.web import compile_templates
+from api.placement import CloseWhenOverShare, ConnectionShares
 from api.routes import (
     access,
     audit,
@@ -161,11 +162,16 @@ def create_app(
     return app
 
 
-def served_app(settings: Settings) -> FastAPI:
+def served_app(settings: Settings, shares: ConnectionShares | None = None) -> FastAPI:
     """An API worker process of `omnistock serve`: set up the process (it plans), then
-    the app with the settings the command read."""
+    the app with the settings the command read. With `shares` (several workers), the
+    worker takes its slot in them and closes a connection after its answer while it
+    holds more than its fair share (api/placement.py)."""
     prepare_process(settings)
     app = create_app(settings)
+    if shares is not None and shares.join():
+        app.add_middleware(CloseWhenOverShare, shares=shares)
+        app.state.owned.append(_LeaveShares(shares))
     # The database is migrated (or found behind) now, not at the first catalog request:
     # a server that cannot use its database says so as it starts.
     app.state.catalog.open()
@@ -184,6 +190,17 @@ def warm_up(app: FastAPI, freeze: bool = True) -> None:
     if freeze:  # not in a test process that serves many apps, one after another
         gc.collect()
         gc.freeze()
+
+
+class _LeaveShares:
+    """The worker's connection-count slot given back as the app's owned resources are
+    closed at shutdown."""
+
+    def __init__(self, shares: ConnectionShares) -> None:
+        self.shares = shares
+
+    def close(self) -> None:
+        self.shares.leave()
 
 
 class _StopTicker:

@@ -53,6 +53,7 @@ def serve(
     import uvicorn
 
     from api.app import served_app
+    from api.placement import ConnectionShares, CountedHTTPProtocol
 
     config = read_settings()
     if workers > 1 and not config.redis_url:
@@ -73,13 +74,20 @@ def serve(
     # A worker must answer the supervisor's health ping within the timeout; uvicorn's 5 s
     # default killed workers still importing on a busy 2-core machine (a planning
     # worker's ping thread also waits for the GIL), so it is raised to 30 s.
+    # Several workers share their open-connection counts (made here, before any worker
+    # starts, and handed to each as uvicorn spawns it): the HTTP protocol counts, the
+    # app closes a connection of a worker above its fair share (api/placement.py).
+    shares = ConnectionShares(2 * workers) if workers > 1 and config.balance_connections else None
+    # uvicorn calls `http` as a protocol class; a partial of one is typed as none.
+    protocol: Any = partial(CountedHTTPProtocol, shares=shares) if shares else "auto"
     server_config = uvicorn.Config(
-        partial(served_app, config),
+        partial(served_app, config, shares),
         factory=True,
         host=host,
         port=port,
         workers=workers,
         timeout_worker_healthcheck=30,
+        http=protocol,
     )
     server = uvicorn.Server(server_config)
     if workers > 1:

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # work under one GIL: eight at once in one worker cost 118 ms of CPU a plan against
     # 68 ms one at a time (1,000 x 10), and finish no sooner.
     plans_at_once: int = Field(default=1, ge=1)
+    # `omnistock serve --workers N`: a worker holding more than its fair share of the
+    # open connections closes one after its answer, so the client is placed again and
+    # the kernel's uneven hash of kept-alive clients evens out (api/placement.py).
+    balance_connections: bool = True
     # Each API worker hears mode switches from the store's broadcast; it re-reads the
     # mode after this many seconds in case a broadcast was lost.
     mode_max_age_s: float = 5.0

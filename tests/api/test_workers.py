@@ -118,9 +118,13 @@ def test_clients_holding_connections_are_spread_over_the_workers(
             for pid in workers:
                 os.kill(pid, signal.SIGCONT)
         served_by = [answer.headers["X-Worker"] for answer in answers]
-        # The same connections again: each stays with the worker that accepted it.
+        # The same connections again: each stays with the worker that accepted it, but
+        # for those a worker above its share closed to even the split (api/placement.py).
+        kept = [answer.headers.get("connection") != "close" for answer in answers]
         again = [client.get("/v1/mode", headers=auth).headers["X-Worker"] for client in clients]
-        assert again == served_by
+        pairs = zip(again, served_by, kept, strict=True)
+        stayed = [(now, first) for now, first, keep in pairs if keep]
+        assert all(now == first for now, first in stayed), stayed
     finally:
         for client in clients:
             client.close()
