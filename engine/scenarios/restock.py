@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.core.columns import BUCKETS  # the stock row's buckets, on_hand first
 from engine.core.index import SnapshotIndex
 from engine.core.io import parse_snapshot, read_document
 from engine.scenarios.shape import COVER_DAYS
@@ -42,17 +43,6 @@ from rules.catalog import Ruleset
 from rules.load import load_ruleset
 
 I64 = NDArray[np.int64]
-BUCKETS = (
-    "on_hand",
-    "locked",
-    "reserved",
-    "defective",
-    "in_transit",
-    "pending_review",
-    "unpaid",
-    "purchase_in_transit",
-    "transfer_in_transit",
-)
 
 
 def cover_targets(index: SnapshotIndex, seed: int) -> I64:
