@@ -476,13 +476,16 @@ class CoverTarget(RuleBase):
 class ExpectedSales(RuleBase):
     """Split each SKU's share base so that its shops sell the most units in expectation
     over `horizon_days` (the time until the next plan), demand per cell Poisson or, where
-    the cell is overdispersed, negative binomial (rules/expected.py)."""
+    the cell is overdispersed, negative binomial (rules/expected.py). With `objective:
+    revenue`, where SKUs compete for a shop capacity, value budget or supply group, the
+    units that stay are those of the most expected revenue (rules/worth.py)."""
 
     type: Literal["expected_sales"]
     kind: ClassVar[Kind] = Kind.SHARE
     refs: ClassVar[Mapping[str, IdKind]] = {"shops": "shop"}
     horizon_days: Days
     shops: list[str] | None = None
+    objective: Literal["units", "revenue"] = "units"
 
 
 Policy = Literal["shared", "velocity", "equal", "concentrate"]

@@ -33,6 +33,7 @@ from rules.provenance import Provenance
 from rules.references import check_references
 from rules.supply import apply_pins, apply_reserves, build_pool
 from rules.targets import apply_targets
+from rules.worth import with_unit_costs
 from solvers.problem import Bundles, Problem, check_bundles
 from solvers.split import whole
 
@@ -98,6 +99,7 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: Mode) -> Compi
         known_cell_rank=index.cell_rank,
     )
     problem = whole(problem)  # with the features its data has
+    problem = with_unit_costs(problem, d.worth)
     check_bundles(problem)
     plan_mode = PEAK if np.all(d.peak) else NORMAL
     return Compiled(index, ruleset, problem, post_rules(d), Provenance.of(d), plan_mode)

@@ -46,7 +46,8 @@ from rules.catalog import (
     ids_in,
 )
 from rules.draft import F64, I64, NONE, Draft, Mask, Stage
-from rules.expected import greedy_split, horizon_demand
+from rules.expected import GAIN_FLOOR, greedy_split, horizon_demand, units_above
+from rules.worth import worth_runs
 from solvers.problem import Grouping, row_sums
 
 DEFAULT_POLICIES = {"A": "shared", "B": "velocity", "C": "concentrate"}
@@ -238,6 +239,14 @@ def _expected_sales(
     if q.whole is None:
         q.whole = np.full(q.n_cells, -1, dtype=np.int64)
     q.whole[at] = greedy_split(by, mean, size, lb, own_floor, room, amount)
+    if rule.objective == "revenue":
+        worth_most = np.full(at.size, GAIN_FLOOR)
+        most = np.clip(units_above(worth_most, mean, size) - lb, own_floor, room).astype(np.int64)
+        # No cell holds more than its pins plus what the others' pins leave of the pool.
+        free = np.maximum(d.pool + d.share_base_extra - d.per_sku(d.lb), 0)
+        np.minimum(most, free[ix.cell_sku[at]], out=most)
+        price = ix.price_cents[ix.cell_sku[at]].astype(np.float64)
+        d.worth.append(worth_runs(at, mean, size, lb, most, price))
 
 
 def _floor_need(d: Draft, cells: Mask) -> I64:

@@ -1,0 +1,100 @@
+"""The `expected_sales` rule's revenue objective: what each unit of a cell is worth.
+
+A cell's k-th unit sells with probability P(D >= k) (rules/expected.py), so it is worth
+price x P(D >= k) in expectation, less unit by unit. The greedy of the rule already
+splits each SKU's base by chance, which within one SKU is the same as by worth; where
+SKUs compete for a shop's capacity, value budget or a supply group, the solver decides,
+and it does so by worth once each unit's worth is its cost (solvers/problem.py
+`UnitCosts`): the plan then holds the most expected revenue the hard rows allow.
+
+Per cell the units go in runs, each at the run's average worth (exact from E[min(D, x)]
+at the run's ends): the units that sell almost surely (chance above 1 - SURE) as one
+run, then every unit up to the last one that sells with probability GAIN_FLOOR, each
+its own run, or MAX_RUNS runs of about equal length where there are more (cells with a
+horizon demand in the hundreds; within such a run units are worth alike).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from rules.expected import expected_sold, units_above
+from solvers.problem import F64, I64, WORTH_BITS, Problem, UnitCosts
+from solvers.split import whole
+
+# Chances this close to 1 round to one worth (1/4 of the smallest step).
+SURE = 2.0 ** -(WORTH_BITS + 2)
+MAX_RUNS = 64
+
+
+@dataclass(frozen=True)
+class WorthRuns:
+    """Some cells' runs: cell `cell[i]` has runs `indptr[i]:indptr[i + 1]`, each of
+    `length` units from the cell's first unit on, worth `value` fen each."""
+
+    cell: I64
+    indptr: I64
+    length: I64
+    value: F64
+
+
+def worth_runs(cell: I64, mean: F64, size: F64, have: I64, most: I64, price: F64) -> WorthRuns:
+    """The runs of cells `cell` (demand `mean`, `size` over the horizon; `have` units
+    held already, `most` more worth a target; `price` in fen), up to have + most units.
+    Cells without such units get none."""
+    sure = units_above(np.full(mean.size, 1.0 - SURE), mean, size).astype(np.int64)
+    end = have + most
+    # The first run ends where the units held or the sure ones end, whichever is later.
+    head = np.minimum(np.maximum(sure, have), end)
+    band = end - head
+    n_band = np.minimum(band, MAX_RUNS)
+    n_runs = (head > 0) + n_band
+    # Run ends per cell: the head's, then the band split into n_band near-equal runs.
+    run = np.repeat(np.arange(cell.size), n_runs)
+    first = np.cumsum(n_runs) - n_runs
+    k = np.arange(run.size) - first[run] + 1 - (head > 0)[run]  # 0 at the head's end
+    per = np.maximum(n_band, 1)[run]
+    stop = head[run] + (band[run] * k) // per
+    start = np.where(k > 0, head[run] + (band[run] * (k - 1)) // per, 0)
+    sold = expected_sold(stop, mean[run], size[run]) - expected_sold(start, mean[run], size[run])
+    length = stop - start
+    live = n_runs > 0
+    return WorthRuns(
+        cell=cell[live],
+        indptr=np.concatenate([[0], np.cumsum(n_runs[live])]).astype(np.int64),
+        length=length,
+        value=price[run] * sold / length,
+    )
+
+
+def with_unit_costs(problem: Problem, runs: list[WorthRuns]) -> Problem:
+    """The problem with the runs' cells priced by worth, on the SKUs something couples
+    to others (a shop capacity, a value budget, a supply group, a bundle): elsewhere
+    the rule's own split, which is the solver's plan, is already the best by worth."""
+    if not runs:
+        return problem
+    coupled = problem.feature_bits != 0
+    cell = np.concatenate([r.cell for r in runs])
+    order = np.argsort(cell, kind="stable")
+    sizes = np.concatenate([np.diff(r.indptr) for r in runs])
+    shifts = _shifts(runs)
+    first = np.concatenate([r.indptr[:-1] + at for r, at in zip(runs, shifts, strict=True)])
+    keep = order[coupled[problem.cell_sku[cell[order]]]]
+    if not keep.size:
+        return problem
+    kept_sizes = sizes[keep]
+    at = np.cumsum(kept_sizes) - kept_sizes
+    index = np.repeat(first[keep] - at, kept_sizes) + np.arange(int(kept_sizes.sum()))
+    length = np.concatenate([r.length for r in runs])[index]
+    value = np.concatenate([r.value for r in runs])[index]
+    indptr = np.concatenate([[0], np.cumsum(kept_sizes)]).astype(np.int64)
+    costs = UnitCosts.of_values(cell[keep], indptr, length, value)
+    return whole(replace(problem, unit_costs=costs))
+
+
+def _shifts(runs: list[WorthRuns]) -> list[int]:
+    """Where each list's runs start once all lists' runs are put one after another."""
+    counts = [int(r.length.size) for r in runs]
+    return [sum(counts[:i]) for i in range(len(runs))]
