@@ -57,8 +57,12 @@ def worth_runs(cell: I64, mean: F64, size: F64, have: I64, most: I64, price: F64
     k = np.arange(run.size) - first[run] + 1 - (head > 0)[run]  # 0 at the head's end
     per = np.maximum(n_band, 1)[run]
     stop = head[run] + (band[run] * k) // per
-    start = np.where(k > 0, head[run] + (band[run] * (k - 1)) // per, 0)
-    sold = expected_sold(stop, mean[run], size[run]) - expected_sold(start, mean[run], size[run])
+    # E[min(D, x)] at each run's end; a run starts where the cell's previous one ends
+    # (at 0, where E[min(D, 0)] = 0).
+    upto = expected_sold(stop, mean[run], size[run])
+    opens = np.arange(run.size) == first[run]
+    start = np.where(opens, 0, np.roll(stop, 1))
+    sold = upto - np.where(opens, 0.0, np.roll(upto, 1))
     length = stop - start
     live = n_runs > 0
     return WorthRuns(

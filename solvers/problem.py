@@ -369,8 +369,10 @@ class Problem:
     @property
     def scale(self) -> int:
         """Cost unit: the rank scale, times WORTH_RANGE where units have their own worth
-        (worths then fit between a target's and an over-target unit's cost). With up
-        to 2^12 shops and 2^29 units a cell, costs x units stay below 2^63."""
+        (worths then fit between a target's and an over-target unit's cost). Every
+        unit cost is within 4 x scale: 2^25 at 5 shops, 2^35 at 4,095, so a plan's
+        cost stays within int64 up to 2^38 units at 5 shops and 2^28 at 4,095 (a
+        backend that overflows says so, and the next one in the chain solves)."""
         if self.unit_costs is None:
             return self.rank_scale
         return self.rank_scale << WORTH_BITS
