@@ -23,6 +23,7 @@ from rules.compile import compile_problem
 from rules.expected import GAIN_FLOOR, expected_sold, horizon_demand
 from rules.load import parse_ruleset
 from rules.worth import MAX_RUNS, SURE, worth_runs
+from solvers.lp import MIP_GAP
 from solvers.problem import WORTH_RANGE, Feature, objective, violations
 from solvers.reference import Reference
 from solvers.registry import available_backends
@@ -64,11 +65,13 @@ def expected_revenue(index: SnapshotIndex, x: np.ndarray, horizon: float) -> flo
     return float((price * expected_sold(x, mean, size)).sum())
 
 
-def best_revenue(index: SnapshotIndex, pools: list[int], capacity: int, horizon: float) -> float:
+def best_revenue(
+    index: SnapshotIndex, pools: list[int], limit: int, horizon: float, by_value: bool = False
+) -> float:
     """The most expected revenue over every allocation with at most each SKU's pool and
-    at most `capacity` units on shop A (rank 0): per SKU, for each number of units on A,
-    the best split of the rest over its other shops (a knapsack, value by value); then
-    a knapsack over the SKUs on A's capacity."""
+    at most `limit` on shop A (rank 0): units, or with `by_value` their value in fen.
+    Per SKU, for each number of units on A, the best split of the rest over its other
+    shops (a knapsack, value by value); then a knapsack over the SKUs on A's limit."""
     mean, size = horizon_demand(index.velocity, index.dispersion, horizon)
 
     def sold(c: int, units: int) -> float:
@@ -83,11 +86,13 @@ def best_revenue(index: SnapshotIndex, pools: list[int], capacity: int, horizon:
         for c in (int(c) for c in cells if c != a_cell):
             rest = knapsack(rest, {x: sold(c, x) for x in range(pool + 1)}, pool)
         best_rest = [max(v for u, v in rest.items() if u <= m) for m in range(pool + 1)]
+        use = int(price) if by_value else 1
         per_a = {
-            a: price * (sold(a_cell, a) + best_rest[pool - a])
-            for a in range(min(pool, capacity) + 1)
+            a * use: price * (sold(a_cell, a) + best_rest[pool - a])
+            for a in range(pool + 1)
+            if a * use <= limit
         }
-        on_a = knapsack(on_a, per_a, capacity)
+        on_a = knapsack(on_a, per_a, limit)
     return max(on_a.values())
 
 
@@ -125,26 +130,56 @@ def competing(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(competing())
 def test_plans_reach_the_most_expected_revenue(case: dict[str, Any]) -> None:
+    """SKUs competing for shop A's capacity (min cost flow)."""
     index = priced_index(case["pools"], case["prices"], case["velocity"], case["sizes"])
     capacity, horizon = case["capacity"], case["horizon"]
-    out = run_planner(
-        index, parse_ruleset({"rules": revenue_rules("revenue", capacity, horizon)}), NORMAL
-    )
-    x = out.solved.x
-    pools = list(case["pools"].values())
+    x = plan_x(index, revenue_rules("revenue", capacity, horizon))
     assert x[index.cell_shop == 0].sum() <= capacity
-    got = expected_revenue(index, x, horizon)
-    best = best_revenue(index, pools, capacity, horizon)
-    # What the model leaves out: units below GAIN_FLOOR's chance and the sure units'
-    # spread are worth nothing apart; each unit's worth is rounded to 1/WORTH_RANGE of
-    # the most a unit is worth (at most the highest price).
-    top = float(index.price_cents.max(initial=0))
-    slack = sum(pools) * top * (GAIN_FLOOR + SURE + 1.0 / WORTH_RANGE) + 1e-6
-    assert best - slack <= got <= best + 1e-6
-    units = run_planner(
-        index, parse_ruleset({"rules": revenue_rules("units", capacity, horizon)}), NORMAL
+    pools = list(case["pools"].values())
+    assert_most_revenue(index, x, pools, best_revenue(index, pools, capacity, horizon), horizon)
+    units = plan_x(index, revenue_rules("units", capacity, horizon))
+    assert expected_revenue(index, units, horizon) <= expected_revenue(index, x, horizon) + slack(
+        index, pools
     )
-    assert expected_revenue(index, units.solved.x, horizon) <= got + slack
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(competing(), st.integers(0, 600))
+def test_plans_reach_the_most_expected_revenue_under_a_value_budget(
+    case: dict[str, Any], budget: int
+) -> None:
+    """SKUs competing for shop A's value budget (`budget` yuan; the MIP)."""
+    index = priced_index(case["pools"], case["prices"], case["velocity"], case["sizes"])
+    horizon = case["horizon"]
+    rules = [
+        {"id": "es", "type": "expected_sales", "horizon_days": horizon, "objective": "revenue"},
+        {"id": "budget", "type": "value_budget", "budgets": {"A": f"{budget}.00"}},
+    ]
+    x = plan_x(index, rules)
+    on_a = index.cell_shop == 0
+    assert int(np.dot(x[on_a], index.price_cents[index.cell_sku[on_a]])) <= budget * 100
+    pools = list(case["pools"].values())
+    best = best_revenue(index, pools, budget * 100, horizon, by_value=True)
+    assert_most_revenue(index, x, pools, best, horizon)
+
+
+def plan_x(index: SnapshotIndex, rules: list[dict[str, Any]]) -> np.ndarray:
+    return run_planner(index, parse_ruleset({"rules": rules}), NORMAL).solved.x
+
+
+def slack(index: SnapshotIndex, pools: list[int]) -> float:
+    """What the model leaves out, per unit at most the highest price times: the chance
+    of units below GAIN_FLOOR's and the sure units' spread (worth nothing apart), the
+    rounding of worths to 1/WORTH_RANGE of the most, and the MIP's relative gap."""
+    top = float(index.price_cents.max(initial=0))
+    return sum(pools) * top * (GAIN_FLOOR + SURE + 1.0 / WORTH_RANGE + 3 * MIP_GAP) + 1e-6
+
+
+def assert_most_revenue(
+    index: SnapshotIndex, x: np.ndarray, pools: list[int], best: float, horizon: float
+) -> None:
+    got = expected_revenue(index, x, horizon)
+    assert best - slack(index, pools) <= got <= best + 1e-6
 
 
 def test_a_scarce_capacity_goes_to_the_dearer_sku() -> None:
