@@ -41,6 +41,15 @@ def _run_shipped(name: str) -> ScenarioRun:
     return run_scenario(scenario, snapshot, ruleset, scenario.simulation.settings())
 
 
+def _run_short(name: str, days: int) -> ScenarioRun:
+    """A shipped file as shipped, over its first `days` days."""
+    path = SCENARIOS / f"{name}.yaml"
+    document = scenario_document(load_scenario(path))
+    document["simulation"] = {**document["simulation"], "horizon_days": days}
+    scenario = parse_scenario(document, path)
+    return run_scenario(scenario, *load_base(scenario), scenario.simulation.settings())
+
+
 @pytest.fixture(scope="module")
 def shipped() -> dict[str, ScenarioRun]:
     return {name: _run_shipped(name) for name in SHIPPED}
@@ -83,12 +92,7 @@ def test_learned_demand_runs_small_and_every_omnistock_arm_beats_equal_shares() 
     """learned-demand.yaml over 5 days: no omnistock arm oversells, and each (whatever
     it knows of demand) leaves fewer units unsold and loses fewer sales avoidably than the
     incumbents' equal shares on the same demand."""
-    path = SCENARIOS / "learned-demand.yaml"
-    document = scenario_document(load_scenario(path))
-    document["simulation"] = {**document["simulation"], "horizon_days": 5}
-    scenario = parse_scenario(document, path)
-    run = run_scenario(scenario, *load_base(scenario), scenario.simulation.settings())
-    by_name = {r.name: r for r in run.results}
+    by_name = {r.name: r for r in _run_short("learned-demand", 5).results}
     equal = by_name.pop("incumbent-equal").kpis
     assert len(by_name) == 9
     for name, result in by_name.items():
@@ -103,12 +107,7 @@ def test_versus_incumbent_replans_daily_and_arms_without_safety_beat_equal_share
     every omnistock arm plans each day and oversells nothing; the arms without safety
     stock, whatever they know of demand, sell more than the incumbents' equal shares and
     lose under half their avoidable sales; omnistock loses fewer under the Double-11."""
-    path = SCENARIOS / "versus-incumbent.yaml"
-    document = scenario_document(load_scenario(path))
-    document["simulation"] = {**document["simulation"], "horizon_days": 4}
-    scenario = parse_scenario(document, path)
-    run = run_scenario(scenario, *load_base(scenario), scenario.simulation.settings())
-    by_name = {r.name: r for r in run.results}
+    by_name = {r.name: r for r in _run_short("versus-incumbent", 4).results}
     for result in by_name.values():
         assert result.kpis["units_oversold"] == 0 or result.planner == "incumbent"
         assert result.plans_made == 4, result.name
