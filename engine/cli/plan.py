@@ -6,15 +6,17 @@ Errors go to stderr as a list naming the file, field, rule or SKU - never a trac
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
+import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import numpy as np
 import typer
@@ -99,7 +101,7 @@ def plan(
     settings = read_settings()
     # One plan, then the process ends: what it builds lives until then.
     with collector_paused():
-        document = _plan_of_files(
+        document, inputs = _plan_of_files(
             snapshot, rules, planned_mode, solver, time_limit, settings, not as_json
         )
         if output is not None and writer is not None:
@@ -108,9 +110,32 @@ def plan(
             sys.stdout.buffer.write(plan_json(document))
         else:
             _print_plan(document, output)
+        if _is_the_command():
+            end_process()
         # Freed here, not after: the collector's first pass once resumed would scan it
         # all (0.3 s at 300,000 SKUs).
-        del document
+        del document, inputs
+
+
+def _is_the_command() -> bool:
+    """Whether this process is `omnistock` itself (its script, or `python -m
+    engine.cli`), not a program calling the command's function (a test's CliRunner)."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None:
+        return bool(spec.name == "engine.cli.__main__")
+    return Path(getattr(main, "__file__", "") or "").name == "omnistock"
+
+
+def end_process() -> NoReturn:
+    """End a process whose work is done (the plan file written, closed and renamed)
+    without freeing what it built: the exit handlers run and the output is flushed,
+    but not the interpreter's teardown, which would free the snapshot's rows, the
+    index and the plan one object at a time (0.4-0.9 s at 300,000 SKUs) for nothing."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _plan_of_files(
@@ -121,9 +146,10 @@ def _plan_of_files(
     time_limit: float,
     settings: Settings,
     show_stages: bool,
-) -> dict[str, Any]:
-    """The plan document (allocations as columns) of the files; exit naming the fault
-    if they do not plan."""
+) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """The plan document (allocations as columns) of the files, and what it was made
+    from (kept, not freed, until the process ends: see `end_process`); exit naming the
+    fault if they do not plan."""
     try:
         columns = load_snapshot_columns(snapshot)
         ruleset = load_ruleset(rules)
@@ -136,7 +162,7 @@ def _plan_of_files(
         with _stages(show_stages and sys.stderr.isatty()) as say:
             say("index")
             index = SnapshotIndex.of_columns(columns)
-            return plan_document(
+            document = plan_document(
                 index,
                 ruleset,
                 the_mode,
@@ -146,6 +172,7 @@ def _plan_of_files(
                 progress=say,
                 columnar=True,
             )
+            return document, (columns, index, ruleset)
     except KNOWN_ERRORS as error:
         fail(error)
 

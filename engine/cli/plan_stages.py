@@ -1,6 +1,7 @@
 """`omnistock plan`'s stages timed one by one in a new process, as the command runs them:
 imports, read + validate, index, input hash, compile + solve, assembly, writing the plan
-JSON, printing its summary, and freeing it. Run as `python -m engine.cli.plan_stages
+JSON and printing its summary (then the process ends without freeing them, as the
+command does: `end_process`). Run as `python -m engine.cli.plan_stages
 SNAPSHOT RULES PLAN`; prints each stage's wall and CPU seconds as JSON (`omnistock
 bench-e2e --stages` shows them)."""
 
@@ -20,7 +21,7 @@ from rich.console import Console  # noqa: E402
 
 import engine.cli.plan  # noqa: E402 - what the command imports
 from engine.cli.common import read_settings  # noqa: E402
-from engine.cli.plan import _print_plan  # noqa: E402
+from engine.cli.plan import _print_plan, end_process  # noqa: E402
 from engine.core.index import SnapshotIndex  # noqa: E402
 from engine.core.io import load_snapshot_columns, write_plan_json  # noqa: E402
 from engine.planning.planner import _assemble, columns_hash, run_planner  # noqa: E402
@@ -60,11 +61,10 @@ def main(snapshot: Path, rules: Path, plan: Path) -> dict[str, list[float]]:
     lap("write")
     _print_plan(document, plan)
     lap("summary")
-    del document, outcome, index, columns
-    lap("free")
     return times
 
 
 if __name__ == "__main__":
     paths = [Path(arg) for arg in sys.argv[1:4]]
     sys.stdout.write(json.dumps(main(*paths)) + "\n")
+    end_process()
