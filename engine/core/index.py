@@ -230,17 +230,14 @@ class SnapshotIndex:
         order = np.lexsort((np.array(shop_ids), shop_priority))
         shop_rank = np.empty(n_h, dtype=np.int64)
         shop_rank[order] = np.arange(n_h)
-        # Cells: every SKU with every shop of its brand, ordered by SKU then shop rank.
-        parts_s, parts_h = [], []
-        for code in range(len(brands)):
-            skus_b = np.flatnonzero(sku_brand == code)
-            shops_b = order[shop_brand[order] == code]
-            parts_s.append(np.repeat(skus_b, shops_b.size))
-            parts_h.append(np.tile(shops_b, skus_b.size))
-        cell_sku = np.concatenate(parts_s) if parts_s else np.zeros(0, dtype=np.int64)
-        cell_shop = np.concatenate(parts_h) if parts_h else np.zeros(0, dtype=np.int64)
-        sort = np.lexsort((shop_rank[cell_shop], cell_sku))
-        cell_sku, cell_shop = cell_sku[sort], cell_shop[sort]
+        # Cells: every SKU with every shop of its brand, ordered by SKU then shop rank,
+        # laid out in that order (sorting a million cells so cost 0.1-0.2 s).
+        brand_shops = [order[shop_brand[order] == code] for code in range(len(brands))]
+        per_brand = np.array([shops.size for shops in brand_shops], dtype=np.int64)
+        ranked = np.concatenate([order[:0], *brand_shops])  # each brand's shops by rank
+        shops_of_sku = per_brand[sku_brand]
+        cell_sku = np.repeat(np.arange(len(sku_ids), dtype=np.int64), shops_of_sku)
+        cell_shop = ranked[_spans((np.cumsum(per_brand) - per_brand)[sku_brand], shops_of_sku)]
         key = cell_sku * max(n_h, 1) + cell_shop
         cell_order = np.argsort(key, kind="stable")
         missing = [b for b in BUCKETS if b not in stock]
@@ -277,14 +274,12 @@ class SnapshotIndex:
             velocity_given=np.zeros(cell_sku.size, dtype=bool),
             listed_given=np.zeros(cell_sku.size, dtype=bool),
         )
-        index.velocity = index.scatter_cells(*velocity)
-        index.velocity_given = index.scatter_cells(
-            velocity[0], velocity[1], np.ones(velocity[0].size)
-        ).astype(bool)
-        index.listed = index.scatter_cells(*listed).astype(np.int64)
-        index.listed_given = index.scatter_cells(
-            listed[0], listed[1], np.ones(listed[0].size)
-        ).astype(bool)
+        # Each section's cells found once, for its values and where it gives one.
+        v_cells, l_cells = index.cells_of(*velocity[:2]), index.cells_of(*listed[:2])
+        index.velocity = index.scatter_to(v_cells, velocity[2])
+        index.velocity_given = index.scatter_to(v_cells, np.ones(v_cells.size)).astype(bool)
+        index.listed = index.scatter_to(l_cells, listed[2]).astype(np.int64)
+        index.listed_given = index.scatter_to(l_cells, np.ones(l_cells.size)).astype(bool)
         if history is not None:
             cells = index.cells_of(history.sku, history.shop)
             index.history = CellHistory.of_rows(history, cells, index.n_cells)
@@ -302,8 +297,11 @@ class SnapshotIndex:
     def scatter_cells(self, sku: I64, shop: I64, values: NDArray[np.generic]) -> F64:
         """A per-cell array from (sku, shop, value) rows; rows that are no cell are
         dropped (the snapshot validation refuses them before they get here)."""
+        return self.scatter_to(self.cells_of(sku, shop), values)
+
+    def scatter_to(self, cells: I64, values: NDArray[np.generic]) -> F64:
+        """A per-cell array of `values` at `cells` (`cells_of`; -1: dropped)."""
         out = np.zeros(self.n_cells, dtype=np.float64)
-        cells = self.cells_of(sku, shop)
         ok = cells >= 0
         out[cells[ok]] = values[ok]
         return out
