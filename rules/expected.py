@@ -149,6 +149,7 @@ def greedy_split(
     low: I64,
     high: I64,
     amount: I64,
+    most: I64 | None = None,
 ) -> I64:
     """Per cell (grouped by SKU in `by`, sorted by SKU, then by shop rank within a SKU),
     the units that maximise a SKU's expected sales: `amount[g]` units of group g go to
@@ -157,15 +158,16 @@ def greedy_split(
 
     Each group places min(amount, the units of gain at least GAIN_FLOOR within the
     bounds), or just its `low`s where those alone reach the amount (soft floors, which
-    the solver fills by shop rank)."""
+    the solver fills by shop rank). `most`: `worth_a_target`'s answer, when the caller
+    has it."""
 
     def level(gain: F64, at: I64) -> I64:
         above = units_above(gain, mean[at], size[at]) - have[at]
         return np.clip(above, low[at], high[at]).astype(np.int64)
 
-    every = np.arange(mean.size)
     # At the floor of gains: every unit worth a target. With enough stock, the split.
-    most = level(np.full(mean.size, GAIN_FLOOR), every)
+    if most is None:
+        most = worth_a_target(mean, size, have, low, high)
     low_total = by.sum(low)
     floors_only = low_total >= amount
     x = np.where(by.spread(floors_only), low, most)
@@ -212,6 +214,13 @@ def greedy_split(
     band = np.where(tied[sub.group], x_lo - x_hi, 0)
     x[at] = x_sub + sequential_fill(sub.group, band, np.where(tied, spare, 0))
     return x
+
+
+def worth_a_target(mean: F64, size: F64, have: I64, low: I64, high: I64) -> I64:
+    """Per cell, its units beyond `have` that sell with probability at least
+    GAIN_FLOOR, within `low` .. `high`."""
+    above = units_above(np.full(mean.size, GAIN_FLOOR), mean, size) - have
+    return np.clip(above, low, high).astype(np.int64)
 
 
 def _likeliest(

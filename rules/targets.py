@@ -46,7 +46,7 @@ from rules.catalog import (
     ids_in,
 )
 from rules.draft import F64, I64, NONE, Draft, Mask, Stage
-from rules.expected import GAIN_FLOOR, greedy_split, horizon_demand, units_above
+from rules.expected import greedy_split, horizon_demand, worth_a_target
 from rules.worth import worth_runs
 from solvers.problem import Grouping, row_sums
 
@@ -238,10 +238,9 @@ def _expected_sales(
     by = Grouping.of_sorted(ix.cell_sku[at], ix.n_skus)
     if q.whole is None:
         q.whole = np.full(q.n_cells, -1, dtype=np.int64)
-    q.whole[at] = greedy_split(by, mean, size, lb, own_floor, room, amount)
+    most = worth_a_target(mean, size, lb, own_floor, room)
+    q.whole[at] = greedy_split(by, mean, size, lb, own_floor, room, amount, most)
     if rule.objective == "revenue":
-        worth_most = np.full(at.size, GAIN_FLOOR)
-        most = np.clip(units_above(worth_most, mean, size) - lb, own_floor, room).astype(np.int64)
         # No cell holds more than its pins plus what the others' pins leave of the pool.
         free = np.maximum(d.pool + d.share_base_extra - d.per_sku(d.lb), 0)
         np.minimum(most, free[ix.cell_sku[at]], out=most)
