@@ -49,6 +49,9 @@ class LoadReport:
     # Each worker's share of them, largest first: the kernel spreads connections over
     # the workers by a hash, and the busiest worker sets the pace and the p99.
     worker_cpu_s: tuple[float, ...] = ()
+    # Answers that said `Connection: close`: each such client connected again and was
+    # placed on a worker anew (a server evening out its workers' connections).
+    reconnects: int = 0
 
     @property
     def cpu_ms_per_plan(self) -> float | None:
@@ -159,10 +162,11 @@ def run_load(
     versions: set[int] = set()
     planner: list[float] = []
     errors = 0
+    reconnects = 0
     lock = threading.Lock()
 
     def client_loop() -> None:
-        nonlocal errors
+        nonlocal errors, reconnects
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=url, headers=headers, timeout=300) as client:
             for _ in range(per_client):
@@ -172,6 +176,7 @@ def run_load(
                 with lock:
                     latencies.append(elapsed)
                     errors += answer.status_code != 200
+                    reconnects += answer.headers.get("connection") == "close"
                     if answer.status_code == 200:
                         # orjson: the client shares the machine with the server, and
                         # the standard parser's CPU on a 0.6 MB plan would be taken from it.
@@ -209,6 +214,7 @@ def run_load(
         planner_p50_ms=statistics.median(planner) * 1000 if planner else 0.0,
         server_cpu_s=sum(cpu_after.values()) - sum(cpu_before.values()) if server_pid else None,
         worker_cpu_s=_worker_shares(server_pid, cpu_before, cpu_after),
+        reconnects=reconnects,
     )
 
 

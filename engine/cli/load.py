@@ -61,5 +61,8 @@ def load(
         # the busier worker set the pace and the p99, which this line makes visible.
         split = " + ".join(f"{cpu:.1f}" for cpu in report.worker_cpu_s)
         typer.echo(f"workers: {split} s CPU")
+    if report.reconnects:
+        # Answers with `Connection: close` from a worker above its share (api/placement.py).
+        typer.echo(f"connections placed again: {report.reconnects}")
     if report.errors:
         raise typer.Exit(1)

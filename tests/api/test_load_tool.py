@@ -38,6 +38,7 @@ def test_load_with_a_stock_writer_against_a_real_server(tmp_path: Path) -> None:
     assert version == 1 + report.stock_changes  # the snapshot put, then each patch
     assert 1 <= report.stock_versions <= version
     assert 0 < report.planner_p50_ms < report.max_ms  # the plan's part of a request
+    assert report.reconnects == 0  # one worker: no connection is placed again
 
 
 def test_the_cpu_of_a_process_tree_counts_its_children() -> None:
