@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -174,3 +175,32 @@ def test_fast_canonical_bytes_are_the_standard_encoders(doc: Any) -> None:
     # Floats where orjson_floats() allows the fast path, any text, any keys.
     standard = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert canonical_bytes(doc, fast=True) == standard.encode()
+
+
+@pytest.mark.parametrize("given", [(), ("reserved",), ("defective", "unpaid"), BUCKETS[1:]])
+def test_stock_rows_giving_the_same_buckets_hash_as_the_model(given: tuple[str, ...]) -> None:
+    # Every row gives these buckets (and on_hand): the rows' text is completed by
+    # putting the missing keys in, not by reading them again.
+    doc = copy.deepcopy(_demo())
+    for n, row in enumerate(doc["stock"]):
+        doc["stock"][n] = {"sku": row["sku"], "warehouse": row["warehouse"], "on_hand": 3}
+        row = doc["stock"][n]
+        for bucket in given:
+            row[bucket] = n % 4
+    typed = read_typed_columns(_text(doc, None))
+    assert typed is not None and typed.dumped is not None
+    model = parse_snapshot(doc)
+    ruleset = parse_ruleset(build_demo(seed=4, skus=100)[1])
+    assert columns_hash(typed, ruleset, "normal") == input_hash(model, ruleset, "normal")
+    assert typed.snapshot() == model
+
+
+def test_row_fields_are_in_sorted_order() -> None:
+    # The input hash writes struct fields in their order, as sorted keys.
+    from engine.core import typed_rows
+
+    for row in (typed_rows.SkuRow, typed_rows.FullSkuRow, typed_rows.StockRow):
+        assert list(row.__struct_fields__) == sorted(row.__struct_fields__)
+    for row in (typed_rows.FullStockRow, typed_rows.VelocityRow, typed_rows.ListedRow):
+        assert list(row.__struct_fields__) == sorted(row.__struct_fields__)
+    assert list(typed_rows.ComponentRow.__struct_fields__) == ["qty", "sku"]
