@@ -4,6 +4,7 @@ plans run away from the request and are stored like any other."""
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import asdict
 from typing import Literal
 
@@ -45,15 +46,53 @@ def plan_now_or_job(
     return save_plan(store, document, meta)
 
 
-_TURNS: dict[int, threading.BoundedSemaphore] = {}
+class FairTurns:
+    """At most `at_once` holders, the others served in the order they came.
+
+    A semaphore lets a thread that arrives just as a turn is given back take it before
+    the waiter that was woken for it, and that waiter then queues again at the back: a
+    plan request could be passed over again and again while 8 others wait in a worker,
+    which is the p99. Here a turn given back goes straight to the longest waiter."""
+
+    def __init__(self, at_once: int) -> None:
+        self._lock = threading.Lock()
+        self._free = at_once
+        self._waiting: deque[threading.Lock] = deque()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return
+            gate = threading.Lock()
+            gate.acquire()
+            self._waiting.append(gate)
+        gate.acquire()  # opened by the holder that hands its turn over
+
+    @property
+    def waiting(self) -> int:
+        """Threads waiting for a turn now."""
+        with self._lock:
+            return len(self._waiting)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().release()  # the turn passes on, never freed
+            else:
+                self._free += 1
+
+
+_TURNS: dict[int, FairTurns] = {}
 _TURNS_MADE = threading.Lock()
 
 
-def _turn(at_once: int) -> threading.BoundedSemaphore:
+def _turn(at_once: int) -> FairTurns:
     """The process's turns for planning now (`Settings.plans_at_once` of them): the
-    requests of one worker's thread pool plan in turn, not all at once under the GIL."""
+    requests of one worker's thread pool plan in turn, in the order they came, not all
+    at once under the GIL."""
     with _TURNS_MADE:
-        return _TURNS.setdefault(at_once, threading.BoundedSemaphore(at_once))
+        return _TURNS.setdefault(at_once, FairTurns(at_once))
 
 
 # --- the job ----------------------------------------------------------------------------

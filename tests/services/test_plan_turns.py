@@ -61,3 +61,51 @@ def test_no_more_plans_at_once_than_the_setting(
 def test_the_setting_is_at_least_one() -> None:
     with pytest.raises(ValueError, match="plans_at_once"):
         Settings(plans_at_once=0)
+
+
+def test_turns_go_in_the_order_asked_even_to_one_asking_again_at_once() -> None:
+    """A semaphore lets the thread that gives a turn back take it again at once, ahead
+    of the waiters (each then queues anew at the back); fair turns go to the longest
+    waiter, and the one asking again waits behind them."""
+    turns = plan_jobs.FairTurns(1)
+    order: list[str] = []
+
+    def plan(name: str) -> None:
+        with turns:
+            order.append(name)
+
+    waiters = [threading.Thread(target=plan, args=(name,)) for name in ("b", "c")]
+    with turns:
+        order.append("a")
+        for count, waiter in enumerate(waiters, start=1):
+            waiter.start()
+            while turns.waiting < count:  # each in the queue before the next comes
+                time.sleep(0.001)
+    plan("a again")  # at once, while "b" is only being woken
+    for waiter in waiters:
+        waiter.join()
+    assert order == ["a", "b", "c", "a again"]
+
+
+@pytest.mark.parametrize("at_once", [1, 3])
+def test_fair_turns_hold_no_more_than_at_once(at_once: int) -> None:
+    turns = plan_jobs.FairTurns(at_once)
+    inside = {"now": 0, "most": 0}
+    count = threading.Lock()
+
+    def plan() -> None:
+        with turns:
+            with count:
+                inside["now"] += 1
+                inside["most"] = max(inside["most"], inside["now"])
+            time.sleep(0.01)
+            with count:
+                inside["now"] -= 1
+
+    threads = [threading.Thread(target=plan) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert inside == {"now": 0, "most": at_once}
+    assert turns.waiting == 0
