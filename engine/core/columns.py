@@ -64,8 +64,8 @@ class SnapshotColumns:
     velocity: tuple[I64, I64, F64]  # (SKU code, shop code, units per day)
     listed: tuple[I64, I64, I64]  # (SKU code, shop code, quantity)
     history: HistoryRows | None = None  # the sales history, if the snapshot has one
-    # rows as dicts, msgspec structs or their JSON text (engine/core/typed_rows.py)
-    dumped: dict[str, list[Any] | msgspec.Raw] | None = None
+    # rows as dicts or as msgspec structs (engine/core/typed_rows.py: written alike)
+    dumped: dict[str, list[Any]] | None = None
     model: Snapshot | None = None  # the model the columns were built from, if any
 
     @property
@@ -435,15 +435,9 @@ def snapshot_json(columns: SnapshotColumns) -> bytes:
     return canonical_bytes(doc | _plain(columns.dumped), fast=False)
 
 
-def _plain(sections: dict[str, Any]) -> dict[str, Any]:
-    """Row sections as plain data: msgspec structs (engine/core/typed_rows.py) as dicts,
-    a section kept as its JSON text parsed."""
-    return {
-        name: msgspec.json.decode(rows)
-        if isinstance(rows, msgspec.Raw)
-        else msgspec.to_builtins(rows)
-        for name, rows in sections.items()
-    }
+def _plain(sections: dict[str, list[Any]]) -> dict[str, Any]:
+    """Row sections as plain data (msgspec structs, engine/core/typed_rows.py, as dicts)."""
+    return {name: msgspec.to_builtins(rows) for name, rows in sections.items()}
 
 
 def orjson_floats(values: F64) -> bool:

@@ -162,14 +162,9 @@ def read_typed_columns(text: bytes) -> SnapshotColumns | None:
     return columns if text.count(b":") == colons else None
 
 
-def _given(values: list[Any], default: Any) -> tuple[list[Any], int]:
-    """The values with UNSET as `default`, and how many were given."""
-    missing = values.count(UNSET)
-    if missing == 0:
-        return values, len(values)
-    if missing == len(values):
-        return [default] * len(values), 0
-    return [default if v is UNSET else v for v in values], len(values) - missing
+def _given(rows: list[Any], fields: tuple[str, ...]) -> int:
+    """How many values of these fields the rows give in all (UNSET: left out)."""
+    return sum(len(rows) - list(map(attrgetter(f), rows)).count(UNSET) for f in fields)
 
 
 def _columns(document: _Document) -> tuple[SnapshotColumns, int]:
@@ -186,13 +181,19 @@ def _columns(document: _Document) -> tuple[SnapshotColumns, int]:
     shop_pos = _positions([s.id for s in head.shops])
     wh_pos = _positions([w.id for w in head.warehouses])
 
-    skus = _SKUS.decode(document.skus)
+    # Each section read as given (to count the keys given: see the colons), then with
+    # the defaults in where a row leaves a field out (the rows the model writes).
+    skus: list[Any] = _SKUS.decode(document.skus)
+    given = 3 * len(skus) + _given(skus, _SKU_OPTIONAL)  # id, brand, price, optional
+    colons += given
+    if given < 6 * len(skus):
+        skus = _FULL_SKUS.decode(document.skus)
     sku_ids: list[str] = list(map(attrgetter("id"), skus))
     sku_pos = _positions(sku_ids)
     sku_brand = _codes(list(map(attrgetter("brand"), skus)), brand_pos)
-    categories, given_categories = _given(list(map(attrgetter("category"), skus)), "")
-    tags, given_tags = _given(list(map(attrgetter("tags"), skus)), [])
-    components, given_components = _given(list(map(attrgetter("components"), skus)), [])
+    categories: list[str] = list(map(attrgetter("category"), skus))
+    tags: list[list[str]] = list(map(attrgetter("tags"), skus))
+    components: list[list[ComponentRow]] = list(map(attrgetter("components"), skus))
     prices = list(map(attrgetter("price"), skus))
     price_text, price_cents = _distinct_prices(prices)
     bundle_rows = _bundles(sku_ids, sku_pos, components)
@@ -200,22 +201,30 @@ def _columns(document: _Document) -> tuple[SnapshotColumns, int]:
     # repeat), categories and tags; rare, so such a document is read the other way.
     texts = (sku_ids, categories, [t for ts in tags if ts for t in ts])
     _require(not any(":" in "".join(strings) for strings in texts))
-    colons += 3 * len(skus) + given_categories + given_tags + given_components
     colons += 2 * len(bundle_rows[0])
 
-    stock = _STOCK.decode(document.stock)
+    stock: list[Any] = _STOCK.decode(document.stock)
+    colons += 2 * len(stock)  # sku, warehouse; on_hand is a bucket
+    units: dict[str, Any] = {}
+    every_given = True
+    for bucket in BUCKETS:
+        values = list(map(attrgetter(bucket), stock))
+        missing = values.count(UNSET)
+        colons += len(stock) - missing
+        every_given &= missing == 0
+        if missing == 0 or missing == len(stock):
+            units[bucket] = _ints(values) if missing == 0 else np.zeros(len(stock), np.int64)
+    if not every_given:
+        # Some rows leave a bucket out: the rows with their zeros, for the input hash.
+        stock = _FULL_STOCK.decode(document.stock)
+        for bucket in BUCKETS:
+            if bucket not in units:
+                units[bucket] = _ints(list(map(attrgetter(bucket), stock)))
     stock_at = (
         _codes(list(map(attrgetter("sku"), stock)), sku_pos),
         _codes(list(map(attrgetter("warehouse"), stock)), wh_pos),
     )
     _require(_unique(*stock_at, len(wh_pos)))
-    units: dict[str, Any] = {}
-    given_buckets: dict[str, int] = {}
-    colons += 2 * len(stock)  # sku, warehouse; on_hand is a bucket
-    for bucket in BUCKETS:
-        values, given_buckets[bucket] = _given(list(map(attrgetter(bucket), stock)), 0)
-        units[bucket] = _ints(values)
-        colons += given_buckets[bucket]
 
     shop_brand = _ints([brand_pos[s.brand] for s in head.shops])
     velocity = document.velocity or []
@@ -229,10 +238,9 @@ def _columns(document: _Document) -> tuple[SnapshotColumns, int]:
     quantities = _ints(list(map(attrgetter("quantity"), listed)))
     colons += 3 * (len(velocity) + len(listed))
 
-    complete = min(given_categories, given_tags, given_components) == len(skus)
-    dumped: dict[str, list[Any] | Raw] = {
-        "skus": skus if complete and price_text == prices else _full_skus(document, price_text),
-        "stock": _full_stock(stock, given_buckets, document),
+    dumped: dict[str, list[Any]] = {
+        "skus": skus if price_text == prices else _with_prices(skus, price_text),
+        "stock": stock,
         "velocity": velocity,
         "listed": listed,
     }
@@ -266,44 +274,9 @@ def _distinct_prices(prices: list[int | str]) -> tuple[list[str], Any]:
     return list(map(text_of.__getitem__, prices)), _ints(list(map(cents_of.__getitem__, prices)))
 
 
-_STOCK_KEYS = sorted(FullStockRow.__struct_fields__)
-_ORDERED = msgspec.json.Encoder(order="deterministic")  # fields sorted by definition
-
-
-def _full_stock(
-    stock: list[StockRow], given: dict[str, int], document: _Document
-) -> list[Any] | Raw:
-    """The stock rows as the model writes them (every bucket, 0 where not given), for
-    the input hash: the rows themselves where each gives every bucket. Where every row
-    gives the same buckets (as the demo's give 1 of 9), the rows' sorted compact JSON
-    with the missing keys put in by replacing the key that follows them: the text holds
-    no escape, so every quote in it bounds a string, and ',"sku":' is a key. Else the
-    rows are read again with defaults (0.3 s at 300,000 SKUs)."""
-    counts = set(given.values())
-    if counts == {len(stock)}:
-        return stock
-    if len(counts) > 1:
-        return _FULL_STOCK.decode(document.stock)
-    text = _ORDERED.encode(stock)
-    absent: list[str] = []
-    for n, key in enumerate(_STOCK_KEYS):
-        if key in given and given[key] == 0:
-            absent.append(key)
-            continue
-        if absent:
-            head = (b"{" if n == len(absent) else b",") + b'"' + key.encode() + b'":'
-            zeros = b"".join(b'"' + a.encode() + b'":0,' for a in absent)
-            text = text.replace(head, head[:1] + zeros + head[1:])
-            absent = []
-    if absent:  # keys after the last given one: none today (warehouse is required)
-        return _FULL_STOCK.decode(document.stock)
-    return Raw(text)
-
-
-def _full_skus(document: _Document, price_text: list[str]) -> list[FullSkuRow]:
-    """The SKU rows as the model writes them: defaults filled in, prices as fixed-point
-    text (`columns._prices`)."""
-    rows = _FULL_SKUS.decode(document.skus)
+def _with_prices(rows: list[Any], price_text: list[str]) -> list[Any]:
+    """The SKU rows with their prices as the model writes them (fixed-point text)."""
+    rows = rows.copy()
     for i, (row, text) in enumerate(zip(rows, price_text, strict=True)):
         if row.price != text:
             rows[i] = msgspec.structs.replace(row, price=text)

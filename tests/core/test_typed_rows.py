@@ -179,8 +179,8 @@ def test_fast_canonical_bytes_are_the_standard_encoders(doc: Any) -> None:
 
 @pytest.mark.parametrize("given", [(), ("reserved",), ("defective", "unpaid"), BUCKETS[1:]])
 def test_stock_rows_giving_the_same_buckets_hash_as_the_model(given: tuple[str, ...]) -> None:
-    # Every row gives these buckets (and on_hand): the rows' text is completed by
-    # putting the missing keys in, not by reading them again.
+    # Every row gives these buckets (and on_hand), the others left out: the rows the
+    # input hash writes hold every bucket.
     doc = copy.deepcopy(_demo())
     for n, row in enumerate(doc["stock"]):
         doc["stock"][n] = {"sku": row["sku"], "warehouse": row["warehouse"], "on_hand": 3}
