@@ -721,7 +721,7 @@ def prices_section(inputs: ReportInputs) -> Section:
                     Column("base", Text("Price", "价格"), "money"),
                     Column("lowest", Text("Lowest reachable", "可达最低价"), "money"),
                     Column("floor", Text("Floor", "底价"), "money"),
-                    Column("status", Text("Status", "状态"), "text"),
+                    Column("status", Text("Status", "状态"), "term"),
                 ),
                 tuple(
                     (
@@ -844,7 +844,7 @@ def settlement_section(inputs: ReportInputs) -> Section:
                 Text("Held exceptions by kind", "暂缓异常分类"),
                 (
                     Column("period", Text("Period", "期间"), "text"),
-                    Column("outcome", Text("Outcome", "结果"), "text"),
+                    Column("outcome", Text("Outcome", "结果"), "term"),
                     Column("records", Text("Records", "记录数"), "units"),
                 ),
                 outcomes,

@@ -30,7 +30,8 @@ LANGS = ("en", "zh")
 Lang = Literal["en", "zh"]
 # How a value is shown: text as is, units as whole numbers, money in yuan from fen,
 # a share as a percentage, a date as YYYY-MM-DD.
-Kind = Literal["text", "units", "money", "share", "date"]
+# `term`: a fixed key (a status, an outcome) shown in words (engine/reports/terms.py).
+Kind = Literal["text", "term", "units", "money", "share", "date"]
 Value = str | int | float | date | None
 
 

@@ -59,7 +59,8 @@ def _figure(chart: Chart, table: Table, lang: str, font: CjkFont | None) -> Figu
     category = table.column(chart.category)
     series = [table.column(key) for key in chart.series]
     rows = table.rows if chart.kind == "line" else table.rows[:BARS_AT_MOST]
-    labels = [_cut(shown(row[category], table.columns[category].kind)) for row in rows]
+    kind = table.columns[category].kind
+    labels = [_cut(shown(row[category], kind, lang)) for row in rows]
     names = [table.columns[i].label(lang) for i in series]
     title = chart.title(lang)
     if font is None and needs_cjk(" ".join([title, *labels, *names])):

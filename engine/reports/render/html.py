@@ -128,7 +128,7 @@ def table_view(t: Table, lang: str, rows_at_most: int = ROWS_AT_MOST) -> TableVi
     numeric = [c.kind in _NUMERIC for c in t.columns]
     headers = [Cell(c.label(lang), n) for c, n in zip(t.columns, numeric, strict=True)]
     rows = [
-        [Cell(shown(v, c.kind), n) for v, c, n in zip(row, t.columns, numeric, strict=True)]
+        [Cell(shown(v, c.kind, lang), n) for v, c, n in zip(row, t.columns, numeric, strict=True)]
         for row in t.rows[:rows_at_most]
     ]
     more = len(t.rows) - rows_at_most

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from engine.core.errors import InputError, Issue
 from engine.reports.model import LANGS, Kind, Report, Text, Value
+from engine.reports.terms import term
 
 MISSING = "—"  # a value the data does not have (not zero)
 
@@ -47,10 +48,12 @@ def money_text(fen: int) -> str:
     return f"{sign}¥{whole:,}.{cents:02d}"
 
 
-def shown(value: Value, kind: Kind) -> str:
+def shown(value: Value, kind: Kind, lang: str = "en") -> str:
     """A value as the HTML, the PDF and the chat summary show it."""
     if value is None:
         return MISSING
+    if kind == "term" and isinstance(value, str):
+        return term(value, lang)
     if kind == "money" and isinstance(value, int):
         return money_text(value)
     if kind == "share" and isinstance(value, int | float):

@@ -37,6 +37,7 @@ NUMBER_FORMATS: dict[Kind, str] = {
     "units": "#,##0",
     "date": "yyyy-mm-dd",
     "text": "@",
+    "term": "@",
 }
 AXIS_FORMATS: dict[Kind, str] = {"money": '"¥"#,##0', "share": "0%", "units": "#,##0"}
 CHART_SIZE = {"width": 640, "height": 320}
@@ -188,7 +189,7 @@ def _write_table(sheet: _Sheet, t: Table, lang: str, styles: _Styles) -> None:
         sheet.fit(col, c.label(lang))
     for i, row in enumerate(t.rows):
         for col, (value, c) in enumerate(zip(row, t.columns, strict=True)):
-            _write_value(ws, header + 1 + i, col, value, c.kind, styles.values[c.kind])
+            _write_value(ws, header + 1 + i, col, value, c.kind, styles.values[c.kind], lang)
             sheet.fit(col, shown(value, c.kind))
     sheet.places[t.key] = _Place(header, header + 1, header + len(t.rows))
     sheet.row = header + 1 + len(t.rows)
@@ -198,7 +199,9 @@ def _write_table(sheet: _Sheet, t: Table, lang: str, styles: _Styles) -> None:
     sheet.row += 1
 
 
-def _write_value(ws: Worksheet, row: int, col: int, value: Value, kind: Kind, fmt: Format) -> None:
+def _write_value(
+    ws: Worksheet, row: int, col: int, value: Value, kind: Kind, fmt: Format, lang: str = "en"
+) -> None:
     if value is None:
         ws.write_blank(row, col, None, fmt)
     elif isinstance(value, date):
@@ -207,7 +210,7 @@ def _write_value(ws: Worksheet, row: int, col: int, value: Value, kind: Kind, fm
     elif isinstance(value, int | float):
         ws.write_number(row, col, yuan(value) if kind == "money" else value, fmt)  # type: ignore[arg-type]
     else:
-        ws.write_string(row, col, str(value), fmt)
+        ws.write_string(row, col, shown(value, kind, lang), fmt)
 
 
 def _write_charts(book: Workbook, sheet: _Sheet, s: Section, lang: str) -> None:
