@@ -12,11 +12,13 @@ requests, and workers at their share keep every connection alive (closing every
 connection after each answer made p99 worse: requests then queue unevenly moment to
 moment).
 
-Fair share: ceil(all open connections, plus those closed here and not yet made again,
-over the workers). Counting the ones in flight keeps a worker from closing more than it
-must while its closed clients are still reconnecting; a client that does not come back
-within IN_FLIGHT_S is no longer counted (else a loose count would let the split stay
-uneven by as many connections).
+Fair share: ceil(the connections that stay - open ones less those told to close - plus
+those closed here and not yet made again, over the workers). A connection told to close
+counts as gone at once (its answer may take a while to leave, and the worker must not
+close another for it meanwhile) and as on its way back until a new connection comes,
+so a worker closes no more than it must while its clients reconnect; a client that does
+not come back within IN_FLIGHT_S is no longer counted (else a loose count would let the
+split stay uneven by as many connections).
 """
 
 from __future__ import annotations
@@ -28,29 +30,36 @@ import time
 from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
+from uvicorn.protocols.utils import get_remote_addr
 
 CLOSE_HEADER = (b"connection", b"close")
 _FREE = 0  # a slot's pid before a worker takes it
 # A client closed for a new placement reconnects within milliseconds when it has more
 # to ask; one not back after this long is not counted as coming back.
 IN_FLIGHT_S = 1.0
-# The cells: connections in flight, when the last one was closed here (ms), then a
-# (pid, open connections) pair per slot.
-_IN_FLIGHT, _LAST_MOVE_MS, _HEAD = 0, 1, 2
+# The cells: connections in flight, when the last one was closed here (ms), then per
+# slot its worker's pid, open connections, and those of them told to close.
+_IN_FLIGHT, _LAST_MOVE_MS, _HEAD, _PER_SLOT = 0, 1, 2, 3
+
+Peer = tuple[str, int]  # a connection's client address, as uvicorn's scope["client"]
 
 
 def _pid(slot: int) -> int:
-    return _HEAD + 2 * slot
+    return _HEAD + _PER_SLOT * slot
 
 
 def _open(slot: int) -> int:
-    return _HEAD + 2 * slot + 1
+    return _pid(slot) + 1
 
 
-def fair_share(open_counts: list[int], in_flight: int) -> int:
-    """The most connections one worker should hold: every connection, open or on its
-    way back, spread as evenly as whole connections allow."""
-    return math.ceil((sum(open_counts) + in_flight) / max(1, len(open_counts)))
+def _leaving(slot: int) -> int:
+    return _pid(slot) + 2
+
+
+def fair_share(staying: list[int], in_flight: int) -> int:
+    """The most connections one worker should hold: every connection that stays open
+    or is on its way back, spread as evenly as whole connections allow."""
+    return math.ceil((sum(staying) + in_flight) / max(1, len(staying)))
 
 
 class ConnectionShares:
@@ -62,15 +71,16 @@ class ConnectionShares:
     process is gone) with `join`; a worker without a slot neither counts nor closes."""
 
     def __init__(self, slots: int) -> None:
-        self._cells = multiprocessing.get_context("spawn").Array("q", _HEAD + 2 * slots)
+        self._cells = multiprocessing.get_context("spawn").Array("q", _HEAD + _PER_SLOT * slots)
         self._slot: int | None = None  # this process's slot, once joined
+        self._told: set[Peer] = set()  # this worker's connections told to close
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"_cells": self._cells, "_slot": None}  # a child joins for itself
+        return {"_cells": self._cells, "_slot": None, "_told": set()}  # a child joins
 
     @property
     def slots(self) -> int:
-        return (len(self._cells) - _HEAD) // 2
+        return (len(self._cells) - _HEAD) // _PER_SLOT
 
     def join(self) -> bool:
         """Take a slot for this process; False when every slot is held by a live one."""
@@ -79,7 +89,7 @@ class ConnectionShares:
                 pid = self._cells[_pid(slot)]
                 if pid == _FREE or pid == os.getpid() or not _alive(pid):
                     self._cells[_pid(slot)] = os.getpid()
-                    self._cells[_open(slot)] = 0
+                    self._cells[_open(slot)] = self._cells[_leaving(slot)] = 0
                     self._slot = slot
                     return True
         return False
@@ -90,7 +100,7 @@ class ConnectionShares:
             return
         with self._cells.get_lock():
             self._cells[_pid(self._slot)] = _FREE
-            self._cells[_open(self._slot)] = 0
+            self._cells[_open(self._slot)] = self._cells[_leaving(self._slot)] = 0
         self._slot = None
 
     def opened(self) -> None:
@@ -102,42 +112,42 @@ class ConnectionShares:
             if self._cells[_IN_FLIGHT] > 0:
                 self._cells[_IN_FLIGHT] -= 1
 
-    def closed(self) -> None:
-        """A connection of this worker gone (by either side)."""
+    def closed(self, peer: Peer | None) -> None:
+        """A connection of this worker gone (by either side), from client `peer`."""
         if self._slot is None:
             return
         with self._cells.get_lock():
             self._cells[_open(self._slot)] -= 1
+            if peer in self._told:
+                self._told.discard(peer)
+                self._cells[_leaving(self._slot)] -= 1
 
-    def move_one(self) -> bool:
-        """True when this worker holds more than its fair share: the caller closes one
-        connection after its answer, now counted as on its way to a new placement."""
-        if self._slot is None:
+    def move_one(self, peer: Peer | None) -> bool:
+        """True when this worker holds more than its fair share: the caller closes the
+        connection of client `peer` after its answer, now counted as leaving here and
+        on its way to a new placement."""
+        if self._slot is None or peer is None or peer in self._told:
             return False
         now_ms = int(time.monotonic() * 1000)  # one clock for every process (Linux)
         with self._cells.get_lock():
             if now_ms - self._cells[_LAST_MOVE_MS] > IN_FLIGHT_S * 1000:
                 self._cells[_IN_FLIGHT] = 0
-            counts = [
-                self._cells[_open(slot)]
-                for slot in range(self.slots)
-                if self._cells[_pid(slot)] != _FREE
-            ]
-            mine = self._cells[_open(self._slot)]
-            if mine <= fair_share(counts, self._cells[_IN_FLIGHT]):
+            staying = self._staying()
+            if staying[self._slot] <= fair_share(list(staying.values()), self._cells[_IN_FLIGHT]):
                 return False
+            self._told.add(peer)
+            self._cells[_leaving(self._slot)] += 1
             self._cells[_IN_FLIGHT] += 1
             self._cells[_LAST_MOVE_MS] = now_ms
             return True
 
-    def counts(self) -> dict[int, int]:
-        """Open connections by worker pid (for tests and diagnostics)."""
-        with self._cells.get_lock():
-            return {
-                self._cells[_pid(slot)]: self._cells[_open(slot)]
-                for slot in range(self.slots)
-                if self._cells[_pid(slot)] != _FREE
-            }
+    def _staying(self) -> dict[int, int]:
+        """Each held slot's open connections less those told to close (lock held)."""
+        return {
+            slot: self._cells[_open(slot)] - self._cells[_leaving(slot)]
+            for slot in range(self.slots)
+            if self._cells[_pid(slot)] != _FREE
+        }
 
 
 def _alive(pid: int) -> bool:
@@ -161,11 +171,12 @@ class CountedHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
+        self._peer = get_remote_addr(transport)  # as the requests' scope["client"]
         self._shares.opened()
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
-        self._shares.closed()
+        self._shares.closed(self._peer)
 
 
 class CloseWhenOverShare:
@@ -183,7 +194,9 @@ class CloseWhenOverShare:
             return
 
         async def send_maybe_closing(message: Any) -> None:
-            if message["type"] == "http.response.start" and self.shares.move_one():
+            client = scope.get("client")
+            peer = (client[0], client[1]) if client else None
+            if message["type"] == "http.response.start" and self.shares.move_one(peer):
                 headers = [*message.get("headers", []), CLOSE_HEADER]
                 message = {**message, "headers": headers}
             await send(message)

@@ -6,6 +6,7 @@ sockets, from a start where one worker holds all 16 connections."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +22,7 @@ import redis
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.placement import fair_share
+from api.placement import ConnectionShares, fair_share
 from engine.access.repository import JsonFileKeyRepository
 from tests.api.test_server import ROOT, _free_port, _wait_until_up
 
@@ -45,6 +47,40 @@ def test_fair_share_examples() -> None:
     assert fair_share([8, 7], 0) == 8  # 15 over 2 is as even as it gets
     assert fair_share([8, 0], 8) == 8  # 8 closed, on their way back: hold on to 8
     assert fair_share([0, 0], 0) == 0
+
+
+def _other_worker(shares: ConnectionShares, joined: Any, done: Any) -> None:
+    """A second worker holding a slot and no connection, until told to go."""
+    shares.join()
+    joined.set()
+    done.wait(30)
+    shares.leave()
+
+
+def test_a_connection_told_to_close_counts_as_gone_at_once() -> None:
+    """This worker holds 3 connections, the other none: one must move (fair share 2).
+    Its answer may still be leaving when the next answer asks: the worker must not
+    close a second one for it, nor once it has gone (2 stay, 1 is on its way back)."""
+    spawn = multiprocessing.get_context("spawn")
+    shares = ConnectionShares(2)
+    joined, done = spawn.Event(), spawn.Event()
+    other = spawn.Process(target=_other_worker, args=(shares, joined, done))
+    other.start()
+    try:
+        assert joined.wait(30)
+        assert shares.join()
+        for _ in range(3):
+            shares.opened()
+        first, second = ("127.0.0.1", 50001), ("127.0.0.1", 50002)
+        assert shares.move_one(first)
+        assert not shares.move_one(first)  # told once
+        assert not shares.move_one(second)  # 2 staying + 1 on its way: 2 is the share
+        shares.closed(first)
+        assert not shares.move_one(second)
+    finally:
+        done.set()
+        other.join(30)
+        shares.leave()
 
 
 def _serve(keys_file: str, balance: bool) -> tuple[subprocess.Popen[bytes], str]:
