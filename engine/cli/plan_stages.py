@@ -21,6 +21,7 @@ from rich.console import Console  # noqa: E402
 
 import engine.cli.plan  # noqa: E402 - what the command imports
 from engine.cli.common import read_settings  # noqa: E402
+from engine.cli.digest_aside import DigestAside  # noqa: E402
 from engine.cli.plan import _print_plan, end_process  # noqa: E402
 from engine.core.index import SnapshotIndex  # noqa: E402
 from engine.core.io import load_snapshot_columns, write_plan_json  # noqa: E402
@@ -46,11 +47,14 @@ def main(snapshot: Path, rules: Path, plan: Path) -> dict[str, list[float]]:
     gc.disable()  # as `omnistock plan` runs (engine/cli/plan.py)
     columns = load_snapshot_columns(snapshot)
     ruleset = load_ruleset(rules)
-    prepare_process(settings)  # after reading, as the command does
     lap("read+validate")
+    # As the command does: the hash on the other core while the index is built; the
+    # "input hash" stage is what is left to wait for once the index is done.
+    aside = DigestAside(lambda: columns_hash(columns, ruleset, columns.mode))
+    prepare_process(settings)
     index = SnapshotIndex.of_columns(columns)
     lap("index")
-    digest = columns_hash(columns, ruleset, columns.mode)
+    digest = aside.result()
     lap("input hash")
     outcome = run_planner(index, ruleset, columns.mode)
     lap("compile+solve")

@@ -1,0 +1,57 @@
+"""The input hash worked out by a forked child (engine/cli/digest_aside.py) is the value
+the process itself would compute; without a safe fork, or if the child fails, the
+process computes it (and raises what computing it raises)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+
+import pytest
+
+from engine.cli.digest_aside import DigestAside
+
+
+def _digest_with_pid() -> tuple[str, list[int]]:
+    pids: list[int] = []
+
+    def compute() -> str:
+        pids.append(os.getpid())  # seen only where it ran in this process
+        return hashlib.sha256(b"snapshot").hexdigest()
+
+    return DigestAside(compute).result(), pids
+
+
+def test_the_childs_digest_is_handed_back() -> None:
+    if threading.active_count() != 1:
+        pytest.skip("other threads run in this test process: no fork")
+    digest, pids = _digest_with_pid()
+    assert pids == []  # computed by the child, not here
+    assert digest == hashlib.sha256(b"snapshot").hexdigest()
+
+
+def test_with_other_threads_running_it_is_computed_here() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        digest, pids = _digest_with_pid()
+    finally:
+        stop.set()
+        other.join()
+    assert pids == [os.getpid()]
+    assert len(digest) == 64
+
+
+def test_a_failing_child_leaves_it_to_the_process() -> None:
+    calls: list[int] = []
+
+    def compute() -> str:
+        calls.append(os.getpid())
+        raise ValueError("no hash")
+
+    aside = DigestAside(compute)
+    with pytest.raises(ValueError, match="no hash"):
+        aside.result()
+    assert calls == [os.getpid()]
