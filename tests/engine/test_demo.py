@@ -10,8 +10,9 @@ import pytest
 from engine.core.io import load_snapshot
 from engine.core.plan import Plan
 from engine.core.snapshot import Snapshot
-from engine.demo import build_demo, write_demo
+from engine.demo import DEFAULT_SEED, build_demo, write_demo
 from engine.planning.planner import make_plan
+from engine.settlement.demo import write_settlement_demo
 from rules.catalog import Bundle, Fixed, Ruleset, ShopCapacity
 from rules.load import load_ruleset
 
@@ -45,6 +46,15 @@ def test_two_runs_write_the_same_bytes(tmp_path: Path) -> None:
 def test_committed_files_equal_a_fresh_generation(tmp_path: Path) -> None:
     write_demo(tmp_path)
     assert _bytes(SCENARIO) == _bytes(tmp_path), "regenerate with `omnistock demo`"
+
+
+def test_committed_settlement_months_equal_a_fresh_generation(tmp_path: Path) -> None:
+    """scenarios/demo/settlement/ is what `omnistock demo` writes (its default seed)."""
+    written = write_settlement_demo(tmp_path, DEFAULT_SEED)
+    assert len(written) >= 12
+    for path in written:
+        committed = SCENARIO / path.relative_to(tmp_path)
+        assert committed.read_bytes() == path.read_bytes(), f"{committed}: run `omnistock demo`"
 
 
 def test_ruleset_uses_most_of_the_catalog(demo: tuple[Snapshot, Ruleset]) -> None:
