@@ -476,9 +476,10 @@ class CoverTarget(RuleBase):
 class ExpectedSales(RuleBase):
     """Split each SKU's share base so that its shops sell the most units in expectation
     over `horizon_days` (the time until the next plan), demand per cell Poisson or, where
-    the cell is overdispersed, negative binomial (rules/expected.py). With `objective:
-    revenue`, where SKUs compete for a shop capacity, value budget or supply group, the
-    units that stay are those of the most expected revenue (rules/worth.py)."""
+    the cell is overdispersed, negative binomial (rules/expected.py). Where SKUs compete
+    for a shop capacity, value budget, supply group or bundle components, the units that
+    stay are those of the most expected units sold, or with `objective: revenue` of the
+    most expected revenue (rules/worth.py)."""
 
     type: Literal["expected_sales"]
     kind: ClassVar[Kind] = Kind.SHARE

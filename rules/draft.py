@@ -20,7 +20,7 @@ from engine.core.modes import PEAK, Mode
 from engine.core.plan import PlanWarning
 from rules.arith import winners
 from rules.catalog import CampaignWindow, Kind, RuleBase, Ruleset
-from rules.worth import WorthRuns
+from rules.worth import WorthAsked
 
 I64 = NDArray[np.int64]
 I32 = NDArray[np.int32]
@@ -64,8 +64,8 @@ class Draft:
     peak: Mask  # per SKU: in peak mode (the plan's mode, or a peak_mode rule)
     warnings: list[PlanWarning] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
-    # Units priced by their worth (expected_sales' revenue objective), rule by rule.
-    worth: list[WorthRuns] = field(default_factory=list)
+    # Cells whose units the solver prices by worth (expected_sales), rule by rule.
+    worth: list[WorthAsked] = field(default_factory=list)
 
     # Per SKU -------------------------------------------------------------------
     sellable: I64 = field(init=False)  # reachable sellable units before reserves

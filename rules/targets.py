@@ -47,7 +47,7 @@ from rules.catalog import (
 )
 from rules.draft import F64, I64, NONE, Draft, Mask, Stage
 from rules.expected import greedy_split, horizon_demand, worth_a_target
-from rules.worth import worth_runs
+from rules.worth import WorthAsked
 from solvers.problem import Grouping, row_sums
 
 DEFAULT_POLICIES = {"A": "shared", "B": "velocity", "C": "concentrate"}
@@ -240,12 +240,16 @@ def _expected_sales(
         q.whole = np.full(q.n_cells, -1, dtype=np.int64)
     most = worth_a_target(mean, size, lb, own_floor, room)
     q.whole[at] = greedy_split(by, mean, size, lb, own_floor, room, amount, most)
+    # Where SKUs compete (rules/worth.py), the solver places their units by worth: a
+    # unit's chance to sell, times its SKU's price by revenue.
+    # No cell holds more than its pins plus what the others' pins leave of the pool.
+    free = np.maximum(d.pool + d.share_base_extra - d.per_sku(d.lb), 0)
+    np.minimum(most, free[ix.cell_sku[at]], out=most)
     if rule.objective == "revenue":
-        # No cell holds more than its pins plus what the others' pins leave of the pool.
-        free = np.maximum(d.pool + d.share_base_extra - d.per_sku(d.lb), 0)
-        np.minimum(most, free[ix.cell_sku[at]], out=most)
         price = ix.price_cents[ix.cell_sku[at]].astype(np.float64)
-        d.worth.append(worth_runs(at, mean, size, lb, most, price))
+    else:
+        price = np.ones(at.size)
+    d.worth.append(WorthAsked(at, mean, size, lb, most, price))
 
 
 def _floor_need(d: Draft, cells: Mask) -> I64:

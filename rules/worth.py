@@ -1,11 +1,13 @@
-"""The `expected_sales` rule's revenue objective: what each unit of a cell is worth.
+"""What each unit of an `expected_sales` rule's cells is worth, for the solver.
 
 A cell's k-th unit sells with probability P(D >= k) (rules/expected.py), so it is worth
-price x P(D >= k) in expectation, less unit by unit. The greedy of the rule already
-splits each SKU's base by chance, which within one SKU is the same as by worth; where
-SKUs compete for a shop's capacity, value budget or a supply group, the solver decides,
-and it does so by worth once each unit's worth is its cost (solvers/problem.py
-`UnitCosts`): the plan then holds the most expected revenue the hard rows allow.
+price x P(D >= k) in expectation, less unit by unit: by `objective: revenue` the price
+in fen, by `objective: units` 1 for every SKU (a unit's worth is its chance to sell).
+The greedy of the rule already splits each SKU's base by chance, which within one SKU
+is the same as by worth; where SKUs compete for a shop's capacity, value budget, a
+supply group or a bundle's components, the solver decides, and it does so by worth once
+each unit's worth is its cost (solvers/problem.py `UnitCosts`): the plan then holds the
+most expected revenue (or units sold) the hard rows allow. Separable concave, so exact.
 
 Per cell the units go in runs, each at the run's average worth (exact from E[min(D, x)]
 at the run's ends): the units that sell almost surely (chance above 1 - SURE) as one
@@ -16,7 +18,7 @@ horizon demand in the hundreds; within such a run units are worth alike).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -27,6 +29,26 @@ from solvers.split import whole
 # Chances this close to 1 round to one worth (1/4 of the smallest step).
 SURE = 2.0 ** -(WORTH_BITS + 2)
 MAX_RUNS = 64
+
+
+@dataclass(frozen=True)
+class WorthAsked:
+    """Cells whose units one `expected_sales` rule prices by worth: `worth_runs`'s
+    inputs, kept until the problem says which SKUs something couples."""
+
+    cell: I64
+    mean: F64
+    size: F64
+    have: I64
+    most: I64
+    price: F64  # fen per unit by revenue; 1.0 by units
+
+    @classmethod
+    def joined(cls, asked: list[WorthAsked]) -> WorthAsked:
+        return cls(*(np.concatenate([getattr(a, f.name) for a in asked]) for f in fields(cls)))
+
+    def at(self, keep: I64) -> WorthAsked:
+        return WorthAsked(*(getattr(self, f.name)[keep] for f in fields(self)))
 
 
 @dataclass(frozen=True)
@@ -73,32 +95,21 @@ def worth_runs(cell: I64, mean: F64, size: F64, have: I64, most: I64, price: F64
     )
 
 
-def with_unit_costs(problem: Problem, runs: list[WorthRuns]) -> Problem:
-    """The problem with the runs' cells priced by worth, on the SKUs something couples
+def with_unit_costs(problem: Problem, asked: list[WorthAsked]) -> Problem:
+    """The problem with the asked cells priced by worth, on the SKUs something couples
     to others (a shop capacity, a value budget, a supply group, a bundle): elsewhere
-    the rule's own split, which is the solver's plan, is already the best by worth."""
-    if not runs:
+    the rule's own split, which is the solver's plan, is already the best by worth, and
+    the problem stays as it is. Runs are worked out for the coupled cells only."""
+    if not asked:
         return problem
-    coupled = problem.feature_bits != 0
-    cell = np.concatenate([r.cell for r in runs])
-    order = np.argsort(cell, kind="stable")
-    sizes = np.concatenate([np.diff(r.indptr) for r in runs])
-    shifts = _shifts(runs)
-    first = np.concatenate([r.indptr[:-1] + at for r, at in zip(runs, shifts, strict=True)])
-    keep = order[coupled[problem.cell_sku[cell[order]]]]
-    if not keep.size:
+    every = WorthAsked.joined(asked)
+    coupled = np.flatnonzero((problem.feature_bits != 0)[problem.cell_sku[every.cell]])
+    if not coupled.size:
         return problem
-    kept_sizes = sizes[keep]
-    at = np.cumsum(kept_sizes) - kept_sizes
-    index = np.repeat(first[keep] - at, kept_sizes) + np.arange(int(kept_sizes.sum()))
-    length = np.concatenate([r.length for r in runs])[index]
-    value = np.concatenate([r.value for r in runs])[index]
-    indptr = np.concatenate([[0], np.cumsum(kept_sizes)]).astype(np.int64)
-    costs = UnitCosts.of_values(cell[keep], indptr, length, value)
+    # Rules take disjoint cells (one rule wins a SKU), each rule's in order: sort them.
+    c = every.at(coupled[np.argsort(every.cell[coupled], kind="stable")])
+    runs = worth_runs(c.cell, c.mean, c.size, c.have, c.most, c.price)
+    if not runs.cell.size:  # no unit worth a target
+        return problem
+    costs = UnitCosts.of_values(runs.cell, runs.indptr, runs.length, runs.value)
     return whole(replace(problem, unit_costs=costs))
-
-
-def _shifts(runs: list[WorthRuns]) -> list[int]:
-    """Where each list's runs start once all lists' runs are put one after another."""
-    counts = [int(r.length.size) for r in runs]
-    return [sum(counts[:i]) for i in range(len(runs))]

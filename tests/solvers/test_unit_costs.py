@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from engine.core.errors import SolverError
 from engine.planning.solve import candidates, solve
 from solvers.closed import ClosedForm
-from solvers.lp import MIP_GAP
+from solvers.lp import MIP_GAP, Mip
 from solvers.problem import (
     WORTH_RANGE,
     Costs,
@@ -132,10 +132,11 @@ def test_priced_backends_match_the_reference(backend: type, problem: Problem) ->
         return
     assert_valid_plan(problem, solution)
     reference = Reference().solve(problem)
-    if problem.budgets is None:
-        # Network rows: the LP optimum is whole, every backend is exact.
+    if problem.budgets is None and backend is not Mip:
+        # Network rows: the LP optimum is whole, flow and the LP are exact.
         assert solution.objective == reference.objective
-    else:  # MIP and CBC stop within the relative gap they agree on
+    else:  # MIP and CBC stop within the relative gap they agree on (the MIP's branch
+        # and bound may stop there even on network rows: 1 rank unit in 12.6 million)
         gap = MIP_GAP * max(abs(reference.objective), 1)
         assert abs(solution.objective - reference.objective) <= 2 * gap
 
