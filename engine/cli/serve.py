@@ -69,17 +69,20 @@ def serve(
         config = config.model_copy(update={"demo": True})
         typer.echo(f"demo tenant ready; operator key (shown once): {_demo_key(config)}")
 
+    # Several workers share their open-connection counts (made here, before any worker
+    # starts, and handed to each as uvicorn spawns it): the HTTP protocol counts, the
+    # app closes a connection of a worker above its fair share (api/placement.py).
+    # Twice the slots: room for workers added by SIGTTIN, or started while the one they
+    # replace still holds its slot (a worker without a slot serves, uncounted).
+    shares = ConnectionShares(2 * workers) if workers > 1 and config.balance_connections else None
+    # uvicorn calls `http` as a protocol class; a partial of one is typed as none.
+    protocol: Any = partial(CountedHTTPProtocol, shares=shares) if shares else "auto"
+
     # The settings read here reach every worker inside the app factory: uvicorn pickles
     # its config (the factory with them) into each worker process it spawns.
     # A worker must answer the supervisor's health ping within the timeout; uvicorn's 5 s
     # default killed workers still importing on a busy 2-core machine (a planning
     # worker's ping thread also waits for the GIL), so it is raised to 30 s.
-    # Several workers share their open-connection counts (made here, before any worker
-    # starts, and handed to each as uvicorn spawns it): the HTTP protocol counts, the
-    # app closes a connection of a worker above its fair share (api/placement.py).
-    shares = ConnectionShares(2 * workers) if workers > 1 and config.balance_connections else None
-    # uvicorn calls `http` as a protocol class; a partial of one is typed as none.
-    protocol: Any = partial(CountedHTTPProtocol, shares=shares) if shares else "auto"
     server_config = uvicorn.Config(
         partial(served_app, config, shares),
         factory=True,
