@@ -118,7 +118,7 @@ class SnapshotColumns:
         """The model of the same snapshot, for callers that want rows as objects."""
         if self.dumped is None:
             raise ValueError("columns built from a model: use that model")
-        data = self.head.model_dump(mode="json") | _plain(self.dumped)
+        data = self.head.model_dump(mode="json") | _plain(_dumped(self))
         return Snapshot.model_validate(data)
 
 
@@ -429,10 +429,30 @@ def snapshot_json(columns: SnapshotColumns) -> bytes:
         if columns.model is None:
             raise ValueError("columns with neither their rows nor their model")
         return canonical_bytes(columns.model.model_dump(mode="json"), fast=False)
-    doc = columns.head.model_dump(mode="json") | columns.dumped
+    dumped = _dumped(columns)
+    doc = columns.head.model_dump(mode="json") | dumped
     if orjson_floats(columns.velocity[2]):
         return canonical_bytes(doc, fast=True)
-    return canonical_bytes(doc | _plain(columns.dumped), fast=False)
+    return canonical_bytes(doc | _plain(dumped), fast=False)
+
+
+def _dumped(columns: SnapshotColumns) -> dict[str, list[Any]]:
+    """`columns.dumped` with the velocity and listed rows made from their arrays where
+    the reader left them out (engine/core/typed_rows.py reads those straight into
+    arrays, maybe in another process): the same values, the keys as the model's."""
+    assert columns.dumped is not None
+    dumped = dict(columns.dumped)
+    shops, skus = [s.id for s in columns.head.shops], columns.sku_ids
+    for name, value_key, (sku, shop, values) in (
+        ("velocity", "units_per_day", columns.velocity),
+        ("listed", "quantity", columns.listed),
+    ):
+        if name not in dumped:
+            dumped[name] = [
+                {"shop": shops[p], "sku": skus[k], value_key: v}
+                for k, p, v in zip(sku.tolist(), shop.tolist(), values.tolist(), strict=True)
+            ]
+    return dumped
 
 
 def _plain(sections: dict[str, list[Any]]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from engine.core.columns import (
     _unique,
 )
 from engine.core.limits import MAX_BUNDLE_QTY, MAX_UNITS, MAX_VELOCITY
+from engine.core.shop_rows_aside import ShopArrays, ShopRowsAside
 from engine.core.snapshot import Snapshot
 
 Id = Annotated[str, Meta(min_length=1)]
@@ -130,8 +131,8 @@ class _Document(Struct, forbid_unknown_fields=True, gc=False):
     brands: Any = UNSET
     warehouses: Any = UNSET
     shops: Any = UNSET
-    velocity: list[VelocityRow] | UnsetType = UNSET
-    listed: list[ListedRow] | UnsetType = UNSET
+    velocity: Raw | UnsetType = UNSET  # read by `_shop_sections`, maybe in a child
+    listed: Raw | UnsetType = UNSET
     history: Any = UNSET
 
 
@@ -143,18 +144,25 @@ _SKUS = msgspec.json.Decoder(list[SkuRow])
 _FULL_SKUS = msgspec.json.Decoder(list[FullSkuRow])
 _STOCK = msgspec.json.Decoder(list[StockRow])
 _FULL_STOCK = msgspec.json.Decoder(list[FullStockRow])
+_VELOCITY = msgspec.json.Decoder(list[VelocityRow])
+_LISTED = msgspec.json.Decoder(list[ListedRow])
+# Velocity and listed sections shorter than this (~60,000 rows) are read in the
+# process: a fork and a pipe cost more than they would save (a few ms against ~0.7 us
+# a row).
+FORK_BYTES = 4_000_000
 
 
-def read_typed_columns(text: bytes) -> SnapshotColumns | None:
+def read_typed_columns(text: bytes, fork_bytes: int = FORK_BYTES) -> SnapshotColumns | None:
     """The columns of a snapshot file's text (no byte-order mark), or None where this
-    path cannot vouch for the document (the caller then reads it as before)."""
+    path cannot vouch for the document (the caller then reads it as before). With
+    `fork_bytes` of velocity and listed rows or more, those are read by a forked child."""
     # An escape could hide a colon (the repeated-key proof below counts them) or spell
     # what the text does not show: such files are read the other way.
     if b"\\" in text:
         return None
     try:
         document = _DOCUMENT.decode(text)
-        columns, colons = _columns(document)
+        columns, colons = _columns(document, fork_bytes)
     except (msgspec.MsgspecError, _Refused):
         return None
     # msgspec, like orjson, keeps the last of a key given twice: the text then holds one
@@ -167,7 +175,7 @@ def _given(rows: list[Any], fields: tuple[str, ...]) -> int:
     return sum(len(rows) - list(map(attrgetter(f), rows)).count(UNSET) for f in fields)
 
 
-def _columns(document: _Document) -> tuple[SnapshotColumns, int]:
+def _columns(document: _Document, fork_bytes: int) -> tuple[SnapshotColumns, int]:
     """The columns and the count of the colons orjson would write for the document."""
     _require(document.history is UNSET or document.history == [])
     head_data = {k: v for k in HEAD_FIELDS if (v := getattr(document, k)) is not UNSET}
@@ -203,46 +211,27 @@ def _columns(document: _Document) -> tuple[SnapshotColumns, int]:
     _require(not any(":" in "".join(strings) for strings in texts))
     colons += 2 * len(bundle_rows[0])
 
-    stock: list[Any] = _STOCK.decode(document.stock)
-    colons += 2 * len(stock)  # sku, warehouse; on_hand is a bucket
-    units: dict[str, Any] = {}
-    every_given = True
-    for bucket in BUCKETS:
-        values = list(map(attrgetter(bucket), stock))
-        missing = values.count(UNSET)
-        colons += len(stock) - missing
-        every_given &= missing == 0
-        if missing == 0 or missing == len(stock):
-            units[bucket] = _ints(values) if missing == 0 else np.zeros(len(stock), np.int64)
-    if not every_given:
-        # Some rows leave a bucket out: the rows with their zeros, for the input hash.
-        stock = _FULL_STOCK.decode(document.stock)
-        for bucket in BUCKETS:
-            if bucket not in units:
-                units[bucket] = _ints(list(map(attrgetter(bucket), stock)))
-    stock_at = (
-        _codes(list(map(attrgetter("sku"), stock)), sku_pos),
-        _codes(list(map(attrgetter("warehouse"), stock)), wh_pos),
-    )
-    _require(_unique(*stock_at, len(wh_pos)))
-
+    # Velocity and listed rows on the other core (when many) while stock is read here.
     shop_brand = _ints([brand_pos[s.brand] for s in head.shops])
-    velocity = document.velocity or []
-    listed = document.listed or []
-    v_sku, v_shop = _shop_codes(velocity, sku_pos, shop_pos)
-    l_sku, l_shop = _shop_codes(listed, sku_pos, shop_pos)
-    for sku, shop in ((v_sku, v_shop), (l_sku, l_shop)):
-        _require(_unique(sku, shop, len(shop_pos)))
-        _require(bool(np.all(sku_brand[sku] == shop_brand[shop])))
-    rates = np.fromiter(map(attrgetter("units_per_day"), velocity), np.float64, len(velocity))
-    quantities = _ints(list(map(attrgetter("quantity"), listed)))
-    colons += 3 * (len(velocity) + len(listed))
+    raw = [document.velocity or b"[]", document.listed or b"[]"]
+    shop_rows = ShopRowsAside(
+        lambda: _shop_sections(raw, sku_pos, shop_pos, sku_brand, shop_brand),
+        forked=sum(map(len, raw)) >= fork_bytes,
+    )
 
+    try:
+        stock, units, stock_at, stock_colons = _stock(document.stock, sku_pos, wh_pos)
+    except BaseException:
+        shop_rows.abandon()  # the document is refused: the child's work is not wanted
+        raise
+    colons += stock_colons
+    velocity, listed, shop_colons = shop_rows.result()
+    colons += shop_colons
+
+    # velocity and listed: their rows made from the arrays when the hash needs them
     dumped: dict[str, list[Any]] = {
         "skus": skus if price_text == prices else _with_prices(skus, price_text),
         "stock": stock,
-        "velocity": velocity,
-        "listed": listed,
     }
     columns = SnapshotColumns(
         head=head,
@@ -254,11 +243,41 @@ def _columns(document: _Document) -> tuple[SnapshotColumns, int]:
         bundle_rows=bundle_rows,
         stock_at=stock_at,
         stock=units,
-        velocity=(v_sku, v_shop, rates),
-        listed=(l_sku, l_shop, quantities),
+        velocity=velocity,
+        listed=listed,
         dumped=dumped,
     )
     return columns, colons
+
+
+def _stock(
+    text: Raw, sku_pos: dict[str, int], wh_pos: dict[str, int]
+) -> tuple[list[Any], dict[str, Any], tuple[Any, Any], int]:
+    """The stock rows (as the model writes them), buckets and (SKU, warehouse) codes, and
+    the colons the section holds."""
+    stock: list[Any] = _STOCK.decode(text)
+    colons = 2 * len(stock)  # sku, warehouse; on_hand is a bucket
+    units: dict[str, Any] = {}
+    every_given = True
+    for bucket in BUCKETS:
+        values = list(map(attrgetter(bucket), stock))
+        missing = values.count(UNSET)
+        colons += len(stock) - missing
+        every_given &= missing == 0
+        if missing == 0 or missing == len(stock):
+            units[bucket] = _ints(values) if missing == 0 else np.zeros(len(stock), np.int64)
+    if not every_given:
+        # Some rows leave a bucket out: the rows with their zeros, for the input hash.
+        stock = _FULL_STOCK.decode(text)
+        for bucket in BUCKETS:
+            if bucket not in units:
+                units[bucket] = _ints(list(map(attrgetter(bucket), stock)))
+    stock_at = (
+        _codes(list(map(attrgetter("sku"), stock)), sku_pos),
+        _codes(list(map(attrgetter("warehouse"), stock)), wh_pos),
+    )
+    _require(_unique(*stock_at, len(wh_pos)))
+    return stock, units, stock_at, colons
 
 
 def _distinct_prices(prices: list[int | str]) -> tuple[list[str], Any]:
@@ -281,6 +300,28 @@ def _with_prices(rows: list[Any], price_text: list[str]) -> list[Any]:
         if row.price != text:
             rows[i] = msgspec.structs.replace(row, price=text)
     return rows
+
+
+def _shop_sections(
+    raw: list[Any],
+    sku_pos: dict[str, int],
+    shop_pos: dict[str, int],
+    sku_brand: Any,
+    shop_brand: Any,
+) -> ShopArrays:
+    """The velocity and listed sections' arrays, their rows checked across (ids known,
+    a (SKU, shop) pair once, the shop's brand the SKU's), and the colons they hold."""
+    velocity: list[VelocityRow] = _VELOCITY.decode(raw[0])
+    listed: list[ListedRow] = _LISTED.decode(raw[1])
+    v_sku, v_shop = _shop_codes(velocity, sku_pos, shop_pos)
+    l_sku, l_shop = _shop_codes(listed, sku_pos, shop_pos)
+    for sku, shop in ((v_sku, v_shop), (l_sku, l_shop)):
+        _require(_unique(sku, shop, len(shop_pos)))
+        _require(bool(np.all(sku_brand[sku] == shop_brand[shop])))
+    rates = np.fromiter(map(attrgetter("units_per_day"), velocity), np.float64, len(velocity))
+    quantities = _ints(list(map(attrgetter("quantity"), listed)))
+    colons = 3 * (len(velocity) + len(listed))
+    return (v_sku, v_shop, rates), (l_sku, l_shop, quantities), colons
 
 
 def _shop_codes(
