@@ -167,6 +167,30 @@ def test_plans_reach_the_most_expected_revenue(objective_: str, case: dict[str, 
     assert theirs <= ours + slack(index, pools, objective_)
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=competing())
+def test_two_rules_on_one_capacity_reach_the_most_expected_units(case: dict[str, Any]) -> None:
+    """Two `expected_sales` rules by units (even SKUs, odd SKUs: their cells interleave)
+    on shop A's capacity: their worths meet in one problem, and the plan sells the most
+    units the capacity allows."""
+    index = priced_index(case["pools"], case["prices"], case["velocity"], case["sizes"])
+    skus = list(case["pools"])
+    horizon, capacity = case["horizon"], case["capacity"]
+    rules = [
+        {
+            "id": f"es{k}",
+            "type": "expected_sales",
+            "horizon_days": horizon,
+            "scope": {"skus": skus[k::2]},
+        }
+        for k in (0, 1)
+    ] + [{"id": "cap", "type": "shop_capacity", "quantities": {"A": capacity}}]
+    x = plan_x(index, rules)
+    pools = list(case["pools"].values())
+    best = best_revenue(index, pools, capacity, horizon, objective="units")
+    assert_most_revenue(index, x, pools, best, horizon, "units")
+
+
 @pytest.mark.parametrize("objective_", OBJECTIVES)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=competing(), budget=st.integers(0, 600))
