@@ -439,20 +439,35 @@ def snapshot_json(columns: SnapshotColumns) -> bytes:
 def _dumped(columns: SnapshotColumns) -> dict[str, list[Any]]:
     """`columns.dumped` with the velocity and listed rows made from their arrays where
     the reader left them out (engine/core/typed_rows.py reads those straight into
-    arrays, maybe in another process): the same values, the keys as the model's."""
+    arrays, maybe in another process): the same values, written as the model's rows."""
     assert columns.dumped is not None
     dumped = dict(columns.dumped)
-    shops, skus = [s.id for s in columns.head.shops], columns.sku_ids
-    for name, value_key, (sku, shop, values) in (
-        ("velocity", "units_per_day", columns.velocity),
-        ("listed", "quantity", columns.listed),
-    ):
-        if name not in dumped:
-            dumped[name] = [
-                {"shop": shops[p], "sku": skus[k], value_key: v}
-                for k, p, v in zip(sku.tolist(), shop.tolist(), values.tolist(), strict=True)
-            ]
+    shops = np.array([s.id for s in columns.head.shops] or [""], dtype=object)
+    skus = np.array(columns.sku_ids or [""], dtype=object)
+    # Made in C by map over three lists: a third of the time of a dict per row.
+    if "velocity" not in dumped:
+        sku, shop, rates = columns.velocity
+        velocity = map(_VelocityDump, shops[shop].tolist(), skus[sku].tolist(), rates.tolist())
+        dumped["velocity"] = list(velocity)
+    if "listed" not in dumped:
+        sku, shop, quantities = columns.listed
+        listed = map(_ListedDump, quantities.tolist(), shops[shop].tolist(), skus[sku].tolist())
+        dumped["listed"] = list(listed)
     return dumped
+
+
+class _VelocityDump(msgspec.Struct, gc=False):
+    """A velocity row as the model writes it (fields in sorted order, as the hash's)."""
+
+    shop: str
+    sku: str
+    units_per_day: float
+
+
+class _ListedDump(msgspec.Struct, gc=False):
+    quantity: int
+    shop: str
+    sku: str
 
 
 def _plain(sections: dict[str, list[Any]]) -> dict[str, Any]:

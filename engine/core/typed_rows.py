@@ -189,37 +189,42 @@ def _columns(document: _Document, fork_bytes: int) -> tuple[SnapshotColumns, int
     shop_pos = _positions([s.id for s in head.shops])
     wh_pos = _positions([w.id for w in head.warehouses])
 
-    # Each section read as given (to count the keys given: see the colons), then with
-    # the defaults in where a row leaves a field out (the rows the model writes).
-    skus: list[Any] = _SKUS.decode(document.skus)
-    given = 3 * len(skus) + _given(skus, _SKU_OPTIONAL)  # id, brand, price, optional
-    colons += given
-    if given < 6 * len(skus):
-        skus = _FULL_SKUS.decode(document.skus)
-    sku_ids: list[str] = list(map(attrgetter("id"), skus))
-    sku_pos = _positions(sku_ids)
-    sku_brand = _codes(list(map(attrgetter("brand"), skus)), brand_pos)
-    categories: list[str] = list(map(attrgetter("category"), skus))
-    tags: list[list[str]] = list(map(attrgetter("tags"), skus))
-    components: list[list[ComponentRow]] = list(map(attrgetter("components"), skus))
-    prices = list(map(attrgetter("price"), skus))
-    price_text, price_cents = _distinct_prices(prices)
-    bundle_rows = _bundles(sku_ids, sku_pos, components)
-    # Colons inside strings would have to be counted: ids (which the rows' references
-    # repeat), categories and tags; rare, so such a document is read the other way.
-    texts = (sku_ids, categories, [t for ts in tags if ts for t in ts])
-    _require(not any(":" in "".join(strings) for strings in texts))
-    colons += 2 * len(bundle_rows[0])
-
-    # Velocity and listed rows on the other core (when many) while stock is read here.
+    # Velocity and listed rows on the other core (when many) while SKUs and stock are
+    # read here; the child finds the SKU ids and brands itself, the parent's run (when
+    # there is no child or it fails) those the parent found.
     shop_brand = _ints([brand_pos[s.brand] for s in head.shops])
     raw = [document.velocity or b"[]", document.listed or b"[]"]
-    shop_rows = ShopRowsAside(
-        lambda: _shop_sections(raw, sku_pos, shop_pos, sku_brand, shop_brand),
-        forked=sum(map(len, raw)) >= fork_bytes,
-    )
+    sku_keys: list[Any] = []  # the parent's (positions, brand codes) once it has them
 
+    def shop_sections() -> ShopArrays:
+        sku_pos, sku_brand = sku_keys or _sku_keys(document.skus, brand_pos)
+        return _shop_sections(raw, sku_pos, shop_pos, sku_brand, shop_brand)
+
+    shop_rows = ShopRowsAside(shop_sections, forked=sum(map(len, raw)) >= fork_bytes)
     try:
+        # Each section read as given (to count the keys given: see the colons), then with
+        # the defaults in where a row leaves a field out (the rows the model writes).
+        skus: list[Any] = _SKUS.decode(document.skus)
+        given = 3 * len(skus) + _given(skus, _SKU_OPTIONAL)  # id, brand, price, optional
+        colons += given
+        if given < 6 * len(skus):
+            skus = _FULL_SKUS.decode(document.skus)
+        sku_ids: list[str] = list(map(attrgetter("id"), skus))
+        sku_pos = _positions(sku_ids)
+        sku_brand = _codes(list(map(attrgetter("brand"), skus)), brand_pos)
+        categories: list[str] = list(map(attrgetter("category"), skus))
+        tags: list[list[str]] = list(map(attrgetter("tags"), skus))
+        components: list[list[ComponentRow]] = list(map(attrgetter("components"), skus))
+        prices = list(map(attrgetter("price"), skus))
+        price_text, price_cents = _distinct_prices(prices)
+        bundle_rows = _bundles(sku_ids, sku_pos, components)
+        # Colons inside strings would have to be counted: ids (which the rows' references
+        # repeat), categories and tags; rare, so such a document is read the other way.
+        texts = (sku_ids, categories, [t for ts in tags if ts for t in ts])
+        _require(not any(":" in "".join(strings) for strings in texts))
+        colons += 2 * len(bundle_rows[0])
+
+        sku_keys[:] = [sku_pos, sku_brand]
         stock, units, stock_at, stock_colons = _stock(document.stock, sku_pos, wh_pos)
     except BaseException:
         shop_rows.abandon()  # the document is refused: the child's work is not wanted
@@ -300,6 +305,24 @@ def _with_prices(rows: list[Any], price_text: list[str]) -> list[Any]:
         if row.price != text:
             rows[i] = msgspec.structs.replace(row, price=text)
     return rows
+
+
+class _SkuKey(Struct, gc=False):
+    """What the velocity and listed rows need of a SKU row (the rest is skipped; the
+    parent checks the whole row, and refuses the document if it is not valid)."""
+
+    id: str
+    brand: str
+
+
+_SKU_KEYS = msgspec.json.Decoder(list[_SkuKey])
+
+
+def _sku_keys(text: Raw, brand_pos: dict[str, int]) -> tuple[dict[str, int], Any]:
+    """The SKU ids' positions and the SKUs' brand codes (for `_shop_sections`)."""
+    keys = _SKU_KEYS.decode(text)
+    sku_pos = _positions(list(map(attrgetter("id"), keys)))
+    return sku_pos, _codes(list(map(attrgetter("brand"), keys)), brand_pos)
 
 
 def _shop_sections(
