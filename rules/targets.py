@@ -249,7 +249,8 @@ def _expected_sales(
         price = ix.price_cents[ix.cell_sku[at]].astype(np.float64)
     else:
         price = np.ones(at.size)
-    d.worth.append(WorthAsked(at, mean, size, lb, most, price))
+    by_revenue = np.full(at.size, rule.objective == "revenue")
+    d.worth.append(WorthAsked(at, mean, size, lb, most, price, by_revenue))
 
 
 def _floor_need(d: Draft, cells: Mask) -> I64:

@@ -23,8 +23,8 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from rules.expected import expected_sold, units_above
-from solvers.problem import F64, I64, WORTH_BITS, Problem, UnitCosts
-from solvers.split import whole
+from solvers.problem import F64, FEATURE_BITS, I64, WORTH_BITS, Bool, Feature, Problem, UnitCosts
+from solvers.split import COUPLING, components, whole
 
 # Chances this close to 1 round to one worth (1/4 of the smallest step).
 SURE = 2.0 ** -(WORTH_BITS + 2)
@@ -42,6 +42,7 @@ class WorthAsked:
     have: I64
     most: I64
     price: F64  # fen per unit by revenue; 1.0 by units
+    by_revenue: Bool  # the rule asked for revenue (an opt-in that may cost a MIP)
 
     @classmethod
     def joined(cls, asked: list[WorthAsked]) -> WorthAsked:
@@ -103,7 +104,10 @@ def with_unit_costs(problem: Problem, asked: list[WorthAsked]) -> Problem:
     if not asked:
         return problem
     every = WorthAsked.joined(asked)
-    coupled = np.flatnonzero((problem.feature_bits != 0)[problem.cell_sku[every.cell]])
+    priced = problem.feature_bits != 0
+    if not every.by_revenue.all():
+        priced &= ~_relaxed_by_units(problem, every)
+    coupled = np.flatnonzero(priced[problem.cell_sku[every.cell]])
     if not coupled.size:
         return problem
     # Rules take disjoint cells (one rule wins a SKU), each rule's in order: sort them.
@@ -113,3 +117,27 @@ def with_unit_costs(problem: Problem, asked: list[WorthAsked]) -> Problem:
         return problem
     costs = UnitCosts.of_values(runs.cell, runs.indptr, runs.length, runs.value)
     return whole(replace(problem, unit_costs=costs))
+
+
+def _relaxed_by_units(problem: Problem, every: WorthAsked) -> Bool:
+    """Per SKU: in a part where bundles meet a capacity or budget row and no cell is
+    priced by revenue. Such parts are solved by relax and repair, whose greedy prices
+    every target unit alike; unit costs would send the whole part (a brand's bundles
+    and its capacity shop: thousands of SKUs) to the MIP. By units the rule's targets
+    stand there, trimmed as any share rule's; by revenue, asked for, the MIP is paid."""
+    part = components(problem)
+    bits = problem.feature_bits
+    n_parts = int(part.max()) + 1 if part.size else 0
+    coupling = sum(FEATURE_BITS[f] for f in COUPLING)
+
+    def in_part(mask: Bool) -> Bool:
+        return np.bincount(part, weights=mask, minlength=n_parts) > 0
+
+    revenue = np.zeros(problem.n_skus, dtype=bool)
+    revenue[problem.cell_sku[every.cell[every.by_revenue]]] = True
+    relaxed = (
+        in_part((bits & FEATURE_BITS[Feature.BUNDLES]) != 0)
+        & in_part((bits & coupling) != 0)
+        & ~in_part(revenue)
+    )
+    return relaxed[part]

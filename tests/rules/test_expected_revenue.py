@@ -464,3 +464,36 @@ def test_runs_hold_each_units_worth(
     sold = expected_sold(stops, np.full(stops.size, mean), np.full(stops.size, size))
     total = np.cumsum(runs.value * runs.length)
     np.testing.assert_allclose(total, price * sold, rtol=1e-9, atol=1e-9 * price)
+
+
+def test_by_units_a_part_where_bundles_meet_a_capacity_keeps_its_targets() -> None:
+    """By units, the SKUs of a part where a bundle meets a shop capacity (P is in it:
+    the capacity ties it to the kit's components) get no unit costs, and relax and
+    repair solves the part as for any share rule; by revenue the part is priced and
+    goes to the MIP, as asked. Without the bundle, units prices the capacity's part."""
+    raw = snapshot_data(
+        pools={"S": 6, "T": 6, "K": 1, "P": 5},
+        velocity={(sku, shop): 1.0 for sku in ("S", "T", "K", "P") for shop in ("A", "B")},
+        components={"K": [{"sku": "S", "qty": 1}, {"sku": "T", "qty": 1}]},
+        shops=(("A", 1), ("B", 2)),
+    )
+    index = SnapshotIndex.build(parse_snapshot(raw))
+    for objective_, priced in (("units", False), ("revenue", True)):
+        rules = [
+            {"id": "es", "type": "expected_sales", "horizon_days": 1, "objective": objective_},
+            {"id": "cap", "type": "shop_capacity", "quantities": {"A": 4}},
+        ]
+        problem = compile_problem(index, parse_ruleset({"rules": rules}), NORMAL).problem
+        assert (problem.unit_costs is not None) == priced, objective_
+    # Without the bundle the capacity part is priced by units too.
+    plain = snapshot_data(
+        pools={"S": 6, "T": 6, "P": 5},
+        velocity={(sku, shop): 1.0 for sku in ("S", "T", "P") for shop in ("A", "B")},
+        shops=(("A", 1), ("B", 2)),
+    )
+    index = SnapshotIndex.build(parse_snapshot(plain))
+    rules = [
+        {"id": "es", "type": "expected_sales", "horizon_days": 1},
+        {"id": "cap", "type": "shop_capacity", "quantities": {"A": 4}},
+    ]
+    assert compile_problem(index, parse_ruleset({"rules": rules}), NORMAL).problem.unit_costs
