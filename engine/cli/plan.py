@@ -159,7 +159,8 @@ def _plan_of_files(
         # slower part (300,000 SKUs: the snapshot read alone 5.3-5.7 s of CPU tuned,
         # 4.2-4.8 s not; the whole command 21.1 s against 21.9 s, means of five runs).
         the_mode = mode or columns.mode
-        # Worked out on the other core while the index is built (engine/cli/digest_aside.py).
+        # Worked out on the other core while the index is built and the plan solved
+        # (engine/cli/digest_aside.py): waited for once solved.
         digest = DigestAside(lambda: columns_hash(columns, ruleset, the_mode))
         prepare_process(settings)
         with _stages(show_stages and sys.stderr.isatty()) as say:
@@ -169,7 +170,7 @@ def _plan_of_files(
                 index,
                 ruleset,
                 the_mode,
-                digest.result(),
+                digest.result,
                 solver=solver,
                 time_limit_s=time_limit,
                 progress=say,

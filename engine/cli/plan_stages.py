@@ -1,6 +1,6 @@
 """`omnistock plan`'s stages timed one by one in a new process, as the command runs them:
-imports, read + validate, index, input hash, compile + solve, assembly, writing the plan
-JSON and printing its summary (then the process ends without freeing them, as the
+imports, read + validate, index, compile + solve, input hash (the wait left), assembly,
+writing the plan JSON and printing its summary (then the process ends without freeing them, as the
 command does: `end_process`). Run as `python -m engine.cli.plan_stages
 SNAPSHOT RULES PLAN`; prints each stage's wall and CPU seconds as JSON (`omnistock
 bench-e2e --stages` shows them)."""
@@ -48,16 +48,16 @@ def main(snapshot: Path, rules: Path, plan: Path) -> dict[str, list[float]]:
     columns = load_snapshot_columns(snapshot)
     ruleset = load_ruleset(rules)
     lap("read+validate")
-    # As the command does: the hash on the other core while the index is built; the
-    # "input hash" stage is what is left to wait for once the index is done.
+    # As the command does: the hash on the other core while the index is built and the
+    # plan solved; the "input hash" stage is what is left to wait for once solved.
     aside = DigestAside(lambda: columns_hash(columns, ruleset, columns.mode))
     prepare_process(settings)
     index = SnapshotIndex.of_columns(columns)
     lap("index")
-    digest = aside.result()
-    lap("input hash")
     outcome = run_planner(index, ruleset, columns.mode)
     lap("compile+solve")
+    digest = aside.result()
+    lap("input hash")
     document = _assemble(outcome.compiled, outcome.solved, outcome.second, ruleset, digest, True)
     document["timing"] = {**outcome.timing, "total_s": 0.0}
     lap("assemble")

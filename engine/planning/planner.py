@@ -131,7 +131,7 @@ def plan_document(
     index: SnapshotIndex,
     ruleset: Ruleset,
     mode: Mode,
-    digest: str,
+    digest: str | Callable[[], str],
     solver: str | None = None,
     time_limit_s: float = 60.0,
     progress: Progress | None = None,
@@ -140,13 +140,16 @@ def plan_document(
     """The plan as plain data in `Plan`'s field order, ready for `plan_json` (the same
     bytes as the model's writer) or `Plan.model_validate`; built from the arrays, with
     no model per cell. `digest` is `input_hash` of these inputs (or `columns_hash` of
-    a snapshot read as columns). Binding lists may be shared between cells: read-only.
+    a snapshot read as columns), or what gives it once solved (`omnistock plan`: the
+    hash worked out in another process meanwhile). Binding lists may be shared between
+    cells: read-only.
     `columnar`: allocations as a dict of columns (Allocation's fields, in order) for
     the columnar writers, not a list of rows."""
     say = progress or (lambda stage: None)
     started = time.perf_counter()
     outcome = run_planner(index, ruleset, mode, solver, time_limit_s, say)
     say("plan")
+    digest = digest if isinstance(digest, str) else digest()
     document = _assemble(
         outcome.compiled, outcome.solved, outcome.second, ruleset, digest, columnar
     )

@@ -11,6 +11,11 @@ import threading
 import pytest
 
 from engine.cli.digest_aside import DigestAside
+from engine.core.index import SnapshotIndex
+from engine.core.io import parse_snapshot, plan_json
+from engine.demo import build_demo
+from engine.planning.planner import input_hash, plan_document
+from rules.load import parse_ruleset
 
 
 def _digest_with_pid() -> tuple[str, list[int]]:
@@ -55,3 +60,23 @@ def test_a_failing_child_leaves_it_to_the_process() -> None:
     with pytest.raises(ValueError, match="no hash"):
         aside.result()
     assert calls == [os.getpid()]
+
+
+def test_a_plan_given_its_hash_late_is_the_plan_given_it_at_once() -> None:
+    # `omnistock plan` hands plan_document the child's `result`, waited for once solved.
+    snapshot_doc, rules_doc = build_demo(seed=4, skus=100)
+    snapshot, ruleset = parse_snapshot(snapshot_doc), parse_ruleset(rules_doc)
+    digest = input_hash(snapshot, ruleset, snapshot.mode)
+    asked: list[str] = []
+
+    def late() -> str:
+        asked.append(digest)
+        return digest
+
+    index = SnapshotIndex.build(snapshot)
+    at_once = plan_document(index, ruleset, snapshot.mode, digest, columnar=True)
+    given_late = plan_document(index, ruleset, snapshot.mode, late, columnar=True)
+    assert asked == [digest]
+    assert given_late["input_hash"] == digest
+    del at_once["timing"], given_late["timing"]
+    assert plan_json(at_once) == plan_json(given_late)
