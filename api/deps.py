@@ -16,7 +16,7 @@ Every request that asks for `Writer` is audited (api/observe.py), refused ones t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -32,7 +32,11 @@ from engine.services.stores import StoreRegistry
 from engine.store.base import Store
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that only read the app's state are `async def`: FastAPI runs a plain `def`
+# dependency in its thread pool, a hand-off that waits for the GIL while a plan is made
+# on another thread (up to the interpreter's 5 ms switch interval each). Those that may
+# touch Redis or a file (the key's rate limit, a tenant's store) stay plain `def`.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -40,7 +44,7 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_key_repository(request: Request) -> KeyRepository:
+async def get_key_repository(request: Request) -> KeyRepository:
     keys: KeyRepository = request.app.state.keys
     return keys
 
@@ -71,11 +75,13 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(action: Action, *, whole_tenant: bool) -> Callable[[Request, Principal], Principal]:
+def require(
+    action: Action, *, whole_tenant: bool
+) -> Callable[[Request, Principal], Awaitable[Principal]]:
     """A dependency: the caller, if its key may do `action` on its own tenant's data -
     all of it (`whole_tenant`), or as far as the key's brand reaches."""
 
-    def check(request: Request, principal: PrincipalDep) -> Principal:
+    async def check(request: Request, principal: PrincipalDep) -> Principal:
         if action == "write":
             request.state.audited = True  # a write, or an attempt at one: logged
         brand = None if whole_tenant else principal.brand
@@ -100,7 +106,7 @@ def get_store(request: Request, principal: PrincipalDep) -> Store:
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def get_jobs(request: Request) -> JobQueue:
+async def get_jobs(request: Request) -> JobQueue:
     jobs: JobQueue = request.app.state.jobs
     return jobs
 

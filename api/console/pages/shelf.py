@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.console.pages.plans import current_inputs, current_plan_id, table_of
 from api.console.web import Visit, VisitDep, console_router, render
-from api.deps import get_settings
 from engine.core.errors import InputError, Issue
+from engine.core.settings import Settings
 from engine.services.kept_plans import kept_plan
 from engine.shelf.from_plan import ShopView, shelf_of_view
 from engine.shelf.rank import Ranking, rank
@@ -65,7 +65,8 @@ def _ranked(visit: Visit, view: ShelfView, shop: str, slots: int) -> Ranking:
     )
     pools = ((p["sku"], p["pool"]) for p in document.get("skus", []))
     shelf = shelf_of_view(ShopView(inputs.snapshot.index, allocations, pools, shop), slots)
-    return rank(shelf, None, get_settings(visit.request).shelf_time_limit_s)
+    settings: Settings = visit.request.app.state.settings
+    return rank(shelf, None, settings.shelf_time_limit_s)
 
 
 @router.get("/shelf")
