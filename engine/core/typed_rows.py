@@ -15,7 +15,6 @@ and the file is read the way it always was, so every error message stays the sam
 
 from __future__ import annotations
 
-import os
 from itertools import compress
 from operator import attrgetter
 from typing import Annotated, Any
@@ -151,18 +150,12 @@ _LISTED = msgspec.json.Decoder(list[ListedRow])
 # process: a fork and a pipe cost more than they would save (a few ms against ~0.7 us
 # a row).
 FORK_BYTES = 4_000_000
-# OMNISTOCK_READ_FORK=0: read them in the process (to compare, or where the machine's
-# other core is busy anyway: the child costs ~0.5 s of CPU more than it saves).
-_FORKING = os.environ.get("OMNISTOCK_READ_FORK", "1") != "0"
 
 
-def read_typed_columns(text: bytes, fork_bytes: int | None = None) -> SnapshotColumns | None:
+def read_typed_columns(text: bytes, fork_bytes: int = FORK_BYTES) -> SnapshotColumns | None:
     """The columns of a snapshot file's text (no byte-order mark), or None where this
     path cannot vouch for the document (the caller then reads it as before). With
-    `fork_bytes` of velocity and listed rows or more (default FORK_BYTES, unless
-    OMNISTOCK_READ_FORK=0), those are read by a forked child."""
-    if fork_bytes is None:
-        fork_bytes = FORK_BYTES if _FORKING else 1 << 62
+    `fork_bytes` of velocity and listed rows or more, those are read by a forked child."""
     # An escape could hide a colon (the repeated-key proof below counts them) or spell
     # what the text does not show: such files are read the other way.
     if b"\\" in text:
