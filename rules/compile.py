@@ -61,10 +61,13 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: Mode) -> Compi
     bundles = bundles_of(d)
     if bundles is not None:
         bound_where_unmade(d, bundles, by_wh)
+    # The bounds before the shares hold back the cells they leave out: a shop that then
+    # leaves a shared set takes units again, within them (rules/groups.py).
+    bounds = d.ub.copy() if reach is not None else d.ub
     apply_targets(d)
     if bundles is not None:
         unshare_where_unmade(d, bundles)
-    narrow_shared(d, reach)
+    narrow_shared(d, by_wh, reach, bounds)
     groups = supply_groups(d, by_wh, reach)
     _check_hard_rules(d, bundles)
     capacity = shop_capacity(d)

@@ -16,6 +16,7 @@ from itertools import combinations
 import numpy as np
 
 from engine.core.errors import InputError, Issue
+from rules.arith import EPS, group_sum, largest_remainder
 from rules.draft import I64, Draft, Mask
 from solvers.problem import Groups
 
@@ -55,12 +56,14 @@ def supply_groups(d: Draft, by_wh: I64, reach: Mask | None) -> Groups | None:
     return _assemble(classes, [r for r in rows if r is not None])
 
 
-def narrow_shared(d: Draft, reach: Mask | None) -> None:
+def narrow_shared(d: Draft, by_wh: I64, reach: Mask | None, bounds: I64) -> None:
     """A shared shop that misses a warehouse holding some of the SKU's stock leaves the
     SKU's shared set when another shared shop reaches all of it. Kept in, it would cut
     the shared part down to the warehouses every shared shop reaches, and the units of
     the others would idle (a Douyin shop served by one warehouse left a whole brand's
-    stock in the other unlisted); left out, the other shops share every unit."""
+    stock in the other unlisted); left out, the other shops share every unit but the
+    ones it takes for itself (`_leavers_share`, within `bounds`: each cell's upper bound
+    before the share rules)."""
     if reach is None or not d.in_shared.any():
         return
     ix = d.ix
@@ -71,7 +74,45 @@ def narrow_shared(d: Draft, reach: Mask | None) -> None:
         full[has] = np.bitwise_or.reduceat(bits, runs)
     whole = d.in_shared & (bits == full[ix.cell_sku])
     some_whole = np.bincount(ix.cell_sku[whole], minlength=ix.n_skus) > 0
-    d.in_shared = d.in_shared & (whole | ~some_whole[ix.cell_sku])
+    leaving = d.in_shared & ~whole & some_whole[ix.cell_sku]
+    if not leaving.any():
+        return
+    _leavers_share(d, by_wh, reach, bounds, leaving)
+    d.in_shared = d.in_shared & ~leaving
+
+
+def _leavers_share(d: Draft, by_wh: I64, reach: Mask, bounds: I64, leaving: Mask) -> None:
+    """A shop that leaves a SKU's shared set keeps what a split by velocity would give
+    it: its share of the SKU's share base in the shared shops' velocity (whole units by
+    largest remainder over those shops), as far as the warehouses it reaches hold
+    them, as a target of its own. Left with nothing, a shop with demand and units it
+    could ship would list none of the SKU for as long as the stock sat partly where it
+    cannot ship from (a Douyin shop served by one warehouse lost every sale of such
+    SKUs of a shared tail). A shop without velocity gets none, as in a velocity split."""
+    ix = d.ix
+    n_s = ix.n_skus
+    skus = np.zeros(n_s, dtype=bool)
+    skus[ix.cell_sku[leaving]] = True
+    cells = np.flatnonzero(d.in_shared & skus[ix.cell_sku])  # sorted by SKU
+    group = ix.cell_sku[cells]
+    speed = d.velocity[cells]
+    total = group_sum(group, speed, n_s)
+    base = d.share_base
+    quota = base[group] * speed / np.maximum(total[group], EPS)
+    whole = np.minimum(base, np.floor(group_sum(group, quota, n_s) + EPS)).astype(np.int64)
+    share = largest_remainder(group, quota, whole, ix.cell_rank[cells], n_s)
+    out = leaving[cells]
+    at, share, group = cells[out], share[out], group[out]
+    reached = np.where(reach[at], by_wh[group], 0).sum(axis=1)
+    # Within the cell's bounds (a cap); the share step's bound on cells it leaves out
+    # gives way.
+    room = np.maximum(bounds[at] - d.target[at], 0)
+    share = np.minimum(share, np.minimum(reached, room))
+    gets = share > 0
+    at, share = at[gets], share[gets]
+    d.target[at] += share
+    d.ub[at] = np.maximum(d.ub[at], d.target[at])
+    d.target_rule[at] = d.share_rule[ix.cell_sku[at]]
 
 
 def _reach_bits(reach: Mask) -> I64:

@@ -364,6 +364,56 @@ def test_shared_part_only_from_warehouses_every_shared_shop_reaches() -> None:
     assert {a.shop: a.shared for a in p.allocations} == {"A": 1, "B": 1, "C": 0}
 
 
+SPLIT_STOCK = [
+    {"sku": "S", "warehouse": "W1", "on_hand": 4},
+    {"sku": "S", "warehouse": "W2", "on_hand": 20},
+]
+SPLIT_VELOCITY = {("S", "A"): 0.37, ("S", "B"): 0.0, ("S", "C"): 0.66}
+
+
+def listed_by_shop(p: Plan) -> dict[str, tuple[int, int]]:
+    return {a.shop: (a.quantity, a.shared) for a in p.allocations if a.sku == "S"}
+
+
+def test_a_shop_that_leaves_the_shared_set_keeps_its_velocity_share() -> None:
+    # Regression (the versus-incumbent scenario: a Douyin shop served by one warehouse
+    # listed none of a shared tail's SKUs while part of their stock sat in the other,
+    # 1,283 of the oracle's 2,925 avoidable lost sales). C reaches W2 only: it leaves
+    # the shared set, and takes what a split by velocity gives it: 24 x 0.66 / 1.03 =
+    # 15.4 -> 15 (A's 8.6 has the larger remainder), as a quantity of its own; A and B
+    # share the other 9.
+    p = run(
+        [{"type": "shared_pool"}],
+        stock=SPLIT_STOCK,
+        velocity=SPLIT_VELOCITY,
+        warehouses=(("W1", "sellable"), ("W2", "sellable")),
+        restricted={"C": ["W2"]},
+    )
+    assert listed_by_shop(p) == {"A": (0, 9), "B": (0, 9), "C": (15, 0)}
+
+
+def test_a_shop_that_leaves_the_shared_set_takes_no_more_than_it_reaches_or_a_cap() -> None:
+    # C's velocity share (20 of 24) is more than W2 holds (6): it takes the 6.
+    stock = [
+        {"sku": "S", "warehouse": "W1", "on_hand": 18},
+        {"sku": "S", "warehouse": "W2", "on_hand": 6},
+    ]
+    fast_c = {("S", "A"): 0.2, ("S", "B"): 0.0, ("S", "C"): 1.0}
+    common: dict[str, Any] = {
+        "warehouses": (("W1", "sellable"), ("W2", "sellable")),
+        "restricted": {"C": ["W2"]},
+    }
+    p = run([{"type": "shared_pool"}], stock=stock, velocity=fast_c, **common)
+    assert listed_by_shop(p) == {"A": (0, 18), "B": (0, 18), "C": (6, 0)}
+    # A cap on C stands.
+    rules = [{"type": "shared_pool"}, {"type": "max_cap", "quantities": {"C": 4}}]
+    p = run(rules, stock=SPLIT_STOCK, velocity=SPLIT_VELOCITY, **common)
+    assert listed_by_shop(p) == {"A": (0, 20), "B": (0, 20), "C": (4, 0)}
+    # Without velocity, a velocity split gives C none (as before).
+    p = run([{"type": "shared_pool"}], stock=SPLIT_STOCK, **common)
+    assert listed_by_shop(p) == {"A": (0, 24), "B": (0, 24), "C": (0, 0)}
+
+
 def test_a_shop_that_misses_the_only_stocked_warehouse_gets_nothing() -> None:
     # Regression (found by Hypothesis): the other shop is held at 0 by a fixed rule,
     # and the restricted shop was the only one left taking units.
