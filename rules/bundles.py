@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from rules.catalog import Bundle, Kind
-from rules.draft import I64, NONE, Draft
+from rules.draft import I64, NONE, Draft, Mask
 from solvers.problem import Bundles
 
 
@@ -83,11 +83,14 @@ def bound_where_unmade(d: Draft, bundles: Bundles, by_wh: I64) -> None:
     d.set_ub(_made_elsewhere(d, bundles), own[ix.cell_sku] + d.pinned_extra, NONE)
 
 
-def unshare_where_unmade(d: Draft, bundles: Bundles) -> None:
+def unshare_where_unmade(d: Draft, bundles: Bundles) -> Mask:
     """A bundle's shared part is made from its components wherever they sit: a shop that
     some supplying warehouse cannot serve does not list it (after the targets, which
-    name the shared shops), or it would sell bundles its warehouses cannot make."""
-    d.in_shared &= ~_made_elsewhere(d, bundles)
+    name the shared shops), or it would sell bundles its warehouses cannot make. The
+    cells it takes out of the shared set."""
+    left = d.in_shared & _made_elsewhere(d, bundles)
+    d.in_shared &= ~left
+    return left
 
 
 def _made_elsewhere(d: Draft, bundles: Bundles) -> np.ndarray:

@@ -27,7 +27,7 @@ from rules.bundles import (
 from rules.catalog import Kind, Ruleset
 from rules.couplings import shop_capacity, value_budgets
 from rules.draft import Draft
-from rules.groups import narrow_shared, supply_groups
+from rules.groups import keep_velocity_share, narrow_shared, supply_groups
 from rules.post_rules import PostRules, post_rules
 from rules.provenance import Provenance
 from rules.references import check_references
@@ -66,7 +66,9 @@ def compile_problem(index: SnapshotIndex, ruleset: Ruleset, mode: Mode) -> Compi
     bounds = d.ub.copy() if reach is not None else d.ub
     apply_targets(d)
     if bundles is not None:
-        unshare_where_unmade(d, bundles)
+        unmade = unshare_where_unmade(d, bundles)
+        if reach is not None and unmade.any():  # they list their share of its own units
+            keep_velocity_share(d, by_wh, reach, bounds, unmade)
     narrow_shared(d, by_wh, reach, bounds)
     groups = supply_groups(d, by_wh, reach)
     _check_hard_rules(d, bundles)

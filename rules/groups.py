@@ -62,8 +62,8 @@ def narrow_shared(d: Draft, by_wh: I64, reach: Mask | None, bounds: I64) -> None
     the shared part down to the warehouses every shared shop reaches, and the units of
     the others would idle (a Douyin shop served by one warehouse left a whole brand's
     stock in the other unlisted); left out, the other shops share every unit but the
-    ones it takes for itself (`_leavers_share`, within `bounds`: each cell's upper bound
-    before the share rules)."""
+    ones it takes for itself (`keep_velocity_share`, within `bounds`: each cell's upper
+    bound before the share rules)."""
     if reach is None or not d.in_shared.any():
         return
     ix = d.ix
@@ -77,23 +77,24 @@ def narrow_shared(d: Draft, by_wh: I64, reach: Mask | None, bounds: I64) -> None
     leaving = d.in_shared & ~whole & some_whole[ix.cell_sku]
     if not leaving.any():
         return
-    _leavers_share(d, by_wh, reach, bounds, leaving)
+    keep_velocity_share(d, by_wh, reach, bounds, leaving)
     d.in_shared = d.in_shared & ~leaving
 
 
-def _leavers_share(d: Draft, by_wh: I64, reach: Mask, bounds: I64, leaving: Mask) -> None:
+def keep_velocity_share(d: Draft, by_wh: I64, reach: Mask, bounds: I64, leaving: Mask) -> None:
     """A shop that leaves a SKU's shared set keeps what a split by velocity would give
     it: its share of the SKU's share base in the shared shops' velocity (whole units by
     largest remainder over those shops), as far as the warehouses it reaches hold
     them, as a target of its own. Left with nothing, a shop with demand and units it
     could ship would list none of the SKU for as long as the stock sat partly where it
     cannot ship from (a Douyin shop served by one warehouse lost every sale of such
-    SKUs of a shared tail). A shop without velocity gets none, as in a velocity split."""
+    SKUs of a shared tail). A shop without velocity gets none, as in a velocity split.
+    `leaving` may have left `d.in_shared` already (a bundle's shops that cannot make it)."""
     ix = d.ix
     n_s = ix.n_skus
     skus = np.zeros(n_s, dtype=bool)
     skus[ix.cell_sku[leaving]] = True
-    cells = np.flatnonzero(d.in_shared & skus[ix.cell_sku])  # sorted by SKU
+    cells = np.flatnonzero((d.in_shared | leaving) & skus[ix.cell_sku])  # sorted by SKU
     group = ix.cell_sku[cells]
     speed = d.velocity[cells]
     total = group_sum(group, speed, n_s)

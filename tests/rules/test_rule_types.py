@@ -339,6 +339,32 @@ def test_bundles_from_components_stay_off_shops_that_miss_a_warehouse() -> None:
     assert quantities(p, "K")["A"] == 0 and quantities(p, "S")["A"] == 0
 
 
+def test_a_shop_that_cannot_make_a_bundle_lists_its_share_of_the_bundles_own_units() -> None:
+    # Regression (versus-incumbent: Douyin b2 listed none of a kit whose own units sat
+    # in its warehouse, 53 avoidable lost sales): C cannot make K (S sits in W1 only),
+    # so it leaves K's shared set, and keeps its velocity share of K (9 x 1.0 / 2.0 ->
+    # 5 by largest remainder) as far as K's own units in W2 go: 4.
+    stock = [
+        {"sku": "S", "warehouse": "W1", "on_hand": 10},
+        {"sku": "S", "warehouse": "W2", "on_hand": 0},
+        {"sku": "K", "warehouse": "W1", "on_hand": 0},
+        {"sku": "K", "warehouse": "W2", "on_hand": 4},
+    ]
+    p = run(
+        [{"type": "shared_pool", "scope": {"skus": ["K"]}}],
+        check=False,
+        pools={"S": 10, "K": 4},
+        stock=stock,
+        velocity={("K", "A"): 0.5, ("K", "B"): 0.5, ("K", "C"): 1.0},
+        components={"K": [{"sku": "S", "qty": 2}]},
+        warehouses=(("W1", "sellable"), ("W2", "sellable")),
+        restricted={"C": ["W2"]},
+    )
+    listed = {a.shop: (a.quantity, a.shared) for a in p.allocations if a.sku == "K"}
+    assert listed["C"] == (4, 0)
+    assert listed["A"][1] == listed["B"][1] > 0  # bundles made of S, shared by A and B
+
+
 def test_pack_rounding_gives_whole_packs_back_by_priority() -> None:
     p = run(
         [{"type": "equal_split"}, {"id": "pk", "type": "pack_size", "quantity": 5}], pools={"S": 23}
