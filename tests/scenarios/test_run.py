@@ -127,8 +127,8 @@ def test_versus_incumbent_replans_daily_and_arms_without_safety_beat_equal_share
     # leaves the shared set of a SKU with units in Shanghai too: it keeps its velocity
     # share of the SKU instead of nothing (rules/groups.py). Before, the tuned arms (true
     # means, estimator) lost 573-622 sales there in these 4 days against the equal
-    # shares' 188, and 584-637 avoidably in all against their 1,015; now 38-96 there and
-    # 48-152 avoidably (the naive average the most).
+    # shares' 188, and 584-637 avoidably in all against their 1,015; now 28-87 there and
+    # 36-141 avoidably (the naive average the most).
     equal_dy = sum(by_name["incumbent-equal"].lost_by_shop_day["dy-b2"])
     for name in ("tuned", "tuned-true-means", "tuned-naive"):
         assert sum(by_name[name].lost_by_shop_day["dy-b2"]) < equal_dy, name
