@@ -26,7 +26,8 @@ from engine.access.errors import KeyFileUnavailable, Unauthenticated, UnknownKey
 from engine.access.keys import KeyRecord, key_id_of, new_key
 from engine.access.roles import Principal
 from engine.core.errors import InputError, Issue
-from engine.core.io import parse_document, write_atomically
+from engine.core.files import write_atomically
+from engine.core.io import parse_document
 from engine.core.settings import Settings
 
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.core.io import plan_head
+from engine.core.plan_files import plan_head
 from engine.demo import DEFAULT_SEED, write_demo
 
 # What `omnistock plan` cannot run without: the interpreter and the libraries of its

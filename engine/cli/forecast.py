@@ -23,8 +23,9 @@ from typer.core import TyperGroup
 
 from engine.cli.common import add_plain_row, fail
 from engine.core.errors import KNOWN_ERRORS, InputError, Issue
+from engine.core.files import write_atomically
 from engine.core.index import SnapshotIndex
-from engine.core.io import load_snapshot_columns, write_atomically
+from engine.core.io import load_snapshot_columns
 from engine.demand.cells import SOURCES, Forecast, forecast
 from engine.demand.estimate import EstimatorSettings
 

@@ -25,21 +25,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.cli.common import EXIT_INPUT, add_plain_row, err, fail, read_settings
-from engine.cli.digest_aside import DigestAside
+from engine.cli.digest_aside import digest_aside
+from engine.core.allocation_table import AllocationTable
 from engine.core.collector import collector_paused
 from engine.core.columns import SnapshotColumns
 from engine.core.errors import KNOWN_ERRORS, InputError, Issue
 from engine.core.index import SnapshotIndex
-from engine.core.io import (
-    PLAN_WRITERS,
-    PlanWriter,
-    load_plan,
-    load_snapshot_columns,
-    parse_snapshot_columns,
-    plan_json,
-    read_document,
-)
+from engine.core.io import load_plan, load_snapshot_columns, parse_snapshot_columns, read_document
 from engine.core.modes import MODES, Mode
+from engine.core.plan_files import PLAN_WRITERS, PlanWriter, plan_json
 from engine.core.settings import Settings
 from engine.core.snapshot import Snapshot
 from engine.demo import DEFAULT_SEED, DEFAULT_SKUS
@@ -161,7 +155,7 @@ def _plan_of_files(
         the_mode = mode or columns.mode
         # Worked out on the other core while the index is built and the plan solved
         # (engine/cli/digest_aside.py): waited for once solved.
-        digest = DigestAside(lambda: columns_hash(columns, ruleset, the_mode))
+        digest = digest_aside(lambda: columns_hash(columns, ruleset, the_mode))
         prepare_process(settings)
         with _stages(show_stages and sys.stderr.isatty()) as say:
             say("index")
@@ -254,12 +248,27 @@ def _units_by_reason(unallocated: list[dict[str, Any]]) -> dict[str, int]:
     return totals
 
 
-def _per_shop(allocations: list[dict[str, Any]] | dict[str, list[Any]]) -> Table:
+def _per_shop(allocations: list[dict[str, Any]] | dict[str, list[Any]] | AllocationTable) -> Table:
+    shops, units, shared, listed = _shop_sums(allocations)
+    table = Table(title="per shop", title_justify="left")
+    for col in ("shop", "exclusive units", "shared units listed", "SKUs listed"):
+        table.add_column(col, justify="right" if col != "shop" else "left")
+    for row in zip(shops, units.tolist(), shared.tolist(), listed.tolist(), strict=True):
+        add_plain_row(table, row[0], *(f"{n:,}" for n in row[1:]))
+    return table
+
+
+def _shop_sums(
+    allocations: list[dict[str, Any]] | dict[str, list[Any]] | AllocationTable,
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Shops (sorted) and their exclusive units, shared units listed and cells listed."""
+    if isinstance(allocations, AllocationTable):
+        return allocations.per_shop()
     columns = allocations if isinstance(allocations, dict) else None
     if columns is None:
         rows = allocations if isinstance(allocations, list) else []
         columns = {k: [a[k] for a in rows] for k in ("shop", "quantity", "shared", "listed")}
-    # Summed by array (a million cells at 300,000 SKUs): each cell's shop as a code.
+    # Summed by array: each cell's shop as a code.
     shops = sorted(set(columns["shop"]))
     position = dict(zip(shops, range(len(shops)), strict=True))
     cells = len(columns["shop"])
@@ -275,12 +284,7 @@ def _per_shop(allocations: list[dict[str, Any]] | dict[str, list[Any]]) -> Table
         .astype(np.int64)
         for k in ("quantity", "shared", "listed")
     ]
-    table = Table(title="per shop", title_justify="left")
-    for col in ("shop", "exclusive units", "shared units listed", "SKUs listed"):
-        table.add_column(col, justify="right" if col != "shop" else "left")
-    for shop, units, shared, listed in zip(shops, *(s.tolist() for s in sums), strict=True):
-        add_plain_row(table, shop, f"{units:,}", f"{shared:,}", f"{listed:,}")
-    return table
+    return shops, sums[0], sums[1], sums[2]
 
 
 def validate(

@@ -21,10 +21,11 @@ from rich.console import Console  # noqa: E402
 
 import engine.cli.plan  # noqa: E402 - what the command imports
 from engine.cli.common import read_settings  # noqa: E402
-from engine.cli.digest_aside import DigestAside  # noqa: E402
+from engine.cli.digest_aside import digest_aside  # noqa: E402
 from engine.cli.plan import _print_plan, end_process  # noqa: E402
 from engine.core.index import SnapshotIndex  # noqa: E402
-from engine.core.io import load_snapshot_columns, write_plan_json  # noqa: E402
+from engine.core.io import load_snapshot_columns  # noqa: E402
+from engine.core.plan_files import write_plan_json  # noqa: E402
 from engine.planning.planner import _assemble, columns_hash, run_planner  # noqa: E402
 from engine.runtime.process import prepare_process  # noqa: E402
 from rules.load import load_ruleset  # noqa: E402
@@ -50,7 +51,7 @@ def main(snapshot: Path, rules: Path, plan: Path) -> dict[str, list[float]]:
     lap("read+validate")
     # As the command does: the hash on the other core while the index is built and the
     # plan solved; the "input hash" stage is what is left to wait for once solved.
-    aside = DigestAside(lambda: columns_hash(columns, ruleset, columns.mode))
+    aside = digest_aside(lambda: columns_hash(columns, ruleset, columns.mode))
     prepare_process(settings)
     index = SnapshotIndex.of_columns(columns)
     lap("index")

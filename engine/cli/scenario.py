@@ -154,7 +154,7 @@ def _bars() -> Progress:
 
 
 def _write(out_dir: Path, compared: Comparison) -> None:
-    from engine.core.io import write_atomically
+    from engine.core.files import write_atomically
     from engine.scenarios.charts import write_charts
     from engine.scenarios.compare import to_csv, to_json
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -45,6 +45,10 @@ _ROW_SECTIONS = ("skus", "stock", "velocity", "listed", "history")
 _ORJSON_FLOATS = (1e-4, 1e16)
 
 
+# A row section as the model writes it, or what makes it (rows decoded when asked for).
+Dumped = list[Any] | Callable[[], list[Any]]
+
+
 @dataclass
 class SnapshotColumns:
     """A field-valid, cross-referenced snapshot, its big sections as arrays. `head` is
@@ -64,8 +68,9 @@ class SnapshotColumns:
     velocity: tuple[I64, I64, F64]  # (SKU code, shop code, units per day)
     listed: tuple[I64, I64, I64]  # (SKU code, shop code, quantity)
     history: HistoryRows | None = None  # the sales history, if the snapshot has one
-    # rows as dicts or as msgspec structs (engine/core/typed_rows.py: written alike)
-    dumped: dict[str, list[Any]] | None = None
+    # rows as dicts or as msgspec structs (engine/core/typed_rows.py: written alike), or
+    # what makes them when first asked for
+    dumped: dict[str, Dumped] | None = None
     model: Snapshot | None = None  # the model the columns were built from, if any
 
     @property
@@ -441,7 +446,7 @@ def _dumped(columns: SnapshotColumns) -> dict[str, list[Any]]:
     the reader left them out (engine/core/typed_rows.py reads those straight into
     arrays, maybe in another process): the same values, written as the model's rows."""
     assert columns.dumped is not None
-    dumped = dict(columns.dumped)
+    dumped = {k: rows() if callable(rows) else rows for k, rows in columns.dumped.items()}
     shops = np.array([s.id for s in columns.head.shops] or [""], dtype=object)
     skus = np.array(columns.sku_ids or [""], dtype=object)
     # Made in C by map over three lists: a third of the time of a dict per row.

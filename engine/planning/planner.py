@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.core.allocation_table import AllocationTable
 from engine.core.columns import (
     SnapshotColumns,
     canonical_bytes,
@@ -25,9 +26,9 @@ from engine.core.columns import (
     snapshot_json,
 )
 from engine.core.index import SnapshotIndex
-from engine.core.io import allocation_rows
 from engine.core.modes import Mode
 from engine.core.plan import Plan
+from engine.core.plan_files import allocation_rows
 from engine.core.snapshot import Snapshot
 from engine.planning.post import SecondPass, finish, second_pass
 from engine.planning.reasons import unallocated_rows
@@ -143,8 +144,8 @@ def plan_document(
     a snapshot read as columns), or what gives it once solved (`omnistock plan`: the
     hash worked out in another process meanwhile). Binding lists may be shared between
     cells: read-only.
-    `columnar`: allocations as a dict of columns (Allocation's fields, in order) for
-    the columnar writers, not a list of rows."""
+    `columnar`: allocations as an `AllocationTable` (arrays; rows made as they are
+    written), not a list of rows."""
     say = progress or (lambda stage: None)
     started = time.perf_counter()
     outcome = run_planner(index, ruleset, mode, solver, time_limit_s, say)
@@ -176,20 +177,21 @@ def _assemble(
         return labels[k] if k >= 0 else None
 
     q = x.astype(np.int64)
-    sku_ids = np.array(ix.sku_ids, dtype=object)
-    shop_ids = np.array(ix.shop_ids, dtype=object)
-    columns = {
-        "sku": sku_ids[ix.cell_sku].tolist(),
-        "shop": shop_ids[ix.cell_shop].tolist(),
-        "quantity": q.tolist(),
-        "shared": cell_shared.astype(np.int64).tolist(),
-        "binding": _binding(c, q, labels),
-        "listed": (q + cell_shared > 0).tolist(),
-        "target": problem.target.astype(np.int64).tolist(),
-        "lb": problem.lb.astype(np.int64).tolist(),
-        "ub": problem.ub.astype(np.int64).tolist(),
-    }
-    allocations: Any = columns if columnar else allocation_rows(columns)
+    binding, binding_lists = _binding(c, q, labels)
+    table = AllocationTable(
+        sku_ids=ix.sku_ids,
+        shop_ids=ix.shop_ids,
+        cell_sku=ix.cell_sku,
+        cell_shop=ix.cell_shop,
+        quantity=q,
+        shared=cell_shared.astype(np.int64),
+        binding=binding,
+        binding_lists=binding_lists,
+        target=problem.target.astype(np.int64),
+        lb=problem.lb.astype(np.int64),
+        ub=problem.ub.astype(np.int64),
+    )
+    allocations: Any = table if columnar else allocation_rows(table.columns())
     unallocated = unallocated_rows(c, solved.x, shared, result, second, name)
     allocated = int(x.sum() + shared.sum())
     units_pool = int((prov.sellable + prov.virtual).sum())
@@ -247,10 +249,10 @@ def _solver_part(part: Part) -> dict[str, Any]:
     return out
 
 
-def _binding(c: Compiled, q: np.ndarray, labels: list[str]) -> list[list[str]]:
+def _binding(c: Compiled, q: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[list[str]]]:
     """Per cell, the rules that determined it: the one whose target it follows, and any
-    whose bound it sits on. Cells share few combinations of those rules, so each
-    combination's list is made once."""
+    whose bound it sits on. Cells share few combinations of those rules: each cell's
+    code into the list of distinct combinations, each combination's list made once."""
     prov, problem = c.provenance, c.problem
     checks = (
         (prov.target_rule, (q > 0) | (problem.target > 0)),
@@ -269,7 +271,7 @@ def _binding(c: Compiled, q: np.ndarray, labels: list[str]) -> list[list[str]]:
             if k >= 0 and labels[k] not in found:
                 found.append(labels[k])
         lists.append(found)
-    return [lists[k] for k in which.reshape(-1).tolist()]
+    return which.reshape(-1), lists
 
 
 def _row_keys(rows: np.ndarray, base: int) -> np.ndarray:

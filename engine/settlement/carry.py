@@ -24,7 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from engine.core.errors import InputError, Issue
-from engine.core.io import write_atomically
+from engine.core.files import write_atomically
 from engine.settlement.records import MOVEMENT_SCHEMA, ORDER_SCHEMA, PAYMENT_SCHEMA, empty
 
 __all__ = ["CARRY_FILE", "Carry", "load_carry"]

@@ -19,7 +19,7 @@ import polars as pl
 from openpyxl import Workbook
 
 from engine.core.errors import InputError, Issue
-from engine.core.io import atomic_file, write_atomically
+from engine.core.files import atomic_file, write_atomically
 from engine.settlement.bill import Bill, BillLine
 from engine.settlement.carry import CARRY_FILE, Carry
 from engine.settlement.records import Outcome

@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from pathlib import Path
 
-from engine.core.io import write_atomically
+from engine.core.files import write_atomically
 from engine.store.base import (
     Cell,
     Consumed,

@@ -10,8 +10,8 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.core import io
-from engine.core.io import allocation_rows, plan_json
+from engine.core import plan_files
+from engine.core.plan_files import allocation_rows, plan_json
 
 _VALUES = st.one_of(
     st.booleans(),
@@ -30,7 +30,7 @@ _VALUES = st.one_of(
 def test_mixed_columns_are_written_as_their_rows(rows: list[list[Any]], chunk: int) -> None:
     by_name = {f"f{j}": list(column) for j, column in enumerate(zip(*rows, strict=True))}
     rows_doc = {"plan_id": "p", "allocations": allocation_rows(by_name)}
-    with patch.object(io, "_ROWS_AT_ONCE", chunk):
+    with patch.object(plan_files, "_ROWS_AT_ONCE", chunk):
         written = plan_json({"plan_id": "p", "allocations": by_name})
     assert written == plan_json(rows_doc)
     assert orjson.loads(written)["allocations"] == rows_doc["allocations"]
@@ -39,7 +39,7 @@ def test_mixed_columns_are_written_as_their_rows(rows: list[list[Any]], chunk: i
 def test_allocation_rows_dict_display_has_allocations_fields_in_order() -> None:
     """allocation_rows writes the planner's rows by a dict display: its keys and their
     order are Allocation's (a field added to the model without it would be dropped)."""
-    from engine.core.io import _ROW_DISPLAY_FIELDS, ALLOCATION_FIELDS
+    from engine.core.plan_files import _ROW_DISPLAY_FIELDS, ALLOCATION_FIELDS
 
     assert _ROW_DISPLAY_FIELDS == ALLOCATION_FIELDS
     columns = {name: [f"{name}{i}" for i in range(3)] for name in ALLOCATION_FIELDS}

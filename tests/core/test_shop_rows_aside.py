@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine.core.shop_rows_aside as aside_module
-from engine.core.shop_rows_aside import ShopArrays, ShopRowsAside
+from engine.core.shop_rows_aside import ShopArrays, shop_rows_aside
 from engine.core.typed_rows import read_typed_columns
 from tests.core.test_snapshot_read import _demo, documents
 from tests.core.test_typed_rows import _same, _text, broken
@@ -49,12 +50,12 @@ def _fork_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     """The reader forks only a process of one thread; in a whole test run other tests
     leave idle threads behind, so these tests, which are about the forked path, say the
     process has one (the child only decodes and codes rows)."""
-    monkeypatch.setattr(aside_module.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
 
 
 def test_the_tests_process_can_fork() -> None:
     # Else every test below would compare the process's reading with itself.
-    aside = ShopRowsAside(lambda: _arrays(1, 3, 2), forked=True)
+    aside = shop_rows_aside(lambda: _arrays(1, 3, 2), forked=True)
     assert aside._child is not None
     _equal(aside.result(), _arrays(1, 3, 2))
 
@@ -64,7 +65,7 @@ def test_arrays_come_back_through_the_pipe_as_they_were(sizes: tuple[int, int]) 
     arrays = _arrays(7, *sizes)
     parent = os.getpid()
     # Computed in the child only: a value that came back is the child's.
-    aside = ShopRowsAside(lambda: arrays if os.getpid() != parent else _arrays(8, 1, 1), True)
+    aside = shop_rows_aside(lambda: arrays if os.getpid() != parent else _arrays(8, 1, 1), True)
     got = aside.result()
     _equal(got, arrays)
     assert all(array.flags.writeable for array in (*got[0], *got[1]))
@@ -78,20 +79,20 @@ def test_a_failing_child_leaves_the_reading_to_the_process() -> None:
             raise RuntimeError("the child fails")
         return _arrays(3, 5, 4)
 
-    _equal(ShopRowsAside(compute, forked=True).result(), _arrays(3, 5, 4))
+    _equal(shop_rows_aside(compute, forked=True).result(), _arrays(3, 5, 4))
 
 
 def test_a_cut_answer_leaves_the_reading_to_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
     parent = os.getpid()
     monkeypatch.setattr(aside_module, "_encode", lambda arrays: b"\x01" * 30)
-    aside = ShopRowsAside(
+    aside = shop_rows_aside(
         lambda: _arrays(4, 9, 9) if os.getpid() == parent else _arrays(5, 9, 9), True
     )
     _equal(aside.result(), _arrays(4, 9, 9))
 
 
 def test_an_abandoned_child_is_stopped_and_reaped() -> None:
-    aside = ShopRowsAside(lambda: _arrays(2, 200_000, 200_000), forked=True)  # > a pipe
+    aside = shop_rows_aside(lambda: _arrays(2, 200_000, 200_000), forked=True)  # > a pipe
     assert aside._child is not None
     pid = aside._child[0]
     aside.abandon()

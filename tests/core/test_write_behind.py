@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.core.io import atomic_file, write_behind
+from engine.core.files import atomic_file
+from engine.core.plan_files import write_behind
 
 
 @given(pieces=st.lists(st.binary(max_size=64), max_size=20))

@@ -15,24 +15,26 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.core import io
+from engine.core import plan_files
 from engine.core.columns import BUCKETS, SnapshotColumns, columns_of_document
 from engine.core.errors import InputError
 from engine.core.index import SnapshotIndex
 from engine.core.io import (
-    allocation_rows,
     dump_json,
     load_plan,
     parse_snapshot,
     parse_snapshot_columns,
+    read_document,
+)
+from engine.core.plan import Plan
+from engine.core.plan_files import (
+    allocation_rows,
     plan_head,
     plan_json,
-    read_document,
     write_plan_json,
     write_plan_ndjson,
     write_plan_parquet,
 )
-from engine.core.plan import Plan
 from engine.demo import build_demo
 from engine.planning.planner import (
     _assemble,
@@ -262,7 +264,7 @@ def test_allocation_columns_are_written_as_their_rows(
         "binding": [labels[r[3]] for r in rows],
     }
     rows_doc = {"plan_id": "p", "allocations": allocation_rows(columns)}
-    with patch.object(io, "_ROWS_AT_ONCE", chunk):
+    with patch.object(plan_files, "_ROWS_AT_ONCE", chunk):
         assert plan_json({"plan_id": "p", "allocations": columns}) == plan_json(rows_doc)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from engine.core.errors import InputError, Issue
-from engine.core.io import write_atomically
+from engine.core.files import write_atomically
 from engine.reports.model import Report
 from engine.reports.render.fonts import CjkFont, MissingFontError, cjk_font
 from engine.reports.render.html import html_page

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.core.errors import OmnistockError
-from engine.core.io import write_atomically
+from engine.core.files import write_atomically
 from engine.reports.model import Report
 from engine.reports.render.fonts import CjkFont, cjk_font
 from engine.reports.render.html import page

@@ -27,7 +27,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from engine.core.io import write_atomically
+from engine.core.files import write_atomically
 from engine.reports.model import Chart, Kind, Report, Section, Table, Value
 from engine.reports.render.values import WORDS, as_of, check_lang, shown, title, window, yuan
 
