@@ -16,6 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import orjson
 
 from engine.core.allocation_table import AllocationTable
@@ -201,21 +202,59 @@ def write_behind(file: BinaryIO, pieces: Iterable[bytes | memoryview]) -> None:
 
 def write_plan_parquet(document: dict[str, Any], path: Path) -> None:
     """The allocations as one Parquet table (a column per Allocation field, the ids
-    dictionary-encoded), the rest of the plan as its JSON in the schema's metadata
-    under `omnistock.plan`."""
+    dictionary-encoded), the rest of the plan as its JSON in the file's key-value
+    metadata under `omnistock.plan` (read back as the schema's)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    columns = _allocation_columns(document)
-    types = {"sku": pa.string(), "shop": pa.string(), "binding": pa.list_(pa.string())}
-    types["listed"] = pa.bool_()
-    table = pa.table(
-        {name: pa.array(columns[name], type=types.get(name, pa.int64())) for name in columns}
-    )
+    allocations = document["allocations"]
+    if isinstance(allocations, AllocationTable):
+        table = _arrow_table(allocations)
+    else:
+        columns = _allocation_columns(document)
+        types = {"sku": pa.string(), "shop": pa.string(), "binding": pa.list_(pa.string())}
+        types["listed"] = pa.bool_()
+        table = pa.table(
+            {name: pa.array(columns[name], type=types.get(name, pa.int64())) for name in columns}
+        )
     rest = plan_json(_without_allocations(document))
-    table = table.replace_schema_metadata({PARQUET_KEY: rest})
+    # The plan's rest as the file's key-value metadata, readers find it in the schema's.
+    # Not the Arrow schema stored besides (pyarrow's default): it would hold the rest
+    # again, base64-encoded (a 300,000-SKU plan: 2.3 s to write the file, 0.25 s without).
     with atomic_file(path) as file:
-        pq.write_table(table, file, use_dictionary=["sku", "shop", "binding"])
+        dictionary = ["sku", "shop", "binding"]
+        with pq.ParquetWriter(
+            file, table.schema, store_schema=False, use_dictionary=dictionary
+        ) as writer:
+            writer.write_table(table)
+            writer.add_key_value_metadata({PARQUET_KEY: rest})
+
+
+def _arrow_table(allocations: AllocationTable) -> Any:
+    """The table's columns as Arrow arrays, with no Python value per cell: ids as
+    dictionary arrays (codes into the ids, as Parquet writes them anyway), binding lists
+    taken by code from the distinct lists, numbers as they are. Read back, the table
+    made from the rows (tests/core/test_allocation_table.py)."""
+    import pyarrow as pa
+
+    def by_code(values: pa.Array, codes: np.ndarray) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(pa.array(codes), values)
+
+    t = allocations
+    binding_lists = pa.array(t.binding_lists, type=pa.list_(pa.string()))
+    return pa.table(
+        {
+            "sku": by_code(pa.array(t.sku_ids, type=pa.string()), t.cell_sku),
+            "shop": by_code(pa.array(t.shop_ids, type=pa.string()), t.cell_shop),
+            "quantity": pa.array(t.quantity, type=pa.int64()),
+            "shared": pa.array(t.shared, type=pa.int64()),
+            "binding": binding_lists.take(pa.array(t.binding)),
+            "listed": pa.array(t.quantity + t.shared > 0, type=pa.bool_()),
+            "target": pa.array(t.target, type=pa.int64()),
+            "lb": pa.array(t.lb, type=pa.int64()),
+            "ub": pa.array(t.ub, type=pa.int64()),
+        }
+    )
 
 
 def _read_plan_parquet(path: Path) -> Any:

@@ -9,14 +9,23 @@ from typing import Any
 from unittest.mock import patch
 
 import numpy as np
-from hypothesis import given, settings
+import pyarrow.parquet as pq
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.core import plan_files
 from engine.core.allocation_table import FIELDS, AllocationTable
 from engine.core.index import SnapshotIndex
 from engine.core.io import parse_snapshot_columns
-from engine.core.plan_files import ALLOCATION_FIELDS, allocation_rows, plan_json, write_plan_json
+from engine.core.plan_files import (
+    ALLOCATION_FIELDS,
+    _without_allocations,
+    allocation_rows,
+    plan_head,
+    plan_json,
+    write_plan_json,
+    write_plan_parquet,
+)
 from engine.demo import build_demo
 from engine.planning.planner import plan_document
 from rules.load import parse_ruleset
@@ -106,3 +115,19 @@ def test_a_planned_table_is_written_as_the_planned_rows(tmp_path: Path) -> None:
     as_table["timing"] = as_rows["timing"]
     write_plan_json(as_table, tmp_path / "plan.json")
     assert (tmp_path / "plan.json").read_bytes() == plan_json(as_rows)
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**16), cells=st.integers(0, 40))
+def test_a_table_is_written_to_parquet_as_its_rows(tmp_path: Path, seed: int, cells: int) -> None:
+    # Arrow arrays by code into the distinct values: read back, the rows' table.
+    table = _table(seed, cells)
+    from_table, from_rows = tmp_path / f"t-{seed}-{cells}.parquet", tmp_path / f"r-{seed}.parquet"
+    write_plan_parquet(_document(table), from_table)
+    write_plan_parquet(_rows_document(table), from_rows)
+    read = [pq.read_table(path) for path in (from_table, from_rows)]
+    assert read[0].schema == read[1].schema and read[0].equals(read[1])
+    assert plan_head(from_table) == plan_head(from_rows) == _without_allocations(_document(table))
+    assert plan_files._read_plan_parquet(from_table) == plan_files._read_plan_parquet(from_rows)
