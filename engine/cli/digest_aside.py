@@ -20,6 +20,6 @@ def _decode(data: bytearray) -> str | None:
     return data.decode() if len(data) == _HEX_DIGITS else None
 
 
-def digest_aside(compute: Callable[[], str]) -> Aside[str]:
-    """`compute()` (an input hash) run by a forked child from now on."""
-    return Aside(compute, str.encode, _decode)
+def digest_aside(compute: Callable[[], str], forked: bool = True) -> Aside[str]:
+    """`compute()` (an input hash) run by a forked child from now on (if `forked`)."""
+    return Aside(compute, str.encode, _decode, forked)

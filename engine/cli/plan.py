@@ -146,7 +146,7 @@ def _plan_of_files(
     from (kept, not freed, until the process ends: see `end_process`); exit naming the
     fault if they do not plan."""
     try:
-        columns = load_snapshot_columns(snapshot)
+        columns = load_snapshot_columns(snapshot, fork=settings.fork_aside)
         ruleset = load_ruleset(rules)
         # The allocator tuning for the planner's arrays (engine/runtime/allocator.py),
         # once the files are read: their millions of small rows on huge pages were the
@@ -155,7 +155,9 @@ def _plan_of_files(
         the_mode = mode or columns.mode
         # Worked out on the other core while the index is built and the plan solved
         # (engine/cli/digest_aside.py): waited for once solved.
-        digest = digest_aside(lambda: columns_hash(columns, ruleset, the_mode))
+        digest = digest_aside(
+            lambda: columns_hash(columns, ruleset, the_mode), forked=settings.fork_aside
+        )
         prepare_process(settings)
         with _stages(show_stages and sys.stderr.isatty()) as say:
             say("index")

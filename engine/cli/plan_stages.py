@@ -46,12 +46,14 @@ def main(snapshot: Path, rules: Path, plan: Path) -> dict[str, list[float]]:
     engine.cli.plan.out = Console(file=open(os.devnull, "w"))  # noqa: SIM115
     settings = read_settings()
     gc.disable()  # as `omnistock plan` runs (engine/cli/plan.py)
-    columns = load_snapshot_columns(snapshot)
+    columns = load_snapshot_columns(snapshot, fork=settings.fork_aside)
     ruleset = load_ruleset(rules)
     lap("read+validate")
     # As the command does: the hash on the other core while the index is built and the
     # plan solved; the "input hash" stage is what is left to wait for once solved.
-    aside = digest_aside(lambda: columns_hash(columns, ruleset, columns.mode))
+    aside = digest_aside(
+        lambda: columns_hash(columns, ruleset, columns.mode), forked=settings.fork_aside
+    )
     prepare_process(settings)
     index = SnapshotIndex.of_columns(columns)
     lap("index")

@@ -24,7 +24,7 @@ from engine.core.files import write_atomically
 from engine.core.plan import Plan
 from engine.core.plan_files import COLUMNAR_READERS
 from engine.core.snapshot import Snapshot
-from engine.core.typed_rows import read_typed_columns
+from engine.core.typed_rows import NO_FORK, read_typed_columns
 
 _YamlBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -253,17 +253,18 @@ def parse_snapshot_columns(data: Any, source: str = "") -> SnapshotColumns:
     return columns
 
 
-def load_snapshot_columns(path: str | PathLike[str]) -> SnapshotColumns:
+def load_snapshot_columns(path: str | PathLike[str], fork: bool = True) -> SnapshotColumns:
     """`parse_snapshot_columns(read_document(path))`, with one proof fewer for a JSON
     file the quick checks accept: that it repeats no key is told by counting the colons
     of its rows as checked (`document_colons`) rather than by writing the parsed tree
-    again (0.3-0.5 s at 300,000 SKUs)."""
+    again (0.3-0.5 s at 300,000 SKUs). `fork`: big velocity and listed sections may be
+    read by a forked child (engine/core/typed_rows.py)."""
     source, file = str(path), Path(path)
     if file.suffix.lower() == ".json":
         data = _without_bom(_file_bytes(file, source))
         # Typed rows first (msgspec: no dict per row); what they cannot vouch for is
         # read as before, so the errors are the same.
-        typed = read_typed_columns(data)
+        typed = read_typed_columns(data) if fork else read_typed_columns(data, NO_FORK)
         if typed is not None:
             return typed
         tree = _orjson_tree(data)

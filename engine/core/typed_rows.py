@@ -152,6 +152,7 @@ _LISTED = msgspec.json.Decoder(list[ListedRow])
 # process: a fork and a pipe cost more than they would save (a few ms against ~0.7 us
 # a row).
 FORK_BYTES = 4_000_000
+NO_FORK = 1 << 62  # as `fork_bytes`: no section is that long, all read in the process
 
 
 def read_typed_columns(text: bytes, fork_bytes: int = FORK_BYTES) -> SnapshotColumns | None:

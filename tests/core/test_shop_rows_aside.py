@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 import engine.core.shop_rows_aside as aside_module
 from engine.core.shop_rows_aside import ShopArrays, shop_rows_aside
-from engine.core.typed_rows import read_typed_columns
+from engine.core.typed_rows import NO_FORK, read_typed_columns
 from tests.core.test_snapshot_read import _demo, documents
 from tests.core.test_typed_rows import _same, _text, broken
 
-IN_PROCESS = 1 << 62  # no section is this long: read in the process
+IN_PROCESS = NO_FORK  # no section is this long: read in the process
 
 
 def _arrays(seed: int, n_velocity: int, n_listed: int) -> ShopArrays:

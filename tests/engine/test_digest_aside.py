@@ -5,11 +5,15 @@ process computes it (and raises what computing it raises)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from engine.cli.app import app
 from engine.cli.digest_aside import digest_aside
 from engine.core.index import SnapshotIndex
 from engine.core.io import parse_snapshot
@@ -83,3 +87,26 @@ def test_a_plan_given_its_hash_late_is_the_plan_given_it_at_once() -> None:
     assert given_late["input_hash"] == digest
     del at_once["timing"], given_late["timing"]
     assert plan_json(at_once) == plan_json(given_late)
+
+
+@pytest.mark.parametrize("fork_aside", ["true", "false"])
+def test_the_plan_command_forks_only_when_its_setting_allows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork_aside: str
+) -> None:
+    # OMNISTOCK_FORK_ASIDE=false: the hash (and any section) worked out in the process.
+    snapshot_doc, rules_doc = build_demo(seed=4, skus=100)
+    (tmp_path / "snapshot.json").write_text(json.dumps(snapshot_doc), encoding="utf-8")
+    (tmp_path / "rules.json").write_text(json.dumps(rules_doc), encoding="utf-8")
+    monkeypatch.setenv("OMNISTOCK_FORK_ASIDE", fork_aside)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    forks: list[int] = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    out = tmp_path / "plan.json"
+    args = ["plan", str(tmp_path / "snapshot.json"), str(tmp_path / "rules.json"), "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert bool(forks) == (fork_aside == "true")
+    assert json.loads(out.read_bytes())["input_hash"] == input_hash(
+        parse_snapshot(snapshot_doc), parse_ruleset(rules_doc), "normal"
+    )
