@@ -263,20 +263,17 @@ def _stock(
 ) -> tuple[Dumped, dict[str, Any], tuple[Any, Any], int]:
     """The stock rows (as the model writes them, or what decodes them when asked),
     buckets and (SKU, warehouse) codes, and the colons the section holds."""
-    stock, units = _on_hand_only(text)
-    colons = 3 * len(stock)  # sku, warehouse, on_hand
-    every_given = not stock
-    if not units:
-        stock = _STOCK.decode(text)
-        colons = 2 * len(stock)  # sku, warehouse; on_hand is a bucket
-        every_given = True
-        for bucket in BUCKETS:
-            values = list(map(attrgetter(bucket), stock))
-            missing = values.count(UNSET)
-            colons += len(stock) - missing
-            every_given &= missing == 0
-            if missing == 0 or missing == len(stock):
-                units[bucket] = _ints(values) if missing == 0 else np.zeros(len(stock), np.int64)
+    stock: list[Any] = _STOCK.decode(text)
+    colons = 2 * len(stock)  # sku, warehouse; on_hand is a bucket
+    units: dict[str, Any] = {}
+    every_given = True
+    for bucket in BUCKETS:
+        values = list(map(attrgetter(bucket), stock))
+        missing = values.count(UNSET)
+        colons += len(stock) - missing
+        every_given &= missing == 0
+        if missing == 0 or missing == len(stock):
+            units[bucket] = _ints(values) if missing == 0 else np.zeros(len(stock), np.int64)
     stock_at = (
         _codes(list(map(attrgetter("sku"), stock)), sku_pos),
         _codes(list(map(attrgetter("warehouse"), stock)), wh_pos),
@@ -296,33 +293,6 @@ def _stock(
         if bucket not in units:
             units[bucket] = _ints(list(map(attrgetter(bucket), full)))
     return full, units, stock_at, colons
-
-
-class OnHandRow(_Row, kw_only=True):
-    """A stock row that gives on hand units and no other bucket (as exports of sellable
-    stock do): a section of only these needs no look at the other nine buckets."""
-
-    on_hand: Units
-    sku: Id
-    warehouse: Id
-
-
-_ON_HAND_ONLY = msgspec.json.Decoder(list[OnHandRow])
-
-
-def _on_hand_only(text: Raw) -> tuple[list[Any], dict[str, Any]]:
-    """The rows and buckets of a stock section whose rows give on hand units only, or
-    ([], {}) when a row gives another bucket or is refused (`_stock` then reads the
-    section with every bucket; a row it refuses too is refused there)."""
-    try:
-        rows: list[Any] = _ON_HAND_ONLY.decode(text)
-    except msgspec.ValidationError:
-        return [], {}
-    if not rows:
-        return [], {}
-    units = {bucket: np.zeros(len(rows), np.int64) for bucket in BUCKETS}
-    units["on_hand"] = _ints(list(map(attrgetter("on_hand"), rows)))
-    return rows, units
 
 
 def _distinct_prices(prices: list[int | str]) -> tuple[list[str], Any]:

@@ -206,21 +206,3 @@ def test_row_fields_are_in_sorted_order() -> None:
     for row in (typed_rows.FullStockRow, typed_rows.VelocityRow, typed_rows.ListedRow):
         assert list(row.__struct_fields__) == sorted(row.__struct_fields__)
     assert list(typed_rows.ComponentRow.__struct_fields__) == ["qty", "sku"]
-
-
-@pytest.mark.parametrize("extra", [{}, {"reserved": 0}, {"on_hand": -1}, {"colour": "red"}])
-def test_only_a_section_of_on_hand_rows_takes_the_short_read(extra: dict[str, Any]) -> None:
-    # Rows giving on hand alone are read without a look at the other buckets; one row
-    # giving more (or a bad value) sends the section to the read of every bucket.
-    from engine.core.typed_rows import _on_hand_only
-
-    rows = [
-        {"sku": "S", "warehouse": "W", "on_hand": 3},
-        {"sku": "T", "warehouse": "W", "on_hand": 4},
-    ]
-    rows[1] |= extra
-    found, units = _on_hand_only(json.dumps(rows).encode())
-    assert bool(found) == (not extra)
-    if not extra:
-        assert units["on_hand"].tolist() == [3, 4]
-        assert all(units[b].tolist() == [0, 0] for b in BUCKETS if b != "on_hand")
