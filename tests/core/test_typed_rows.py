@@ -206,3 +206,21 @@ def test_row_fields_are_in_sorted_order() -> None:
     for row in (typed_rows.FullStockRow, typed_rows.VelocityRow, typed_rows.ListedRow):
         assert list(row.__struct_fields__) == sorted(row.__struct_fields__)
     assert list(typed_rows.ComponentRow.__struct_fields__) == ["qty", "sku"]
+
+
+def test_stock_rows_giving_different_buckets_hash_as_the_model() -> None:
+    # Some rows give a bucket, others leave it out (as the demo's do): the units of a
+    # row leaving it out are 0, and the rows with their zeros are made when hashed.
+    doc = copy.deepcopy(_demo())
+    for n, row in enumerate(doc["stock"]):
+        doc["stock"][n] = {"sku": row["sku"], "warehouse": row["warehouse"], "on_hand": 3 + n}
+        if n % 3 == 0:
+            doc["stock"][n]["reserved"] = 1
+    typed = read_typed_columns(_text(doc, None))
+    assert typed is not None and typed.dumped is not None and callable(typed.dumped["stock"])
+    reserved = [1 if n % 3 == 0 else 0 for n in range(len(doc["stock"]))]
+    assert typed.stock["reserved"].tolist() == reserved
+    model = parse_snapshot(doc)
+    ruleset = parse_ruleset(build_demo(seed=4, skus=100)[1])
+    assert columns_hash(typed, ruleset, "normal") == input_hash(model, ruleset, "normal")
+    assert typed.snapshot() == model
