@@ -318,7 +318,7 @@ def write_plan_ndjson(document: dict[str, Any], path: Path) -> None:
 def _ndjson_parts(document: dict[str, Any]) -> Iterator[bytes]:
     columns = _allocation_columns(document)
     rest = {
-        key: orjson.loads(bytes(value)) if isinstance(value, JsonText) else value
+        key: orjson.loads(value) if isinstance(value, JsonText) else value
         for key, value in _without_allocations(document).items()
     }
     head = json.dumps(rest, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,8 @@ import pytest
 import engine.planning.planner as planner
 from engine.core.aside import Aside
 from engine.core.index import SnapshotIndex
-from engine.core.io import load_plan, parse_snapshot_columns
-from engine.core.plan_files import PLAN_WRITERS, JsonText, plan_head, plan_json
+from engine.core.io import parse_snapshot_columns
+from engine.core.plan_files import JsonText, plan_json
 from engine.demo import build_demo
 from rules.load import parse_ruleset
 
@@ -76,17 +75,3 @@ def test_a_plan_that_fails_leaves_no_child(
     assert len(pids) == 1
     with pytest.raises(ChildProcessError):  # stopped and reaped: no such child any more
         os.waitpid(pids[0], os.WNOHANG)
-
-
-@pytest.mark.parametrize("suffix", [".json", ".ndjson", ".parquet"])
-def test_every_plan_file_holds_the_pools_written_aside(
-    demo: tuple[Any, Any, Any], tmp_path: Path, suffix: str
-) -> None:
-    index, ruleset, mode = demo
-    forked = planner.plan_document(index, ruleset, mode, "0" * 64, columnar=True, fork_pools=True)
-    here = planner.plan_document(index, ruleset, mode, "0" * 64, columnar=True)
-    forked["timing"] = here["timing"]
-    for name, document in (("forked", forked), ("here", here)):
-        PLAN_WRITERS[suffix](document, tmp_path / f"{name}{suffix}")
-    assert load_plan(tmp_path / f"forked{suffix}") == load_plan(tmp_path / f"here{suffix}")
-    assert plan_head(tmp_path / f"forked{suffix}")["skus"] == here["skus"]
