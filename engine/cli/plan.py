@@ -171,7 +171,6 @@ def _plan_of_files(
                 time_limit_s=time_limit,
                 progress=say,
                 columnar=True,
-                fork_pools=settings.fork_aside,
             )
             return document, (columns, index, ruleset)
     except KNOWN_ERRORS as error:

@@ -23,13 +23,11 @@ import engine.cli.plan  # noqa: E402 - what the command imports
 from engine.cli.common import read_settings  # noqa: E402
 from engine.cli.digest_aside import digest_aside  # noqa: E402
 from engine.cli.plan import _print_plan, end_process  # noqa: E402
-from engine.core.aside import Aside  # noqa: E402
 from engine.core.index import SnapshotIndex  # noqa: E402
 from engine.core.io import load_snapshot_columns  # noqa: E402
-from engine.core.plan_files import JsonText, write_plan_json  # noqa: E402
-from engine.planning.planner import _assemble, columns_hash, pools_aside, run_planner  # noqa: E402
+from engine.core.plan_files import write_plan_json  # noqa: E402
+from engine.planning.planner import _assemble, columns_hash, run_planner  # noqa: E402
 from engine.runtime.process import prepare_process  # noqa: E402
-from rules.compile import Compiled  # noqa: E402
 from rules.load import load_ruleset  # noqa: E402
 
 
@@ -59,20 +57,11 @@ def main(snapshot: Path, rules: Path, plan: Path) -> dict[str, list[float]]:
     prepare_process(settings)
     index = SnapshotIndex.of_columns(columns)
     lap("index")
-    pools: list[Aside[JsonText]] = []  # as the command: the pools written while solving
-
-    def write_pools(compiled: Compiled) -> None:
-        pools.append(pools_aside(compiled, ruleset))
-
-    hook = write_pools if settings.fork_aside else None
-    outcome = run_planner(index, ruleset, columns.mode, compiled_hook=hook)
+    outcome = run_planner(index, ruleset, columns.mode)
     lap("compile+solve")
     digest = aside.result()
     lap("input hash")
-    written = pools[0].result if pools else None
-    document = _assemble(
-        outcome.compiled, outcome.solved, outcome.second, ruleset, digest, True, written
-    )
+    document = _assemble(outcome.compiled, outcome.solved, outcome.second, ruleset, digest, True)
     document["timing"] = {**outcome.timing, "total_s": 0.0}
     lap("assemble")
     write_plan_json(document, plan)

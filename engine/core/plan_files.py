@@ -53,31 +53,17 @@ def _plan_parts(
         if key == "allocations" and isinstance(value, Mapping | AllocationTable):
             yield from _rows_json(value)
             continue
-        if isinstance(value, JsonText):
-            yield value
-        elif key in _PLAN_FLOAT_PARTS:
+        if key in _PLAN_FLOAT_PARTS:
             text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False).encode()
             # One level deeper: JSON strings hold no raw newline, so every one is layout.
             yield text.replace(b"\n", b"\n  ")
         else:
-            yield section_json(key, value)
+            # One level deeper as the value of a one-key object: '{\n  "key": ' value
+            # '\n}', laid out by orjson itself (re-indenting the pools and reasons of a
+            # 300,000-SKU plan afterwards took 0.25 s).
+            wrapped = orjson.dumps({key: value}, option=orjson.OPT_INDENT_2)
+            yield wrapped[len(b"{\n  ") + len(head) : -len(b"\n}")]
     yield b"\n}\n"
-
-
-class JsonText(bytes):
-    """A plan section already written as `plan_json` writes it (`section_json`): the
-    writers put it in as it is (`omnistock plan` has the SKU pools written by another
-    process while it solves)."""
-
-
-def section_json(key: str, value: Any) -> JsonText:
-    """The value of the plan's `key` as `plan_json` writes it, one level deep: laid out
-    by orjson as the value of a one-key object ('{\n  "key": ' value '\n}'; re-indenting
-    the pools and reasons of a 300,000-SKU plan afterwards took 0.25 s). Not for the
-    parts that hold floats (`_PLAN_FLOAT_PARTS`)."""
-    wrapped = orjson.dumps({key: value}, option=orjson.OPT_INDENT_2)
-    head = len(b"{\n  ") + len(orjson.dumps(key) + b": ")
-    return JsonText(wrapped[head : -len(b"\n}")])
 
 
 # Rows per piece of `_rows_json` (a piece of a 300,000-SKU plan: about 15 MB).
@@ -317,10 +303,7 @@ def write_plan_ndjson(document: dict[str, Any], path: Path) -> None:
 
 def _ndjson_parts(document: dict[str, Any]) -> Iterator[bytes]:
     columns = _allocation_columns(document)
-    rest = {
-        key: orjson.loads(value) if isinstance(value, JsonText) else value
-        for key, value in _without_allocations(document).items()
-    }
+    rest = _without_allocations(document)
     head = json.dumps(rest, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     yield head.encode() + b"\n"
     names = tuple(columns)

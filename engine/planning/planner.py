@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from engine.core.allocation_table import AllocationTable
-from engine.core.aside import Aside
 from engine.core.columns import (
     SnapshotColumns,
     canonical_bytes,
@@ -29,7 +28,7 @@ from engine.core.columns import (
 from engine.core.index import SnapshotIndex
 from engine.core.modes import Mode
 from engine.core.plan import Plan
-from engine.core.plan_files import JsonText, allocation_rows, section_json
+from engine.core.plan_files import allocation_rows
 from engine.core.snapshot import Snapshot
 from engine.planning.post import SecondPass, finish, second_pass
 from engine.planning.reasons import unallocated_rows
@@ -71,10 +70,7 @@ def run_planner(
     solver: str | None = None,
     time_limit_s: float = 60.0,
     progress: Progress | None = None,
-    compiled_hook: Callable[[Compiled], None] | None = None,
 ) -> Outcome:
-    """Compile and solve; `compiled_hook` is called with the compiled problem before
-    the solve (work that needs it but not the solution may start there)."""
     say = progress or (lambda stage: None)
     started = time.perf_counter()
     say("compile")
@@ -86,8 +82,6 @@ def run_planner(
         index = with_history(index)
     compiled = compile_problem(index, ruleset, mode)
     compiled_at = time.perf_counter()
-    if compiled_hook is not None:
-        compiled_hook(compiled)
     say("solve")
     solved = first = solve(compiled.problem, solver, time_limit_s)
     first_x = solved.x
@@ -143,7 +137,6 @@ def plan_document(
     time_limit_s: float = 60.0,
     progress: Progress | None = None,
     columnar: bool = False,
-    fork_pools: bool = False,
 ) -> dict[str, Any]:
     """The plan as plain data in `Plan`'s field order, ready for `plan_json` (the same
     bytes as the model's writer) or `Plan.model_validate`; built from the arrays, with
@@ -152,29 +145,14 @@ def plan_document(
     hash worked out in another process meanwhile). Binding lists may be shared between
     cells: read-only.
     `columnar`: allocations as an `AllocationTable` (arrays; rows made as they are
-    written), not a list of rows. `fork_pools` (with `columnar`: `omnistock plan`):
-    the SKU pools, which need the compiled problem but not the solution, written as
-    JSON by a forked child while the plan is solved (`JsonText`; engine/core/aside.py).
-    """
+    written), not a list of rows."""
     say = progress or (lambda stage: None)
     started = time.perf_counter()
-    pools: list[Aside[JsonText]] = []
-
-    def write_pools(c: Compiled) -> None:
-        pools.append(pools_aside(c, ruleset))
-
-    hook = write_pools if fork_pools and columnar else None
-    try:
-        outcome = run_planner(index, ruleset, mode, solver, time_limit_s, say, hook)
-    except BaseException:
-        for child in pools:  # no plan: its pools are not wanted
-            child.abandon()
-        raise
+    outcome = run_planner(index, ruleset, mode, solver, time_limit_s, say)
     say("plan")
     digest = digest if isinstance(digest, str) else digest()
-    written = pools[0].result if pools else None
     document = _assemble(
-        outcome.compiled, outcome.solved, outcome.second, ruleset, digest, columnar, written
+        outcome.compiled, outcome.solved, outcome.second, ruleset, digest, columnar
     )
     document["timing"] = {**outcome.timing, "total_s": round(time.perf_counter() - started, 4)}
     return document
@@ -187,16 +165,16 @@ def _assemble(
     ruleset: Ruleset,
     digest: str,
     columnar: bool = False,
-    pools: Callable[[], JsonText] | None = None,
 ) -> dict[str, Any]:
-    """The plan document; `pools`: what gives the `skus` section already written."""
     ix, prov, problem = c.index, c.provenance, c.problem
     result = finish(problem, solved.x, c.post, ix.listed)
     x = result.x
     shared = solved.shared
     cell_shared = np.where(problem.in_shared, shared[ix.cell_sku], 0)
     labels = [ruleset.label(k) for k in range(len(ruleset.rules))]
-    name = _namer(ruleset)
+
+    def name(k: int) -> str | None:
+        return labels[k] if k >= 0 else None
 
     q = x.astype(np.int64)
     binding, binding_lists = _binding(c, q, labels)
@@ -246,22 +224,9 @@ def _assemble(
         "unallocated": unallocated,
         "warnings": warnings,
         "kpis": kpis,
-        "skus": pools() if pools is not None else _pools(c, name),
+        "skus": _pools(c, name),
         "solver_parts": [_solver_part(p) for p in solved.parts],
     }
-
-
-def pools_aside(c: Compiled, ruleset: Ruleset) -> Aside[JsonText]:
-    """The plan's `skus` section (each SKU's pool) written as JSON by a forked child
-    from now on: at 300,000 SKUs 0.35 s of dicts and orjson that overlap the solve."""
-    name = _namer(ruleset)
-    return Aside(lambda: section_json("skus", _pools(c, name)), bytes, JsonText)
-
-
-def _namer(ruleset: Ruleset) -> Callable[[int], str | None]:
-    """A rule's label by its position (None for -1: no rule)."""
-    labels = [ruleset.label(k) for k in range(len(ruleset.rules))]
-    return lambda k: labels[k] if k >= 0 else None
 
 
 def _warning(code: str, message: str) -> dict[str, Any]:
