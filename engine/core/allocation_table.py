@@ -4,7 +4,7 @@ A million cells as Python rows (or even as nine lists of a million values) is mo
 what writing a big plan costs; the writers only ever need a slice of rows at a time, and
 the command's summary only sums per shop. So `omnistock plan` keeps the allocations as
 arrays and makes rows piece by piece (`columns(start, stop)`), each piece freed before
-the next - and two processes may make different pieces at once (engine/core/io.py).
+the next (engine/core/plan_files.py); Parquet takes the arrays themselves.
 """
 
 from __future__ import annotations

@@ -56,11 +56,6 @@ class Aside(Generic[T]):
         os.close(write_end)
         self._child = (pid, read_end)
 
-    @property
-    def forked(self) -> bool:
-        """Whether a child is at work (until `result` or `abandon`)."""
-        return self._child is not None
-
     def abandon(self) -> None:
         """The value is not wanted: the child is stopped (its pipe closed) and reaped."""
         if self._child is not None:

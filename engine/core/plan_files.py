@@ -37,8 +37,8 @@ def plan_json(document: Mapping[str, Any]) -> bytes:
     """A plan document (`engine.planning.planner.plan_document`) as `dump_json` writes
     the `Plan` of it, byte for byte, but with orjson for the big parts. Outside the
     float parts above, the document holds only str, int, bool, None, lists and dicts.
-    Its allocations may be rows or columns (`plan_document(columnar=True)`): the same
-    bytes either way."""
+    Its allocations may be rows, columns or an `AllocationTable`
+    (`plan_document(columnar=True)`): the same bytes every way."""
     return b"".join(_plan_parts(document))
 
 
