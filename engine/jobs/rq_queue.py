@@ -152,8 +152,12 @@ class RqJobs:
         return job
 
     def _info(self, job: Job) -> JobInfo:
-        status = _STATUS.get(job.get_status(refresh=True) or RqStatus.QUEUED, "queued")
-        meta = job.get_meta(refresh=True)
+        # Everything from one read of the job's hash (RQ records an end in one
+        # transaction): the status read apart from the times once showed a job
+        # "failed" with no end and the start of before (CI, test_jobs.py).
+        job.refresh()
+        status = _STATUS.get(job.get_status(refresh=False) or RqStatus.QUEUED, "queued")
+        meta = job.meta
         attempts = int(meta.get("attempts", 0))
         progress = Progress(**meta.get("progress", {"stage": "queued"}))
         if status == "queued":  # also back in line after a lost run: its stage is over
