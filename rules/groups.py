@@ -16,7 +16,7 @@ from itertools import combinations
 import numpy as np
 
 from engine.core.errors import InputError, Issue
-from rules.arith import EPS, group_sum, largest_remainder
+from rules.arith import group_sum, split_whole
 from rules.draft import I64, Draft, Mask
 from solvers.problem import Groups
 
@@ -97,11 +97,8 @@ def keep_velocity_share(d: Draft, by_wh: I64, reach: Mask, bounds: I64, leaving:
     cells = np.flatnonzero((d.in_shared | leaving) & skus[ix.cell_sku])  # sorted by SKU
     group = ix.cell_sku[cells]
     speed = d.velocity[cells]
-    total = group_sum(group, speed, n_s)
-    base = d.share_base
-    quota = base[group] * speed / np.maximum(total[group], EPS)
-    whole = np.minimum(base, np.floor(group_sum(group, quota, n_s) + EPS)).astype(np.int64)
-    share = largest_remainder(group, quota, whole, ix.cell_rank[cells], n_s)
+    share = split_whole(group, speed, d.share_base, ix.cell_rank[cells], n_s)
+    share[group_sum(group, speed, n_s)[group] <= 0] = 0  # no velocity: no share
     out = leaving[cells]
     at, share, group = cells[out], share[out], group[out]
     reached = np.where(reach[at], by_wh[group], 0).sum(axis=1)
