@@ -1,8 +1,13 @@
 """`omnistock plan` end to end: process start to plan file written, beside the planner's
-own time (compile + solve, the plan's `timing`), on the demo at given sizes.
+own time (compile + solve, the plan's `timing`; the command loads the solver libraries
+before that clock starts) and, for comparison, a warm planner's (`engine/cli/plan_warm.py`:
+the same plan again in a process that has planned it once), on the demo at given sizes.
 
 Each size runs `omnistock plan` as a new process, as a user would, so imports, reading,
-assembly and writing all count; its peak memory is the child's maximum resident set.
+loading the solver libraries, assembly and writing all count; its peak memory is the
+child's maximum resident set. The project's modules are byte-compiled first, as a pip
+install does (a machine that sets PYTHONDONTWRITEBYTECODE would otherwise compile them
+from source in every process).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.core.plan_files import plan_head
-from engine.demo import DEFAULT_SEED, write_demo
+from engine.demo import DEFAULT_SEED
 
 # What `omnistock plan` cannot run without: the interpreter and the libraries of its
 # work, reading (orjson, PyYAML, pydantic) and solving (numpy, scipy.sparse, OR-Tools'
@@ -44,6 +49,9 @@ class EndToEnd:
     peak_mib: float
     floor_s: float = 0.0  # a process importing FLOOR_IMPORTS, start to exit
     process_cpu_s: float = 0.0  # the process's CPU time, user + system, all threads
+    # compile + solve of a warm planner (median of its runs): what the service's planner
+    # takes once its memory and caches are warm; shown beside, not divided by
+    warm_planner_s: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -86,18 +94,61 @@ def run_stages(skus: int, directory: Path, seed: int = DEFAULT_SEED) -> dict[str
 
 
 def _demo(skus: int, directory: Path, seed: int) -> tuple[Path, Path]:
-    """The demo's files at `skus` in `directory`, written once."""
+    """The demo's files at `skus` in `directory`, written once, by a process of its own:
+    a child started later would inherit the peak memory of building it here (Linux keeps
+    the largest resident set across exec), and report it as the plan's."""
     snapshot, rules = directory / "snapshot.json", directory / "rules.yaml"
     if not snapshot.exists():
-        write_demo(directory, seed, skus)
+        code = (
+            "import sys; from pathlib import Path; from engine.demo import write_demo; "
+            "write_demo(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))"
+        )
+        command = [sys.executable, "-c", code, str(directory), str(seed), str(skus)]
+        subprocess.run(command, check=True)
     return snapshot, rules
 
 
-def run_e2e(
-    skus: int, directory: Path, suffix: str = ".json", seed: int = DEFAULT_SEED
-) -> EndToEnd:
-    """Write the demo at `skus` into `directory` (once), plan it in a new process."""
+def warm_planner_seconds(
+    skus: int, directory: Path, runs: int = 3, seed: int = DEFAULT_SEED
+) -> float:
+    """Median compile + solve seconds of `runs` warm plans of the demo at `skus`, in a
+    new process (`engine.cli.plan_warm`)."""
     snapshot, rules = _demo(skus, directory, seed)
+    command = [sys.executable, "-m", "engine.cli.plan_warm", str(snapshot), str(rules), str(runs)]
+    done = subprocess.run(command, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"warm planner failed ({done.returncode}): {done.stderr.decode()}")
+    seconds = sorted(json.loads(done.stdout))
+    return float(seconds[(len(seconds) - 1) // 2])
+
+
+def byte_compile() -> None:
+    """Write the bytecode of the project's packages, as installing them with pip does, so
+    no timed process compiles them from source (`compileall` writes it even where
+    PYTHONDONTWRITEBYTECODE is set)."""
+    import compileall
+
+    import engine
+    import rules
+    import solvers
+
+    for package in (engine, rules, solvers):
+        for folder in package.__path__:
+            compileall.compile_dir(folder, quiet=1)
+
+
+def run_e2e(
+    skus: int,
+    directory: Path,
+    suffix: str = ".json",
+    seed: int = DEFAULT_SEED,
+    warm_planner_s: float | None = None,
+) -> EndToEnd:
+    """Write the demo at `skus` into `directory` (once), plan it in a new process;
+    `warm_planner_s` is shown beside (by default measured here)."""
+    snapshot, rules = _demo(skus, directory, seed)
+    if warm_planner_s is None:
+        warm_planner_s = warm_planner_seconds(skus, directory, seed=seed)
     plan = directory / f"plan{suffix}"
     command = [*_omnistock(), "plan", str(snapshot), str(rules), "-o", str(plan)]
     started = time.perf_counter()
@@ -120,6 +171,7 @@ def run_e2e(
         peak_mib=round(usage.ru_maxrss / 1024, 1),
         floor_s=floor_seconds(),
         process_cpu_s=round(usage.ru_utime + usage.ru_stime, 3),
+        warm_planner_s=round(warm_planner_s, 3),
     )
 
 

@@ -1,9 +1,9 @@
 """`omnistock plan`'s stages timed one by one in a new process, as the command runs them:
-imports, read + validate, index, compile + solve, input hash (the wait left), assembly,
-writing the plan JSON and printing its summary (then the process ends without freeing them, as the
-command does: `end_process`). Run as `python -m engine.cli.plan_stages
-SNAPSHOT RULES PLAN`; prints each stage's wall and CPU seconds as JSON (`omnistock
-bench-e2e --stages` shows them)."""
+imports, read + validate, loading the solver libraries, index, compile + solve, input
+hash (the wait left), assembly, writing the plan JSON and printing its summary (then the
+process ends without freeing them, as the command does: `end_process`). Run as
+`python -m engine.cli.plan_stages SNAPSHOT RULES PLAN`; prints each stage's wall and CPU
+seconds as JSON (`omnistock bench-e2e --stages` shows them)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from engine.core.plan_files import write_plan_json  # noqa: E402
 from engine.planning.planner import _assemble, columns_hash, run_planner  # noqa: E402
 from engine.runtime.process import prepare_process  # noqa: E402
 from rules.load import load_ruleset  # noqa: E402
+from solvers.registry import available_backends  # noqa: E402
 
 
 def main(snapshot: Path, rules: Path, plan: Path) -> dict[str, list[float]]:
@@ -55,6 +56,8 @@ def main(snapshot: Path, rules: Path, plan: Path) -> dict[str, list[float]]:
         lambda: columns_hash(columns, ruleset, columns.mode), forked=settings.fork_aside
     )
     prepare_process(settings)
+    available_backends()  # as the command does, before the planner's clock
+    lap("load solvers")
     index = SnapshotIndex.of_columns(columns)
     lap("index")
     outcome = run_planner(index, ruleset, columns.mode)

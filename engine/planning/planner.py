@@ -29,9 +29,10 @@ from engine.core.index import SnapshotIndex
 from engine.core.modes import Mode
 from engine.core.plan import Plan
 from engine.core.plan_files import allocation_rows
+from engine.core.plan_tables import PoolTable
 from engine.core.snapshot import Snapshot
 from engine.planning.post import SecondPass, finish, second_pass
-from engine.planning.reasons import unallocated_rows
+from engine.planning.reasons import unallocated_table
 from engine.planning.solve import Part, Solved, solve, solve_again
 from rules.catalog import Ruleset
 from rules.compile import Compiled, compile_problem
@@ -192,7 +193,8 @@ def _assemble(
         ub=problem.ub.astype(np.int64),
     )
     allocations: Any = table if columnar else allocation_rows(table.columns())
-    unallocated = unallocated_rows(c, solved.x, shared, result, second, name)
+    reasons = unallocated_table(c, solved.x, shared, result, second, name)
+    pools = _pool_table(c, name)
     allocated = int(x.sum() + shared.sum())
     units_pool = int((prov.sellable + prov.virtual).sum())
     kpis = {
@@ -200,7 +202,7 @@ def _assemble(
         "units_pool": units_pool,
         "utilisation": round(allocated / units_pool, 6) if units_pool else 0.0,
         "units_shared": int(shared.sum()),
-        "units_unallocated": sum(u["quantity"] for u in unallocated),
+        "units_unallocated": reasons.units(),
         "skus": ix.n_skus,
         "shops": ix.n_shops,
         "cells": ix.n_cells,
@@ -221,10 +223,10 @@ def _assemble(
         "solver": "+".join(backends) if backends else "none",
         "timing": {},
         "allocations": allocations,
-        "unallocated": unallocated,
+        "unallocated": reasons if columnar else reasons.rows(),
         "warnings": warnings,
         "kpis": kpis,
-        "skus": _pools(c, name),
+        "skus": pools if columnar else pools.rows(),
         "solver_parts": [_solver_part(p) for p in solved.parts],
     }
 
@@ -287,35 +289,16 @@ def _row_keys(rows: np.ndarray, base: int) -> np.ndarray:
     return key
 
 
-def _pools(c: Compiled, name: Callable[[int], str | None]) -> list[dict[str, Any]]:
+def _pool_table(c: Compiled, name: Callable[[int], str | None]) -> PoolTable:
     ix, prov = c.index, c.provenance
-    reserved: list[dict[str, int]] = [{} for _ in range(ix.n_skus)]
-    # Rule by rule, as a dict of each SKU's reserves would be filled (same key order;
-    # a repeated label keeps its first place and its last value).
-    for k, units in prov.reserved.items():
-        label = name(k) or ""
-        held = np.flatnonzero(units > 0)
-        for i, v in zip(held.tolist(), units[held].astype(np.int64).tolist(), strict=True):
-            reserved[i][label] = v
-    share_labels = [name(int(k)) for k in np.unique(prov.share_rule).tolist()]
-    share_of = dict(zip(np.unique(prov.share_rule).tolist(), share_labels, strict=True))
-    columns = zip(
-        ix.sku_ids,
-        prov.sellable.astype(np.int64).tolist(),
-        reserved,
-        prov.virtual.astype(np.int64).tolist(),
-        prov.pool.astype(np.int64).tolist(),
-        prov.share_rule.tolist(),
-        strict=True,
+    reserved = [(name(k) or "", units.astype(np.int64)) for k, units in prov.reserved.items()]
+    codes, share_rule = np.unique(prov.share_rule, return_inverse=True)
+    return PoolTable(
+        sku_ids=ix.sku_ids,
+        sellable=prov.sellable.astype(np.int64),
+        reserved=reserved,
+        virtual=prov.virtual.astype(np.int64),
+        pool=prov.pool.astype(np.int64),
+        share_rule=share_rule.reshape(-1),
+        share_labels=[name(int(k)) for k in codes.tolist()],
     )
-    return [
-        {
-            "sku": sku,
-            "sellable": sellable,
-            "reserved": held,
-            "virtual": virtual,
-            "pool": pool,
-            "share_rule": share_of[rule],
-        }
-        for sku, sellable, held, virtual, pool, rule in columns
-    ]

@@ -8,11 +8,10 @@ cover less than the pool, full shop capacities or budgets, and caps.
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import repeat
-from typing import Any
 
 import numpy as np
 
+from engine.core.plan_tables import UnallocatedTable
 from engine.planning.post import PostResult, SecondPass
 from rules.compile import Compiled
 from solvers.problem import idle_units, per_shop, per_sku, shared_load, stock_value
@@ -20,27 +19,35 @@ from solvers.problem import idle_units, per_shop, per_sku, shared_load, stock_va
 Name = Callable[[int], str | None]
 
 
-def unallocated_rows(
+def unallocated_table(
     c: Compiled,
     solved_x: np.ndarray,
     shared: np.ndarray,
     result: PostResult,
     second: SecondPass | None,
     name: Name,
-) -> list[dict[str, Any]]:
-    """The plan's `unallocated` rows, sorted by SKU and reason, as plain data in
-    `Unallocated`'s field order (no model per row)."""
+) -> UnallocatedTable:
+    """The plan's `unallocated` rows as arrays, sorted by SKU and reason (`rows()`: as
+    plain data in `Unallocated`'s field order, no model per row)."""
     ix, prov, problem = c.index, c.provenance, c.problem
-    rows: list[tuple[int, int, str]] = []
+    skus: list[np.ndarray] = []
+    quantities: list[np.ndarray] = []
+    whys: list[np.ndarray] = []
+    reasons: dict[str, int] = {}
 
     def described(k: int) -> str:
         return f"{getattr(c.ruleset.rules[k], 'type', '')} {name(k)}"
 
     def add(units: np.ndarray, reason: str | Callable[[int], str]) -> None:
         held = np.flatnonzero(units > 0)
-        skus, quantities = held.tolist(), units[held].astype(np.int64).tolist()
-        whys = repeat(reason) if isinstance(reason, str) else map(reason, skus)
-        rows.extend(zip(skus, quantities, whys, strict=False))  # whys may be endless
+        skus.append(held)
+        quantities.append(units[held].astype(np.int64))
+        if isinstance(reason, str):
+            whys.append(np.full(held.size, reasons.setdefault(reason, len(reasons))))
+        else:
+            texts = map(reason, held.tolist())
+            codes = [reasons.setdefault(why, len(reasons)) for why in texts]
+            whys.append(np.array(codes, dtype=np.int64))
 
     def share_name(i: int) -> str:
         return name(int(prov.share_rule[i])) or "default split"
@@ -70,9 +77,15 @@ def unallocated_rows(
             add(take, described(int(k)))
     full = _full_limits(c, solved_x, shared)
     add(rest, lambda i: _capped_reason(c, i, solved_x, full, name))
-    rows.sort(key=lambda r: (r[0], r[2]))
-    ids = ix.sku_ids
-    return [{"sku": ids[i], "quantity": q, "reason": why} for i, q, why in rows]
+    sku, quantity, why = (
+        np.concatenate(parts).astype(np.int64) for parts in (skus, quantities, whys)
+    )
+    # By SKU, then reason text; rows alike keep the order they were added in (stable).
+    texts = list(reasons)
+    rank = np.empty(len(texts), dtype=np.int64)
+    rank[sorted(range(len(texts)), key=texts.__getitem__)] = np.arange(len(texts))
+    order = np.lexsort((rank[why], sku))
+    return UnallocatedTable(ix.sku_ids, sku[order], quantity[order], why[order], texts)
 
 
 def _full_limits(c: Compiled, x: np.ndarray, shared: np.ndarray) -> dict[int, str]:

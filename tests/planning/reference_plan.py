@@ -22,7 +22,7 @@ from engine.core.plan import (
 )
 from engine.core.snapshot import Snapshot
 from engine.planning.post import SecondPass, finish
-from engine.planning.reasons import unallocated_rows
+from engine.planning.reasons import unallocated_table
 from engine.planning.solve import Solved
 from rules.catalog import Ruleset
 from rules.compile import Compiled
@@ -71,9 +71,8 @@ def reference_plan(
                 ub=int(problem.ub[cell]),
             )
         )
-    unallocated = [
-        Unallocated(**row) for row in unallocated_rows(c, solved.x, shared, result, second, name)
-    ]
+    reasons = unallocated_table(c, solved.x, shared, result, second, name)
+    unallocated = [Unallocated(**row) for row in reasons.rows()]
     pools = _pools(c, name)
     allocated = int(x.sum() + shared.sum())
     units_pool = int((prov.sellable + prov.virtual).sum())
