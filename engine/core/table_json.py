@@ -129,23 +129,33 @@ def _ids(ids: list[str], codes: np.ndarray, key: bytes, next_key: bytes) -> Colu
     return _texts(_between(ids, lead, _FIELD + b'"' + next_key + b'": ')), codes
 
 
-# What orjson escapes in a string: the quote, the backslash and control characters.
-_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+# What orjson escapes in a string: the quote, the backslash and control characters (NUL,
+# the seam below, is counted apart).
+_ESCAPED = re.compile(r'["\\\x01-\x1f]')
 
 
 def _between(ids: list[str], lead: bytes, after: bytes) -> list[bytes]:
-    """Each id as a JSON string between `lead` and `after`. Ids that need no escape (all
-    ids, in practice) are put together in one text and split, in C: 300,000 SKUs in
-    0.03 s against 0.12 s an id at a time."""
-    text = "\x00".join(ids)
-    try:
-        if ids and not _ESCAPED.search(text):
-            seam = b'"' + after + b"\x00" + lead + b'"'
-            whole = lead + b'"' + text.encode().replace(b"\x00", seam) + b'"' + after
-            return whole.split(b"\x00")
-    except UnicodeEncodeError:
-        pass  # a lone surrogate: orjson names it below
+    """Each id as a JSON string between `lead` and `after`."""
+    joined = _joined(ids, lead, after)
+    if joined is not None:
+        return joined
     return [lead + orjson.dumps(i) + after for i in ids]
+
+
+def _joined(ids: list[str], lead: bytes, after: bytes) -> list[bytes] | None:
+    """`_between` for ids that need no escape (all ids, in practice), put together in
+    one text and split at NUL seams, in C: 300,000 SKUs in 0.03 s against 0.1 s an id at
+    a time. None where an id needs an escape or cannot be encoded."""
+    text = "\x00".join(ids)
+    if not ids or text.count("\x00") != len(ids) - 1 or _ESCAPED.search(text):
+        return None
+    try:
+        encoded = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: orjson names it
+        return None
+    seam = b'"' + after + b"\x00" + lead + b'"'
+    whole = lead + b'"' + encoded.replace(b"\x00", seam) + b'"' + after
+    return whole.split(b"\x00")
 
 
 def _texts(texts: list[bytes]) -> np.ndarray:

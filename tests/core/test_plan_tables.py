@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from engine.core import plan_files
 from engine.core.plan_files import plan_head, plan_json, write_plan_ndjson, write_plan_parquet
 from engine.core.plan_tables import PoolTable, UnallocatedTable
-from engine.core.table_json import _between
+from engine.core.table_json import _between, _joined
 
 # Ids as users write them, and ones orjson must escape (quotes, backslashes, controls).
 _IDS = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=6)
@@ -117,7 +117,15 @@ def test_units_by_reason_in_the_order_reasons_first_appear(reasons: UnallocatedT
 @settings(max_examples=200, deadline=None)
 @given(ids=st.lists(st.one_of(_PLAIN_IDS, _IDS), max_size=8))
 def test_ids_between_the_layout_are_orjsons_strings(ids: list[str]) -> None:
-    assert _between(ids, b"<", b">") == [b"<" + orjson.dumps(i) + b">" for i in ids]
+    expected = [b"<" + orjson.dumps(i) + b">" for i in ids]
+    assert _between(ids, b"<", b">") == expected
+    # Ids that need no escape take the joined path, the others are left to orjson.
+    plain = all(orjson.dumps(i) == b'"' + i.encode() + b'"' for i in ids)
+    assert (
+        (_joined(ids, b"<", b">") == expected)
+        if plain and ids
+        else _joined(ids, b"<", b">") is None
+    )
 
 
 @settings(
