@@ -16,7 +16,6 @@ import numpy as np
 import yaml
 
 from engine.core.io import dump_json
-from engine.demand.simulate import StockoutSpells, short_listings
 
 DEFAULT_SEED = 11
 DEFAULT_SKUS = 5000
@@ -617,6 +616,10 @@ def _history(
     rate_of = {(r["sku"], r["shop"]): r["units_per_day"] for r in velocity}
     cells = [(sku.id, shop.id) for sku in catalog for shop in sku.brand.shops]
     rate = np.array([rate_of.get(cell, 0.0) for cell in cells])
+    # Imported here: the demo's defaults are read by every `omnistock` command's start,
+    # and engine.demand is ~25 ms of imports only the history needs.
+    from engine.demand.simulate import StockoutSpells, short_listings
+
     spells = StockoutSpells(rng, len(cells), start=0.03, end=0.3)
     units = np.zeros((len(cells), days), dtype=np.int64)
     listed = np.zeros((len(cells), days), dtype=np.int64)
